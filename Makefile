@@ -1,0 +1,115 @@
+# quilt: one GNU Makefile, no configure.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+SAN     ?=
+VERSION := 0.1.0
+
+SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
+SODIUM_LIBS   := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+
+# Flags the code needs: kept apart so `make CFLAGS=-O0` keeps them.
+QCFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DQUILT_VERSION='"$(VERSION)"' \
+	-Wall -Wextra -Wno-unused-parameter -Ilibcommon $(SODIUM_CFLAGS) -MMD -MP
+ifneq ($(SAN),)
+QCFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+QLDFLAGS += -fsanitize=$(SAN)
+endif
+LDLIBS += $(SODIUM_LIBS)
+
+BUILD := build$(if $(SAN),-san)
+LIBSRC := $(wildcard libcommon/*.c)
+LIBOBJ := $(LIBSRC:%.c=$(BUILD)/%.o)
+CMDS   := $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/*.c)) \
+	$(patsubst cmd/%/,%,$(dir $(wildcard cmd/*/main.c))))
+PROGS  := $(CMDS:%=bin/%)
+UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c))
+FUZZ   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY := $(FUZZ:%=$(BUILD)/tests/replay_%)
+# Test peers in C (proxies, scripted Spread daemons...): $(BUILD)/helpers/NAME.
+HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/helpers/*.c))
+MAN1   := $(wildcard man/*.1)
+MAN57  := $(wildcard man/*.5 man/*.7)
+
+.PHONY: all check demo deps bench fuzz lint install uninstall clean units
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(QCFLAGS) -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# A program is cmd/NAME.c, or cmd/NAME/*.c when it grows.
+.SECONDEXPANSION:
+bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/%.c cmd/%/*.c)) $(BUILD)/libcommon.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/t_%: $(BUILD)/tests/unit/t_%.o $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# make check replays each fuzz corpus through the harness with a plain driver.
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(QCFLAGS) -c -o $@ $<
+
+$(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+units: $(UNITS) $(REPLAY) $(HELPERS)
+
+check: deps-check all units
+	@SAN=$(SAN) BUILD=$(BUILD) tests/run
+
+deps-check:
+	@scripts/deps --check || scripts/deps
+
+deps:
+	scripts/deps
+
+demo: deps-check all
+	scripts/demo
+
+bench: all
+	scripts/bench
+
+# libFuzzer, time-boxed: FUZZTIME seconds per harness.
+FUZZTIME ?= 30
+fuzz:
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ); do \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined $(QCFLAGS:-MMD=) \
+			-o build-fuzz/$$f tests/fuzz/$$f.c $(LIBSRC) $(SODIUM_LIBS) || exit 1; \
+		mkdir -p build-fuzz/corpus-$$f; \
+		build-fuzz/$$f -max_total_time=$(FUZZTIME) build-fuzz/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
+	done
+
+lint:
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN57)
+	clang-format --dry-run -Werror cmd/*.c libcommon/*.[ch]
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	for m in $(MAN57); do s=$${m##*.}; \
+		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+uninstall:
+	for p in $(CMDS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; done
+	for m in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$m; done
+	for m in $(notdir $(MAN57)); do s=$${m##*.}; \
+		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$m; done
+
+clean:
+	rm -rf build build-san build-fuzz bin
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

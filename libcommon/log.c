@@ -1,0 +1,188 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+int log_level = 1;
+const char *log_prog = "quilt";
+
+void
+log_init(const char *argv0)
+{
+	const char *s;
+
+	if (argv0 == NULL)
+		return;
+	s = strrchr(argv0, '/');
+	log_prog = s ? s + 1 : argv0;
+}
+
+static void
+vlog(int err, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n;
+
+	/* One write per line, so lines of concurrent processes stay whole. */
+	n = snprintf(line, sizeof(line), "%s: ", log_prog);
+	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	if (err)
+		n += snprintf(line + n, sizeof(line) - n, ": %s", strerror(err));
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
+	fflush(stderr);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	if (log_level < 1)
+		return;
+	va_start(ap, fmt);
+	vlog(e, fmt, ap);
+	va_end(ap);
+	errno = e;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < 1)
+		return;
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < 2)
+		return;
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	vlog(e, fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+void
+log_diex(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+long long
+parse_num(const char *s, long long lo, long long hi, const char *what)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi ||
+	    *s == ' ' || *s == '+')
+		log_diex(EX_USAGE, "%s must be %lld..%lld: %s", what, lo, hi,
+		    s);
+	return (v);
+}
+
+long long
+parse_ms(const char *s, long long lo_ms, long long hi_ms, const char *what)
+{
+	long long ip = 0, frac = 0, scale = 1000;
+	const char *p = s;
+
+	if (*p == '\0')
+		goto bad;
+	while (*p >= '0' && *p <= '9') {
+		ip = ip * 10 + (*p++ - '0');
+		if (ip > 1000000000LL)
+			goto bad;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+			p++;
+		}
+	}
+	if (*p != '\0' || p == s || (p == s + 1 && *s == '.'))
+		goto bad;
+	ip = ip * 1000 + frac;
+	if (ip < lo_ms || ip > hi_ms)
+		goto bad;
+	return (ip);
+bad:
+	log_diex(EX_USAGE, "%s must be %lld.%03lld..%lld.%03lld seconds: %s",
+	    what, lo_ms / 1000, lo_ms % 1000, hi_ms / 1000, hi_ms % 1000, s);
+}
+
+long long
+parse_size(const char *s, long long lo, long long hi, const char *what)
+{
+	char *end;
+	long long v, mul = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end != s && *end != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 'k': case 'K': mul = 1024; end++; break;
+		case 'm': case 'M': mul = 1024 * 1024; end++; break;
+		case 'g': case 'G': mul = 1024LL * 1024 * 1024; end++; break;
+		}
+	}
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    v > hi / mul || v * mul < lo || v * mul > hi)
+		log_diex(EX_USAGE, "%s must be %lld..%lld bytes: %s", what, lo,
+		    hi, s);
+	return (v * mul);
+}
+
+void
+opt_once(int *seen, int ch)
+{
+	if (*seen)
+		log_diex(EX_USAGE, "option -%c given twice", ch);
+	*seen = 1;
+}
+
+void
+print_version(void)
+{
+	printf("%s (quilt) %s\n", log_prog, QUILT_VERSION);
+	exit(0);
+}
