@@ -1,0 +1,160 @@
+#include "fmt.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "frame.h"
+
+ssize_t
+fmt_next(enum fmt f, const char *p, size_t n, int eof, size_t max,
+    const char **data, size_t *len)
+{
+	const char *e;
+	ssize_t r;
+
+	if (f == FMT_NET) {
+		r = frame_parse(p, n, max, data, len);
+		if (r == 0 && eof && n > 0) {
+			errno = EBADMSG;	/* cut in the middle */
+			return (-1);
+		}
+		if (r > 0 && frame_count_parts(*data, *len) == -1) {
+			errno = EBADMSG;
+			return (-1);
+		}
+		return (r);
+	}
+	e = memchr(p, f == FMT_LINE ? '\n' : '\0', n < max + 1 ? n : max + 1);
+	if (e == NULL) {
+		if (n > max) {
+			errno = EMSGSIZE;
+			return (-1);
+		}
+		if (!eof || n == 0)
+			return (0);
+		*data = p;
+		*len = n;
+		return (n);
+	}
+	*data = p;
+	*len = e - p;
+	return (e - p + 1);
+}
+
+static size_t
+put_escaped(char *out, const char *p, size_t len)
+{
+	char *o = out;
+
+	for (size_t i = 0; i < len; i++) {
+		switch (p[i]) {
+		case '\\': *o++ = '\\'; *o++ = '\\'; break;
+		case '\n': *o++ = '\\'; *o++ = 'n'; break;
+		case '\t': *o++ = '\\'; *o++ = 't'; break;
+		case '\0': *o++ = '\\'; *o++ = '0'; break;
+		default: *o++ = p[i];
+		}
+	}
+	return (o - out);
+}
+
+size_t
+fmt_put_part(enum fmt f, char *out, const char *p, size_t len, int *escaped)
+{
+	char term = f == FMT_NUL ? '\0' : '\n';
+	size_t n;
+
+	if (f == FMT_NET) {
+		/* A one-part message: the netstring of the netstring. */
+		size_t inner = frame_size(len);
+		char *o = out + frame_put_hdr(out, inner);
+
+		o = frame_put(o, p, len);
+		*o++ = ',';
+		return (o - out);
+	}
+	if (memchr(p, term, len) == NULL) {
+		memcpy(out, p, len);
+		out[len] = term;
+		return (len + 1);
+	}
+	*escaped = 1;
+	n = put_escaped(out, p, len);
+	out[n] = term;
+	return (n + 1);
+}
+
+ssize_t
+fmt_put(enum fmt f, char *out, const char *body, size_t len, int *escaped)
+{
+	struct frame_iter it;
+	const char *p;
+	size_t n, parts = 0;
+	char term = f == FMT_NUL ? '\0' : '\n';
+	char *o = out;
+	int r, esc = 0;
+
+	if (f == FMT_NET) {
+		if (frame_count_parts(body, len) == -1)
+			return (-1);
+		return (frame_put(out, body, len) - out);
+	}
+	/* Common case first: one part. */
+	frame_iter_init(&it, body, len);
+	if (frame_next_part(&it, &p, &n) == 1 && it.n == 0)
+		return (fmt_put_part(f, out, p, n, escaped));
+
+	/* Several parts (or none): first see whether anything needs escaping. */
+	frame_iter_init(&it, body, len);
+	while ((r = frame_next_part(&it, &p, &n)) == 1) {
+		parts++;
+		if (memchr(p, term, n) != NULL || memchr(p, '\t', n) != NULL)
+			esc = 1;
+	}
+	if (r == -1)
+		return (-1);
+	frame_iter_init(&it, body, len);
+	for (size_t i = 0; frame_next_part(&it, &p, &n) == 1; i++) {
+		if (i > 0)
+			*o++ = '\t';
+		if (esc) {
+			o += put_escaped(o, p, n);
+		} else {
+			memcpy(o, p, n);
+			o += n;
+		}
+	}
+	*o++ = term;
+	if (esc)
+		*escaped = 1;
+	return (o - out);
+}
+
+size_t
+fmt_json(char *out, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = p[i];
+
+		switch (c) {
+		case '"': *o++ = '\\'; *o++ = '"'; break;
+		case '\\': *o++ = '\\'; *o++ = '\\'; break;
+		case '\n': *o++ = '\\'; *o++ = 'n'; break;
+		case '\r': *o++ = '\\'; *o++ = 'r'; break;
+		case '\t': *o++ = '\\'; *o++ = 't'; break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				memcpy(o, "\\u00", 4);
+				o[4] = hex[c >> 4];
+				o[5] = hex[c & 15];
+				o += 6;
+			} else {
+				*o++ = c;
+			}
+		}
+	}
+	return (o - out);
+}

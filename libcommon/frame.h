@@ -1,0 +1,104 @@
+/*
+ * Netstrings (DJB): a decimal length without leading zeros, ':', the bytes,
+ * ','.  A message is a netstring whose body is a sequence of netstrings, its
+ * parts, which fill the body exactly: ["all","say","hi"] is
+ * "17:3:all,3:say,2:hi,,".  This is the one frame format of quilt, on pipes
+ * and on the wire.
+ *
+ * The parser works on whatever bytes have arrived: called again on the same
+ * bytes plus more, it gives the same answer, so any split of the input gives
+ * the same frames.  Nothing here allocates.
+ */
+#ifndef QUILT_FRAME_H
+#define QUILT_FRAME_H
+
+#include <stddef.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* The longest length prefix: 10 digits and the colon. */
+#define FRAME_HDR_MAX 11
+/* The largest limit a frame may have (lengths are read into 10 digits). */
+#define FRAME_LIMIT_MAX (1024UL * 1024 * 1024)
+
+/*
+ * Parse one netstring at p[0..n).  Returns the bytes it takes (> 0) and
+ * points *body and *len into p; 0 when more bytes are needed; -1 with errno
+ * EMSGSIZE when the length exceeds max (known while its digits are read,
+ * before any body arrives), EBADMSG when it is malformed (no digits, a
+ * leading zero, a byte other than a digit before ':', no ',' after the body).
+ */
+ssize_t frame_parse(const char *p, size_t n, size_t max, const char **body,
+    size_t *len);
+
+/* Walk the parts of a message body. */
+struct frame_iter {
+	const char *p;
+	size_t n;
+};
+
+static inline void
+frame_iter_init(struct frame_iter *it, const char *body, size_t len)
+{
+	it->p = body;
+	it->n = len;
+}
+
+/*
+ * The next part: 1 with *part and *len set, 0 at the end of the body, -1 with
+ * errno EBADMSG when the parts do not fill the body exactly.
+ */
+int frame_next_part(struct frame_iter *it, const char **part, size_t *len);
+
+/* Check that a body is a sequence of parts; returns their count or -1. */
+int frame_count_parts(const char *body, size_t len);
+
+/* Bytes a netstring of a body of len bytes takes. */
+static inline size_t
+frame_size(size_t len)
+{
+	size_t d = 1;
+
+	for (size_t v = len; v >= 10; v /= 10)
+		d++;
+	return (d + 1 + len + 1);
+}
+
+/* Write "len:" at out; returns the bytes written (at most FRAME_HDR_MAX). */
+static inline size_t
+frame_put_hdr(char *out, size_t len)
+{
+	char tmp[FRAME_HDR_MAX];
+	size_t i = sizeof(tmp);
+
+	tmp[--i] = ':';
+	do {
+		tmp[--i] = '0' + len % 10;
+		len /= 10;
+	} while (len != 0);
+	memcpy(out, tmp + i, sizeof(tmp) - i);
+	return (sizeof(tmp) - i);
+}
+
+/* Write the whole netstring of p[0..len) at out; returns the end. */
+static inline char *
+frame_put(char *out, const void *p, size_t len)
+{
+	out += frame_put_hdr(out, len);
+	memcpy(out, p, len);
+	out[len] = ',';
+	return (out + len + 1);
+}
+
+/* Same, for a NUL-terminated string. */
+static inline char *
+frame_put_str(char *out, const char *s)
+{
+	return (frame_put(out, s, strlen(s)));
+}
+
+/* Parse a whole part as a decimal number in [0, max]; -1 if it is not. */
+int frame_part_num(const char *p, size_t len, unsigned long long max,
+    unsigned long long *v);
+
+#endif

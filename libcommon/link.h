@@ -1,0 +1,120 @@
+/*
+ * One peer connection over any byte stream: what has arrived from the peer,
+ * the control frames to send (acks, pongs, bye: unnumbered, sent ahead of
+ * data but only between two data frames), and the numbered data frames,
+ * kept from the moment they are queued until the peer acknowledges them so
+ * that they can be sent again after a reconnect.
+ *
+ * Message counts are absolute over a session, so "ack N" and "resume from
+ * N" mean the same thing on every connection of that session.
+ */
+#ifndef QUILT_LINK_H
+#define QUILT_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+struct link {
+	int fd;
+	struct buf in;		/* bytes from the peer, frames parsed in place */
+	struct buf ctl;		/* control frames to write */
+	/* Data frames: q.base[q.start..qs) sent, waiting for the ack;
+	 * q.base[qs..q.end) not yet sent.  bound is a frame boundary <= qs,
+	 * pushed forward when a control frame must go between two frames. */
+	struct buf q;
+	size_t qs, bound;
+	size_t window;		/* most bytes of data frames held */
+	size_t maxin;		/* the largest frame taken from the peer */
+	uint64_t n_queued, n_acked;
+	uint64_t bytes_in, bytes_out;
+};
+
+/*
+ * Set up a link on fd (may be -1 until connected).  maxin bounds frames from
+ * the peer; window bounds the data frames held (it is raised to hold at least
+ * one frame of maxout bytes).  -1 ENOMEM.
+ */
+int link_init(struct link *l, int fd, size_t maxin, size_t window,
+    size_t maxout);
+void link_free(struct link *l);
+
+/* Forget what is in flight on the old connection; keep the data frames. */
+void link_reset(struct link *l, int fd);
+
+/*
+ * Room for a data frame of n bytes: a pointer to write it at, or NULL when
+ * the window is full.  Then link_commit(l, n) queues it as one message.
+ */
+char *link_reserve(struct link *l, size_t n);
+
+static inline void
+link_commit(struct link *l, size_t n)
+{
+	l->q.end += n;
+	l->n_queued++;
+}
+
+/* Queue a control frame (already encoded).  -1 ENOBUFS when full. */
+int link_ctl(struct link *l, const char *frame, size_t n);
+
+/* Queue ["", cmd, args...] as a control frame (see wire_put_ctl). */
+int link_ctlv(struct link *l, const char *cmd, const char *const *args,
+    const void *bin, size_t binlen);
+
+/*
+ * The peer has written the first n messages: drop them.  -1 with EPROTO
+ * when n goes backwards or past what was sent.
+ */
+int link_ack(struct link *l, uint64_t n);
+
+/* After a reconnect: send again from message n (n_acked <= n <= n_queued). */
+int link_rewind(struct link *l, uint64_t n);
+
+/* Bytes waiting to be written. */
+static inline size_t
+link_pending(const struct link *l)
+{
+	return (buf_len(&l->ctl) + (l->q.end - l->qs));
+}
+
+/* Data frames not yet written? */
+static inline int
+link_unsent(const struct link *l)
+{
+	return (l->q.end > l->qs);
+}
+
+/* Write what can be written in one writev.  Bytes written, or -1 (EAGAIN). */
+ssize_t link_flush(struct link *l);
+
+/* One read from the peer.  Bytes read, 0 at end of stream, -1 (EAGAIN). */
+ssize_t link_read(struct link *l);
+
+/*
+ * The next whole frame from the peer: its size (> 0) with *body and *len
+ * pointing into the link's buffer, valid until link_take; 0 for "need
+ * more"; -1 with EMSGSIZE or EBADMSG.  max 0 means the link's maxin.
+ */
+static inline ssize_t link_frame(struct link *l, size_t max,
+    const char **body, size_t *len);
+
+/* Done with the frame of n bytes that link_frame returned. */
+static inline void
+link_take(struct link *l, size_t n)
+{
+	buf_consume(&l->in, n);
+}
+
+#include "frame.h"
+
+static inline ssize_t
+link_frame(struct link *l, size_t max, const char **body, size_t *len)
+{
+	return (frame_parse(buf_data(&l->in), buf_len(&l->in),
+	    max ? max : l->maxin, body, len));
+}
+
+#endif

@@ -1,0 +1,288 @@
+#include "wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "seal.h"
+
+static const struct {
+	const char *name;
+	enum wire_cmd cmd;
+} cmds[] = {
+	{ "msg", W_MSG },
+	{ "ack", W_ACK },
+	{ "ping", W_PING },
+	{ "pong", W_PONG },
+	{ "bye", W_BYE },
+	{ "exit", W_EXIT },
+	{ "hello", W_HELLO },
+	{ "error", W_ERROR },
+	{ "server-connect", W_SERVER_CONNECT },
+	{ "route", W_ROUTE },
+};
+
+int
+wire_decode(const char *body, size_t len, struct wire_msg *m)
+{
+	struct frame_iter it;
+
+	frame_iter_init(&it, body, len);
+	if (frame_next_part(&it, &m->dest, &m->destlen) != 1 ||
+	    frame_next_part(&it, &m->name, &m->namelen) != 1) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	m->args = it.p;
+	m->argslen = it.n;
+	m->cmd = W_UNKNOWN;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strlen(cmds[i].name) == m->namelen &&
+		    memcmp(cmds[i].name, m->name, m->namelen) == 0) {
+			m->cmd = cmds[i].cmd;
+			break;
+		}
+	}
+	return (0);
+}
+
+/* "0:," or "N:dest," then "3:msg," */
+static size_t
+msg_head_size(size_t destlen)
+{
+	return (frame_size(destlen) + 6);
+}
+
+static char *
+put_msg_head(char *out, size_t bodylen, const char *dest, size_t destlen)
+{
+	out += frame_put_hdr(out, bodylen);
+	out = frame_put(out, dest, destlen);
+	memcpy(out, "3:msg,", 6);
+	return (out + 6);
+}
+
+size_t
+wire_msg1_size(size_t destlen, size_t len)
+{
+	return (frame_size(msg_head_size(destlen) + frame_size(len)));
+}
+
+char *
+wire_put_msg1(char *out, const char *dest, size_t destlen, const char *p,
+    size_t len)
+{
+	out = put_msg_head(out, msg_head_size(destlen) + frame_size(len), dest,
+	    destlen);
+	out = frame_put(out, p, len);
+	*out++ = ',';
+	return (out);
+}
+
+size_t
+wire_msgn_size(size_t destlen, size_t partslen)
+{
+	return (frame_size(msg_head_size(destlen) + partslen));
+}
+
+char *
+wire_put_msgn(char *out, const char *dest, size_t destlen, const char *parts,
+    size_t partslen)
+{
+	out = put_msg_head(out, msg_head_size(destlen) + partslen, dest,
+	    destlen);
+	memcpy(out, parts, partslen);
+	out += partslen;
+	*out++ = ',';
+	return (out);
+}
+
+size_t
+wire_put_ctl(char *out, size_t cap, const char *cmd,
+    const char *const *args, const void *bin, size_t binlen)
+{
+	size_t body = 3 + frame_size(strlen(cmd)), total;
+	char *o;
+
+	for (int i = 0; args && args[i]; i++)
+		body += frame_size(strlen(args[i]));
+	if (bin)
+		body += frame_size(binlen);
+	total = frame_size(body);
+	if (total > cap)
+		return (total);
+	o = out + frame_put_hdr(out, body);
+	o = frame_put(o, "", 0);
+	o = frame_put_str(o, cmd);
+	for (int i = 0; args && args[i]; i++)
+		o = frame_put_str(o, args[i]);
+	if (bin)
+		o = frame_put(o, bin, binlen);
+	*o++ = ',';
+	return (o - out);
+}
+
+size_t
+wire_put_hello(char *out, const struct wire_hello *h)
+{
+	char ver[32], node[80], sid[2 * WIRE_SID_LEN + 8], max[40], sealed[16],
+	    from[40], resume[40], handler[16];
+	const char *args[12];
+	int n = 0;
+
+	snprintf(ver, sizeof(ver), "%u-%u", h->vmin, h->vmax);
+	snprintf(node, sizeof(node), "node=%s", h->node);
+	memcpy(sid, "session=", 8);
+	seal_hex(sid + 8, h->sid, WIRE_SID_LEN);
+	snprintf(max, sizeof(max), "max=%" PRIu64, h->maxmsg);
+	snprintf(sealed, sizeof(sealed), "sealed=%d", h->sealed ? 1 : 0);
+	args[n++] = WIRE_PROTO;
+	args[n++] = ver;
+	args[n++] = node;
+	args[n++] = sid;
+	args[n++] = max;
+	args[n++] = sealed;
+	if (h->from >= 0) {
+		snprintf(from, sizeof(from), "from=%" PRId64, h->from);
+		args[n++] = from;
+	}
+	if (h->resume >= 0) {
+		snprintf(resume, sizeof(resume), "resume=%" PRId64, h->resume);
+		args[n++] = resume;
+	}
+	if (h->handler) {
+		snprintf(handler, sizeof(handler), "handler=1");
+		args[n++] = handler;
+	}
+	args[n] = NULL;
+	return (wire_put_ctl(out, WIRE_HELLO_MAX, "hello", args, NULL, 0));
+}
+
+static int
+keyis(const char *p, size_t len, const char *key, const char **val,
+    size_t *vlen)
+{
+	size_t k = strlen(key);
+
+	if (len <= k || memcmp(p, key, k) != 0 || p[k] != '=')
+		return (0);
+	*val = p + k + 1;
+	*vlen = len - k - 1;
+	return (1);
+}
+
+int
+wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
+{
+	struct frame_iter it;
+	const char *p, *v;
+	size_t n, vn;
+	unsigned long long x, y;
+	int have_node = 0, have_sid = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->from = h->resume = -1;
+	frame_iter_init(&it, m->args, m->argslen);
+	if (m->cmd != W_HELLO || frame_next_part(&it, &p, &n) != 1 ||
+	    n != strlen(WIRE_PROTO) || memcmp(p, WIRE_PROTO, n) != 0)
+		goto bad;
+	/* "VMIN-VMAX" */
+	if (frame_next_part(&it, &p, &n) != 1 || (v = memchr(p, '-', n)) ==
+	    NULL || frame_part_num(p, v - p, 65535, &x) == -1 ||
+	    frame_part_num(v + 1, n - (v - p) - 1, 65535, &y) == -1 || x > y ||
+	    x == 0)
+		goto bad;
+	h->vmin = x;
+	h->vmax = y;
+	for (;;) {
+		int r = frame_next_part(&it, &p, &n);
+
+		if (r == 0)
+			break;
+		if (r == -1)
+			goto bad;
+		if (keyis(p, n, "node", &v, &vn)) {
+			if (!wire_node_ok(v, vn))
+				goto bad;
+			memcpy(h->node, v, vn);
+			h->node[vn] = '\0';
+			have_node = 1;
+		} else if (keyis(p, n, "session", &v, &vn)) {
+			if (seal_unhex(h->sid, WIRE_SID_LEN, v, vn) == -1)
+				goto bad;
+			have_sid = 1;
+		} else if (keyis(p, n, "max", &v, &vn)) {
+			if (frame_part_num(v, vn, UINT64_MAX, &x) == -1 ||
+			    x < 64)
+				goto bad;
+			h->maxmsg = x;
+		} else if (keyis(p, n, "sealed", &v, &vn)) {
+			if (vn != 1 || (*v != '0' && *v != '1'))
+				goto bad;
+			h->sealed = *v == '1';
+		} else if (keyis(p, n, "from", &v, &vn)) {
+			if (frame_part_num(v, vn, INT64_MAX, &x) == -1)
+				goto bad;
+			h->from = x;
+		} else if (keyis(p, n, "resume", &v, &vn)) {
+			if (frame_part_num(v, vn, INT64_MAX, &x) == -1)
+				goto bad;
+			h->resume = x;
+		} else if (keyis(p, n, "handler", &v, &vn)) {
+			h->handler = vn == 1 && *v == '1';
+		}
+	}
+	if (!have_node || !have_sid || h->maxmsg == 0)
+		goto bad;
+	return (0);
+bad:
+	errno = EPROTO;
+	return (-1);
+}
+
+unsigned
+wire_version(const struct wire_hello *a, const struct wire_hello *b)
+{
+	unsigned lo = a->vmin > b->vmin ? a->vmin : b->vmin;
+	unsigned hi = a->vmax < b->vmax ? a->vmax : b->vmax;
+
+	return (lo <= hi ? hi : 0);
+}
+
+int
+wire_node_ok(const char *s, size_t len)
+{
+	if (len < 1 || len > WIRE_NODE_MAX || (len == 3 && memcmp(s, "all", 3)
+	    == 0))
+		return (0);
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return (0);
+	}
+	return (1);
+}
+
+void
+wire_default_node(char *out)
+{
+	char host[256];
+	size_t n = 0;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	for (size_t i = 0; host[i] && host[i] != '.' && n < WIRE_NODE_MAX; i++)
+		if (wire_node_ok(&host[i], 1))
+			out[n++] = host[i];
+	if (n == 0 || (n == 3 && memcmp(out, "all", 3) == 0)) {
+		memcpy(out, "quilt", 5);
+		n = 5;
+	}
+	out[n] = '\0';
+}

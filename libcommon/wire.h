@@ -1,0 +1,107 @@
+/*
+ * The quilt protocol on top of frames.  Every frame is a message
+ * [destination, cmd, args...]; destination is a node name, "all", or empty
+ * for the peer at the other end.  quilt-protocol(5) is the reference.
+ *
+ *   hello  "quilt" "VMIN-VMAX" key=value...   first frame each way
+ *   msg    part...                            numbered data, acknowledged
+ *   ack    N                                  the peer's first N messages are written
+ *   ping   SEQ PAYLOAD   ->  pong SEQ NODE HOPS PAYLOAD
+ *   bye                                        no more msg from this side
+ *   exit   STATUS                              the -e handler's exit status
+ *   error  TEXT                                then the sender closes
+ */
+#ifndef QUILT_WIRE_H
+#define QUILT_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_PROTO "quilt"
+#define WIRE_VMIN 1
+#define WIRE_VMAX 1
+#define WIRE_NODE_MAX 64
+#define WIRE_SID_LEN 16
+/* Frames before the hello is done are small. */
+#define WIRE_HELLO_MAX 1024
+
+enum wire_cmd {
+	W_UNKNOWN,
+	W_HELLO,
+	W_MSG,
+	W_ACK,
+	W_PING,
+	W_PONG,
+	W_BYE,
+	W_EXIT,
+	W_ERROR,
+	W_SERVER_CONNECT,
+	W_ROUTE,
+};
+
+/* A decoded frame: views into its body. */
+struct wire_msg {
+	enum wire_cmd cmd;
+	const char *dest, *name, *args;
+	size_t destlen, namelen, argslen;
+};
+
+/*
+ * Split a frame body into destination, command and the rest (args, still a
+ * sequence of parts, not checked here).  0, or -1 with EBADMSG when the body
+ * does not start with two parts.
+ */
+int wire_decode(const char *body, size_t len, struct wire_msg *m);
+
+/* Bytes of a frame [dest, "msg", one part of len bytes]. */
+size_t wire_msg1_size(size_t destlen, size_t len);
+char *wire_put_msg1(char *out, const char *dest, size_t destlen,
+    const char *p, size_t len);
+
+/* Bytes of a frame [dest, "msg", parts...] where parts is a body of parts. */
+size_t wire_msgn_size(size_t destlen, size_t partslen);
+char *wire_put_msgn(char *out, const char *dest, size_t destlen,
+    const char *parts, size_t partslen);
+
+/*
+ * A control frame ["", cmd, args...] from up to 6 string arguments (NULL
+ * ends them) and, optionally, one binary last part.  Returns its size;
+ * writes it only when it fits in cap.
+ */
+size_t wire_put_ctl(char *out, size_t cap, const char *cmd,
+    const char *const *args, const void *bin, size_t binlen);
+
+struct wire_hello {
+	unsigned vmin, vmax;
+	char node[WIRE_NODE_MAX + 1];
+	unsigned char sid[WIRE_SID_LEN];
+	uint64_t maxmsg;
+	int sealed;
+	/* Sender: how many of its messages the listener has acknowledged
+	 * ("from", where it resends from if the session is unknown).
+	 * Listener: how many messages of the session it has taken ("resume",
+	 * where the sender goes on), and whether a handler answers.
+	 * -1 when absent. */
+	int64_t from, resume;
+	int handler;
+};
+
+/* Encode a hello frame into out (WIRE_HELLO_MAX bytes); returns its size. */
+size_t wire_put_hello(char *out, const struct wire_hello *h);
+
+/*
+ * Decode the args of a hello; -1 with EPROTO when it is not a quilt hello
+ * or a field is malformed.  Unknown keys are ignored (later versions).
+ */
+int wire_get_hello(const struct wire_msg *m, struct wire_hello *h);
+
+/* The highest version both ranges share, or 0 for none. */
+unsigned wire_version(const struct wire_hello *a, const struct wire_hello *b);
+
+/* Node names: [A-Za-z0-9._-]{1,64}, never "all". */
+int wire_node_ok(const char *s, size_t len);
+
+/* A default node name from the host name; out has WIRE_NODE_MAX + 1. */
+void wire_default_node(char *out);
+
+#endif
