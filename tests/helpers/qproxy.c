@@ -1,0 +1,395 @@
+/*
+ * qproxy: a TCP (or Unix socket) forwarding proxy with injected faults, for
+ * the tests of reconnection, resume and (later) sealing.
+ *
+ *   qproxy [-v] [-P readyfile] [-p port] [-n nconn] [-f fault]...
+ *          [listen_addr] target_addr
+ *
+ * It listens on listen_addr (default 127.0.0.1:0; -p PORT replaces its
+ * port, so a test can restart a killed proxy on the port of the first one),
+ * writes its address ("127.0.0.1:PORT") to the ready file, and forwards
+ * every accepted connection to target_addr, bytes both ways, carrying
+ * half-closes through.  Many connections, concurrent or one after another.
+ *
+ * Faults (-f, may be repeated; offsets count from 0 in each connection's
+ * own stream; -n N applies them to the first N connections only):
+ *   cut=N           forward N bytes client->server, then close both sides
+ *   flip=N          xor 0x01 into byte N of the client->server stream
+ *   flipback=N      the same for the server->client stream
+ *   replay=OFF:LEN  once bytes OFF..OFF+LEN-1 (client->server) have passed,
+ *                   send them again
+ *   drop=OFF:LEN    drop bytes OFF..OFF+LEN-1 of the client->server stream
+ *
+ * -v prints one line per connection on stderr when it ends:
+ *   qproxy: connection N: C bytes client->server, S bytes server->client
+ */
+#include <poll.h>
+
+#include "helper.h"
+
+#define MAXCONN	128
+#define BUFSZ	65536
+#define MAXFAULT 16
+#define MAXREPLAY (1 << 20)
+
+enum { F_CUT, F_FLIP, F_FLIPBACK, F_REPLAY, F_DROP };
+
+struct fault {
+	int kind;
+	unsigned long long off, len;
+};
+
+/* One direction: bytes read from src, waiting to be written to dst. */
+struct dir {
+	char buf[BUFSZ + MAXREPLAY];
+	size_t head, tail;	/* pending = buf[head..tail) */
+	unsigned long long in;	/* stream offset of the next byte read */
+	unsigned long long out;	/* bytes written to dst */
+	int eof;		/* src said end of stream */
+	int shut;		/* dst was shut down for writing */
+};
+
+struct conn {
+	int cfd, sfd;
+	int id;
+	int faulty;
+	int cut;		/* cut=N reached: close once flushed */
+	struct dir c2s, s2c;
+	char *replay;		/* captured bytes for replay */
+	size_t nreplay;
+	int replayed;
+};
+
+static struct fault faults[MAXFAULT];
+static int nfaults;
+static struct conn *conns[MAXCONN];
+static int verbose;
+
+static unsigned long long
+num(const char *s, const char *what)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || (*end != '\0' && *end != ':'))
+		h_diex("bad %s: %s", what, s);
+	return (v);
+}
+
+static void
+add_fault(const char *s)
+{
+	struct fault *f;
+	const char *eq = strchr(s, '=');
+	const char *colon;
+
+	if (nfaults == MAXFAULT)
+		h_diex("too many faults");
+	if (eq == NULL)
+		h_diex("bad fault: %s", s);
+	f = &faults[nfaults++];
+	if (strncmp(s, "cut=", 4) == 0)
+		f->kind = F_CUT;
+	else if (strncmp(s, "flip=", 5) == 0)
+		f->kind = F_FLIP;
+	else if (strncmp(s, "flipback=", 9) == 0)
+		f->kind = F_FLIPBACK;
+	else if (strncmp(s, "replay=", 7) == 0)
+		f->kind = F_REPLAY;
+	else if (strncmp(s, "drop=", 5) == 0)
+		f->kind = F_DROP;
+	else
+		h_diex("unknown fault: %s", s);
+	f->off = num(eq + 1, "fault offset");
+	f->len = 1;
+	if (f->kind == F_REPLAY || f->kind == F_DROP) {
+		if ((colon = strchr(eq + 1, ':')) == NULL)
+			h_diex("fault needs OFF:LEN: %s", s);
+		f->len = num(colon + 1, "fault length");
+		if (f->kind == F_REPLAY && (f->len == 0 || f->len > MAXREPLAY))
+			h_diex("replay length must be 1..%d", MAXREPLAY);
+	}
+}
+
+static int
+set_nonblock(int fd)
+{
+	return (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK));
+}
+
+/*
+ * Apply the faults to the n bytes in `in`, read at stream offset d->in,
+ * appending what is to be forwarded to d->buf at d->tail.  drop removes
+ * bytes, replay appends a second copy once its range has passed, cut=N
+ * keeps only the bytes before offset N and marks the connection for
+ * closing once they are written.
+ */
+static void
+apply(struct conn *c, struct dir *d, int c2s, const char *in, size_t n)
+{
+	char *out = d->buf + d->tail;
+	unsigned long long start = d->in;
+	size_t i, k = 0;
+	int j;
+
+	if (!c->faulty) {
+		memcpy(out, in, n);
+		d->tail += n;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned long long o = start + i;
+		int drop = 0;
+		char ch = in[i];
+
+		for (j = 0; j < nfaults; j++) {
+			struct fault *f = &faults[j];
+
+			if (f->kind == F_CUT && c2s && o >= f->off)
+				drop = c->cut = 1;
+			else if (f->kind == F_FLIP && c2s && o == f->off)
+				ch ^= 0x01;
+			else if (f->kind == F_FLIPBACK && !c2s && o == f->off)
+				ch ^= 0x01;
+			else if (f->kind == F_DROP && c2s && o >= f->off &&
+			    o < f->off + f->len)
+				drop = 1;
+		}
+		if (drop)
+			continue;
+		out[k++] = ch;
+		for (j = 0; j < nfaults; j++) {
+			struct fault *f = &faults[j];
+
+			if (f->kind != F_REPLAY || !c2s || c->replayed)
+				continue;
+			if (o >= f->off && o < f->off + f->len)
+				c->replay[c->nreplay++] = ch;
+			if (o + 1 == f->off + f->len) {
+				/* Room: MAXREPLAY spare bytes past BUFSZ. */
+				memcpy(out + k, c->replay, c->nreplay);
+				k += c->nreplay;
+				c->replayed = 1;
+			}
+		}
+	}
+	for (j = 0; j < nfaults; j++)
+		if (faults[j].kind == F_CUT && c2s &&
+		    start + n >= faults[j].off)
+			c->cut = 1;
+	d->tail += k;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (verbose)
+		fprintf(stderr,
+		    "qproxy: connection %d: %llu bytes client->server, "
+		    "%llu bytes server->client\n",
+		    c->id, c->c2s.out, c->s2c.out);
+	close(c->cfd);
+	close(c->sfd);
+	free(c->replay);
+	free(c);
+}
+
+/* Read from src into d; returns -1 when the connection must end. */
+static int
+dir_read(struct conn *c, struct dir *d, int src, int c2s)
+{
+	static char in[BUFSZ];
+	ssize_t r;
+	size_t room;
+
+	if (d->head == d->tail)
+		d->head = d->tail = 0;
+	if (d->tail >= BUFSZ || d->eof || c->cut)
+		return (0);
+	room = BUFSZ - d->tail;
+	r = read(src, in, room);
+	if (r == -1)
+		return (errno == EAGAIN || errno == EINTR ? 0 : -1);
+	if (r == 0) {
+		d->eof = 1;
+		return (0);
+	}
+	apply(c, d, c2s, in, (size_t)r);
+	d->in += (unsigned long long)r;
+	return (0);
+}
+
+static int
+dir_write(struct dir *d, int dst)
+{
+	ssize_t w;
+
+	if (d->head < d->tail) {
+		w = write(dst, d->buf + d->head, d->tail - d->head);
+		if (w == -1)
+			return (errno == EAGAIN || errno == EINTR ? 0 : -1);
+		d->head += (size_t)w;
+		d->out += (unsigned long long)w;
+	}
+	if (d->head == d->tail && d->eof && !d->shut) {
+		shutdown(dst, SHUT_WR);
+		d->shut = 1;
+	}
+	return (0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct qaddr la, ta;
+	const char *ready = NULL, *laddr = "127.0.0.1:0", *taddr;
+	char name[256];
+	int ch, lfd, port = -1, nconn = 0, limit = -1, i;
+
+	h_prog = "qproxy";
+	signal(SIGPIPE, SIG_IGN);
+	while ((ch = getopt(argc, argv, "+f:n:p:P:v")) != -1) {
+		switch (ch) {
+		case 'f':
+			add_fault(optarg);
+			break;
+		case 'n':
+			limit = (int)num(optarg, "connection count");
+			break;
+		case 'p':
+			port = (int)num(optarg, "port");
+			break;
+		case 'P':
+			ready = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: qproxy [-v] [-P readyfile] "
+			    "[-p port] [-n nconn] [-f fault]... "
+			    "[listen_addr] target_addr\n");
+			exit(64);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 2)
+		laddr = *argv++;
+	else if (argc != 1)
+		h_diex("need [listen_addr] target_addr");
+	taddr = argv[0];
+	if (h_parse_addr(laddr, &la) == -1)
+		h_diex("bad listen address: %s", laddr);
+	if (h_parse_addr(taddr, &ta) == -1)
+		h_diex("bad target address: %s", taddr);
+	if (port >= 0)
+		h_set_port(&la, port);
+	lfd = h_bind(&la, 128, 1);
+	set_nonblock(lfd);
+	h_sock_name(lfd, name, sizeof(name));
+	h_write_ready(ready, name);
+
+	for (;;) {
+		struct pollfd pfd[1 + 2 * MAXCONN];
+		int idx[1 + 2 * MAXCONN];
+		int n = 0, live = 0;
+
+		pfd[n].fd = lfd;
+		pfd[n].events = POLLIN;
+		idx[n++] = -1;
+		for (i = 0; i < MAXCONN; i++) {
+			struct conn *c = conns[i];
+
+			if (c == NULL)
+				continue;
+			live++;
+			/* client side: read c2s, write s2c */
+			pfd[n].fd = c->cfd;
+			pfd[n].events = 0;
+			if (!c->c2s.eof && !c->cut && c->c2s.tail < BUFSZ)
+				pfd[n].events |= POLLIN;
+			if (c->s2c.head < c->s2c.tail)
+				pfd[n].events |= POLLOUT;
+			idx[n++] = i;
+			pfd[n].fd = c->sfd;
+			pfd[n].events = 0;
+			if (!c->s2c.eof && !c->cut && c->s2c.tail < BUFSZ)
+				pfd[n].events |= POLLIN;
+			if (c->c2s.head < c->c2s.tail)
+				pfd[n].events |= POLLOUT;
+			idx[n++] = i;
+		}
+		if (live == MAXCONN)
+			pfd[0].events = 0;
+		if (poll(pfd, (nfds_t)n, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			h_die("poll");
+		}
+		if (pfd[0].revents & POLLIN) {
+			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (cfd >= 0) {
+				int sfd = h_connect(&ta);
+				struct conn *c;
+
+				nconn++;
+				if (sfd == -1) {
+					if (verbose)
+						fprintf(stderr, "qproxy: connect "
+						    "%s: %s\n", taddr,
+						    strerror(errno));
+					close(cfd);
+				} else {
+					if ((c = calloc(1, sizeof(*c))) == NULL ||
+					    (c->replay = malloc(MAXREPLAY)) ==
+					    NULL)
+						h_die("malloc");
+					c->cfd = cfd;
+					c->sfd = sfd;
+					c->id = nconn;
+					c->faulty = limit < 0 || nconn <= limit;
+					set_nonblock(cfd);
+					set_nonblock(sfd);
+					for (i = 0; i < MAXCONN; i++)
+						if (conns[i] == NULL)
+							break;
+					conns[i] = c;
+				}
+			}
+		}
+		for (i = 1; i < n; i += 2) {
+			struct conn *c = conns[idx[i]];
+			short cr = pfd[i].revents, sr = pfd[i + 1].revents;
+			int bad = 0;
+
+			if ((cr | sr) & POLLERR)
+				bad = -1;
+			if (cr & (POLLIN | POLLHUP))
+				bad |= dir_read(c, &c->c2s, c->cfd, 1);
+			if (sr & (POLLIN | POLLHUP))
+				bad |= dir_read(c, &c->s2c, c->sfd, 0);
+			/*
+			 * A hang-up on a side that has sent its end and still
+			 * has nothing to receive: that peer is gone for good.
+			 */
+			if ((cr & POLLHUP) && c->c2s.eof && !c->s2c.shut &&
+			    c->s2c.head == c->s2c.tail)
+				bad = -1;
+			if ((sr & POLLHUP) && c->s2c.eof && !c->c2s.shut &&
+			    c->c2s.head == c->c2s.tail)
+				bad = -1;
+			bad |= dir_write(&c->c2s, c->sfd);
+			bad |= dir_write(&c->s2c, c->cfd);
+			if (c->cut && c->c2s.head == c->c2s.tail)
+				bad = -1;
+			if (bad || (c->c2s.shut && c->s2c.shut)) {
+				conns[idx[i]] = NULL;
+				conn_close(c);
+			}
+		}
+	}
+}
