@@ -44,8 +44,9 @@ $(BUILD)/libcommon.a: $(LIBOBJ)
 	$(AR) rcs $@ $^
 
 # A program is cmd/NAME.c, or cmd/NAME/*.c when it grows.
+objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1).c cmd/$(1)/*.c))
 .SECONDEXPANSION:
-bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/%.c cmd/%/*.c)) $(BUILD)/libcommon.a
+bin/%: $$(call objs_of,$$*) $(BUILD)/libcommon.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -35,6 +35,17 @@ link_free(struct link *l)
 }
 
 void
+link_set_peer_max(struct link *l, size_t maxout)
+{
+	size_t big = frame_size(maxout + 64);
+
+	if (l->window < big)
+		l->window = big;
+	if (l->q.max < l->window)
+		l->q.max = l->window;
+}
+
+void
 link_reset(struct link *l, int fd)
 {
 	l->fd = fd;

@@ -41,6 +41,9 @@ int link_init(struct link *l, int fd, size_t maxin, size_t window,
     size_t maxout);
 void link_free(struct link *l);
 
+/* The peer takes frames of up to maxout bytes: hold at least one. */
+void link_set_peer_max(struct link *l, size_t maxout);
+
 /* Forget what is in flight on the old connection; keep the data frames. */
 void link_reset(struct link *l, int fd);
 

@@ -66,6 +66,18 @@ put_msg_head(char *out, size_t bodylen, const char *dest, size_t destlen)
 }
 
 size_t
+wire_msg1_body(size_t destlen, size_t len)
+{
+	return (msg_head_size(destlen) + frame_size(len));
+}
+
+size_t
+wire_msgn_body(size_t destlen, size_t partslen)
+{
+	return (msg_head_size(destlen) + partslen);
+}
+
+size_t
 wire_msg1_size(size_t destlen, size_t len)
 {
 	return (frame_size(msg_head_size(destlen) + frame_size(len)));

@@ -53,12 +53,15 @@ struct wire_msg {
  */
 int wire_decode(const char *body, size_t len, struct wire_msg *m);
 
-/* Bytes of a frame [dest, "msg", one part of len bytes]. */
+/* Body bytes of a frame [dest, "msg", one part of len bytes]. */
+size_t wire_msg1_body(size_t destlen, size_t len);
+/* Whole frame bytes of the same. */
 size_t wire_msg1_size(size_t destlen, size_t len);
 char *wire_put_msg1(char *out, const char *dest, size_t destlen,
     const char *p, size_t len);
 
-/* Bytes of a frame [dest, "msg", parts...] where parts is a body of parts. */
+/* The same for [dest, "msg", parts...] where parts is a body of parts. */
+size_t wire_msgn_body(size_t destlen, size_t partslen);
 size_t wire_msgn_size(size_t destlen, size_t partslen);
 char *wire_put_msgn(char *out, const char *dest, size_t destlen,
     const char *parts, size_t partslen);

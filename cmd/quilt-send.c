@@ -1,0 +1,722 @@
+/*
+ * quilt-send: send messages to a quilt listener and wait until every one is
+ * written at the other end (Quilt's OutgoingThread as a process).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "fmt.h"
+#include "frame.h"
+#include "link.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "seal.h"
+#include "sink.h"
+#include "wire.h"
+
+#define IN_CHUNK (1024 * 1024)
+#define WINDOW (8 * 1024 * 1024)
+#define CONNECT_TIMEOUT_MS 10000
+
+struct opts {
+	enum fmt fmt;
+	int reconnect, use_exit, all;
+	const char *dest;
+	size_t maxmsg;
+	char node[WIRE_NODE_MAX + 1];
+	long long wait_ms;	/* -w, 0 for none */
+};
+
+static struct {
+	struct opts o;
+	struct addr a;
+	const char *addrstr;
+	struct loop loop;
+	struct link link;
+	struct wire_hello me, peer;
+	int up;			/* a session was set up once */
+	long long deadline;	/* of the whole run, 0 for none */
+
+	/* Input: standard input, or the operands. */
+	struct buf in;
+	int in_eof;
+	char **args;
+	int nargs, argi;
+
+	/* Replies from a handler, written to standard output. */
+	struct sink out;
+	uint64_t replies_in, replies_out;
+	int ack_due, escaped, out_dead;
+
+	int need_more;
+	int bye_sent, peer_bye, got_exit, exit_status;
+	uint64_t bytes_msg, acks, resends, reconnects;
+	int progress;
+	long long next_progress;
+} S;
+
+static noreturn void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: quilt-send [-0NqrvVx] [-a | -d node] [-M size] [-n node] "
+	    "[-w seconds]\n"
+	    "                  address [message ...]\n");
+	exit(status);
+}
+
+static void
+counters(void)
+{
+	if (log_level < 2)
+		return;
+	log_info("sent %" PRIu64 " messages (%" PRIu64 " bytes), "
+	    "acknowledged %" PRIu64 ", replies %" PRIu64 ", round trips %"
+	    PRIu64 ", resends %" PRIu64 ", reconnects %" PRIu64,
+	    S.link.n_queued, S.bytes_msg, S.link.n_acked, S.replies_in, S.acks,
+	    S.resends, S.reconnects);
+}
+
+static noreturn void
+finish(int status)
+{
+	if (S.progress)
+		fputc('\n', stderr);
+	counters();
+	exit(status);
+}
+
+static noreturn void
+lost(const char *why)
+{
+	uint64_t n = S.link.n_queued - S.link.n_acked;
+
+	log_warnx("%s: %s: %" PRIu64 " message%s not acknowledged%s",
+	    S.addrstr, why, n, n == 1 ? "" : "s",
+	    S.in_eof ? "" : " (and the rest of the input not sent)");
+	finish(1);
+}
+
+static long long
+connect_timeout(void)
+{
+	const char *e = getenv("QUILT_CONNECT_TIMEOUT");
+	long long t = e ? atoll(e) : CONNECT_TIMEOUT_MS;
+
+	if (t <= 0)
+		t = CONNECT_TIMEOUT_MS;
+	if (S.deadline && S.deadline - net_now_ms() < t)
+		t = S.deadline - net_now_ms();
+	return (t > 0 ? t : 1);
+}
+
+/* Blocking write of a whole buffer within a deadline; -1 on error. */
+static int
+write_all(int fd, const char *p, size_t n, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w > 0) {
+			p += w;
+			n -= w;
+			continue;
+		}
+		if (w == -1 && errno != EAGAIN && errno != EINTR)
+			return (-1);
+		if (net_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return (-1);
+		}
+		(void)poll(&pfd, 1, (int)(deadline - net_now_ms()));
+	}
+	return (0);
+}
+
+/*
+ * Connect and exchange hellos.  0 when the session is up; otherwise the
+ * exit status of the failure, already reported.
+ */
+static int
+setup(void)
+{
+	long long t = connect_timeout(), deadline = net_now_ms() + t;
+	char hello[WIRE_HELLO_MAX];
+	struct pollfd pfd;
+	struct wire_msg m;
+	const char *body;
+	size_t len;
+	ssize_t r;
+	int fd, gai;
+
+	fd = net_connect(&S.a, (int)t, &gai);
+	if (fd == -1) {
+		if (gai != 0) {
+			log_warnx("resolve %s: %s", S.a.host, gai_strerror(gai));
+			return (gai == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST);
+		}
+		if (errno == ETIMEDOUT) {
+			log_warnx("%s: timed out", S.addrstr);
+			return (EX_TEMPFAIL);
+		}
+		log_warn("connect %s", S.addrstr);
+		return (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ?
+		    EX_OSERR : EX_UNAVAILABLE);
+	}
+	link_reset(&S.link, fd);
+	S.me.from = S.link.n_acked;
+	if (write_all(fd, hello, wire_put_hello(hello, &S.me), deadline) ==
+	    -1)
+		goto ioerr;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		r = link_frame(&S.link, WIRE_HELLO_MAX, &body, &len);
+		if (r > 0)
+			break;
+		if (r == -1)
+			goto bad;
+		if (net_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			goto ioerr;
+		}
+		(void)poll(&pfd, 1, (int)(deadline - net_now_ms()));
+		r = link_read(&S.link);
+		if (r == 0) {
+			log_warnx("%s: connection closed during the hello",
+			    S.addrstr);
+			close(fd);
+			return (EX_PROTOCOL);
+		}
+		if (r == -1 && errno != EAGAIN)
+			goto ioerr;
+	}
+	if (wire_decode(body, len, &m) == -1)
+		goto bad;
+	if (m.cmd == W_ERROR) {
+		struct frame_iter it;
+		const char *p = "";
+		size_t n = 0;
+
+		frame_iter_init(&it, m.args, m.argslen);
+		(void)frame_next_part(&it, &p, &n);
+		log_warnx("%s: refused: %.*s", S.addrstr, (int)n, p);
+		close(fd);
+		return (EX_PROTOCOL);
+	}
+	if (wire_get_hello(&m, &S.peer) == -1)
+		goto bad;
+	link_take(&S.link, r);
+	if (wire_version(&S.me, &S.peer) == 0) {
+		log_warnx("%s: no common protocol version (we speak %u-%u, "
+		    "the peer %u-%u)", S.addrstr, S.me.vmin, S.me.vmax,
+		    S.peer.vmin, S.peer.vmax);
+		close(fd);
+		return (EX_PROTOCOL);
+	}
+	if (S.peer.sealed != S.me.sealed) {
+		log_warnx("%s: the peer is %s", S.addrstr,
+		    S.peer.sealed ? "sealed (-k)" : "not sealed");
+		close(fd);
+		return (EX_PROTOCOL);
+	}
+	if (S.peer.resume < 0)
+		S.peer.resume = S.link.n_acked;
+	if (link_rewind(&S.link, S.peer.resume) == -1) {
+		log_warnx("%s: the peer resumes from message %" PRId64
+		    " of %" PRIu64, S.addrstr, S.peer.resume,
+		    S.link.n_queued);
+		close(fd);
+		return (EX_PROTOCOL);
+	}
+	S.resends += S.link.n_queued - S.peer.resume;
+	S.up = 1;
+	link_set_peer_max(&S.link, S.peer.maxmsg);
+	return (0);
+bad:
+	log_warnx("%s: bad hello from the peer", S.addrstr);
+	close(fd);
+	return (EX_PROTOCOL);
+ioerr:
+	if (errno == ETIMEDOUT) {
+		log_warnx("%s: timed out", S.addrstr);
+		close(fd);
+		return (EX_TEMPFAIL);
+	}
+	log_warn("%s", S.addrstr);
+	close(fd);
+	return (EX_UNAVAILABLE);
+}
+
+static void on_sock(void *arg, int fd, int revents);
+
+/* After a cut: with -r, reconnect with backoff until the deadline. */
+static void
+cut(const char *why)
+{
+	long long backoff = 50;
+	int st;
+
+	loop_del(&S.loop, S.link.fd);
+	close(S.link.fd);
+	S.link.fd = -1;
+	if (!S.o.reconnect)
+		lost(why);
+	log_info("%s: %s; reconnecting", S.addrstr, why);
+	for (;;) {
+		struct timespec ts;
+
+		if (S.deadline && net_now_ms() >= S.deadline)
+			lost("deadline reached");
+		ts.tv_sec = backoff / 1000;
+		ts.tv_nsec = (backoff % 1000) * 1000000;
+		nanosleep(&ts, NULL);
+		if (backoff < 2000)
+			backoff *= 2;
+		st = setup();
+		if (st == 0)
+			break;
+		if (st == EX_PROTOCOL)
+			finish(st);
+	}
+	S.reconnects++;
+	S.bye_sent = 0;
+	loop_add(&S.loop, S.link.fd, POLLIN, on_sock, NULL);
+}
+
+/* Queue as many input messages as the window takes. */
+static void
+pump(void)
+{
+	size_t peer = S.peer.maxmsg, dl = S.o.dest ? strlen(S.o.dest) : 0;
+	const char *d = S.o.dest ? S.o.dest : "";
+
+	for (;;) {
+		const char *p;
+		size_t len, fsz, body;
+		ssize_t r;
+		char *w;
+
+		if (S.args) {
+			if (S.argi == S.nargs) {
+				S.in_eof = 1;
+				return;
+			}
+			p = S.args[S.argi];
+			len = strlen(p);
+			r = 0;
+		} else {
+			r = fmt_next(S.o.fmt, buf_data(&S.in), buf_len(&S.in),
+			    S.in_eof, peer, &p, &len);
+			S.need_more = r == 0;
+			if (r == 0)
+				return;
+			if (r == -1) {
+				if (errno == EMSGSIZE)
+					log_diex(EX_DATAERR, "stdin: message "
+					    "exceeds the peer's limit of %zu "
+					    "bytes", peer);
+				log_diex(EX_DATAERR, "stdin: malformed "
+				    "netstring");
+			}
+		}
+		if (S.o.fmt == FMT_NET && !S.args)
+			body = wire_msgn_body(dl, len);
+		else
+			body = wire_msg1_body(dl, len);
+		if (body > peer)
+			log_diex(EX_DATAERR, "message of %zu bytes exceeds the "
+			    "peer's limit of %zu", len, peer);
+		fsz = frame_size(body);
+		if ((w = link_reserve(&S.link, fsz)) == NULL)
+			return;
+		if (S.o.fmt == FMT_NET && !S.args)
+			wire_put_msgn(w, d, dl, p, len);
+		else
+			wire_put_msg1(w, d, dl, p, len);
+		link_commit(&S.link, fsz);
+		S.bytes_msg += len;
+		if (S.args)
+			S.argi++;
+		else
+			buf_consume(&S.in, r);
+	}
+}
+
+static void
+replies_written(void *arg, unsigned id, unsigned gen, uint64_t count)
+{
+	S.replies_out = count;
+	S.ack_due = 1;
+}
+
+static void
+flush_out(void)
+{
+	if (S.out_dead)
+		return;
+	if (sink_flush(&S.out, replies_written, NULL) == -1 &&
+	    errno != EAGAIN) {
+		if (errno == EPIPE) {
+			/* | head: stop quietly, as cat does. */
+			finish(S.link.n_acked == S.link.n_queued ? 0 : 1);
+		}
+		log_die(EX_IOERR, "stdout");
+	}
+}
+
+static void
+handle_frame(const char *body, size_t len)
+{
+	struct wire_msg m;
+	struct frame_iter it;
+	const char *p;
+	size_t n;
+	unsigned long long v;
+	char *w;
+	ssize_t k;
+
+	if (wire_decode(body, len, &m) == -1)
+		goto bad;
+	switch (m.cmd) {
+	case W_ACK:
+		frame_iter_init(&it, m.args, m.argslen);
+		if (frame_next_part(&it, &p, &n) != 1 ||
+		    frame_part_num(p, n, UINT64_MAX, &v) == -1 ||
+		    link_ack(&S.link, v) == -1)
+			goto bad;
+		S.acks++;
+		break;
+	case W_MSG:
+		if ((w = sink_reserve(&S.out, fmt_bound(m.argslen))) == NULL)
+			log_diex(EX_SOFTWARE, "reply buffer full");
+		if ((k = fmt_put(S.o.fmt, w, m.args, m.argslen, &S.escaped)) ==
+		    -1)
+			goto bad;
+		sink_commit(&S.out, k);
+		S.replies_in++;
+		(void)sink_mark(&S.out, 0, 0, S.replies_in);
+		break;
+	case W_PING:
+		frame_iter_init(&it, m.args, m.argslen);
+		if (frame_next_part(&it, &p, &n) != 1)
+			goto bad;
+		{
+			char seq[24];
+			const char *args[] = { seq, S.me.node, "0", NULL };
+
+			snprintf(seq, sizeof(seq), "%.*s", (int)(n < 20 ? n : 20),
+			    p);
+			frame_next_part(&it, &p, &n);
+			link_ctlv(&S.link, "pong", args, p, n);
+		}
+		break;
+	case W_PONG:
+		break;
+	case W_BYE:
+		S.peer_bye = 1;
+		break;
+	case W_EXIT:
+		frame_iter_init(&it, m.args, m.argslen);
+		if (frame_next_part(&it, &p, &n) != 1 ||
+		    frame_part_num(p, n, 255, &v) == -1)
+			goto bad;
+		S.got_exit = 1;
+		S.exit_status = v;
+		break;
+	case W_ERROR:
+		frame_iter_init(&it, m.args, m.argslen);
+		if (frame_next_part(&it, &p, &n) != 1)
+			p = "", n = 0;
+		log_warnx("%s: the peer says: %.*s", S.addrstr, (int)n, p);
+		finish(EX_PROTOCOL);
+	default:
+		log_warnx("%s: unexpected '%.*s' from the peer", S.addrstr,
+		    (int)m.namelen, m.name);
+		finish(EX_PROTOCOL);
+	}
+	return;
+bad:
+	log_warnx("%s: malformed frame from the peer", S.addrstr);
+	finish(EX_PROTOCOL);
+}
+
+static void
+on_sock(void *arg, int fd, int revents)
+{
+	const char *body;
+	size_t len;
+	ssize_t r;
+
+	if (revents & POLLOUT) {
+		if (link_flush(&S.link) == -1 && errno != EAGAIN) {
+			cut(strerror(errno));
+			return;
+		}
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	r = link_read(&S.link);
+	if (r == -1 && errno == EAGAIN)
+		return;
+	while ((r > 0 || buf_len(&S.link.in) > 0)) {
+		ssize_t f = link_frame(&S.link, 0, &body, &len);
+
+		if (f == 0)
+			break;
+		if (f == -1) {
+			log_warnx("%s: malformed frame from the peer",
+			    S.addrstr);
+			finish(EX_PROTOCOL);
+		}
+		handle_frame(body, len);
+		link_take(&S.link, f);
+	}
+	if (r == 0 || r == -1) {
+		const char *why = r == 0 ? "connection lost" : strerror(errno);
+
+		/* Everything acknowledged and the peer done: a clean end. */
+		if (S.in_eof && S.link.n_acked == S.link.n_queued &&
+		    (S.peer_bye || !S.peer.handler)) {
+			flush_out();
+			finish(S.o.use_exit && S.got_exit ? S.exit_status : 0);
+		}
+		cut(r == 0 ? "connection lost" : why);
+	}
+}
+
+static void
+on_stdin(void *arg, int fd, int revents)
+{
+	ssize_t r = buf_fill(&S.in, 0, IN_CHUNK);
+
+	if (r == 0)
+		S.in_eof = 1;
+	else if (r == -1 && errno != EAGAIN && errno != ENOBUFS)
+		log_die(EX_IOERR, "stdin");
+}
+
+static void
+on_stdout(void *arg, int fd, int revents)
+{
+	flush_out();
+}
+
+static void
+progress(long long now)
+{
+	if (!S.progress || now < S.next_progress)
+		return;
+	S.next_progress = now + 1000;
+	fprintf(stderr, "\rquilt-send: %" PRIu64 " sent, %" PRIu64
+	    " acknowledged ", S.link.n_queued, S.link.n_acked);
+	fflush(stderr);
+}
+
+static int
+done(void)
+{
+	if (!S.in_eof || S.link.n_acked != S.link.n_queued || !S.bye_sent ||
+	    link_pending(&S.link) > 0 || !sink_empty(&S.out))
+		return (0);
+	/* The peer's bye follows the handler's last reply. */
+	if (!S.peer_bye)
+		return (0);
+	if (S.peer.handler && S.o.use_exit && !S.got_exit)
+		return (0);
+	return (1);
+}
+
+static int
+run(void)
+{
+	for (;;) {
+		long long now = net_now_ms(), wait = -1;
+		short ev = POLLIN;
+
+		pump();
+		if (S.in_eof && !S.bye_sent && !link_unsent(&S.link) &&
+		    (S.args ? S.argi == S.nargs : buf_len(&S.in) == 0)) {
+			link_ctlv(&S.link, "bye", NULL, NULL, 0);
+			S.bye_sent = 1;
+		}
+		flush_out();
+		if (S.ack_due) {
+			char n[24];
+			const char *args[] = { n, NULL };
+
+			snprintf(n, sizeof(n), "%" PRIu64, S.replies_out);
+			link_ctlv(&S.link, "ack", args, NULL, 0);
+			S.ack_due = 0;
+		}
+		if (link_pending(&S.link) > 0 && link_flush(&S.link) == -1 &&
+		    errno != EAGAIN) {
+			cut(strerror(errno));
+			continue;
+		}
+		if (done()) {
+			if (S.escaped)
+				log_warnx(FMT_ESCAPED_WARNING);
+			return (S.o.use_exit && S.got_exit ? S.exit_status : 0);
+		}
+		/* Replies wait while standard output is backed up. */
+		if (buf_len(&S.out.b) > IN_CHUNK * 4)
+			ev = 0;
+		if (link_pending(&S.link) > 0)
+			ev |= POLLOUT;
+		loop_want(&S.loop, S.link.fd, ev);
+		/* Read more input only when the window has room for it. */
+		if (!S.args)
+			loop_want(&S.loop, 0, !S.in_eof && S.need_more &&
+			    buf_len(&S.link.q) < S.link.window / 2 ? POLLIN : 0);
+		loop_want(&S.loop, 1, sink_empty(&S.out) ? 0 : POLLOUT);
+		if (S.deadline) {
+			if (now >= S.deadline)
+				lost("deadline reached");
+			wait = S.deadline - now;
+		}
+		if (S.progress) {
+			progress(now);
+			if (wait == -1 || wait > 1000)
+				wait = 1000;
+		}
+		if (loop_once(&S.loop, (int)wait) == -1)
+			log_die(EX_OSERR, "poll");
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts *o = &S.o;
+	const char *why;
+	int ch, seen_M = 0, seen_n = 0, seen_w = 0, seen_d = 0, st;
+
+	log_init(argv[0]);
+	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	o->fmt = FMT_LINE;
+	o->maxmsg = 16 * 1024 * 1024;
+	while ((ch = getopt(argc, argv, "+0aNd:hM:n:qrUvVw:x")) != -1) {
+		switch (ch) {
+		case '0':
+			o->fmt = FMT_NUL;
+			break;
+		case 'N':
+			o->fmt = FMT_NET;
+			break;
+		case 'a':
+			o->all = 1;
+			break;
+		case 'd':
+			opt_once(&seen_d, ch);
+			if (!wire_node_ok(optarg, strlen(optarg)))
+				log_diex(EX_USAGE, "bad node name: %s", optarg);
+			o->dest = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'M':
+			opt_once(&seen_M, ch);
+			o->maxmsg = parse_size(optarg, 64, FRAME_LIMIT_MAX,
+			    "message limit");
+			break;
+		case 'n':
+			opt_once(&seen_n, ch);
+			if (!wire_node_ok(optarg, strlen(optarg)))
+				log_diex(EX_USAGE, "bad node name: %s", optarg);
+			snprintf(o->node, sizeof(o->node), "%s", optarg);
+			break;
+		case 'q':
+			log_level = 0;
+			break;
+		case 'r':
+			o->reconnect = 1;
+			break;
+		case 'U':
+			log_diex(EX_USAGE, "-U is for the udp transport, "
+			    "which this build does not have");
+		case 'v':
+			log_level = 2;
+			break;
+		case 'V':
+			print_version();
+		case 'w':
+			opt_once(&seen_w, ch);
+			o->wait_ms = parse_ms(optarg, 1, 2147483000LL,
+			    "deadline");
+			break;
+		case 'x':
+			o->use_exit = 1;
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(EX_USAGE);
+	if (o->all && o->dest)
+		log_diex(EX_USAGE, "-a and -d are exclusive");
+	if (o->all)
+		o->dest = "all";
+	S.addrstr = argv[0];
+	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
+		log_diex(EX_USAGE, "bad address %s: %s", argv[0], why);
+	if (S.a.kind == ADDR_UDP)
+		log_diex(EX_USAGE, "%s: this build has no udp transport",
+		    argv[0]);
+	if (argc > 1) {
+		S.args = argv + 1;
+		S.nargs = argc - 1;
+	}
+	if (seal_init() == -1)
+		log_die(EX_SOFTWARE, "libsodium");
+	if (!o->node[0])
+		wire_default_node(o->node);
+
+	S.me.vmin = WIRE_VMIN;
+	S.me.vmax = WIRE_VMAX;
+	memcpy(S.me.node, o->node, sizeof(S.me.node));
+	seal_random(S.me.sid, sizeof(S.me.sid));
+	S.me.maxmsg = o->maxmsg;
+	S.me.resume = -1;
+	if (o->wait_ms)
+		S.deadline = net_now_ms() + o->wait_ms;
+	if (loop_init(&S.loop) == -1 ||
+	    link_init(&S.link, -1, o->maxmsg, WINDOW, 0) == -1 ||
+	    sink_init(&S.out, 1, 0, 2 * o->maxmsg + IN_CHUNK * 8, 4) == -1)
+		log_die(EX_OSERR, "memory");
+
+	if ((st = setup()) != 0)
+		exit(st);
+	/* Now the peer's limit is known: size the input to it. */
+	if (buf_init(&S.in, IN_CHUNK, S.peer.maxmsg + IN_CHUNK) == -1)
+		log_die(EX_OSERR, "memory");
+	S.need_more = 1;
+	loop_add(&S.loop, S.link.fd, POLLIN, on_sock, NULL);
+	if (!S.args) {
+		sink_nonblock_std(0);
+		loop_add(&S.loop, 0, POLLIN, on_stdin, NULL);
+	}
+	sink_nonblock_std(1);
+	loop_add(&S.loop, 1, 0, on_stdout, NULL);
+	S.progress = log_level >= 1 && isatty(2);
+	st = run();
+	finish(st);
+}
