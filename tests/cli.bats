@@ -1,0 +1,277 @@
+#!/usr/bin/env bats
+# Flags, usage, version and every exit status of quilt-listen, quilt-send
+# and quilt-ping, each with its cause (STYLE.md's table, cli-spec).
+
+load helpers/common
+
+# ---- -h, -V, usage errors ------------------------------------------------
+
+@test "every program: -h prints its usage on stdout and exits 0" {
+	for p in quilt-listen quilt-send quilt-ping; do
+		run --separate-stderr "$p" -h
+		[ "$status" -eq 0 ]
+		[[ $output == *"$p"* ]]
+		[ -z "$stderr" ]
+	done
+}
+
+@test "every program: -V prints 'PROG (quilt) VERSION' and exits 0" {
+	for p in quilt-listen quilt-send quilt-ping; do
+		run --separate-stderr "$p" -V
+		[ "$status" -eq 0 ]
+		[[ $output =~ ^$p\ \(quilt\)\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	done
+}
+
+@test "quilt-listen and quilt-send: an unknown flag is 64 with the usage on stderr" {
+	for p in quilt-listen quilt-send; do
+		run --separate-stderr "$p" -Z 127.0.0.1:1
+		[ "$status" -eq 64 ]
+		[ -z "$output" ]
+		[[ $stderr == *"$p"* ]]
+	done
+}
+
+@test "quilt-ping: an unknown flag is 2 (ping's convention) with the usage on stderr" {
+	run --separate-stderr quilt-ping -Z 127.0.0.1:1
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[[ $stderr == *quilt-ping* ]]
+}
+
+@test "quilt-send and quilt-ping: a missing address operand is a usage error" {
+	run --separate-stderr quilt-send
+	[ "$status" -eq 64 ]
+	[[ $stderr == *quilt-send* ]]
+	run --separate-stderr quilt-ping
+	[ "$status" -eq 2 ]
+	[[ $stderr == *quilt-ping* ]]
+}
+
+@test "a value option given twice: 'PROG: option -X given twice'" {
+	run --separate-stderr quilt-listen -c 1 -c 2 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $stderr == "quilt-listen: option -c given twice"* ]]
+	run --separate-stderr quilt-send -w 1 -w 2 127.0.0.1:1 x
+	[ "$status" -eq 64 ]
+	[[ $stderr == "quilt-send: option -w given twice"* ]]
+	run --separate-stderr quilt-ping -c 1 -c 2 127.0.0.1:1
+	[ "$status" -eq 2 ]
+	[[ $stderr == "quilt-ping: option -c given twice"* ]]
+}
+
+@test "numbers out of range: 'PROG: WHAT must be LO..HI: VALUE'" {
+	run --separate-stderr quilt-listen -c 0 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $stderr =~ ^quilt-listen:\ .*must\ be\ 1\.\.100000:\ 0 ]]
+	run --separate-stderr quilt-listen -b 65536 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $stderr =~ ^quilt-listen:\ .*must\ be\ 1\.\.65535:\ 65536 ]]
+	run --separate-stderr quilt-listen -c abc 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $stderr =~ ^quilt-listen:\ .*must\ be\ 1\.\.100000:\ abc ]]
+	run --separate-stderr quilt-listen -M 10 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $stderr =~ ^quilt-listen:\ .*must\ be\ .*:\ 10 ]]
+	run --separate-stderr quilt-send -w 0 127.0.0.1:1 x
+	[ "$status" -eq 64 ]
+	[[ $stderr =~ ^quilt-send:\ .*must\ be\ .*:\ 0 ]]
+	run --separate-stderr quilt-ping -c 0 127.0.0.1:1
+	[ "$status" -eq 2 ]
+	[[ $stderr =~ ^quilt-ping:\ .*must\ be\ .*:\ 0 ]]
+	run --separate-stderr quilt-ping -s 65537 127.0.0.1:1
+	[ "$status" -eq 2 ]
+	[[ $stderr =~ ^quilt-ping:\ .*must\ be\ 0\.\.65536:\ 65537 ]]
+}
+
+@test "quilt-listen: -R with -k is a usage error (64)" {
+	run --separate-stderr quilt-listen -R -k /dev/null 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $stderr == quilt-listen:* ]]
+}
+
+@test "quilt-listen: a malformed address or range is a usage error (64)" {
+	for a in 127.0.0.1:99999 127.0.0.1:abc '[::1' 127.0.0.1:2000-1000; do
+		run --separate-stderr quilt-listen -P "$T/never" "$a"
+		echo "$a: $status $stderr"
+		[ "$status" -eq 64 ]
+		[[ $stderr == quilt-listen:* ]]
+		[ ! -e "$T/never" ]
+	done
+}
+
+@test "options come before operands: an operand that looks like a flag is a message" {
+	start_listener 127.0.0.1:0
+	run --separate-stderr quilt-send "$ADDR" -v -- -x
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	stop_listener
+	[ "$(cat "$T/listen.out")" = "$(printf -- '-v\n--\n-x')" ]
+}
+
+# ---- quilt-listen exit statuses ---------------------------------------------
+
+@test "quilt-listen: a port already in use is 71 'quilt-listen: bind ADDR: Address already in use'" {
+	start_listener 127.0.0.1:0
+	run --separate-stderr quilt-listen -P "$T/second" "127.0.0.1:$PORT"
+	[ "$status" -eq 71 ]
+	[[ $stderr == "quilt-listen: bind 127.0.0.1:$PORT: Address already in use"* ]]
+	[ ! -e "$T/second" ]
+}
+
+@test "quilt-listen: a range whose every port is taken is 71" {
+	start_helper b bindonly
+	p=${HADDR##*:}
+	run --separate-stderr quilt-listen -P "$T/second" "127.0.0.1:$p-$p"
+	[ "$status" -eq 71 ]
+	[[ $stderr == quilt-listen:* ]]
+}
+
+@test "quilt-listen: a failing standard output is 74, and the message is not acknowledged (sender 1)" {
+	LOUT=/dev/full start_listener 127.0.0.1:0
+	run --separate-stderr quilt-send "$ADDR" lost
+	[ "$status" -eq 1 ]
+	[[ $stderr == "quilt-send: $ADDR: connection lost: 1 messages not acknowledged"* ]]
+	wait_exit "$LPID"
+	[ "$status" -eq 74 ]
+	grep -q '^quilt-listen: ' "$T/listen.err"
+}
+
+# ---- quilt-send exit statuses ------------------------------------------------
+
+@test "quilt-send: a name that does not resolve is 68 'quilt-send: resolve HOST'" {
+	run --separate-stderr quilt-send nosuch.invalid:1601 x
+	if [ "$status" -eq 75 ]; then
+		skip "no DNS resolver reachable here (75: $stderr)"
+	fi
+	[ "$status" -eq 68 ]
+	[[ $stderr == "quilt-send: resolve nosuch.invalid"* ]]
+}
+
+@test "quilt-send: a port bound but not listening is 69 'quilt-send: connect ADDR: Connection refused'" {
+	start_helper b bindonly
+	run --separate-stderr quilt-send "$HADDR" x
+	[ "$status" -eq 69 ]
+	[[ $stderr == "quilt-send: connect $HADDR: Connection refused"* ]]
+}
+
+@test "quilt-send: a stopped listener is 75 'quilt-send: ADDR: timed out' (QUILT_CONNECT_TIMEOUT)" {
+	start_listener 127.0.0.1:0
+	kill -STOP "$LPID"
+	t0=${EPOCHREALTIME/./}
+	QUILT_CONNECT_TIMEOUT=500 run --separate-stderr quilt-send "$ADDR" x
+	t1=${EPOCHREALTIME/./}
+	[ "$status" -eq 75 ]
+	[[ $stderr == "quilt-send: $ADDR: timed out"* ]]
+	# bounded by the override, not by the 10 s default
+	[ $((t1 - t0)) -lt 5000000 ]
+}
+
+@test "quilt-send: -w shorter than the connect timeout gives 75 at -w" {
+	start_listener 127.0.0.1:0
+	kill -STOP "$LPID"
+	t0=${EPOCHREALTIME/./}
+	run --separate-stderr quilt-send -w 0.4 "$ADDR" x
+	t1=${EPOCHREALTIME/./}
+	[ "$status" -eq 75 ]
+	[[ $stderr == "quilt-send: $ADDR: timed out"* ]]
+	[ $((t1 - t0)) -lt 5000000 ]
+}
+
+@test "quilt-send: a peer answering garbage is 76 'quilt-send: ADDR: ...'" {
+	start_helper peer rawpeer -s 'garbage, not a hello\n'
+	run --separate-stderr quilt-send "$HADDR" x
+	[ "$status" -eq 76 ]
+	[[ $stderr == "quilt-send: $HADDR: "* ]]
+}
+
+@test "quilt-send: a peer with no common protocol version is 76 and says why" {
+	hello=$(msgns '' hello quilt 9-9 node=future \
+		session=00112233445566778899aabbccddeeff max=16777216 sealed=0)
+	start_helper peer rawpeer -s "$hello"
+	run --separate-stderr quilt-send "$HADDR" x
+	[ "$status" -eq 76 ]
+	[[ $stderr == "quilt-send: $HADDR: "* ]]
+	[[ $stderr == *version* ]]
+}
+
+@test "quilt-send: the listener gone mid-stream is 1 'connection lost: N messages not acknowledged'" {
+	start_listener 127.0.0.1:0
+	mkfifo "$T/in"
+	BG_IN=$T/in start_bg send quilt-send "$ADDR"
+	spid=$BGPID
+	exec 5>"$T/in"
+	echo one >&5
+	wait_for file_has "$T/listen.out" '^one$'
+	# Messages sent from now on stay unacknowledged in the stopped
+	# listener's receive queue; then it dies.
+	kill -STOP "$LPID"
+	printf 'two\nthree\n' >&5
+	wait_for "[ \$(tcp_rx_queue $PORT) -gt 0 ]"
+	kill -KILL "$LPID"
+	exec 5>&-
+	wait_exit "$spid"
+	cat "$T/send.err"
+	[ "$status" -eq 1 ]
+	grep -Eq "^quilt-send: $ADDR: connection lost: [1-3] messages not acknowledged" "$T/send.err"
+}
+
+@test "quilt-send: malformed netstrings on stdin are 65 'quilt-send: stdin: malformed netstring'" {
+	start_listener 127.0.0.1:0
+	for bad in '3:ab,' '03:abc,' '5:1:a,,,' 'x' '4:1:ab,,'; do
+		run --separate-stderr quilt-send -N "$ADDR" < <(printf '%s' "$bad")
+		echo "$bad: $status $stderr"
+		[ "$status" -eq 65 ]
+		[[ $stderr == "quilt-send: stdin: malformed netstring"* ]]
+	done
+}
+
+@test "quilt-send: a message over the peer's -M limit is refused locally: 65" {
+	start_listener -M 1K 127.0.0.1:0
+	big=$(head -c 2000 /dev/zero | tr '\0' x)
+	run --separate-stderr quilt-send "$ADDR" "$big"
+	[ "$status" -eq 65 ]
+	[[ $stderr =~ ^quilt-send:\ message\ of\ [0-9]+\ bytes\ exceeds\ the\ peer\'s\ limit\ of\ 1024 ]]
+	[ ! -s "$T/listen.out" ]
+}
+
+@test "quilt-send: its own standard input failing is 74" {
+	start_listener 127.0.0.1:0
+	run --separate-stderr quilt-send "$ADDR" </
+	[ "$status" -eq 74 ]
+	[[ $stderr == quilt-send:* ]]
+}
+
+# ---- quilt-ping exit statuses ------------------------------------------------
+
+@test "quilt-ping: refused is 2, with the reason on stderr" {
+	start_helper b bindonly
+	run --separate-stderr quilt-ping -c 1 "$HADDR"
+	[ "$status" -eq 2 ]
+	[[ $stderr == quilt-ping:* ]]
+	[[ $stderr == *"Connection refused"* ]]
+}
+
+@test "quilt-ping: a name that does not resolve is 2" {
+	run --separate-stderr quilt-ping -c 1 nosuch.invalid:1601
+	[ "$status" -eq 2 ]
+	[[ $stderr == quilt-ping:* ]]
+}
+
+@test "quilt-ping: a garbage-speaking peer is 2" {
+	start_helper peer rawpeer
+	run --separate-stderr quilt-ping -c 1 -W 2 "$HADDR"
+	[ "$status" -eq 2 ]
+	[[ $stderr == quilt-ping:* ]]
+}
+
+@test "quilt-ping: no reply (a stopped listener) is 1 with 100% packet loss" {
+	start_listener 127.0.0.1:0
+	kill -STOP "$LPID"
+	QUILT_CONNECT_TIMEOUT=500 run --separate-stderr quilt-ping -c 1 -W 0.5 "$ADDR"
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ $output == *" 0 received, 100% packet loss"* ]]
+	[[ $output != *rtt* ]]
+}
