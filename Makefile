@@ -16,7 +16,7 @@ ifneq ($(SAN),)
 QCFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 QLDFLAGS += -fsanitize=$(SAN)
 endif
-LDLIBS += $(SODIUM_LIBS)
+LDLIBS += $(SODIUM_LIBS) -lm
 
 BUILD := build$(if $(SAN),-san)
 LIBSRC := $(wildcard libcommon/*.c)

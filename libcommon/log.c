@@ -8,6 +8,7 @@
 
 int log_level = 1;
 const char *log_prog = "quilt";
+int log_usage_status = EX_USAGE;
 
 void
 log_init(const char *argv0)
@@ -111,7 +112,7 @@ parse_num(const char *s, long long lo, long long hi, const char *what)
 	v = strtoll(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi ||
 	    *s == ' ' || *s == '+')
-		log_diex(EX_USAGE, "%s must be %lld..%lld: %s", what, lo, hi,
+		log_diex(log_usage_status, "%s must be %lld..%lld: %s", what, lo, hi,
 		    s);
 	return (v);
 }
@@ -146,7 +147,7 @@ parse_ms(const char *s, long long lo_ms, long long hi_ms, const char *what)
 		goto bad;
 	return (ip);
 bad:
-	log_diex(EX_USAGE, "%s must be %lld.%03lld..%lld.%03lld seconds: %s",
+	log_diex(log_usage_status, "%s must be %lld.%03lld..%lld.%03lld seconds: %s",
 	    what, lo_ms / 1000, lo_ms % 1000, hi_ms / 1000, hi_ms % 1000, s);
 }
 
@@ -167,7 +168,7 @@ parse_size(const char *s, long long lo, long long hi, const char *what)
 	}
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
 	    v > hi / mul || v * mul < lo || v * mul > hi)
-		log_diex(EX_USAGE, "%s must be %lld..%lld bytes: %s", what, lo,
+		log_diex(log_usage_status, "%s must be %lld..%lld bytes: %s", what, lo,
 		    hi, s);
 	return (v * mul);
 }
@@ -176,7 +177,7 @@ void
 opt_once(int *seen, int ch)
 {
 	if (*seen)
-		log_diex(EX_USAGE, "option -%c given twice", ch);
+		log_diex(log_usage_status, "option -%c given twice", ch);
 	*seen = 1;
 }
 

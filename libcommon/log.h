@@ -12,6 +12,8 @@
 /* Verbosity: 0 with -q (fatal errors only), 1 by default, 2 with -v. */
 extern int log_level;
 extern const char *log_prog;
+/* The exit status of usage errors: 64, except quilt-ping's 2. */
+extern int log_usage_status;
 
 /* Remember the program name (basename of argv0) for every message. */
 void log_init(const char *argv0);

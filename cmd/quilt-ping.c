@@ -1,0 +1,357 @@
+/*
+ * quilt-ping: round trips to a quilt node, as iputils ping(8) prints them
+ * (Quilt's ping/pong).  Exit 0 when a reply came, 1 when none did, 2 on any
+ * other error.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "client.h"
+#include "fmt.h"
+#include "frame.h"
+#include "link.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "seal.h"
+#include "wire.h"
+
+#define RING 65536
+#define MAXSIZE 65536
+
+static struct {
+	struct addr a;
+	const char *addrstr, *dest;
+	int json, quiet;
+	long long count;	/* 0: until interrupted */
+	long long interval_ms, timeout_ms, deadline_ms;
+	size_t size;
+	char *payload;
+
+	struct loop loop;
+	struct link link;
+	struct wire_hello me, peer;
+	long long start_us, deadline_at;
+	long long sent_us[RING];	/* by sequence number, 0 when answered */
+	uint64_t transmitted, received;
+	long long next_send_us, last_send_us;
+	double tmin, tmax, tsum, tsum2;
+	int interrupted;
+} S;
+
+static noreturn void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] "
+	    "[-s size]\n"
+	    "                  [-W timeout] [-w deadline] address\n");
+	exit(status);
+}
+
+static long long
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec * 1000000LL + ts.tv_nsec / 1000);
+}
+
+static noreturn void
+summary(void)
+{
+	long long elapsed = (now_us() - S.start_us) / 1000;
+	unsigned loss = S.transmitted ? (unsigned)((S.transmitted -
+	    S.received) * 100 / S.transmitted) : 0;
+	double avg = 0, mdev = 0;
+
+	if (S.received) {
+		avg = S.tsum / S.received;
+		mdev = S.tsum2 / S.received - avg * avg;
+		mdev = mdev > 0 ? sqrt(mdev) : 0;
+	}
+	if (S.json) {
+		printf("{\"transmitted\":%" PRIu64 ",\"received\":%" PRIu64
+		    ",\"loss_pct\":%u,\"time_ms\":%lld", S.transmitted,
+		    S.received, loss, elapsed);
+		if (S.received)
+			printf(",\"min_ms\":%.3f,\"avg_ms\":%.3f,\"max_ms\":%.3f,"
+			    "\"mdev_ms\":%.3f", S.tmin, avg, S.tmax, mdev);
+		printf("}\n");
+	} else {
+		printf("--- %s ping statistics ---\n", S.addrstr);
+		printf("%" PRIu64 " packets transmitted, %" PRIu64 " received, "
+		    "%u%% packet loss, time %lldms\n", S.transmitted,
+		    S.received, loss, elapsed);
+		if (S.received)
+			printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n",
+			    S.tmin, avg, S.tmax, mdev);
+	}
+	fflush(stdout);
+	exit(S.received ? 0 : 1);
+}
+
+static void
+on_signal(void *arg, int sig)
+{
+	summary();
+}
+
+static void
+send_ping(void)
+{
+	char seq[24];
+	const char *args[] = { seq, NULL };
+	long long t = now_us();
+
+	S.transmitted++;
+	snprintf(seq, sizeof(seq), "%" PRIu64, S.transmitted);
+	S.sent_us[S.transmitted % RING] = t;
+	S.last_send_us = t;
+	if (link_ctlv(&S.link, "ping", args, S.payload, S.size) == -1 ||
+	    (link_flush(&S.link) == -1 && errno != EAGAIN))
+		log_die(2, "%s", S.addrstr);
+}
+
+/* A pong from a ping(8)-like point of view: ignore what is not ours. */
+static void
+pong(const struct wire_msg *m)
+{
+	struct frame_iter it;
+	const char *p, *node, *hops;
+	size_t n, nodelen, hopslen, plen = 0;
+	unsigned long long seq;
+	double ms;
+	long long t = now_us();
+
+	frame_iter_init(&it, m->args, m->argslen);
+	if (frame_next_part(&it, &p, &n) != 1 ||
+	    frame_part_num(p, n, UINT64_MAX, &seq) == -1 ||
+	    frame_next_part(&it, &node, &nodelen) != 1 ||
+	    frame_next_part(&it, &hops, &hopslen) != 1 || seq == 0 ||
+	    seq > S.transmitted || S.transmitted - seq >= RING ||
+	    S.sent_us[seq % RING] == 0)
+		return;
+	if (frame_next_part(&it, &p, &plen) != 1)
+		plen = 0;
+	ms = (t - S.sent_us[seq % RING]) / 1000.0;
+	S.sent_us[seq % RING] = 0;
+	S.received++;
+	if (S.received == 1 || ms < S.tmin)
+		S.tmin = ms;
+	if (ms > S.tmax)
+		S.tmax = ms;
+	S.tsum += ms;
+	S.tsum2 += ms * ms;
+	if (S.json) {
+		char j[6 * WIRE_NODE_MAX + 1];
+
+		j[fmt_json(j, node, nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX :
+		    nodelen)] = '\0';
+		printf("{\"seq\":%llu,\"node\":\"%s\",\"hops\":%.*s,"
+		    "\"bytes\":%zu,\"time_ms\":%.3f}\n", seq, j,
+		    (int)(hopslen > 8 ? 8 : hopslen), hops, plen, ms);
+	} else if (!S.quiet) {
+		printf("%zu bytes from %.*s: seq=%llu hops=%.*s time=%.3f ms\n",
+		    plen, (int)(nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX :
+		    nodelen), node, seq, (int)(hopslen > 8 ? 8 : hopslen), hops,
+		    ms);
+	}
+	fflush(stdout);
+}
+
+static void
+on_sock(void *arg, int fd, int revents)
+{
+	struct wire_msg m;
+	const char *body;
+	size_t len;
+	ssize_t r, f;
+
+	if (revents & POLLOUT)
+		if (link_flush(&S.link) == -1 && errno != EAGAIN)
+			log_die(2, "%s", S.addrstr);
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	r = link_read(&S.link);
+	if (r == -1 && errno == EAGAIN)
+		return;
+	while ((f = link_frame(&S.link, 0, &body, &len)) > 0) {
+		if (wire_decode(body, len, &m) == -1)
+			log_diex(2, "%s: malformed frame from the peer",
+			    S.addrstr);
+		if (m.cmd == W_PONG) {
+			pong(&m);
+		} else if (m.cmd == W_ERROR) {
+			struct frame_iter it;
+			const char *p = "";
+			size_t n = 0;
+
+			frame_iter_init(&it, m.args, m.argslen);
+			(void)frame_next_part(&it, &p, &n);
+			log_warnx("%s: the peer says: %.*s", S.addrstr, (int)n,
+			    p);
+			if (S.received == 0)
+				exit(2);
+			summary();
+		}
+		/* Acks, byes: nothing to do for a pinger. */
+		link_take(&S.link, f);
+	}
+	if (f == -1)
+		log_diex(2, "%s: malformed frame from the peer", S.addrstr);
+	if (r == 0 || r == -1) {
+		log_warnx("%s: %s", S.addrstr, r == 0 ? "connection closed" :
+		    strerror(errno));
+		summary();
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *why;
+	char whybuf[256];
+	int ch, seen[128] = { 0 };
+	enum client_err e;
+
+	log_init(argv[0]);
+	log_usage_status = 2;	/* iputils ping's convention */
+	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	S.interval_ms = 1000;
+	S.timeout_ms = 10000;
+	S.size = 56;
+	while ((ch = getopt(argc, argv, "+c:d:hi:jqs:vVW:w:")) != -1) {
+		if (ch > 0 && ch < 128 && strchr("cdisWw", ch))
+			opt_once(&seen[ch], ch);
+		switch (ch) {
+		case 'c':
+			S.count = parse_num(optarg, 1, 1000000000LL, "count");
+			break;
+		case 'd':
+			if (!wire_node_ok(optarg, strlen(optarg)))
+				log_diex(2, "bad node name: %s", optarg);
+			S.dest = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'i':
+			S.interval_ms = parse_ms(optarg, 0, 3600000, "interval");
+			break;
+		case 'j':
+			S.json = 1;
+			break;
+		case 'q':
+			S.quiet = 1;
+			break;
+		case 's':
+			S.size = parse_num(optarg, 0, MAXSIZE, "size");
+			break;
+		case 'v':
+			log_level = 2;
+			break;
+		case 'V':
+			print_version();
+		case 'W':
+			S.timeout_ms = parse_ms(optarg, 1, 3600000, "timeout");
+			break;
+		case 'w':
+			S.deadline_ms = parse_ms(optarg, 1, 2147483000LL,
+			    "deadline");
+			break;
+		default:
+			usage(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage(2);
+	S.addrstr = argv[0];
+	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
+		log_diex(2, "bad address %s: %s", argv[0], why);
+	if (S.a.kind == ADDR_UDP)
+		log_diex(2, "%s: this build has no udp transport", argv[0]);
+	if (seal_init() == -1 || (S.payload = malloc(S.size + 1)) == NULL)
+		log_die(2, "setup");
+	for (size_t i = 0; i < S.size; i++)
+		S.payload[i] = 'a' + i % 26;
+	S.me.vmin = WIRE_VMIN;
+	S.me.vmax = WIRE_VMAX;
+	wire_default_node(S.me.node);
+	seal_random(S.me.sid, sizeof(S.me.sid));
+	S.me.maxmsg = 2 * MAXSIZE;
+	S.me.from = 0;
+	S.me.resume = -1;
+	if (loop_init(&S.loop) == -1 ||
+	    link_init(&S.link, -1, 2 * MAXSIZE, 0, 0) == -1)
+		log_die(2, "memory");
+
+	S.start_us = now_us();
+	if (S.deadline_ms)
+		S.deadline_at = S.start_us + S.deadline_ms * 1000;
+	e = client_open(&S.a, S.deadline_ms && S.deadline_ms < S.timeout_ms ?
+	    (int)S.deadline_ms : (int)S.timeout_ms, &S.link, &S.me, &S.peer,
+	    whybuf, sizeof(whybuf));
+	if (e != CLIENT_OK) {
+		log_warnx("%s: %s", S.addrstr, whybuf);
+		exit(2);
+	}
+	if (S.dest) {
+		/* Pings for another node carry it as the destination. */
+		log_diex(2, "-d: %s is a direct peer; routing needs quilt-relay",
+		    S.dest);
+	}
+	if (loop_add(&S.loop, S.link.fd, POLLIN, on_sock, NULL) == -1 ||
+	    loop_signal(&S.loop, SIGINT, on_signal, NULL) == -1 ||
+	    loop_signal(&S.loop, SIGTERM, on_signal, NULL) == -1)
+		log_die(2, "setup");
+	if (!S.json && !S.quiet)
+		printf("PING %s (%s): %zu data bytes\n", S.addrstr,
+		    S.peer.node, S.size);
+	S.start_us = now_us();
+	S.next_send_us = S.start_us;
+	for (;;) {
+		long long t = now_us(), wait;
+		int outstanding = S.transmitted > S.received;
+
+		if (S.deadline_at && t >= S.deadline_at)
+			summary();
+		if (S.count && S.transmitted >= (uint64_t)S.count) {
+			/* All sent: wait for the replies, at most -W. */
+			if (!outstanding || t - S.last_send_us >= S.timeout_ms *
+			    1000)
+				summary();
+			wait = S.last_send_us + S.timeout_ms * 1000 - t;
+		} else if (S.interval_ms == 0 && outstanding &&
+		    t - S.last_send_us < S.timeout_ms * 1000) {
+			/* -i 0: one ping in flight, the next on its reply. */
+			wait = S.last_send_us + S.timeout_ms * 1000 - t;
+		} else if (t >= S.next_send_us) {
+			send_ping();
+			S.next_send_us += S.interval_ms * 1000;
+			if (S.next_send_us < t)
+				S.next_send_us = t;
+			continue;
+		} else {
+			wait = S.next_send_us - t;
+		}
+		if (S.deadline_at && S.deadline_at - t < wait)
+			wait = S.deadline_at - t;
+		loop_want(&S.loop, S.link.fd, POLLIN |
+		    (link_pending(&S.link) ? POLLOUT : 0));
+		if (loop_once(&S.loop, (int)((wait + 999) / 1000)) == -1)
+			log_die(2, "poll");
+	}
+}
