@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "client.h"
 #include "fmt.h"
 #include "frame.h"
 #include "link.h"
@@ -123,31 +124,6 @@ connect_timeout(void)
 	return (t > 0 ? t : 1);
 }
 
-/* Blocking write of a whole buffer within a deadline; -1 on error. */
-static int
-write_all(int fd, const char *p, size_t n, long long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w > 0) {
-			p += w;
-			n -= w;
-			continue;
-		}
-		if (w == -1 && errno != EAGAIN && errno != EINTR)
-			return (-1);
-		if (net_now_ms() >= deadline) {
-			errno = ETIMEDOUT;
-			return (-1);
-		}
-		(void)poll(&pfd, 1, (int)(deadline - net_now_ms()));
-	}
-	return (0);
-}
-
 /*
  * Connect and exchange hellos.  0 when the session is up; otherwise the
  * exit status of the failure, already reported.
@@ -155,85 +131,29 @@ write_all(int fd, const char *p, size_t n, long long deadline)
 static int
 setup(void)
 {
-	long long t = connect_timeout(), deadline = net_now_ms() + t;
-	char hello[WIRE_HELLO_MAX];
-	struct pollfd pfd;
-	struct wire_msg m;
-	const char *body;
-	size_t len;
-	ssize_t r;
-	int fd, gai;
+	static const int status[] = {
+		[CLIENT_OK] = 0,
+		[CLIENT_NOHOST] = EX_NOHOST,
+		[CLIENT_TEMPFAIL] = EX_TEMPFAIL,
+		[CLIENT_UNAVAILABLE] = EX_UNAVAILABLE,
+		[CLIENT_OSERR] = EX_OSERR,
+		[CLIENT_PROTOCOL] = EX_PROTOCOL,
+	};
+	char why[256];
+	enum client_err e;
 
-	fd = net_connect(&S.a, (int)t, &gai);
-	if (fd == -1) {
-		if (gai != 0) {
-			log_warnx("resolve %s: %s", S.a.host, gai_strerror(gai));
-			return (gai == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST);
-		}
-		if (errno == ETIMEDOUT) {
-			log_warnx("%s: timed out", S.addrstr);
-			return (EX_TEMPFAIL);
-		}
-		log_warn("connect %s", S.addrstr);
-		return (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ?
-		    EX_OSERR : EX_UNAVAILABLE);
-	}
-	link_reset(&S.link, fd);
 	S.me.from = S.link.n_acked;
-	if (write_all(fd, hello, wire_put_hello(hello, &S.me), deadline) ==
-	    -1)
-		goto ioerr;
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	for (;;) {
-		r = link_frame(&S.link, WIRE_HELLO_MAX, &body, &len);
-		if (r > 0)
-			break;
-		if (r == -1)
-			goto bad;
-		if (net_now_ms() >= deadline) {
-			errno = ETIMEDOUT;
-			goto ioerr;
-		}
-		(void)poll(&pfd, 1, (int)(deadline - net_now_ms()));
-		r = link_read(&S.link);
-		if (r == 0) {
-			log_warnx("%s: connection closed during the hello",
-			    S.addrstr);
-			close(fd);
-			return (EX_PROTOCOL);
-		}
-		if (r == -1 && errno != EAGAIN)
-			goto ioerr;
-	}
-	if (wire_decode(body, len, &m) == -1)
-		goto bad;
-	if (m.cmd == W_ERROR) {
-		struct frame_iter it;
-		const char *p = "";
-		size_t n = 0;
-
-		frame_iter_init(&it, m.args, m.argslen);
-		(void)frame_next_part(&it, &p, &n);
-		log_warnx("%s: refused: %.*s", S.addrstr, (int)n, p);
-		close(fd);
-		return (EX_PROTOCOL);
-	}
-	if (wire_get_hello(&m, &S.peer) == -1)
-		goto bad;
-	link_take(&S.link, r);
-	if (wire_version(&S.me, &S.peer) == 0) {
-		log_warnx("%s: no common protocol version (we speak %u-%u, "
-		    "the peer %u-%u)", S.addrstr, S.me.vmin, S.me.vmax,
-		    S.peer.vmin, S.peer.vmax);
-		close(fd);
-		return (EX_PROTOCOL);
-	}
-	if (S.peer.sealed != S.me.sealed) {
-		log_warnx("%s: the peer is %s", S.addrstr,
-		    S.peer.sealed ? "sealed (-k)" : "not sealed");
-		close(fd);
-		return (EX_PROTOCOL);
+	e = client_open(&S.a, (int)connect_timeout(), &S.link, &S.me, &S.peer,
+	    why, sizeof(why));
+	if (e != CLIENT_OK) {
+		if (e == CLIENT_NOHOST || (e == CLIENT_TEMPFAIL &&
+		    strncmp(why, "resolve ", 8) == 0))
+			log_warnx("%s", why);
+		else if (e == CLIENT_UNAVAILABLE || e == CLIENT_OSERR)
+			log_warnx("connect %s: %s", S.addrstr, why);
+		else
+			log_warnx("%s: %s", S.addrstr, why);
+		return (status[e]);
 	}
 	if (S.peer.resume < 0)
 		S.peer.resume = S.link.n_acked;
@@ -241,26 +161,13 @@ setup(void)
 		log_warnx("%s: the peer resumes from message %" PRId64
 		    " of %" PRIu64, S.addrstr, S.peer.resume,
 		    S.link.n_queued);
-		close(fd);
+		close(S.link.fd);
+		S.link.fd = -1;
 		return (EX_PROTOCOL);
 	}
 	S.resends += S.link.n_queued - S.peer.resume;
 	S.up = 1;
-	link_set_peer_max(&S.link, S.peer.maxmsg);
 	return (0);
-bad:
-	log_warnx("%s: bad hello from the peer", S.addrstr);
-	close(fd);
-	return (EX_PROTOCOL);
-ioerr:
-	if (errno == ETIMEDOUT) {
-		log_warnx("%s: timed out", S.addrstr);
-		close(fd);
-		return (EX_TEMPFAIL);
-	}
-	log_warn("%s", S.addrstr);
-	close(fd);
-	return (EX_UNAVAILABLE);
 }
 
 static void on_sock(void *arg, int fd, int revents);
