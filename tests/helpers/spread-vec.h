@@ -175,7 +175,7 @@ vec_free(struct vec_file *vf)
  * The first note in (lo, hi] of stream s that starts with prefix, or NULL.
  * *from lets a caller walk repeated notes (start it at 0).
  */
-static const char *
+__attribute__((unused)) static const char *
 vec_find(const struct vec_stream *s, size_t lo, size_t hi, const char *prefix,
     size_t *from)
 {
