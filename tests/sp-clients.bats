@@ -1,0 +1,541 @@
+#!/usr/bin/env bats
+# sp-join and sp-mcast against a scripted Spread daemon (tests/helpers/
+# spread-peer) that replays the daemon's bytes of the real captures in
+# shared/spread/vectors, or plays a refusal script.  The peer logs what the
+# client sent, so every test sees both sides.
+
+load helpers/common
+load helpers/spread
+
+setup() {
+	QUILT_NEEDS="sp-join sp-mcast" setup_quilt
+	if [ ! -x "$QUILT_HELPERS/spread-peer" ]; then
+		echo "spread-peer is not built (make units)" >&2
+		return 1
+	fi
+}
+
+nul_count() {
+	tr -cd '\0' <"$1" | wc -c
+}
+
+# --- connect rejections, one per refusal of PROTOCOL.md section 2 -------
+
+@test "REJECT_NOT_UNIQUE: private name in use (capture 05), exit 69" {
+	need_vectors
+	start_peer -v "$(cap 05)" -c 2
+	run sp-join -s "$SP" -u dup g
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-join: $SP: REJECT_NOT_UNIQUE: private name already in use on the daemon" ]
+	wait_exit "$PEERPID"
+	[ "$(peer_log)" = "hello 5.0.1 flags 0x01 name dup" ]
+}
+
+@test "REJECT_ILLEGAL_NAME from the daemon (capture 06), exit 69" {
+	need_vectors
+	start_peer -v "$(cap 06)"
+	run sp-mcast -s "$SP" -u nice g -- x
+	[ "$status" -eq 69 ]
+	[ "${output%%:*}" = "sp-mcast" ]
+	[[ $output == "sp-mcast: $SP: REJECT_ILLEGAL_NAME: "* ]]
+}
+
+@test "REJECT_ILLEGAL_NAME for an 11-byte name announcement (capture 07)" {
+	need_vectors
+	start_peer -v "$(cap 07)"
+	run sp-join -s "$SP" g
+	[ "$status" -eq 69 ]
+	[[ $output == "sp-join: $SP: REJECT_ILLEGAL_NAME: "* ]]
+}
+
+@test "REJECT_AUTH after the choice (capture 08), exit 69" {
+	need_vectors
+	start_peer -v "$(cap 08)"
+	run sp-join -s "$SP" -u authx g
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-join: $SP: REJECT_AUTH: authentication refused" ]
+	wait_exit "$PEERPID"
+	[ "$(peer_log)" = "hello 5.0.1 flags 0x01 name authx
+choice NULL" ]
+}
+
+@test "REJECT_VERSION (capture 09), exit 69" {
+	need_vectors
+	start_peer -v "$(cap 09)"
+	run sp-mcast -s "$SP" g -- x
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-mcast: $SP: REJECT_VERSION: protocol version refused" ]
+}
+
+@test "REJECT_AUTH after an empty offer (capture 37): no choice is sent" {
+	need_vectors
+	start_peer -v "$(cap 37)"
+	run sp-join -s "$SP" -u noau g
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-join: $SP: REJECT_AUTH: the daemon allows no authentication" ]
+	wait_exit "$PEERPID"
+	[ "$(peer_log)" = "hello 5.0.1 flags 0x01 name noau" ]
+}
+
+@test "REJECT_NO_NAME of a 4.0.0 daemon (capture 36), exit 69" {
+	need_vectors
+	start_peer -v "$(cap 36)" -c 8
+	run sp-join -s "$SP" g
+	[ "$status" -eq 69 ]
+	[[ $output == "sp-join: $SP: REJECT_NO_NAME: "* ]]
+}
+
+@test "REJECT_VERSION of a 4.0.0 daemon (capture 36), exit 69" {
+	need_vectors
+	start_peer -v "$(cap 36)" -c 6
+	run sp-join -s "$SP" g
+	[ "$status" -eq 69 ]
+	[[ $output == "sp-join: $SP: REJECT_VERSION: "* ]]
+}
+
+@test "REJECT_QUOTA sent before the hello, exit 69" {
+	start_peer -m quota
+	run sp-mcast -s "$SP" g -- x
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-mcast: $SP: REJECT_QUOTA: the daemon has too many sessions" ]
+}
+
+@test "no NULL authentication offered: REJECT_AUTH, no choice sent" {
+	start_peer -m offer-foo
+	run sp-join -s "$SP" -u a g
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-join: $SP: REJECT_AUTH: the daemon does not offer NULL authentication" ]
+	wait_exit "$PEERPID"
+	[ "$(peer_log)" = "hello 5.0.1 flags 0x01 name a
+close" ]
+}
+
+@test "a daemon that closes after the hello: CONNECTION_CLOSED, exit 69" {
+	start_peer -m close
+	run sp-join -s "$SP" g
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-join: $SP: CONNECTION_CLOSED: the daemon closed the connection" ]
+}
+
+@test "a daemon that never answers: COULD_NOT_CONNECT timed out, exit 75" {
+	start_peer -m silent
+	QUILT_CONNECT_TIMEOUT=300 run sp-mcast -s "$SP" g -- x
+	[ "$status" -eq 75 ]
+	[ "$output" = "sp-mcast: $SP: COULD_NOT_CONNECT: timed out" ]
+}
+
+@test "an offer that is not Spread: exit 76" {
+	start_peer -m garbage-offer
+	run sp-join -s "$SP" g
+	[ "$status" -eq 76 ]
+	[[ $output == "sp-join: $SP: CONNECTION_CLOSED: "* ]]
+}
+
+@test "a reply with a 64-byte private group: exit 76" {
+	start_peer -m garbage-reply
+	run sp-mcast -s "$SP" g -- x
+	[ "$status" -eq 76 ]
+	[[ $output == "sp-mcast: $SP: CONNECTION_CLOSED: "* ]]
+}
+
+@test "a daemon older than 3: REJECT_VERSION, exit 69" {
+	start_peer -m old-daemon
+	run sp-join -s "$SP" g
+	[ "$status" -eq 69 ]
+	[[ $output == "sp-join: $SP: REJECT_VERSION: "* ]]
+}
+
+@test "connection refused: COULD_NOT_CONNECT, exit 69" {
+	start_peer -m quota
+	run sp-mcast -s "$SP" g -- x
+	wait_exit "$PEERPID"
+	run sp-join -s "$SP" g
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-join: $SP: COULD_NOT_CONNECT: Connection refused" ]
+}
+
+@test "a Unix socket that is not there: COULD_NOT_CONNECT, exit 69" {
+	local n=$((20000 + RANDOM % 40000))
+	while [ -e "/tmp/$n" ]; do n=$((n + 1)); done
+	run sp-join -s "$n" g
+	[ "$status" -eq 69 ]
+	[[ $output == "sp-join: $n: COULD_NOT_CONNECT: /tmp/$n: "* ]]
+}
+
+@test "a host that does not resolve: exit 68" {
+	run sp-mcast -s 4803@nosuch.invalid g -- x
+	[ "$status" -eq 68 ]
+	[[ $output == "sp-mcast: 4803@nosuch.invalid: COULD_NOT_CONNECT: resolve nosuch.invalid: "* ]]
+}
+
+@test "ILLEGAL_SPREAD: a daemon name Spread does not read, exit 64" {
+	for s in x localhost:4803 4803@ 0 65536 -1; do
+		run sp-join -s "$s" g
+		[ "$status" -eq 64 ]
+		[ "$output" = "sp-join: $s: ILLEGAL_SPREAD: not a Spread daemon name (PORT or PORT@HOST)" ]
+	done
+}
+
+# --- sp-join -------------------------------------------------------------
+
+@test "sp-join -m: own join, -P once confirmed, self-leave, clean exit (capture 12)" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 12)"
+	start_join join -m -s "$SP" -P "$T/ready" grpA
+	wait_for "[ -s '$T/ready' ]"
+	[ "$(cat "$T/ready")" = "#joiner#localhost" ]
+	wait_for lines_at_least "$T/join.out" 2
+	stop_join
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/ready" ]
+	[ "$(cat "$T/join.out")" = "$(printf 'memb\tjoin\tgrpA\t482711334.1795313128.1\t#joiner#localhost\t#joiner#localhost\nmemb\tself-leave\tgrpA\t\t\t')" ]
+	[ ! -s "$T/join.err" ]
+	wait_exit "$PEERPID"
+	[ "$(peer_log)" = "hello 5.0.1 flags 0x01 name 
+choice NULL
+join grpA
+leave grpA
+kill
+close" ]
+}
+
+@test "sp-join: data lines by default, every service type (capture 13)" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 13)" -c 1
+	start_join join -s "$SP" -P "$T/ready" svc
+	wait_for lines_at_least "$T/join.out" 8
+	stop_join INT
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/join.out")" = "unreliable
+reliable
+fifo
+causal
+agreed
+safe
+agreed-selfdiscard
+neg-msgtype" ]
+	[ "$(cat "$T/ready" 2>/dev/null)" = "" ]
+}
+
+@test "sp-join -f: service, sender, groups, type, endian, data" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 13)" -c 1
+	start_join join -f -s "$SP" svc
+	wait_for lines_at_least "$T/join.out" 8
+	stop_join
+	[ "$status" -eq 0 ]
+	[ "$(sed -n '1p;7p;8p' "$T/join.out")" = "$(printf 'unreliable\t#snd#localhost\tsvc\t1\t0\tunreliable\nagreed+self-discard\t#snd#localhost\tsvc\t7\t0\tagreed-selfdiscard\nsafe\t#snd#localhost\tsvc\t-2\t0\tneg-msgtype')" ]
+}
+
+@test "sp-join -m -f: every line starts with msg or memb" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 13)" -c 1
+	start_join join -m -f -s "$SP" svc
+	wait_for lines_at_least "$T/join.out" 10
+	stop_join
+	[ "$status" -eq 0 ]
+	[ "$(cut -f1 "$T/join.out" | sort | uniq -c | tr -s ' ')" = " 2 memb
+ 8 msg" ]
+	[ "$(sed -n 2p "$T/join.out")" = "$(printf 'memb\tjoin\tsvc\t482711334.1795313128.2\t#rcv#localhost #snd#localhost\t#snd#localhost')" ]
+	[ "$(sed -n 3p "$T/join.out")" = "$(printf 'msg\tunreliable\t#snd#localhost\tsvc\t1\t0\tunreliable')" ]
+}
+
+@test "sp-join -j: JSON lines for messages and membership" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 13)" -c 1
+	start_join join -j -m -s "$SP" svc
+	wait_for lines_at_least "$T/join.out" 10
+	stop_join
+	[ "$status" -eq 0 ]
+	[ "$(sed -n 1p "$T/join.out")" = '{"kind":"memb","reason":"join","group":"svc","group_id":[482711334,1795313128,1],"members":["#rcv#localhost"],"changed":["#rcv#localhost"],"vs_sets":[["#rcv#localhost"]]}' ]
+	[ "$(sed -n 10p "$T/join.out")" = '{"kind":"msg","service":"safe","sender":"#snd#localhost","groups":["svc"],"msg_type":-2,"endian":0,"data":"neg-msgtype"}' ]
+}
+
+@test "sp-join -N and -0: the same messages, framed" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 13)" -c 1
+	start_join join -N -s "$SP" svc
+	wait_for "[ \$(wc -c <'$T/join.out') -ge 100 ]"
+	stop_join
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/join.out")" = "14:10:unreliable,,11:8:reliable,,7:4:fifo,,9:6:causal,,9:6:agreed,,7:4:safe,,22:18:agreed-selfdiscard,,15:11:neg-msgtype,," ]
+	wait_exit "$PEERPID"
+	start_peer -w 1 -v "$(cap 13)" -c 1
+	start_join join0 -0 -s "$SP" svc
+	wait_for "[ \$(nul_count '$T/join0.out') -ge 8 ]"
+	stop_join
+	[ "$(tr '\0' '\n' <"$T/join0.out" | head -n 2)" = "unreliable
+reliable" ]
+}
+
+@test "sp-join -m: join, leave and disconnect of others (capture 15)" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 15)"
+	start_join join -m -s "$SP" -P "$T/ready" g
+	wait_for lines_at_least "$T/join.out" 7
+	stop_join
+	[ "$status" -eq 0 ]
+	[ "$(cut -f2,4,5 "$T/join.out")" = "$(printf 'join\t482711334.1795313128.1\t#obs#localhost
+join\t482711334.1795313128.2\t#obs#localhost #p1#localhost
+leave\t482711334.1795313128.3\t#obs#localhost
+join\t482711334.1795313128.4\t#obs#localhost #p1#localhost
+disconnect\t482711334.1795313128.5\t#obs#localhost
+join\t482711334.1795313128.6\t#obs#localhost #p2#localhost
+disconnect\t482711334.1795313128.7\t#obs#localhost')" ]
+	[ "$(cut -f6 "$T/join.out" | sort -u | tr '\n' ' ')" = "#obs#localhost #p1#localhost #p2#localhost " ]
+}
+
+@test "sp-join -m: transitional and network memberships (capture 19)" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 19)" -c 1
+	start_join join -m -s "$SP" net
+	wait_for lines_at_least "$T/join.out" 5
+	stop_join
+	[ "$status" -eq 0 ]
+	[ "$(sed -n '3,5p' "$T/join.out")" = "$(printf 'memb\ttransition\tnet\t482711334.1795313317.2\t\t
+memb\tnetwork\tnet\t482711334.1795313341.1\t#A#localhost\t#A#localhost
+memb\tnetwork\tnet\t482711334.1795313345.1\t#A#localhost #B#peer2\t#A#localhost')" ]
+}
+
+@test "sp-join -j: the vs_sets of a merge (capture 19, second client)" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 19)" -c 2
+	start_join join -j -m -s "$SP" net
+	wait_for lines_at_least "$T/join.out" 3
+	stop_join
+	[ "$(sed -n 3p "$T/join.out")" = '{"kind":"memb","reason":"network","group":"net","group_id":[482711334,1795313345,1],"members":["#A#localhost","#B#peer2"],"changed":["#B#peer2"],"vs_sets":[["#B#peer2"],["#A#localhost"]]}' ]
+}
+
+@test "sp-join: membership bodies of a big-endian daemon (capture 47)" {
+	need_vectors
+	start_peer -v "$(cap 47)"
+	start_join join -m -s "$SP" beg
+	wait_for lines_at_least "$T/join.out" 2
+	stop_join
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/join.out")" = "$(printf 'memb\tjoin\tbeg\t16909060.168496141.5\t#bec#bigend\t#bec#bigend
+memb\ttransition\tbeg\t16909060.168496141.5\t\t')" ]
+}
+
+@test "sp-join: a refused join is REJECT_MESS, exit 69 (capture 39)" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 39)"
+	run sp-join -s "$SP" jg
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-join: $SP: REJECT_MESS: the daemon refused a request for group jg" ]
+}
+
+@test "sp-join: the daemon dropping the session is CONNECTION_CLOSED, exit 69" {
+	start_peer -w 2 -m drop
+	run sp-join -s "$SP" a b
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-join: $SP: CONNECTION_CLOSED: the daemon closed the connection" ]
+}
+
+@test "sp-join: a malformed header from the daemon, exit 76" {
+	start_peer -w 1 -m bad-header
+	run sp-join -s "$SP" a
+	[ "$status" -eq 76 ]
+	[ "$output" = "sp-join: $SP: ILLEGAL_MESSAGE: malformed message from the daemon" ]
+}
+
+@test "sp-join: a group named twice is joined once; Unix socket daemon name" {
+	start_peer -U -m accept
+	[[ $SP =~ ^[0-9]+$ ]]
+	[ -S "/tmp/$SP" ]
+	start_join join -s "$SP" -u me a b a
+	wait_for file_has "$T/peer.log" "^join b"
+	stop_join
+	[ "$status" -eq 0 ]
+	wait_exit "$PEERPID"
+	[ "$(peer_log)" = "hello 5.0.1 flags 0x01 name me
+choice NULL
+join a
+join b
+leave a
+leave b
+kill
+close" ]
+}
+
+@test "sp-join: closed stdout ends it quietly, after leave and disconnect" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 13)" -c 1
+	run bash -c "sp-join -s '$SP' svc | head -n 1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "unreliable" ]
+	wait_exit "$PEERPID"
+	[ "$(tail -n 3 "$T/peer.log")" = "leave svc
+kill
+close" ]
+}
+
+@test "sp-join: usage errors and option conflicts, exit 64" {
+	run sp-join
+	[ "$status" -eq 64 ]
+	[[ $output == "usage: sp-join "* ]]
+	run sp-join -f -j g
+	[ "$status" -eq 64 ]
+	[ "$output" = "sp-join: -f and -j cannot be used together" ]
+	run sp-join -j -N g
+	[ "$status" -eq 64 ]
+	run sp-join -s 1@h -s 2@h g
+	[ "$status" -eq 64 ]
+	[ "$output" = "sp-join: option -s given twice" ]
+	run sp-join "a b"
+	[ "$status" -eq 64 ]
+	[ "$output" = 'sp-join: group "a b": ILLEGAL_GROUP: must be 1..31 bytes from '"'\$' to '~'" ]
+	run sp-join GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG
+	[ "$status" -eq 64 ]
+	run sp-join -u abcdefghijk g
+	[ "$status" -eq 64 ]
+	[[ $output == 'sp-join: private name "abcdefghijk": REJECT_ILLEGAL_NAME: '* ]]
+	run sp-join -h
+	[ "$status" -eq 0 ]
+	[[ $output == "usage: sp-join "* ]]
+	run sp-join -V
+	[ "$output" = "sp-join (quilt) 0.1.0" ]
+}
+
+# --- sp-mcast ------------------------------------------------------------
+
+@test "sp-mcast: every service type, the message type, self-discard" {
+	local s
+	for s in unreliable reliable fifo causal agreed safe; do
+		start_peer -m accept
+		run sp-mcast -s "$SP" -u tx -t "$s" -T 7 g -- "m-$s"
+		[ "$status" -eq 0 ]
+		[ -z "$output" ]
+		wait_exit "$PEERPID"
+		[ "$(peer_log)" = "hello 5.0.1 flags 0x00 name tx
+choice NULL
+mcast $s 7 g m-$s
+kill
+close" ]
+	done
+	start_peer -m accept
+	run sp-mcast -s "$SP" -x -T -32768 g -- self
+	[ "$status" -eq 0 ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n 3p "$T/peer.log")" = 'mcast agreed+self-discard -32768 g self' ]
+}
+
+@test "sp-mcast: several groups and a private group are one multigroup message" {
+	start_peer -m accept
+	run sp-mcast -s "$SP" ga gb '#m1#localhost' nobody -- multi two
+	[ "$status" -eq 0 ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,4p' "$T/peer.log")" = "mcast agreed 0 ga,gb,#m1#localhost,nobody multi
+mcast agreed 0 ga,gb,#m1#localhost,nobody two" ]
+}
+
+@test "sp-mcast: messages from standard input, lines, -0 and -N" {
+	start_peer -m accept
+	printf 'one\n\nthree\tT\nlast' | sp-mcast -s "$SP" g
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,6p' "$T/peer.log")" = 'mcast agreed 0 g one
+mcast agreed 0 g 
+mcast agreed 0 g three\x09T
+mcast agreed 0 g last' ]
+	start_peer -m accept
+	printf 'a\nb\0c\0' | sp-mcast -0 -s "$SP" g
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,4p' "$T/peer.log")" = 'mcast agreed 0 g a\x0ab
+mcast agreed 0 g c' ]
+	start_peer -m accept
+	{ msgns "x y"; msgns ""; } | sp-mcast -N -s "$SP" g
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,5p' "$T/peer.log")" = 'mcast agreed 0 g x\x20y
+mcast agreed 0 g 
+kill' ]
+}
+
+@test "sp-mcast -N: a message of two parts, or cut short, is bad input, exit 65" {
+	start_peer -m accept
+	run sp-mcast -N -s "$SP" g < <(msgns a b)
+	[ "$status" -eq 65 ]
+	[[ $output == "sp-mcast: stdin: message 1: not one part"* ]]
+	run sp-mcast -N -s "$SP" g < <(printf '3:abc')
+	[ "$status" -eq 65 ]
+	[ "$output" = "sp-mcast: stdin: message 1: malformed netstring" ]
+	[ ! -s "$T/peer.log" ]
+}
+
+@test "sp-mcast: the largest body is sent, one byte more is refused with no byte sent" {
+	local max=$((143152 - 32))
+	start_peer -m accept
+	head -c $max /dev/zero | tr '\0' x >"$T/max"
+	run sp-mcast -s "$SP" g <"$T/max"
+	[ "$status" -eq 0 ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n 3p "$T/peer.log")" = "mcast agreed 0 groups=1 len=$max" ]
+	# One byte more: refused before a connection is even made.
+	start_peer -m accept
+	{ cat "$T/max"; echo x; } >"$T/over"
+	run sp-mcast -s "$SP" g <"$T/over"
+	[ "$status" -eq 65 ]
+	[ "$output" = "sp-mcast: stdin: message 1: MESSAGE_TOO_LONG: $max bytes at most to 1 group (32 x groups + data <= 143152)" ]
+	run sp-mcast -s "$SP" g1 g2 <"$T/max"
+	[ "$status" -eq 65 ]
+	[ "$output" = "sp-mcast: stdin: message 1: MESSAGE_TOO_LONG: $((max - 32)) bytes at most to 2 groups (32 x groups + data <= 143152)" ]
+	[ ! -s "$T/peer.log" ]
+	# The longest argument a kernel passes (128 KiB) fits.
+	run sp-mcast -s "$SP" g -- ok "$(head -c 131071 /dev/zero | tr '\0' x)"
+	[ "$status" -eq 0 ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n 4p "$T/peer.log")" = "mcast agreed 0 groups=1 len=131071" ]
+}
+
+@test "sp-mcast: an oversize line on standard input is refused, exit 65" {
+	start_peer -m accept
+	run bash -c "{ echo ok; head -c 150000 /dev/zero | tr '\\0' x; echo; } | sp-mcast -s '$SP' g"
+	[ "$status" -eq 65 ]
+	[[ $output == "sp-mcast: stdin: message 2: MESSAGE_TOO_LONG: "* ]]
+	wait_exit "$PEERPID"
+	[ "$(grep -c '^mcast' "$T/peer.log")" -eq 1 ]
+}
+
+@test "sp-mcast: 100 groups are sent, 101 are refused with no byte sent" {
+	local g=() i
+	for i in $(seq 101); do g+=("g$i"); done
+	start_peer -m accept
+	run sp-mcast -s "$SP" "${g[@]}" -- x
+	[ "$status" -eq 64 ]
+	[ "$output" = "sp-mcast: 101 groups: ILLEGAL_GROUP: at most 100 groups per message" ]
+	[ ! -s "$T/peer.log" ]
+	run sp-mcast -s "$SP" "${g[@]:0:100}" -- x
+	[ "$status" -eq 0 ]
+	wait_exit "$PEERPID"
+	[ "$(grep -c '^mcast agreed 0 g1,g2,.*,g100 x$' "$T/peer.log")" -eq 1 ]
+}
+
+@test "sp-mcast: bad names, types and services are refused, exit 64" {
+	start_peer -m accept
+	run sp-mcast -s "$SP" "a b" -- x
+	[ "$status" -eq 64 ]
+	[[ $output == 'sp-mcast: group "a b": ILLEGAL_GROUP: '* ]]
+	run sp-mcast -s "$SP" GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG -- x
+	[ "$status" -eq 64 ]
+	run sp-mcast -s "$SP" '#abcdefghijk#d' -- x
+	[ "$status" -eq 64 ]
+	run sp-mcast -s "$SP" -u abcdefghijk g -- x
+	[ "$status" -eq 64 ]
+	[[ $output == 'sp-mcast: private name "abcdefghijk": REJECT_ILLEGAL_NAME: '* ]]
+	run sp-mcast -s "$SP" -T 32768 g -- x
+	[ "$status" -eq 64 ]
+	[ "$output" = "sp-mcast: message type must be -32768..32767: 32768" ]
+	run sp-mcast -s "$SP" -t fast g -- x
+	[ "$status" -eq 64 ]
+	[ "$output" = 'sp-mcast: service "fast": ILLEGAL_SERVICE: must be unreliable, reliable, fifo, causal, agreed or safe' ]
+	run sp-mcast -s "$SP"
+	[ "$status" -eq 64 ]
+	[[ $output == "usage: sp-mcast "* ]]
+	[ ! -s "$T/peer.log" ]
+}
+
+@test "sp-mcast: the daemon closing the session is CONNECTION_CLOSED, exit 69" {
+	start_peer -w 1 -m drop
+	run bash -c "{ echo one; while :; do echo more; done; } | sp-mcast -s '$SP' g"
+	[ "$status" -eq 69 ]
+	[[ $output == "sp-mcast: $SP: CONNECTION_CLOSED: "* ]]
+}
