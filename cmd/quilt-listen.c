@@ -507,7 +507,11 @@ process_framed(struct conn *c)
 			link_take(&c->link, f);
 			continue;
 		}
-		if (wire_decode(body, len, &m) == -1) {
+		if ((m.args = wire_is_msg(body, len, &m.argslen)) != NULL) {
+			m.cmd = W_MSG;
+			m.dest = "";
+			m.destlen = 0;
+		} else if (wire_decode(body, len, &m) == -1) {
 			conn_fail(c, "malformed message");
 			return;
 		}

@@ -254,6 +254,8 @@ pump(void)
 			return;
 		if (S.o.fmt == FMT_NET && !S.args)
 			wire_put_msgn(w, d, dl, p, len);
+		else if (dl == 0)
+			wire_put_msg1_fast(w, p, len);
 		else
 			wire_put_msg1(w, d, dl, p, len);
 		link_commit(&S.link, fsz);

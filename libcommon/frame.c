@@ -8,6 +8,24 @@ frame_parse(const char *p, size_t n, size_t max, const char **body,
 {
 	size_t i, v = 0;
 
+	/* Common case: a short length, whole, within the limit. */
+	if (n >= 4 && (unsigned)(p[0] - '1') < 9) {
+		v = p[0] - '0';
+		for (i = 1; i < 6 && (unsigned)(p[i] - '0') < 10; i++)
+			v = v * 10 + (p[i] - '0');
+		if (i < 6 && p[i] == ':' && v <= max) {
+			if (n - i - 1 < v + 1)
+				return (0);
+			if (p[i + 1 + v] != ',') {
+				errno = EBADMSG;
+				return (-1);
+			}
+			*body = p + i + 1;
+			*len = v;
+			return (i + 1 + v + 1);
+		}
+		v = 0;
+	}
 	/* The limit is checked digit by digit: a huge length fails early. */
 	for (i = 0; i < n; i++) {
 		unsigned char c = p[i];

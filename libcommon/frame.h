@@ -53,31 +53,39 @@ int frame_next_part(struct frame_iter *it, const char **part, size_t *len);
 /* Check that a body is a sequence of parts; returns their count or -1. */
 int frame_count_parts(const char *body, size_t len);
 
+/* Decimal digits of v. */
+static inline size_t
+frame_digits(size_t v)
+{
+	size_t d = 1;
+
+	while (v >= 100) {
+		v /= 100;
+		d += 2;
+	}
+	return (d + (v >= 10));
+}
+
 /* Bytes a netstring of a body of len bytes takes. */
 static inline size_t
 frame_size(size_t len)
 {
-	size_t d = 1;
-
-	for (size_t v = len; v >= 10; v /= 10)
-		d++;
-	return (d + 1 + len + 1);
+	return (frame_digits(len) + 1 + len + 1);
 }
 
 /* Write "len:" at out; returns the bytes written (at most FRAME_HDR_MAX). */
 static inline size_t
 frame_put_hdr(char *out, size_t len)
 {
-	char tmp[FRAME_HDR_MAX];
-	size_t i = sizeof(tmp);
+	size_t d = frame_digits(len);
+	char *e = out + d;
 
-	tmp[--i] = ':';
+	*e = ':';
 	do {
-		tmp[--i] = '0' + len % 10;
+		*--e = '0' + len % 10;
 		len /= 10;
 	} while (len != 0);
-	memcpy(out, tmp + i, sizeof(tmp) - i);
-	return (sizeof(tmp) - i);
+	return (d + 1);
 }
 
 /* Write the whole netstring of p[0..len) at out; returns the end. */

@@ -21,7 +21,7 @@ link_init(struct link *l, int fd, size_t maxin, size_t window, size_t maxout)
 	l->bytes_in = l->bytes_out = 0;
 	if (buf_init(&l->in, 0, frame_size(maxin) + LINK_READ_CHUNK) == -1 ||
 	    buf_init(&l->ctl, 0, 2 * frame_size(maxin + 64) + 65536) == -1 ||
-	    buf_init(&l->q, 0, l->window) == -1)
+	    buf_init(&l->q, 0, 2 * l->window) == -1)
 		return (-1);
 	return (0);
 }
@@ -41,8 +41,9 @@ link_set_peer_max(struct link *l, size_t maxout)
 
 	if (l->window < big)
 		l->window = big;
-	if (l->q.max < l->window)
-		l->q.max = l->window;
+	/* Twice the window: moving the data down stays rare. */
+	if (l->q.max < 2 * l->window)
+		l->q.max = 2 * l->window;
 }
 
 void

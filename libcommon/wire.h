@@ -16,6 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "frame.h"
 
 #define WIRE_PROTO "quilt"
 #define WIRE_VMIN 1
@@ -52,6 +55,44 @@ struct wire_msg {
  * does not start with two parts.
  */
 int wire_decode(const char *body, size_t len, struct wire_msg *m);
+
+/* The start of the body of a msg frame for the peer at the other end. */
+#define WIRE_MSG_PREFIX "0:,3:msg,"
+#define WIRE_MSG_PREFIX_LEN 9
+
+/*
+ * A msg for the peer at the other end, the hot path: the body of parts
+ * after the prefix, or NULL when the frame is something else.
+ */
+static inline const char *
+wire_is_msg(const char *body, size_t len, size_t *argslen)
+{
+	if (len < WIRE_MSG_PREFIX_LEN ||
+	    memcmp(body, WIRE_MSG_PREFIX, WIRE_MSG_PREFIX_LEN) != 0)
+		return (NULL);
+	*argslen = len - WIRE_MSG_PREFIX_LEN;
+	return (body + WIRE_MSG_PREFIX_LEN);
+}
+
+/*
+ * Write the frame ["", "msg", p[0..len)] at out (wire_msg1_size(0, len)
+ * bytes); returns the end.
+ */
+static inline char *
+wire_put_msg1_fast(char *out, const char *p, size_t len)
+{
+	size_t body = WIRE_MSG_PREFIX_LEN + frame_size(len);
+
+	out += frame_put_hdr(out, body);
+	memcpy(out, WIRE_MSG_PREFIX, WIRE_MSG_PREFIX_LEN);
+	out += WIRE_MSG_PREFIX_LEN;
+	out += frame_put_hdr(out, len);
+	memcpy(out, p, len);
+	out += len;
+	out[0] = ',';
+	out[1] = ',';
+	return (out + 2);
+}
 
 /* Body bytes of a frame [dest, "msg", one part of len bytes]. */
 size_t wire_msg1_body(size_t destlen, size_t len);
