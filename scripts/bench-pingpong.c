@@ -6,7 +6,7 @@
  *		one connection until it ends
  *	bench-pingpong client PORT COUNT SIZE INTERVAL
  *		COUNT round trips of SIZE bytes, one every INTERVAL seconds
- *		(as ping -i), and prints "min median avg max" in ms
+ *		(as ping -i), and prints each round trip in ms, one a line
  *
  * Blocking sockets, TCP_NODELAY, one write and reads until SIZE bytes are
  * back: the floor a user-space round trip over loopback can reach.
@@ -107,19 +107,11 @@ now(void)
 }
 
 static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return ((x > y) - (x < y));
-}
-
-static int
 client(int port, long count, long size, double interval)
 {
 	struct sockaddr_in sin;
 	struct timespec ts;
-	double *rtt, t0, next, sum = 0;
+	double *rtt, t0, next;
 	char *buf;
 	long i;
 	int s;
@@ -143,7 +135,6 @@ client(int port, long count, long size, double interval)
 		if (readfull(s, buf, size) != 1)
 			die("read");
 		rtt[i] = (now() - t0) * 1000;
-		sum += rtt[i];
 		next += interval;
 		if (interval > 0 && (t0 = next - now()) > 0) {
 			ts.tv_sec = (time_t)t0;
@@ -153,11 +144,9 @@ client(int port, long count, long size, double interval)
 		}
 	}
 	close(s);
-	qsort(rtt, count, sizeof(*rtt), cmp);
-	printf("%.4f %.4f %.4f %.4f\n", rtt[0],
-	    count % 2 ? rtt[count / 2] : (rtt[count / 2 - 1] + rtt[count / 2]) / 2,
-	    sum / count, rtt[count - 1]);
-	return (0);
+	for (i = 0; i < count; i++)
+		printf("%.4f\n", rtt[i]);
+	return (fflush(stdout) == EOF);
 }
 
 int
