@@ -304,6 +304,15 @@ main(int argc, char *argv[])
 	e = client_open(&S.a, S.deadline_ms && S.deadline_ms < S.timeout_ms ?
 	    (int)S.deadline_ms : (int)S.timeout_ms, &S.link, &S.me, &S.peer,
 	    whybuf, sizeof(whybuf));
+	if (e == CLIENT_TEMPFAIL && strcmp(whybuf, "timed out") == 0) {
+		/* A silent peer is "no reply", as ping(8) to a silent host:
+		 * the first ping went unanswered with the hello. */
+		log_warnx("%s: no answer within %lld ms", S.addrstr,
+		    S.deadline_ms && S.deadline_ms < S.timeout_ms ?
+		    S.deadline_ms : S.timeout_ms);
+		S.transmitted = 1;
+		summary();
+	}
 	if (e != CLIENT_OK) {
 		log_warnx("%s: %s", S.addrstr, whybuf);
 		exit(2);

@@ -100,14 +100,16 @@ finish(int status)
 	exit(status);
 }
 
+/* what: "connection lost" or "deadline reached"; cause may be NULL. */
 static noreturn void
-lost(const char *why)
+lost(const char *what, const char *cause)
 {
 	uint64_t n = S.link.n_queued - S.link.n_acked;
 
-	log_warnx("%s: %s: %" PRIu64 " message%s not acknowledged%s",
-	    S.addrstr, why, n, n == 1 ? "" : "s",
-	    S.in_eof ? "" : " (and the rest of the input not sent)");
+	log_warnx("%s: %s: %" PRIu64 " message%s not acknowledged%s%s%s%s",
+	    S.addrstr, what, n, n == 1 ? "" : "s",
+	    S.in_eof ? "" : ", the rest of the input not sent",
+	    cause ? " (" : "", cause ? cause : "", cause ? ")" : "");
 	finish(1);
 }
 
@@ -183,13 +185,14 @@ cut(const char *why)
 	close(S.link.fd);
 	S.link.fd = -1;
 	if (!S.o.reconnect)
-		lost(why);
-	log_info("%s: %s; reconnecting", S.addrstr, why);
+		lost("connection lost", why);
+	log_info("%s: connection lost%s%s; reconnecting", S.addrstr,
+	    why ? ": " : "", why ? why : "");
 	for (;;) {
 		struct timespec ts;
 
 		if (S.deadline && net_now_ms() >= S.deadline)
-			lost("deadline reached");
+			lost("deadline reached", why);
 		ts.tv_sec = backoff / 1000;
 		ts.tv_nsec = (backoff % 1000) * 1000000;
 		nanosleep(&ts, NULL);
@@ -405,7 +408,7 @@ on_sock(void *arg, int fd, int revents)
 			flush_out();
 			finish(S.o.use_exit && S.got_exit ? S.exit_status : 0);
 		}
-		cut(r == 0 ? "connection lost" : why);
+		cut(r == 0 ? NULL : why);
 	}
 }
 
@@ -496,7 +499,7 @@ run(void)
 		loop_want(&S.loop, 1, sink_empty(&S.out) ? 0 : POLLOUT);
 		if (S.deadline) {
 			if (now >= S.deadline)
-				lost("deadline reached");
+				lost("deadline reached", NULL);
 			wait = S.deadline - now;
 		}
 		if (S.progress) {
