@@ -131,7 +131,7 @@ load helpers/common
 	LOUT=/dev/full start_listener 127.0.0.1:0
 	run --separate-stderr quilt-send "$ADDR" lost
 	[ "$status" -eq 1 ]
-	[[ $stderr == "quilt-send: $ADDR: connection lost: 1 messages not acknowledged"* ]]
+	[[ $stderr == "quilt-send: $ADDR: connection lost: 1 message"*" not acknowledged"* ]]
 	wait_exit "$LPID"
 	[ "$status" -eq 74 ]
 	grep -q '^quilt-listen: ' "$T/listen.err"
@@ -213,7 +213,7 @@ load helpers/common
 	wait_exit "$spid"
 	cat "$T/send.err"
 	[ "$status" -eq 1 ]
-	grep -Eq "^quilt-send: $ADDR: connection lost: [1-3] messages not acknowledged" "$T/send.err"
+	grep -Eq "^quilt-send: $ADDR: connection lost: [1-3] messages? not acknowledged" "$T/send.err"
 }
 
 @test "quilt-send: malformed netstrings on stdin are 65 'quilt-send: stdin: malformed netstring'" {
@@ -273,5 +273,17 @@ load helpers/common
 	echo "$stderr"
 	[ "$status" -eq 1 ]
 	[[ $output == *" 0 received, 100% packet loss"* ]]
+	[[ $output != *rtt* ]]
+}
+
+@test "quilt-ping: a peer that completes the hello but never answers pings is 1" {
+	hello=$(msgns '' hello quilt 1-1 node=mute \
+		session=00112233445566778899aabbccddeeff max=16777216 sealed=0 resume=0)
+	start_helper peer rawpeer -s "$hello"
+	run --separate-stderr quilt-ping -c 2 -i 0.1 -W 0.3 "$HADDR"
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ $output == *"2 packets transmitted, 0 received, 100% packet loss"* ]]
 	[[ $output != *rtt* ]]
 }

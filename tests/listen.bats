@@ -399,7 +399,7 @@ done' "unix:$T/sock"
 	sent=$(sed -nE 's/.*sent ([0-9]+) messages.*/\1/p' "$T/send.err")
 	if [ "$acked" -lt 100000 ]; then
 		[ "$status" -eq 1 ]
-		grep -q "connection lost: $((sent - acked)) messages not acknowledged" "$T/send.err"
+		grep -Eq "connection lost: $((sent - acked)) messages? not acknowledged" "$T/send.err"
 	else
 		[ "$status" -eq 0 ]
 	fi
@@ -441,5 +441,7 @@ done' "unix:$T/sock"
 	echo "acknowledged $acked, written $got"
 	[ -n "$acked" ]
 	[ "$acked" -le "$got" ]
-	is_seq "$T/gate.out" 1 "$got"
+	# complete lines, in order; the deadline may leave a torn last one
+	# without its LF, never a complete line that was not sent
+	head -n "$got" "$T/gate.out" | cmp - <(seq 1 "$got")
 }

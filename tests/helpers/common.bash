@@ -30,7 +30,7 @@ teardown() { teardown_quilt; }
 setup_quilt() {
 	local p
 	PATH="$QUILT_BIN:$QUILT_HELPERS:$PATH"
-	for p in quilt-listen quilt-send quilt-ping; do
+	for p in quilt-listen quilt-send ${QUILT_NEEDS:-}; do
 		if [ ! -x "$QUILT_BIN/$p" ]; then
 			echo "setup_quilt: $QUILT_BIN/$p is not built (make all)" >&2
 			return 1
@@ -297,4 +297,65 @@ tcp_rx_queue() {
 		sum=$((sum + 16#${queues#*:}))
 	done < <(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null)
 	echo "$sum"
+}
+
+# fd_pos PID FD: the file offset of PID's fd FD (a regular file it reads).
+fd_pos() {
+	awk '/^pos:/ { print $2 }' "/proc/$1/fdinfo/$2" 2>/dev/null
+}
+
+# stalled PID FD: a wait_for condition, true once the read offset of PID's
+# fd FD has stayed the same for 300 ms of polling (the process is blocked,
+# e.g. by flow control further down).  State in STALL_POS / STALL_T.
+stalled() {
+	local p now
+	p=$(fd_pos "$1" "$2")
+	[ -n "$p" ] || return 1
+	now=${EPOCHREALTIME/./}
+	if [ "$p" = "${STALL_POS:-}" ]; then
+		[ $((now - STALL_T)) -ge 300000 ]
+		return
+	fi
+	STALL_POS=$p STALL_T=$now
+	return 1
+}
+
+# seq_with_restart FILE LAST: FILE is 1..K followed by J..LAST with
+# 1 <= J <= K+1 (one resend after a crash, duplicates J..K, nothing lost,
+# no other disorder).  Prints "K J DUPS".
+seq_with_restart() {
+	awk -v last="$2" '
+	BEGIN { want = 1; k = 0; j = 0 }
+	{
+		if ($0 == want "") { want++; next }
+		if (k == 0 && $0 ~ /^[0-9]+$/ && $0 + 0 >= 1 && $0 + 0 < want) {
+			k = want - 1; j = $0 + 0; want = j + 1; next
+		}
+		printf "line %d is \"%s\", expected %d\n", NR, $0, want > "/dev/stderr"
+		bad = 1; exit 1
+	}
+	END {
+		if (bad) exit 1
+		if (want - 1 != last) {
+			printf "ends at %d, expected %d\n", want - 1, last > "/dev/stderr"
+			exit 1
+		}
+		if (k == 0) { k = last; j = last + 1 }
+		print k, j, k - j + 1
+	}' "$1"
+}
+
+# counter NAME FILE: a number from the -v counters line of quilt-send in
+# FILE ("sent", "acknowledged", "replies", "round trips", "resends",
+# "reconnects").
+counter() {
+	local line
+	line=$(grep -E '^quilt-send: sent [0-9]+ messages' "$2" | tail -n 1)
+	case $1 in
+	sent) line=${line#*sent } ;;
+	*) line=${line#*, "$1" } ;;
+	esac
+	line=${line%%[!0-9]*}
+	[ -n "$line" ] || return 1
+	echo "$line"
 }

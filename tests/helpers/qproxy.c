@@ -232,6 +232,9 @@ dir_write(struct dir *d, int dst)
 			return (errno == EAGAIN || errno == EINTR ? 0 : -1);
 		d->head += (size_t)w;
 		d->out += (unsigned long long)w;
+		/* Empty again: make room, or a full buffer never reads more. */
+		if (d->head == d->tail)
+			d->head = d->tail = 0;
 	}
 	if (d->head == d->tail && d->eof && !d->shut) {
 		shutdown(dst, SHUT_WR);
