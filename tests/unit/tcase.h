@@ -74,7 +74,7 @@ tc_run(const struct tcase *cases, size_t n)
 
 /* A copy of p[0..n) in a block of exactly n bytes, so that the sanitizers
  * see any read past the end. */
-static char *
+static inline char *
 tc_exact(const void *p, size_t n)
 {
 	char *c = malloc(n ? n : 1);
@@ -89,7 +89,7 @@ tc_exact(const void *p, size_t n)
 /* A small deterministic generator: the same cases on every run. */
 static unsigned long long tc_seed = 0x9e3779b97f4a7c15ULL;
 
-static unsigned
+static inline unsigned
 tc_rand(unsigned upper)
 {
 	tc_seed ^= tc_seed << 13;
