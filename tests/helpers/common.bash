@@ -359,3 +359,25 @@ counter() {
 	[ -n "$line" ] || return 1
 	echo "$line"
 }
+
+# quilt_hello VERSIONS NODE: a listener's hello frame as quilt-protocol
+# describes it (for rawpeer: a fake peer that says hello and then nothing,
+# or speaks a version nobody else does).
+quilt_hello() {
+	msgns '' hello quilt "$1" "node=$2" \
+		session=00112233445566778899aabbccddeeff max=16777216 sealed=0 resume=0
+}
+
+# tcp_established PORT: count of established TCP sockets with local or
+# remote port PORT.
+tcp_established() {
+	local hex n=0 sl local rem st rest
+	hex=$(printf '%04X' "$1")
+	while read -r sl local rem st rest; do
+		[ "$st" = 01 ] || continue
+		if [ "${local##*:}" = "$hex" ] || [ "${rem##*:}" = "$hex" ]; then
+			n=$((n + 1))
+		fi
+	done < <(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+	echo "$n"
+}
