@@ -446,7 +446,10 @@ handle_hello(struct conn *c, const char *body, size_t len)
 	}
 	c->sess->conn = c;
 	c->sess->live = 1;
-	c->acked = c->sess->written;
+	/* Acks sent on a lost connection may never have arrived: start from
+	 * what the sender says it has, so the next ack covers the rest. */
+	c->acked = c->peer.from >= 0 && (uint64_t)c->peer.from <
+	    c->sess->written ? (uint64_t)c->peer.from : c->sess->written;
 	memcpy(me.node, S.o.node, sizeof(me.node));
 	memcpy(me.sid, c->peer.sid, WIRE_SID_LEN);
 	me.maxmsg = S.o.maxmsg;
@@ -805,6 +808,10 @@ conn_settle(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	/* Everything said, bye included: half-close and wait for the end. */
+	if (c->state == C_OPEN && c->bye_sent && link_pending(&c->link) == 0 &&
+	    (!S.o.cmd || c->exit_sent))
+		begin_linger(c);
 	if (c->rd_eof && c->state == C_LINGER) {
 		conn_close(c);
 		return;
@@ -1169,8 +1176,8 @@ main(int argc, char *argv[])
 	/* Everything that can fail for want of resources, before the loop. */
 	if ((S.conns = calloc(o->maxconn, sizeof(*S.conns))) == NULL ||
 	    (S.sess = calloc(SESS_MAX, sizeof(*S.sess))) == NULL ||
-	    sink_init(&S.out, 1, OUT_CHUNK, fmt_bound(o->maxmsg) + 4 *
-	    OUT_CHUNK, MARKS) == -1 || loop_init(&S.loop) == -1)
+	    sink_init(&S.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
+	    -1 || loop_init(&S.loop) == -1)
 		log_die(EX_OSERR, "memory");
 	S.lfd = net_listen(&S.a, SOCK_STREAM, o->backlog, &ss, &sslen, &gai);
 	if (S.lfd == -1) {

@@ -30,6 +30,7 @@
 
 #define IN_CHUNK (1024 * 1024)
 #define WINDOW (8 * 1024 * 1024)
+#define MIN_WINDOW (256 * 1024)
 #define CONNECT_TIMEOUT_MS 10000
 
 struct opts {
@@ -148,13 +149,17 @@ setup(void)
 	e = client_open(&S.a, (int)connect_timeout(), &S.link, &S.me, &S.peer,
 	    why, sizeof(why));
 	if (e != CLIENT_OK) {
+		/* While reconnecting (-r), failed tries are only progress. */
+		void (*say)(const char *, ...) = S.up && e != CLIENT_PROTOCOL ?
+		    log_info : log_warnx;
+
 		if (e == CLIENT_NOHOST || (e == CLIENT_TEMPFAIL &&
 		    strncmp(why, "resolve ", 8) == 0))
-			log_warnx("%s", why);
+			say("%s", why);
 		else if (e == CLIENT_UNAVAILABLE || e == CLIENT_OSERR)
-			log_warnx("connect %s: %s", S.addrstr, why);
+			say("connect %s: %s", S.addrstr, why);
 		else
-			log_warnx("%s: %s", S.addrstr, why);
+			say("%s: %s", S.addrstr, why);
 		return (status[e]);
 	}
 	if (S.peer.resume < 0)
@@ -487,7 +492,7 @@ run(void)
 			return (S.o.use_exit && S.got_exit ? S.exit_status : 0);
 		}
 		/* Replies wait while standard output is backed up. */
-		if (buf_len(&S.out.b) > IN_CHUNK * 4)
+		if (buf_len(&S.out.b) > IN_CHUNK)
 			ev = 0;
 		if (link_pending(&S.link) > 0)
 			ev |= POLLOUT;
@@ -612,14 +617,23 @@ main(int argc, char *argv[])
 		S.deadline = net_now_ms() + o->wait_ms;
 	if (loop_init(&S.loop) == -1 ||
 	    link_init(&S.link, -1, o->maxmsg, WINDOW, 0) == -1 ||
-	    sink_init(&S.out, 1, 0, 2 * o->maxmsg + IN_CHUNK * 8, 4) == -1)
+	    sink_init(&S.out, 1, 0, fmt_bound(o->maxmsg) + IN_CHUNK, 4) == -1)
 		log_die(EX_OSERR, "memory");
 
 	if ((st = setup()) != 0)
 		exit(st);
-	/* Now the peer's limit is known: size the input to it. */
-	if (buf_init(&S.in, IN_CHUNK, S.peer.maxmsg + IN_CHUNK) == -1)
-		log_die(EX_OSERR, "memory");
+	/* Now the peer's limit is known: size the window and input to it, so
+	 * that a small -M at the other end keeps both ends small. */
+	{
+		size_t f = frame_size(S.peer.maxmsg + 64);
+		size_t w = 4 * f < MIN_WINDOW ? MIN_WINDOW : 4 * f;
+
+		link_set_window(&S.link, w < WINDOW ? w : WINDOW,
+		    S.peer.maxmsg);
+		if (buf_init(&S.in, f < IN_CHUNK ? f : IN_CHUNK,
+		    S.peer.maxmsg + IN_CHUNK) == -1)
+			log_die(EX_OSERR, "memory");
+	}
 	S.need_more = 1;
 	loop_add(&S.loop, S.link.fd, POLLIN, on_sock, NULL);
 	if (!S.args) {
