@@ -186,9 +186,7 @@ load helpers/common
 }
 
 @test "quilt-send: a peer with no common protocol version is 76 and says why" {
-	hello=$(msgns '' hello quilt 9-9 node=future \
-		session=00112233445566778899aabbccddeeff max=16777216 sealed=0)
-	start_helper peer rawpeer -s "$hello"
+	start_helper peer rawpeer -s "$(quilt_hello 9-9 future)"
 	run --separate-stderr quilt-send "$HADDR" x
 	[ "$status" -eq 76 ]
 	[[ $stderr == "quilt-send: $HADDR: "* ]]
@@ -277,9 +275,7 @@ load helpers/common
 }
 
 @test "quilt-ping: a peer that completes the hello but never answers pings is 1" {
-	hello=$(msgns '' hello quilt 1-1 node=mute \
-		session=00112233445566778899aabbccddeeff max=16777216 sealed=0 resume=0)
-	start_helper peer rawpeer -s "$hello"
+	start_helper peer rawpeer -s "$(quilt_hello 1-1 mute)"
 	run --separate-stderr quilt-ping -c 2 -i 0.1 -W 0.3 "$HADDR"
 	echo "$output"
 	echo "$stderr"

@@ -242,8 +242,7 @@ load helpers/common
 
 @test "a client with no common version gets a one-line error frame and is closed; both say why" {
 	start_listener 127.0.0.1:0
-	hello=$(msgns '' hello quilt 9-9 node=future \
-		session=00112233445566778899aabbccddeeff max=16777216 sealed=0)
+	hello=$(quilt_hello 9-9 future)
 	run timeout 10 nc 127.0.0.1 "$PORT" < <(printf '%s' "$hello")
 	[ "$status" -ne 124 ]
 	[[ $output == *error* ]]
