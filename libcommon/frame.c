@@ -11,9 +11,9 @@ frame_parse(const char *p, size_t n, size_t max, const char **body,
 	/* Common case: a short length, whole, within the limit. */
 	if (n >= 4 && (unsigned)(p[0] - '1') < 9) {
 		v = p[0] - '0';
-		for (i = 1; i < 6 && (unsigned)(p[i] - '0') < 10; i++)
+		for (i = 1; i < 6 && i < n && (unsigned)(p[i] - '0') < 10; i++)
 			v = v * 10 + (p[i] - '0');
-		if (i < 6 && p[i] == ':' && v <= max) {
+		if (i < 6 && i < n && p[i] == ':' && v <= max) {
 			if (n - i - 1 < v + 1)
 				return (0);
 			if (p[i + 1 + v] != ',') {
@@ -102,7 +102,8 @@ frame_part_num(const char *p, size_t len, unsigned long long max,
 	for (i = 0; i < len; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return (-1);
-		if (x > (max - (p[i] - '0')) / 10)
+		if ((unsigned long long)(p[i] - '0') > max ||
+		    x > (max - (p[i] - '0')) / 10)
 			return (-1);
 		x = x * 10 + (p[i] - '0');
 	}

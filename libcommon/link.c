@@ -47,6 +47,14 @@ link_set_peer_max(struct link *l, size_t maxout)
 }
 
 void
+link_set_window(struct link *l, size_t window, size_t maxout)
+{
+	l->window = window;
+	l->q.max = 2 * window > l->q.cap ? 2 * window : l->q.cap;
+	link_set_peer_max(l, maxout);
+}
+
+void
 link_reset(struct link *l, int fd)
 {
 	l->fd = fd;
@@ -116,6 +124,10 @@ link_ack(struct link *l, uint64_t n)
 			return (-1);
 		}
 		off += own_frame_size(l->q.base + off);
+		if (off > l->qs) {
+			errno = EPROTO;	/* a frame not wholly sent */
+			return (-1);
+		}
 	}
 	l->n_acked = n;
 	l->q.start = off;

@@ -44,6 +44,9 @@ void link_free(struct link *l);
 /* The peer takes frames of up to maxout bytes: hold at least one. */
 void link_set_peer_max(struct link *l, size_t maxout);
 
+/* Hold at most window bytes of data frames (at least one frame of maxout). */
+void link_set_window(struct link *l, size_t window, size_t maxout);
+
 /* Forget what is in flight on the old connection; keep the data frames. */
 void link_reset(struct link *l, int fd);
 

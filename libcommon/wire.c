@@ -140,7 +140,7 @@ wire_put_ctl(char *out, size_t cap, const char *cmd,
 size_t
 wire_put_hello(char *out, const struct wire_hello *h)
 {
-	char ver[32], node[80], sid[2 * WIRE_SID_LEN + 8], max[40], sealed[16],
+	char ver[32], node[80], sid[sizeof("session=") + 2 * WIRE_SID_LEN], max[40], sealed[16],
 	    from[40], resume[40], handler[16];
 	const char *args[12];
 	int n = 0;
