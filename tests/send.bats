@@ -335,3 +335,48 @@ crash_setup() {
 	wait_exit "$gpid"
 	cat <(echo first) "$T/big" | cmp - "$T/gate.out"
 }
+
+@test "acknowledgements are not held back: with stdout blocked, what was written is acknowledged" {
+	mkfifo "$T/lout"
+	BG_IN=$T/lout start_bg gate gate -n 1000 -m "$T/gated"
+	gpid=$BGPID
+	LOUT=$T/lout start_listener 127.0.0.1:0
+	seq 1 200000 >"$T/in"
+	BG_IN=$T/in start_bg send quilt-send -v "$ADDR"
+	spid=$BGPID
+	wait_for "[ -e '$T/gated' ] && proc_stopped $gpid"
+	# all quiet: the sender has stopped reading, nothing moves
+	wait_for stalled "$spid" 0
+	kill -KILL "$LPID"
+	wait_exit "$spid"
+	[ "$status" -eq 1 ]
+	kill -CONT "$gpid"
+	wait_exit "$gpid"
+	acked=$(counter acknowledged "$T/send.err")
+	got=$(count_lines "$T/gate.out")
+	echo "written $got, acknowledged $acked"
+	[ "$acked" -le "$got" ]
+	# every message written before the block was acknowledged (a torn
+	# last one, half written, may not be)
+	[ "$acked" -ge $((got - 1)) ]
+}
+
+@test "a progress line on stderr when it is a terminal, during a long send" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	mkfifo "$T/lout"
+	BG_IN=$T/lout start_bg gate gate -n 1000 -m "$T/gated"
+	gpid=$BGPID
+	LOUT=$T/lout start_listener 127.0.0.1:0
+	seq 1 200000 >"$T/in"
+	# script gives quilt-send a terminal for stdout and stderr
+	start_bg tty script -qefc "quilt-send '$ADDR' <'$T/in'" /dev/null
+	tpid=$BGPID
+	wait_for "[ -e '$T/gated' ] && proc_stopped $gpid"
+	# held by flow control: the line comes back, updated, every second
+	wait_for "[ \$(grep -o 'quilt-send: [0-9]' '$T/tty.out' | wc -l) -ge 2 ]"
+	kill -CONT "$gpid"
+	wait_exit "$tpid"
+	[ "$status" -eq 0 ]
+	stop_listener
+	cmp "$T/in" "$T/gate.out"
+}
