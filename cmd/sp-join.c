@@ -23,7 +23,8 @@
 #include "log.h"
 #include "spread.h"
 
-#define IN_MAX		(4u << 20)	/* the largest message we take */
+#define IN_MAX		(4u << 20)	/* input buffer */
+#define MSG_MAX		(IN_MAX - 65536)	/* the largest message we take */
 #define OUT_MAX		(64u << 20)
 #define OUT_PAUSE	(8u << 20)	/* stop reading the daemon above this */
 
@@ -437,7 +438,7 @@ parse_input(struct state *st)
 	ssize_t r;
 
 	while ((r = spread_msg_decode((uint8_t *)buf_data(&st->in),
-	    buf_len(&st->in), IN_MAX, &m)) > 0) {
+	    buf_len(&st->in), MSG_MAX, &m)) > 0) {
 		handle(st, &m);
 		buf_consume(&st->in, r);
 		if (buf_len(&st->out) >= OUT_PAUSE)
@@ -460,7 +461,8 @@ run(struct state *st)
 
 		pfd[0].fd = sigpipe_fd[0];
 		pfd[0].events = POLLIN;
-		pfd[1].fd = st->s.fd;
+		/* Paused, the socket is not watched at all (no POLLHUP spin). */
+		pfd[1].fd = paused && buf_len(&st->tx) == 0 ? -1 : st->s.fd;
 		pfd[1].events = (paused ? 0 : POLLIN) |
 		    (buf_len(&st->tx) ? POLLOUT : 0);
 		/* Always watched: a pipe whose reader left reports POLLERR. */
@@ -494,7 +496,7 @@ run(struct state *st)
 				    "%s: CONNECTION_CLOSED: %s", st->o->daemon,
 				    strerror(errno));
 		}
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (!paused && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			n = buf_fill(&st->in, st->s.fd, 65536);
 			if (n == 0) {
 				parse_input(st);
