@@ -451,5 +451,9 @@ main(int argc, char *argv[])
 	if (st.connected)
 		close(st.s.fd);
 	log_info("sent %llu messages (%llu bytes)", st.sent, st.bytes);
+	buf_free(&st.in);
+	buf_free(&st.tx);
+	buf_free(&st.rx);
+	free(st.enc);
 	return (0);
 }
