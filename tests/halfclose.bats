@@ -149,7 +149,7 @@ early_close="echo early; exec >&-; cat >'\$T_/h.in'; echo done >'\$T_/h.done'"
 
 # The handler closes its output, reads to the end, then lives on (its pid
 # goes to the teardown list).
-lingering="echo \$\$ >>'\$T_/pids'; exec >&-; cat >'\$T_/h.in'; exec sleep 30"
+lingering="echo \$\$ >>'\$T_/pids'; exec >&-; cat >'\$T_/h.in'; exec tail -f /dev/null"
 
 @test "row 5 framed: both directions ended; the sender is done though the handler lives on" {
 	start_listener -e "${lingering//\$T_/$T}" 127.0.0.1:0

@@ -74,11 +74,20 @@ proc_stopped() {
 	[ "$(proc_state "$1")" = T ]
 }
 
+# all_gone PID...: none of these processes is alive any more.
+all_gone() {
+	local p
+	for p in "$@"; do
+		proc_alive "$p" && return 1
+	done
+	return 0
+}
+
 # teardown_quilt: SIGCONT then SIGTERM every tracked process, SIGKILL what
 # is left after a bounded wait, show the stderr files of a failed test,
 # remove $T.
 teardown_quilt() {
-	local p pids=() left f
+	local p pids=() f
 	[ -n "${T:-}" ] && [ -d "$T" ] || return 0
 	while read -r p; do
 		[ -n "$p" ] && pids+=("$p")
@@ -87,14 +96,7 @@ teardown_quilt() {
 		kill -CONT "$p" 2>/dev/null || true
 		kill -TERM "$p" 2>/dev/null || true
 	done
-	for _ in $(seq 100); do
-		left=0
-		for p in "${pids[@]}"; do
-			proc_alive "$p" && left=1
-		done
-		[ "$left" = 0 ] && break
-		sleep 0.02
-	done
+	wait_for -t 2 all_gone "${pids[@]}" 2>/dev/null || true
 	for p in "${pids[@]}"; do
 		proc_alive "$p" && kill -KILL "$p" 2>/dev/null
 	done
@@ -176,7 +178,8 @@ wait_exit() {
 		return 1
 	fi
 	status=0
-	wait "$pid" || status=$?
+	# (2>/dev/null: no "Killed" job notice for a process the test killed)
+	wait "$pid" 2>/dev/null || status=$?
 }
 
 # start_bg NAME CMD...: run CMD in the background, stdin from $BG_IN (default
