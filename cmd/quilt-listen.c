@@ -395,6 +395,7 @@ spawn(struct conn *c)
 	if (sink_init(&c->hs, c->hin, 0, fmt_bound(S.o.maxmsg) + OUT_CHUNK,
 	    MARKS) == -1 || buf_init(&c->hbuf, 0, S.o.maxmsg + 65536) == -1)
 		return (-1);
+	c->hs.term = S.o.raw ? -1 : fmt_term(S.o.fmt);
 	loop_add(&S.loop, c->hin, 0, on_handler_in, c);
 	loop_add(&S.loop, c->hout, POLLIN, on_handler_out, c);
 	return (0);
@@ -594,7 +595,8 @@ process_framed(struct conn *c)
 	}
 out:
 	if (s != NULL && s->taken != before)
-		(void)sink_mark(sk, s - S.sess, s->gen, s->taken);
+		(void)sink_mark(sk, s - S.sess, s->gen, s->taken,
+		    s->taken - before);
 }
 
 /* Raw mode: whole records to standard output, or bytes to the handler. */
@@ -1204,6 +1206,7 @@ main(int argc, char *argv[])
 	    loop_signal(&S.loop, SIGINT, stop, NULL) == -1 ||
 	    loop_signal(&S.loop, SIGHUP, stop, NULL) == -1)
 		log_die(EX_OSERR, "setup");
+	S.out.term = o->raw ? -1 : fmt_term(o->fmt);
 	sink_nonblock_std(1);
 	loop_add(&S.loop, 1, 0, on_stdout, NULL);
 	if (o->ready)

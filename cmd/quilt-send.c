@@ -178,6 +178,7 @@ setup(void)
 }
 
 static void on_sock(void *arg, int fd, int revents);
+static void handler_gone(void);
 
 /* After a cut: with -r, reconnect with backoff until the deadline. */
 static void
@@ -327,7 +328,7 @@ handle_frame(const char *body, size_t len)
 			goto bad;
 		sink_commit(&S.out, k);
 		S.replies_in++;
-		(void)sink_mark(&S.out, 0, 0, S.replies_in);
+		(void)sink_mark(&S.out, 0, 0, S.replies_in, 1);
 		break;
 	case W_PING:
 		frame_iter_init(&it, m.args, m.argslen);
@@ -404,6 +405,7 @@ on_sock(void *arg, int fd, int revents)
 		handle_frame(body, len);
 		link_take(&S.link, f);
 	}
+	handler_gone();
 	if (r == 0 || r == -1) {
 		const char *why = r == 0 ? "connection lost" : strerror(errno);
 
@@ -443,6 +445,36 @@ progress(long long now)
 	fprintf(stderr, "\rquilt-send: %" PRIu64 " sent, %" PRIu64
 	    " acknowledged ", S.link.n_queued, S.link.n_acked);
 	fflush(stderr);
+}
+
+/*
+ * The handler has exited and said so: nothing more will be taken, whatever
+ * input is left (ssh's rule).  Its status with -x; else 0 when everything
+ * sent was acknowledged.
+ */
+static void
+handler_gone(void)
+{
+	uint64_t n = S.link.n_queued - S.link.n_acked;
+
+	if (!(S.peer.handler && S.got_exit && S.peer_bye))
+		return;
+	while (!sink_empty(&S.out) && !S.out_dead) {
+		struct pollfd pfd = { .fd = 1, .events = POLLOUT };
+
+		flush_out();
+		(void)poll(&pfd, 1, 1000);
+	}
+	if (S.escaped)
+		log_warnx(FMT_ESCAPED_WARNING);
+	if (S.o.use_exit)
+		finish(S.exit_status);
+	if (n > 0) {
+		log_warnx("%s: the handler exited: %" PRIu64 " message%s not "
+		    "acknowledged", S.addrstr, n, n == 1 ? "" : "s");
+		finish(1);
+	}
+	finish(0);
 }
 
 static int

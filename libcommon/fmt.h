@@ -30,6 +30,13 @@ enum fmt { FMT_LINE, FMT_NUL, FMT_NET };
 ssize_t fmt_next(enum fmt f, const char *p, size_t n, int eof, size_t max,
     const char **data, size_t *len);
 
+/* The byte that ends each output message: LF, NUL, or -1 for -N. */
+static inline int
+fmt_term(enum fmt f)
+{
+	return (f == FMT_LINE ? '\n' : f == FMT_NUL ? '\0' : -1);
+}
+
 /* The most bytes fmt_put or fmt_put_part may write for len bytes of input. */
 static inline size_t
 fmt_bound(size_t len)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@ sink_init(struct sink *s, int fd, size_t cap, size_t max, unsigned nmarks)
 	s->appended = s->written = 0;
 	s->head = s->count = 0;
 	s->cap = nmarks;
+	s->term = -1;
 	if ((s->marks = calloc(nmarks, sizeof(*s->marks))) == NULL)
 		return (-1);
 	return (buf_init(&s->b, cap, max));
@@ -27,7 +29,8 @@ sink_free(struct sink *s)
 }
 
 int
-sink_mark(struct sink *s, unsigned id, unsigned gen, uint64_t count)
+sink_mark(struct sink *s, unsigned id, unsigned gen, uint64_t count,
+    uint64_t n)
 {
 	struct sink_mark *m;
 
@@ -37,6 +40,7 @@ sink_mark(struct sink *s, unsigned id, unsigned gen, uint64_t count)
 		if (m->id == id && m->gen == gen) {
 			m->pos = s->appended;
 			m->count = count;
+			m->npending += n;
 			return (0);
 		}
 	}
@@ -47,19 +51,38 @@ sink_mark(struct sink *s, unsigned id, unsigned gen, uint64_t count)
 	m = &s->marks[(s->head + s->count) % s->cap];
 	m->pos = s->appended;
 	m->count = count;
+	m->part = 0;
+	m->npending = n;
 	m->id = id;
 	m->gen = gen;
 	s->count++;
 	return (0);
 }
 
+/* Records ending in p[0..n). */
+static uint64_t
+count_terms(const char *p, size_t n, int term)
+{
+	const char *e = p + n;
+	uint64_t k = 0;
+
+	while (p < e && (p = memchr(p, term, e - p)) != NULL) {
+		k++;
+		p++;
+	}
+	return (k);
+}
+
 ssize_t
 sink_flush(struct sink *s, sink_done_fn *done, void *arg)
 {
+	uint64_t from = s->written;
 	ssize_t n = 0;
 
 	if (buf_len(&s->b) > 0) {
-		n = buf_drain(&s->b, s->fd);
+		do
+			n = write(s->fd, buf_data(&s->b), buf_len(&s->b));
+		while (n == -1 && errno == EINTR);
 		if (n == -1)
 			return (-1);
 		s->written += n;
@@ -69,8 +92,24 @@ sink_flush(struct sink *s, sink_done_fn *done, void *arg)
 
 		s->head = (s->head + 1) % s->cap;
 		s->count--;
+		from = m.pos;
 		done(arg, m.id, m.gen, m.count);
 	}
+	/* A batch written in part: its whole records are written too. */
+	if (s->count > 0 && s->term != -1 && s->written > from) {
+		struct sink_mark *m = &s->marks[s->head];
+		size_t off = from - (s->written - n);
+		uint64_t k = count_terms(buf_data(&s->b) + off,
+		    s->written - from, s->term);
+
+		/* count - part of the batch's own are still to come. */
+		if (k > 0) {
+			m->part += k;
+			done(arg, m->id, m->gen, m->count - m->npending + m->part);
+		}
+	}
+	if (n > 0)
+		buf_consume(&s->b, n);
 	return (n);
 }
 

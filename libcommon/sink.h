@@ -16,6 +16,8 @@
 struct sink_mark {
 	uint64_t pos;		/* absolute byte position of the batch end */
 	uint64_t count;		/* the source's message count at that point */
+	uint64_t npending;	/* messages in the batch */
+	uint64_t part;		/* of which already written */
 	unsigned id, gen;	/* the source */
 };
 
@@ -25,6 +27,9 @@ struct sink {
 	uint64_t appended, written;
 	struct sink_mark *marks;
 	unsigned head, count, cap;
+	/* Records end with this byte (LF, NUL) so that a batch written in
+	 * part is acknowledged in part; -1 when they do not (netstrings). */
+	int term;
 };
 
 /* Called by sink_flush for each source whose messages got written. */
@@ -53,10 +58,12 @@ sink_commit(struct sink *s, size_t n)
 }
 
 /*
- * Source id/gen has, after what is now appended, count messages in.
- * -1 ENOBUFS when the ring of marks is full (flush first).
+ * Source id/gen has, after what is now appended, count messages in; n of
+ * them were appended since its last mark.  -1 ENOBUFS when the ring of
+ * marks is full (flush first).
  */
-int sink_mark(struct sink *s, unsigned id, unsigned gen, uint64_t count);
+int sink_mark(struct sink *s, unsigned id, unsigned gen, uint64_t count,
+    uint64_t n);
 
 /* Nothing left to write? */
 static inline int
@@ -66,7 +73,8 @@ sink_empty(const struct sink *s)
 }
 
 /*
- * One write of what is queued; then done() for every batch now written.
+ * One write of what is queued; then done() for every batch now written,
+ * and for the records written so far of a batch written in part.
  * Bytes written, or -1 with errno (EAGAIN: poll again; EPIPE...).
  */
 ssize_t sink_flush(struct sink *s, sink_done_fn *done, void *arg);
