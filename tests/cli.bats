@@ -117,6 +117,10 @@ load helpers/common
 	[ "$status" -eq 71 ]
 	[[ $stderr == "quilt-listen: bind 127.0.0.1:$PORT: Address already in use"* ]]
 	[ ! -e "$T/second" ]
+	# a listener that failed leaves the ready file of the one that runs alone
+	run --separate-stderr quilt-listen -P "$T/listen.ready" "127.0.0.1:$PORT"
+	[ "$status" -eq 71 ]
+	[ "$(cat "$T/listen.ready")" = "$ADDR" ]
 }
 
 @test "quilt-listen: a range whose every port is taken is 71" {

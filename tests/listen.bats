@@ -6,6 +6,12 @@
 
 load helpers/common
 
+# A handler that prints its UCSPI environment, one VAR=value a line.
+ucspi_tcp='cat >/dev/null
+for v in PROTO TCPLOCALIP TCPLOCALPORT TCPREMOTEIP TCPREMOTEPORT QUILTREMOTENODE; do
+	eval "echo $v=\${$v-unset}"
+done'
+
 # ---- ready file, addresses, ports -------------------------------------------
 
 @test "ready file: one line 127.0.0.1:PORT, written by rename, removed on a clean exit" {
@@ -125,6 +131,18 @@ load helpers/common
 	[ "$(cat "$T/listen.out")" = six ]
 }
 
+@test "IPv6: a handler sees TCPLOCALIP and TCPREMOTEIP ::1" {
+	have_ipv6 || skip "no IPv6 loopback (::1) on this machine"
+	start_listener -e "$ucspi_tcp" '[::1]:0'
+	run --separate-stderr quilt-send "$ADDR" x
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[ "${lines[0]}" = PROTO=TCP ]
+	[ "${lines[1]}" = TCPLOCALIP=::1 ]
+	[ "${lines[2]}" = "TCPLOCALPORT=$PORT" ]
+	[ "${lines[3]}" = TCPREMOTEIP=::1 ]
+}
+
 @test "unix:/path writes unix:/path and receives" {
 	start_listener "unix:$T/sock"
 	[ "$ADDR" = "unix:$T/sock" ]
@@ -193,6 +211,23 @@ load helpers/common
 	stop_listener
 	grep -v '^second$' "$T/listen.out" >"$T/got"
 	[ "$(cat "$T/got")" = "$(printf 'first\nthird')" ]
+}
+
+@test "-c 2 with 10 concurrent senders: the others wait in the backlog, all are served exactly once" {
+	start_listener -c 2 127.0.0.1:0
+	pids=()
+	for i in $(seq 1 10); do
+		seq -f "s$i-%.0f" 1 2000 >"$T/in.$i"
+		BG_IN=$T/in.$i start_bg "send$i" quilt-send "$ADDR"
+		pids+=("$BGPID")
+	done
+	for p in "${pids[@]}"; do
+		wait_exit "$p"
+		[ "$status" -eq 0 ]
+	done
+	stop_listener
+	[ "$(count_lines "$T/listen.out")" -eq 20000 ]
+	cmp <(sort "$T/listen.out") <(sort "$T"/in.*)
 }
 
 @test "hello timeout: 45 idle connections that never say hello do not lock it" {
@@ -269,10 +304,6 @@ load helpers/common
 	[ "$(sort -u "$T/pids.seen" | wc -l)" -eq 3 ]
 }
 
-ucspi_tcp='cat >/dev/null
-for v in PROTO TCPLOCALIP TCPLOCALPORT TCPREMOTEIP TCPREMOTEPORT QUILTREMOTENODE; do
-	eval "echo $v=\${$v-unset}"
-done'
 
 @test "-e over TCP: the UCSPI variables and QUILTREMOTENODE" {
 	start_listener -e "$ucspi_tcp" 127.0.0.1:0

@@ -336,6 +336,25 @@ crash_setup() {
 	cat <(echo first) "$T/big" | cmp - "$T/gate.out"
 }
 
+@test "flow control through a handler: one that stops reading holds the sender; its exit ends the run" {
+	start_listener -e "echo \$\$ >'$T/h.pid'; read -r l; echo \"took \$l\"; exec tail -f /dev/null" 127.0.0.1:0
+	seq 1 500000 >"$T/in"
+	BG_IN=$T/in start_bg send quilt-send -v "$ADDR"
+	spid=$BGPID
+	wait_for file_has "$T/send.out" '^took 1$'
+	# the handler reads no more: the sender is held, well short of the end
+	wait_for stalled "$spid" 0
+	[ "$(fd_pos "$spid" 0)" -lt "$(stat -c %s "$T/in")" ]
+	proc_alive "$spid"
+	hpid=$(cat "$T/h.pid")
+	track "$hpid"
+	kill -KILL "$hpid"
+	wait_exit "$spid"
+	cat "$T/send.err"
+	[ "$status" -eq 1 ]
+	grep -Eq "^quilt-send: $ADDR: (connection lost|the handler exited): [0-9]+ messages? not acknowledged" "$T/send.err"
+}
+
 @test "acknowledgements are not held back: with stdout blocked, what was written is acknowledged" {
 	mkfifo "$T/lout"
 	BG_IN=$T/lout start_bg gate gate -n 1000 -m "$T/gated"
