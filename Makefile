@@ -19,11 +19,13 @@ endif
 LDLIBS += $(SODIUM_LIBS) -lm
 
 BUILD := build$(if $(SAN),-san)
+# Sanitized programs go apart, so that a plain `make` never keeps them.
+BIN := bin$(if $(SAN),-san)
 LIBSRC := $(wildcard libcommon/*.c)
 LIBOBJ := $(LIBSRC:%.c=$(BUILD)/%.o)
 CMDS   := $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/*.c)) \
 	$(patsubst cmd/%/,%,$(dir $(wildcard cmd/*/main.c))))
-PROGS  := $(CMDS:%=bin/%)
+PROGS  := $(CMDS:%=$(BIN)/%)
 UNITS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c))
 FUZZ   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY := $(FUZZ:%=$(BUILD)/tests/replay_%)
@@ -46,8 +48,8 @@ $(BUILD)/libcommon.a: $(LIBOBJ)
 # A program is cmd/NAME.c, or cmd/NAME/*.c when it grows.
 objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1).c cmd/$(1)/*.c))
 .SECONDEXPANSION:
-bin/%: $$(call objs_of,$$*) $(BUILD)/libcommon.a
-	@mkdir -p bin
+$(BIN)/%: $$(call objs_of,$$*) $(BUILD)/libcommon.a
+	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/t_%: $(BUILD)/tests/unit/t_%.o $(BUILD)/libcommon.a
@@ -67,7 +69,7 @@ $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libcommon.a
 units: $(UNITS) $(REPLAY) $(HELPERS)
 
 check: deps-check all units
-	@SAN=$(SAN) BUILD=$(BUILD) tests/run
+	@SAN=$(SAN) BUILD=$(BUILD) BIN=$(BIN) tests/run
 
 deps-check:
 	@scripts/deps --check || scripts/deps
@@ -111,6 +113,6 @@ uninstall:
 		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$m; done
 
 clean:
-	rm -rf build build-san build-fuzz bin
+	rm -rf build build-san build-fuzz bin bin-san
 
 -include $(shell find build build-san -name '*.d' 2>/dev/null)

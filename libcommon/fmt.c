@@ -24,6 +24,8 @@ fmt_next(enum fmt f, const char *p, size_t n, int eof, size_t max,
 		}
 		return (r);
 	}
+	if (n == 0)
+		return (0);
 	e = memchr(p, f == FMT_LINE ? '\n' : '\0', n < max + 1 ? n : max + 1);
 	if (e == NULL) {
 		if (n > max) {
