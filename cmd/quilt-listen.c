@@ -240,7 +240,7 @@ conn_close(struct conn *c)
 		close(c->hin);
 		c->hin = -1;
 	}
-	conn_free(c);
+	/* Freed by run() once its handler is gone too: callers still hold c. */
 }
 
 /* Say why in an error frame, then close once it is out. */
@@ -732,7 +732,6 @@ conn_settle(struct conn *c)
 		}
 		if (c->hout != -1 && !c->exited)
 			loop_want(&S.loop, c->hout, POLLIN);
-		conn_free(c);
 		return;
 	}
 	if (c->fd == -1)
@@ -1040,6 +1039,10 @@ run(void)
 
 			if (c == NULL)
 				continue;
+			if (c->state == C_CLOSED) {
+				conn_free(c);
+				continue;
+			}
 			if ((c->state == C_HELLO || c->state == C_LINGER) &&
 			    now >= c->deadline) {
 				if (c->state == C_HELLO)
