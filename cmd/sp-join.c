@@ -294,19 +294,27 @@ print_memb(struct state *st, const struct spread_msg *m,
 
 /* ------------------------------------------------------------------ */
 
+static void finish(struct state *st, int status);
+
+/* The ready file: written to a hidden temporary beside it, then renamed. */
 static void
 write_ready(struct state *st)
 {
 	FILE *f;
-	const char *pg = st->s.reply.private_group;
+	const char *slash = strrchr(st->o->ready, '/');
+	int n;
 
-	snprintf(st->ready_tmp, sizeof(st->ready_tmp), "%s.%ld.tmp",
-	    st->o->ready, (long)getpid());
-	if ((f = fopen(st->ready_tmp, "w")) == NULL ||
-	    fprintf(f, "%s\n", pg) < 0 || fclose(f) != 0)
-		log_die(EX_CANTCREAT, "%s", st->ready_tmp);
-	if (rename(st->ready_tmp, st->o->ready) == -1)
-		log_die(EX_CANTCREAT, "rename %s", st->o->ready);
+	n = snprintf(st->ready_tmp, sizeof(st->ready_tmp), "%.*s.%s.%ld.tmp",
+	    slash ? (int)(slash - st->o->ready + 1) : 0, st->o->ready,
+	    slash ? slash + 1 : st->o->ready, (long)getpid());
+	if (n >= (int)sizeof(st->ready_tmp) ||
+	    (f = fopen(st->ready_tmp, "w")) == NULL ||
+	    fprintf(f, "%s\n", st->s.reply.private_group) < 0 ||
+	    fclose(f) != 0 || rename(st->ready_tmp, st->o->ready) == -1) {
+		log_warn("ready file %s", st->o->ready);
+		unlink(st->ready_tmp);
+		finish(st, EX_OSERR);
+	}
 	st->ready_written = 1;
 }
 

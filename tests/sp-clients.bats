@@ -199,6 +199,18 @@ kill
 close" ]
 }
 
+@test "sp-join: a ready file that cannot be written, exit 71 after a clean leave" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 12)"
+	run sp-join -s "$SP" -P "$T/no/such/ready" grpA
+	[ "$status" -eq 71 ]
+	[ "$output" = "sp-join: ready file $T/no/such/ready: No such file or directory" ]
+	wait_exit "$PEERPID"
+	[ "$(tail -n 3 "$T/peer.log")" = "leave grpA
+kill
+close" ]
+}
+
 @test "sp-join: data lines by default, every service type (capture 13)" {
 	need_vectors
 	start_peer -w 1 -v "$(cap 13)" -c 1
