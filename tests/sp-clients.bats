@@ -462,6 +462,25 @@ mcast agreed 0 g
 kill' ]
 }
 
+@test "sp-mcast: a message the daemon refuses is REJECT_MESS, exit 69 (capture 38)" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 38)" -c 2
+	run sp-mcast -s "$SP" -u tx rg -- denied
+	[ "$status" -eq 69 ]
+	[ "$output" = "sp-mcast: $SP: REJECT_MESS: the daemon refused a message to rg" ]
+}
+
+@test "an IPv6 daemon name, PORT@::1 without brackets" {
+	have_ipv6 || skip "no IPv6 loopback"
+	start_peer -6 -m accept
+	[[ $SP == *@::1 ]]
+	run sp-mcast -s "$SP" -u v6 g -- over-v6
+	[ "$status" -eq 0 ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n '1p;3p' "$T/peer.log")" = "hello 5.0.1 flags 0x00 name v6
+mcast agreed 0 g over-v6" ]
+}
+
 @test "sp-mcast -N: a message of two parts, or cut short, is bad input, exit 65" {
 	start_peer -m accept
 	run sp-mcast -N -s "$SP" g < <(msgns a b)

@@ -1,12 +1,12 @@
 /*
  * spread-peer: a scripted Spread daemon for the sp-join / sp-mcast tests.
  *
- *   spread-peer -P READY [-U] [-n CONNS] [-w N] [-l LOG] -v CAPTURE [-c K]
- *   spread-peer -P READY [-U] [-n CONNS] [-w N] [-l LOG] -m MODE
+ *   spread-peer -P READY [-6U] [-n CONNS] [-w N] [-l LOG] -v CAPTURE [-c K]
+ *   spread-peer -P READY [-6U] [-n CONNS] [-w N] [-l LOG] -m MODE
  *
- * It listens on 127.0.0.1, port 0 (or, with -U, on a Unix socket /tmp/N
- * for a free N) and writes the Spread name of its address ("PORT@127.0.0.1"
- * or "N") to READY.  Then it serves CONNS connections (default 1), one after
+ * It listens on 127.0.0.1, port 0 (with -6 on ::1; with -U on a Unix
+ * socket /tmp/N for a free N) and writes the Spread name of its address
+ * ("PORT@127.0.0.1", "PORT@::1" or "N") to READY.  Then it serves CONNS connections (default 1), one after
  * the other.
  *
  * With -v it answers with the daemon's bytes of connection K (default 1)
@@ -378,14 +378,17 @@ int
 main(int argc, char *argv[])
 {
 	const char *ready = NULL, *capture = NULL, *mode = NULL, *logpath = NULL;
-	int ch, conns = 1, k = 1, wait = 0, use_unix = 0, lfd;
+	int ch, conns = 1, k = 1, wait = 0, use_unix = 0, use_v6 = 0, lfd;
 	struct vec_file vf = { 0 };
 	char name[128], tmp[4200];
 	struct conn *c;
 	FILE *f;
 
-	while ((ch = getopt(argc, argv, "c:l:m:n:P:Uv:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "6c:l:m:n:P:Uv:w:")) != -1) {
 		switch (ch) {
+		case '6':
+			use_v6 = 1;
+			break;
 		case 'c':
 			k = atoi(optarg);
 			break;
@@ -449,6 +452,17 @@ main(int argc, char *argv[])
 				break;
 			}
 		}
+	} else if (use_v6) {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+		socklen_t sl = sizeof(sin6);
+
+		sin6.sin6_addr = in6addr_loopback;
+		lfd = socket(AF_INET6, SOCK_STREAM, 0);
+		if (lfd == -1 || bind(lfd, (struct sockaddr *)&sin6,
+		    sizeof(sin6)) == -1 || getsockname(lfd,
+		    (struct sockaddr *)&sin6, &sl) == -1)
+			die("bind ::1");
+		snprintf(name, sizeof(name), "%d@::1", ntohs(sin6.sin6_port));
 	} else {
 		struct sockaddr_in sin = { .sin_family = AF_INET };
 		socklen_t sl = sizeof(sin);
