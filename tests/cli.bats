@@ -90,6 +90,13 @@ load helpers/common
 	[[ $stderr == quilt-listen:* ]]
 }
 
+@test "quilt-listen: -R with -N is a usage error (64)" {
+	run --separate-stderr quilt-listen -R -N -P "$T/never" 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $stderr == quilt-listen:* ]]
+	[ ! -e "$T/never" ]
+}
+
 @test "quilt-listen: a malformed address or range is a usage error (64)" {
 	for a in 127.0.0.1:99999 127.0.0.1:abc '[::1' 127.0.0.1:2000-1000; do
 		run --separate-stderr quilt-listen -P "$T/never" "$a"

@@ -12,7 +12,7 @@ check_ping_output() {
 	local count=$1 size=$2 addr=$3 node=$4 i
 	echo "$output"
 	[ "${#lines[@]}" -eq $((count + 4)) ]
-	[ "${lines[0]}" = "PING $addr: $size data bytes" ]
+	[ "${lines[0]}" = "PING $addr ($node): $size data bytes" ]
 	for ((i = 1; i <= count; i++)); do
 		[[ ${lines[i]} =~ ^$size\ bytes\ from\ $node:\ seq=$i\ hops=0\ time=[0-9]+\.[0-9]{3}\ ms$ ]]
 	done
@@ -191,12 +191,28 @@ check_ping_output() {
 	check_ping_output 2 56 "$ADDR" six
 }
 
-@test "exit 2 on errors: refused, and a usage error" {
+@test "exit 2 on errors: refused, and usage errors" {
 	start_helper b bindonly
 	run --separate-stderr quilt-ping -c 1 "$HADDR"
 	[ "$status" -eq 2 ]
 	[[ $stderr == quilt-ping:* ]]
-	run --separate-stderr quilt-ping -i 0 -c 1 127.0.0.1:1
-	[ "$status" -eq 2 ]
-	[[ $stderr == quilt-ping:* ]]
+	for bad in '-i -1' '-i abc' '-W 0' '-w 0' '-c 1 -c 2' '-Z'; do
+		# shellcheck disable=SC2086
+		run --separate-stderr quilt-ping $bad 127.0.0.1:1
+		echo "$bad: $status $stderr"
+		[ "$status" -eq 2 ]
+		[[ $stderr == quilt-ping:* ]]
+	done
+}
+
+@test "-i 0: one ping in flight, the next sent as soon as the reply is in" {
+	start_listener -n z 127.0.0.1:0
+	t0=${EPOCHREALTIME/./}
+	run --separate-stderr quilt-ping -q -c 200 -i 0 "$ADDR"
+	t1=${EPOCHREALTIME/./}
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[[ ${lines[1]} =~ ^200\ packets\ transmitted,\ 200\ received,\ 0%\ packet\ loss ]]
+	# not paced by any interval: 200 round trips on loopback take well under 5 s
+	[ $((t1 - t0)) -lt 5000000 ]
 }
