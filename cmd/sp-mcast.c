@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct state {
 	int in_eof;
 	unsigned long long inno;	/* input messages seen */
 	int connected, timeout;
+	int stop, failed;	/* bad input: send what came before, then 65 */
 };
 
 static void
@@ -179,6 +181,27 @@ send_msg(struct state *st, const char *data, size_t len)
 	st->bytes += len;
 }
 
+/*
+ * Bad input: say so (even with -q), stop reading, send the messages that
+ * came before it, disconnect, and exit 65.
+ */
+static void
+bad_input(struct state *st, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int level = log_level;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_level = 1;
+	log_warnx("%s", msg);
+	log_level = level;
+	st->failed = EX_DATAERR;
+	st->stop = 1;
+}
+
 /* Take every whole input message out of the input buffer. */
 static void
 parse_input(struct state *st)
@@ -187,8 +210,9 @@ parse_input(struct state *st)
 	size_t len, plen;
 	ssize_t r;
 	size_t max = max_data(st->o->ngroups);
+	int ng = st->o->ngroups;
 
-	while (buf_len(&st->tx) < TX_HIGH) {
+	while (!st->stop && buf_len(&st->tx) < TX_HIGH) {
 		r = fmt_next(st->o->fmt, buf_data(&st->in), buf_len(&st->in),
 		    st->in_eof, st->o->fmt == FMT_NET ? max + 32 : max, &data,
 		    &len);
@@ -196,28 +220,31 @@ parse_input(struct state *st)
 			return;
 		st->inno++;
 		if (r == -1 && errno == EMSGSIZE)
-			log_diex(EX_DATAERR, "stdin: message %llu: "
-			    "MESSAGE_TOO_LONG: %zu bytes at most to %d "
-			    "group%s (32 x groups + data <= %d)", st->inno, max,
-			    st->o->ngroups, st->o->ngroups > 1 ? "s" : "",
-			    SPREAD_MAX_BODY);
-		if (r == -1)
-			log_diex(EX_DATAERR, "stdin: message %llu: malformed "
+			len = max + 1;
+		else if (r == -1) {
+			bad_input(st, "stdin: message %llu: malformed "
 			    "netstring", st->inno);
-		if (st->o->fmt == FMT_NET) {
+			return;
+		} else if (st->o->fmt == FMT_NET) {
 			struct frame_iter it;
 
 			frame_iter_init(&it, data, len);
 			if (frame_next_part(&it, &part, &plen) != 1 ||
-			    frame_next_part(&it, &data, &len) != 0)
-				log_diex(EX_DATAERR, "stdin: message %llu: "
-				    "not one part (sp-mcast sends one part per "
+			    frame_next_part(&it, &data, &len) != 0) {
+				bad_input(st, "stdin: message %llu: not one "
+				    "part (sp-mcast sends one part per "
 				    "message)", st->inno);
+				return;
+			}
 			data = part;
 			len = plen;
-			if (len > max)
-				too_long(st->o, "stdin: message", st->inno,
-				    len);
+		}
+		if (len > max) {
+			bad_input(st, "stdin: message %llu: MESSAGE_TOO_LONG: "
+			    "%zu bytes at most to %d group%s (32 x groups + "
+			    "data <= %d)", st->inno, max, ng, ng > 1 ? "s" : "",
+			    SPREAD_MAX_BODY);
+			return;
 		}
 		send_msg(st, data, len);
 		buf_consume(&st->in, r);
@@ -256,15 +283,16 @@ run(struct state *st)
 	for (;;) {
 		int timeout = -1;
 
-		if (reading && st->in_eof) {
+		if (reading && st->in_eof && !st->stop) {
 			parse_input(st);
 			if (buf_len(&st->in) == 0)
 				reading = 0;
-			else if (buf_len(&st->tx) < TX_HIGH)
-				log_diex(EX_DATAERR, "stdin: message %llu: "
-				    "truncated at the end of the input",
-				    st->inno + 1);
+			else if (!st->stop && buf_len(&st->tx) < TX_HIGH)
+				bad_input(st, "stdin: message %llu: truncated "
+				    "at the end of the input", st->inno + 1);
 		}
+		if (st->stop)
+			reading = 0;
 		if (!reading && !st->connected)
 			return (0);	/* no message: nothing to say */
 		if (!reading && !killed) {
@@ -455,5 +483,5 @@ main(int argc, char *argv[])
 	buf_free(&st.tx);
 	buf_free(&st.rx);
 	free(st.enc);
-	return (0);
+	return (st.failed);
 }

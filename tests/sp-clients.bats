@@ -517,13 +517,25 @@ mcast agreed 0 g over-v6" ]
 	[ "$(sed -n 4p "$T/peer.log")" = "mcast agreed 0 groups=1 len=131071" ]
 }
 
-@test "sp-mcast: an oversize line on standard input is refused, exit 65" {
+@test "sp-mcast: bad input after good input: the good is sent, then exit 65" {
 	start_peer -m accept
 	run bash -c "{ echo ok; head -c 150000 /dev/zero | tr '\\0' x; echo; } | sp-mcast -s '$SP' g"
 	[ "$status" -eq 65 ]
 	[[ $output == "sp-mcast: stdin: message 2: MESSAGE_TOO_LONG: "* ]]
 	wait_exit "$PEERPID"
-	[ "$(grep -c '^mcast' "$T/peer.log")" -eq 1 ]
+	# What came before is sent, then a clean disconnect.
+	[ "$(sed -n '3,$p' "$T/peer.log")" = "mcast agreed 0 g ok
+kill
+close" ]
+	# Even with -q the refusal is said.
+	start_peer -m accept
+	run sp-mcast -q -N -s "$SP" g < <(msgns one; printf '9:bad')
+	[ "$status" -eq 65 ]
+	[ "$output" = "sp-mcast: stdin: message 2: malformed netstring" ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,$p' "$T/peer.log")" = "mcast agreed 0 g one
+kill
+close" ]
 }
 
 @test "sp-mcast: 100 groups are sent, 101 are refused with no byte sent" {
