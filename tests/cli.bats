@@ -73,6 +73,9 @@ load helpers/common
 	run --separate-stderr quilt-listen -M 10 127.0.0.1:0
 	[ "$status" -eq 64 ]
 	[[ $stderr =~ ^quilt-listen:\ .*must\ be\ .*:\ 10 ]]
+	run --separate-stderr quilt-listen -M 2G 127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $stderr =~ ^quilt-listen:\ .*must\ be\ .*:\ 2G ]]
 	run --separate-stderr quilt-send -w 0 127.0.0.1:1 x
 	[ "$status" -eq 64 ]
 	[[ $stderr =~ ^quilt-send:\ .*must\ be\ .*:\ 0 ]]

@@ -294,6 +294,21 @@ done'
 	[ -z "$stderr" ]
 }
 
+@test "-e with 20 concurrent senders: each gets its own replies, and only those" {
+	start_listener -e 'tr a-z A-Z' 127.0.0.1:0
+	pids=()
+	for i in $(seq 1 20); do
+		seq -f "sender$i line %.0f" 1 500 >"$T/in.$i"
+		BG_IN=$T/in.$i start_bg "send$i" quilt-send "$ADDR"
+		pids+=("$BGPID")
+	done
+	for i in $(seq 1 20); do
+		wait_exit "${pids[i - 1]}"
+		[ "$status" -eq 0 ]
+		tr a-z A-Z <"$T/in.$i" | cmp - "$T/send$i.out"
+	done
+}
+
 @test "-e runs one process per connection" {
 	start_listener -e 'cat >/dev/null; echo $$' 127.0.0.1:0
 	for i in 1 2 3; do

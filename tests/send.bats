@@ -355,6 +355,23 @@ crash_setup() {
 	grep -Eq "^quilt-send: $ADDR: (connection lost|the handler exited): [0-9]+ messages? not acknowledged" "$T/send.err"
 }
 
+@test "-w: the deadline ends a send held by flow control; exit 1 with the count" {
+	mkfifo "$T/lout"
+	BG_IN=$T/lout start_bg gate gate -n 1000 -m "$T/gated"
+	gpid=$BGPID
+	LOUT=$T/lout start_listener 127.0.0.1:0
+	seq 1 200000 >"$T/in"
+	t0=${EPOCHREALTIME/./}
+	run --separate-stderr quilt-send -v -w 1 "$ADDR" <"$T/in"
+	t1=${EPOCHREALTIME/./}
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ $((t1 - t0)) -ge 900000 ]
+	[ $((t1 - t0)) -lt 10000000 ]
+	grep -Eq "^quilt-send: $ADDR: .*[0-9]+ messages? not acknowledged" <<<"$stderr"
+	[ -e "$T/gated" ]
+}
+
 @test "acknowledgements are not held back: with stdout blocked, what was written is acknowledged" {
 	mkfifo "$T/lout"
 	BG_IN=$T/lout start_bg gate gate -n 1000 -m "$T/gated"
