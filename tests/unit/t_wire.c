@@ -211,6 +211,10 @@ hello_trip(const struct wire_hello *h, struct wire_hello *g)
 	return (r);
 }
 
+static int hello_args(const char *const *, struct wire_hello *);
+
+#define SID "session=000102030405060708090a0b0c0d0e0f"
+
 static int
 t_hello_roundtrip(void)
 {
@@ -253,6 +257,17 @@ t_hello_roundtrip(void)
 	h.resume = INT64_MAX;
 	h.handler = 0;
 	CHECK(hello_trip(&h, &g) == 0 && same_hello(&h, &g));
+	/* sealed=1, with a key exchange value: parsed, written, parsed. */
+	{
+		const char *args[] = { "quilt", "1-1", "node=s", SID,
+			"max=1000", "sealed=1", "kx=00112233445566778899aabbcc"
+			"ddeeff00112233445566778899aabbccddeeff", NULL };
+		struct wire_hello s;
+
+		CHECK(hello_args(args, &s) == 0 && s.sealed == 1);
+		CHECK(hello_trip(&s, &g) == 0 && same_hello(&s, &g) &&
+		    g.sealed == 1);
+	}
 	strcpy(h.node, "x.y_z-0");
 	h.from = 12345;
 	h.resume = -1;
@@ -281,8 +296,6 @@ hello_args(const char *const *args, struct wire_hello *h)
 	free(b);
 	return (r);
 }
-
-#define SID "session=000102030405060708090a0b0c0d0e0f"
 
 static int
 t_hello_unknown(void)
