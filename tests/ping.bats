@@ -165,7 +165,7 @@ check_ping_output() {
 @test "some replies lost, some received: exit 0, the loss counted" {
 	start_listener 127.0.0.1:0
 	# the listener is stopped after the first reply, so the rest are lost
-	start_bg ping quilt-ping -c 3 -i 0.2 -W 0.3 "$ADDR"
+	start_bg ping quilt-ping -c 3 -i 0.5 -W 0.3 "$ADDR"
 	ppid_=$BGPID
 	wait_for file_has "$T/ping.out" 'seq=1 '
 	kill -STOP "$LPID"
