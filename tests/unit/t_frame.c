@@ -404,19 +404,20 @@ t_no_comma(void)
 static int
 t_non_digit(void)
 {
-	static const char *bad[] = { "a:", "1a:", " 1:a,", "-1:a,", "+1:a,",
-		"1 :a,", "1\0:", "x", ",", "1.0:a,", "١:a,", "\xff", "12345x:",
-		"1234x", "9a" };
+	static const struct {
+		const char *s;
+		size_t n;
+	} bad[] = {
+		{ "a:", 2 }, { "1a:", 3 }, { " 1:a,", 5 }, { "-1:a,", 5 },
+		{ "+1:a,", 5 }, { "1 :a,", 5 }, { "1\0:", 3 }, { "x", 1 },
+		{ ",", 1 }, { "1.0:a,", 6 }, { "\xd9\xa1:a,", 6 }, { "\xff", 1 },
+		{ "12345x:", 7 }, { "1234x", 5 }, { "9a", 2 },
+	};
 	size_t off, len;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		size_t n = strlen(bad[i]);
-
-		if (i == 6)
-			n = 3;
-		CHECKF(parse(bad[i], n, 100000, &off, &len) == -1 && errno ==
-		    EBADMSG, "\"%s\"", bad[i]);
-	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECKF(parse(bad[i].s, bad[i].n, 100000, &off, &len) == -1 &&
+		    errno == EBADMSG, "case %zu", i);
 	return (0);
 }
 
