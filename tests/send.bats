@@ -70,6 +70,16 @@ load helpers/common
 	cmp "$T/in" "$T/listen.out"
 }
 
+@test "-0 in, -N out: a record with a LF inside arrives whole, without escaping" {
+	start_listener -N 127.0.0.1:0
+	printf 'two\nlines\0plain\0' >"$T/in"
+	run --separate-stderr quilt-send -0 "$ADDR" <"$T/in"
+	[ "$status" -eq 0 ]
+	stop_listener
+	cmp <(msgns "$(printf 'two\nlines')"; msgns plain) "$T/listen.out"
+	! grep -q escaped "$T/listen.err"
+}
+
 @test "-N in, lines out: the parts of a message are joined by TABs" {
 	start_listener 127.0.0.1:0
 	{ msgns alice 'hi there'; msgns a b c; msgns solo; } >"$T/in"

@@ -284,11 +284,6 @@ msgns() {
 	ns "$body"
 }
 
-# is_seq FILE FIRST LAST: FILE is exactly the numbers FIRST..LAST, in order.
-is_seq() {
-	cmp -s "$1" <(seq "$2" "$3")
-}
-
 # tcp_rx_queue PORT: bytes waiting, unread, in the receive queues of the
 # established TCP sockets whose local port is PORT (/proc/net/tcp{,6}): how
 # a test sees that a stopped listener has been sent data.
@@ -321,31 +316,6 @@ stalled() {
 	fi
 	STALL_POS=$p STALL_T=$now
 	return 1
-}
-
-# seq_with_restart FILE LAST: FILE is 1..K followed by J..LAST with
-# 1 <= J <= K+1 (one resend after a crash, duplicates J..K, nothing lost,
-# no other disorder).  Prints "K J DUPS".
-seq_with_restart() {
-	awk -v last="$2" '
-	BEGIN { want = 1; k = 0; j = 0 }
-	{
-		if ($0 == want "") { want++; next }
-		if (k == 0 && $0 ~ /^[0-9]+$/ && $0 + 0 >= 1 && $0 + 0 < want) {
-			k = want - 1; j = $0 + 0; want = j + 1; next
-		}
-		printf "line %d is \"%s\", expected %d\n", NR, $0, want > "/dev/stderr"
-		bad = 1; exit 1
-	}
-	END {
-		if (bad) exit 1
-		if (want - 1 != last) {
-			printf "ends at %d, expected %d\n", want - 1, last > "/dev/stderr"
-			exit 1
-		}
-		if (k == 0) { k = last; j = last + 1 }
-		print k, j, k - j + 1
-	}' "$1"
 }
 
 # counter NAME FILE: a number from the -v counters line of quilt-send in
