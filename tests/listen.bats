@@ -25,7 +25,8 @@ done'
 	addr=$(cat "$T/r/ready")
 	[[ $addr =~ ^127\.0\.0\.1:([0-9]+)$ ]]
 	port=${BASH_REMATCH[1]}
-	[ "$port" -gt 0 ] && [ "$port" -le 65535 ]
+	[ "$port" -gt 0 ]
+	[ "$port" -le 65535 ]
 	# no temporary file left beside it
 	[ "$(ls -A "$T/r")" = ready ]
 	grep -qx "quilt-listen: listening on $addr" "$T/listen.err"
@@ -70,10 +71,12 @@ done'
 	hi=$((lo + 99))
 	start_listener "127.0.0.1:$lo-$hi"
 	[[ $ADDR =~ ^127\.0\.0\.1:[0-9]+$ ]]
-	[ "$PORT" -ge "$lo" ] && [ "$PORT" -le "$hi" ]
+	[ "$PORT" -ge "$lo" ]
+	[ "$PORT" -le "$hi" ]
 	p1=$PORT
 	LNAME=l2 start_listener "127.0.0.1:$lo-$hi"
-	[ "$PORT" -ge "$lo" ] && [ "$PORT" -le "$hi" ]
+	[ "$PORT" -ge "$lo" ]
+	[ "$PORT" -le "$hi" ]
 	[ "$PORT" != "$p1" ]
 	run quilt-send "$ADDR" ranged
 	[ "$status" -eq 0 ]

@@ -146,7 +146,8 @@ check_ping_output() {
 	[ $((t1 - t0)) -ge 900000 ]
 	[ $((t1 - t0)) -lt 5000000 ]
 	[[ $output =~ ([0-9]+)\ packets\ transmitted,\ ([0-9]+)\ received ]]
-	[ "${BASH_REMATCH[1]}" -ge 5 ] && [ "${BASH_REMATCH[1]}" -le 12 ]
+	[ "${BASH_REMATCH[1]}" -ge 5 ]
+	[ "${BASH_REMATCH[1]}" -le 12 ]
 	[ "${BASH_REMATCH[2]}" -ge 5 ]
 }
 
