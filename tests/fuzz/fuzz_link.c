@@ -3,8 +3,9 @@
  * frames (and holds more, one of them large so that writes are partial)
  * reads arbitrary bytes from its peer through a socket pair, in chunks,
  * and handles the frames as quilt-send does: acks go to link_ack with the
- * number as parsed, a hello's resume to link_rewind, pings are answered
- * with a control frame, msgs are formatted.  Checked: link_ack and
+ * number as parsed, pings are answered with a control frame, msgs are
+ * formatted; a hello with a resume point stands for a reconnect (a new
+ * socket pair, link_reset, link_rewind).  Checked: link_ack and
  * link_rewind either succeed with the counts they were given or fail with
  * EPROTO leaving the link as it was; the queue's offsets stay ordered; and
  * everything the link writes parses, on the peer's side, into whole frames
@@ -96,14 +97,35 @@ ack(const char *p, size_t n)
 	invariants();
 }
 
-static void
+/*
+ * A hello with a resume point: taken as the hello of a new connection, as
+ * quilt-send sees it after a reconnect (on a running connection a hello
+ * ends the session).  What was in flight goes with the old connection;
+ * the peer starts a new stream.  Returns 1 when it reconnected.
+ */
+static int
 hello(const struct wire_msg *m)
 {
 	struct wire_hello h;
-	struct link before = L;
+	struct link before;
+	int nf[2], sndbuf = 4096;
 
 	if (wire_get_hello(m, &h) == -1 || h.resume < 0)
-		return;
+		return (0);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, nf) == -1)
+		abort();
+	fcntl(nf[0], F_SETFL, O_NONBLOCK);
+	fcntl(nf[1], F_SETFL, O_NONBLOCK);
+	setsockopt(nf[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	close(fds[0]);
+	close(fds[1]);
+	fds[0] = nf[0];
+	fds[1] = nf[1];
+	outn = 0;
+	link_reset(&L, fds[0]);
+	if (buf_len(&L.in) != 0 || buf_len(&L.ctl) != 0)
+		abort();
+	before = L;
 	if (link_rewind(&L, h.resume) == 0) {
 		if ((uint64_t)h.resume < before.n_acked ||
 		    (uint64_t)h.resume > before.n_queued)
@@ -114,8 +136,13 @@ hello(const struct wire_msg *m)
 	} else if (errno != EPROTO || L.qs != before.qs || L.n_acked !=
 	    before.n_acked) {
 		abort();
+	} else {
+		/* quilt-send gives up; here, resend all that is held. */
+		if (link_rewind(&L, L.n_acked) == -1)
+			abort();
 	}
 	invariants();
+	return (1);
 }
 
 /* Handle what has arrived; -1 when the link would be dropped. */
@@ -142,7 +169,9 @@ handle(void)
 				ack(p, n);
 			break;
 		case W_HELLO:
-			hello(&m);
+			/* The rest went with the old connection. */
+			if (hello(&m))
+				return (0);
 			break;
 		case W_PING:
 			if (frame_next_part(&it, &p, &n) == 1) {
