@@ -23,12 +23,14 @@
 static int fds[2] = { -1, -1 };
 static struct link A, B;	/* A sends data frames, B reads them */
 
-/* What B has seen: each frame's command and its first part. */
+/* What B has seen: each frame's command and its first part (the first
+ * SEEN_MAX frames; n stops at SEEN_MAX + 1). */
+#define SEEN_MAX 4096
 struct seen {
 	int n;
-	enum wire_cmd cmd[4096];
-	char arg[4096][24];
-	size_t size[4096];
+	enum wire_cmd cmd[SEEN_MAX];
+	char arg[SEEN_MAX][24];
+	size_t size[SEEN_MAX];
 };
 
 static void
@@ -102,8 +104,18 @@ parse_in(struct seen *s)
 		struct wire_msg m;
 		struct frame_iter it;
 
-		if (wire_decode(body, len, &m) == -1 || s->n == 4096)
+		if (wire_decode(body, len, &m) == -1)
 			return (-1);
+		if (s->n == SEEN_MAX) {
+			/* Counted, not kept. */
+			s->n++;
+			link_take(&B, f);
+			continue;
+		}
+		if (s->n > SEEN_MAX) {
+			link_take(&B, f);
+			continue;
+		}
 		s->cmd[s->n] = m.cmd;
 		s->size[s->n] = f;
 		s->arg[s->n][0] = '\0';
@@ -164,7 +176,7 @@ is_msg(const struct seen *s, int i, int k)
 	char want[24];
 
 	snprintf(want, sizeof(want), "#%d", k);
-	return (i < s->n && s->cmd[i] == W_MSG && strcmp(s->arg[i], want) ==
+	return (i < s->n && i < SEEN_MAX && s->cmd[i] == W_MSG && strcmp(s->arg[i], want) ==
 	    0);
 }
 
@@ -404,6 +416,7 @@ t_ctl_many_partial(void)
 		if (round % 2 == 0)
 			CHECK(read_b(&s) == 0);
 		if (s.n > 200) {
+			CHECK(s.n <= SEEN_MAX);
 			for (int i = 0; i < s.n; i++)
 				if (s.cmd[i] == W_MSG)
 					CHECK(is_msg(&s, i, got_msgs++));
@@ -412,7 +425,7 @@ t_ctl_many_partial(void)
 			s.n = 0;
 		}
 	}
-	CHECK(pump(&s) == 0);
+	CHECK(pump(&s) == 0 && s.n <= SEEN_MAX);
 	for (int i = 0; i < s.n; i++)
 		if (s.cmd[i] == W_MSG)
 			CHECKF(is_msg(&s, i, got_msgs++), "frame %d: \"%s\"", i,
@@ -518,6 +531,32 @@ t_frame_limit(void)
 	return (0);
 }
 
+static int
+t_ctl_full(void)
+{
+	static struct seen s;
+	int k = 0;
+
+	/* The control queue is bounded too: full is ENOBUFS, not growth. */
+	memset(&s, 0, sizeof(s));
+	CHECK(setup(1 << 16, 0) == 0);
+	while (queue_ctl(&A, "pong", "123456789") == 0)
+		CHECK(++k < 1000000);
+	CHECK(errno == ENOBUFS);
+	CHECK(buf_len(&A.ctl) <= A.ctl.max && k > 0);
+	CHECK(link_ctl(&A, "9:0:,3:bye,,", 12) == -1 && errno == ENOBUFS);
+	/* Written out, they were whole frames; then there is room again. */
+	for (int i = 0; i < 100 && link_pending(&A) > 0; i++) {
+		CHECK(pump(&s) == 0);
+		s.n = 0;
+	}
+	CHECK(link_pending(&A) == 0 && A.bytes_out == B.bytes_in);
+	CHECK(link_ctl(&A, "9:0:,3:bye,,", 12) == 0);
+	CHECK(pump(&s) == 0 && s.n == 1 && s.cmd[0] == W_BYE);
+	teardown();
+	return (0);
+}
+
 static const struct tcase cases[] = {
 	{ "reserve, commit, flush; the peer reads whole frames",
 	    t_send_receive },
@@ -532,6 +571,7 @@ static const struct tcase cases[] = {
 	{ "many partial writes with control frames: whole frames in order",
 	    t_ctl_many_partial },
 	{ "the window: link_reserve returns NULL when full", t_window },
+	{ "a full control queue is ENOBUFS", t_ctl_full },
 	{ "link_frame: limit and malformed frames", t_frame_limit },
 };
 
