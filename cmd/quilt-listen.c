@@ -9,6 +9,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -45,6 +47,8 @@ struct opts {
 	enum fmt fmt;
 	int raw, backlog, maxconn;
 	const char *cmd, *ready;
+	const char *keyfile[2];
+	int nkeys;
 	size_t maxmsg;
 	char node[WIRE_NODE_MAX + 1];
 };
@@ -59,7 +63,7 @@ struct session {
 	int live;
 };
 
-enum cstate { C_HELLO, C_OPEN, C_LINGER, C_CLOSED };
+enum cstate { C_HELLO, C_CONFIRM, C_OPEN, C_LINGER, C_CLOSED };
 
 struct conn {
 	unsigned id;
@@ -71,6 +75,9 @@ struct conn {
 	socklen_t lalen, ralen;
 	long long deadline;	/* hello or linger */
 	struct wire_hello peer;
+	struct seal *seal;	/* during the sealed handshake */
+	char *transcript;	/* both hellos, for the key derivation */
+	size_t tlen;
 	struct session *sess;
 	uint64_t acked;		/* the last "ack N" sent */
 	int blocked;		/* waits for room in its output */
@@ -95,6 +102,7 @@ static struct {
 	struct conn **conns;
 	int nconns, nlive;
 	struct session *sess;
+	unsigned char keys[2][SEAL_KEYLEN];
 	int escaped, warned_escape;
 	int stopping;
 	long long drain_deadline, hello_ms;
@@ -108,8 +116,8 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] "
-	    "[-e command] [-M size]\n"
-	    "                    [-n node] [-P file] [address]\n");
+	    "[-e command] [-k keyfile]\n"
+	    "                    [-M size] [-n node] [-P file] [address]\n");
 	exit(status);
 }
 
@@ -211,6 +219,8 @@ conn_free(struct conn *c)
 		close(c->hout);
 	}
 	link_free(&c->link);
+	seal_free(c->seal);
+	free(c->transcript);
 	sink_free(&c->hs);
 	buf_free(&c->hbuf);
 	S.conns[c->id] = NULL;
@@ -401,12 +411,25 @@ spawn(struct conn *c)
 	return (0);
 }
 
+/* The handler, once the peer is who it says. */
 static void
-handle_hello(struct conn *c, const char *body, size_t len)
+conn_ready(struct conn *c)
+{
+	c->state = C_OPEN;
+	if (S.o.cmd != NULL && spawn(c) == -1) {
+		log_warn("%s: handler", c->remote);
+		conn_close(c);
+	}
+}
+
+static void
+handle_hello(struct conn *c, const char *raw, size_t rawlen,
+    const char *body, size_t len)
 {
 	struct wire_msg m;
 	struct wire_hello me;
 	char frame[WIRE_HELLO_MAX];
+	size_t flen;
 	int known;
 
 	if (wire_decode(body, len, &m) == -1 || m.cmd != W_HELLO) {
@@ -426,8 +449,12 @@ handle_hello(struct conn *c, const char *body, size_t len)
 		    c->peer.vmax);
 		return;
 	}
-	if (c->peer.sealed) {
+	if (c->peer.sealed && S.o.nkeys == 0) {
 		conn_fail(c, "the peer is sealed (-k) and this listener is not");
+		return;
+	}
+	if (!c->peer.sealed && S.o.nkeys > 0) {
+		conn_fail(c, "this listener is sealed (-k) and the peer is not");
 		return;
 	}
 	c->sess = sess_find(c->peer.sid, c->peer.from < 0 ? 0 : c->peer.from,
@@ -457,15 +484,98 @@ handle_hello(struct conn *c, const char *body, size_t len)
 	me.from = -1;
 	me.resume = c->sess->taken;
 	me.handler = S.o.cmd != NULL;
-	(void)link_ctl(&c->link, frame, wire_put_hello(frame, &me));
+	if (S.o.nkeys > 0) {
+		if ((c->seal = seal_new(0)) == NULL) {
+			conn_fail(c, "out of memory");
+			return;
+		}
+		me.sealed = 1;
+		seal_pk_hex(c->seal, me.kx);
+	}
+	flen = wire_put_hello(frame, &me);
+	(void)link_ctl(&c->link, frame, flen);
 	link_set_peer_max(&c->link, c->peer.maxmsg);
-	c->state = C_OPEN;
 	log_info("%s: node %s, session %s, from message %" PRIu64, c->remote,
 	    c->peer.node, known ? "resumed" : "new", c->sess->taken);
-	if (S.o.cmd != NULL && spawn(c) == -1) {
-		log_warn("%s: handler", c->remote);
-		conn_close(c);
+	if (S.o.nkeys == 0) {
+		conn_ready(c);
+		return;
 	}
+	/* Sealed: both hellos as they went over the wire are the transcript;
+	 * the sender's confirmation comes next. */
+	if ((c->transcript = malloc(rawlen + flen)) == NULL) {
+		conn_fail(c, "out of memory");
+		return;
+	}
+	memcpy(c->transcript, raw, rawlen);
+	memcpy(c->transcript + rawlen, frame, flen);
+	c->tlen = rawlen + flen;
+	c->state = C_CONFIRM;
+}
+
+/*
+ * The sender's key confirmation: find the key (of -k, or either of two
+ * while rotating) that it proves, answer with ours, and seal the link.
+ * The frame of n bytes is taken here.
+ */
+static void
+handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
+{
+	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
+	char taghex[2 * SEAL_TAGLEN + 1], hdrhex[2 * SEAL_HDRLEN + 1];
+	const char *args[] = { taghex, hdrhex, NULL };
+	char frame[WIRE_HELLO_MAX];
+	struct frame_iter it;
+	struct wire_msg m;
+	const char *p1, *p2;
+	size_t n1, n2, flen;
+	int k;
+
+	if (wire_decode(body, len, &m) == -1 || m.namelen != 7 ||
+	    memcmp(m.name, "confirm", 7) != 0) {
+		conn_fail(c, "expected the key confirmation");
+		return;
+	}
+	frame_iter_init(&it, m.args, m.argslen);
+	if (frame_next_part(&it, &p1, &n1) != 1 ||
+	    frame_next_part(&it, &p2, &n2) != 1 ||
+	    seal_unhex(tag, sizeof(tag), p1, n1) == -1 ||
+	    seal_unhex(hdr, sizeof(hdr), p2, n2) == -1 ||
+	    seal_unhex(pk, sizeof(pk), c->peer.kx, strlen(c->peer.kx)) == -1) {
+		conn_fail(c, "bad key confirmation");
+		return;
+	}
+	for (k = 0; k < S.o.nkeys; k++)
+		if (seal_derive(c->seal, S.keys[k], pk, c->transcript,
+		    c->tlen) == 0 && seal_check(c->seal, tag) == 0)
+			break;
+	if (k == S.o.nkeys || seal_pull_init(c->seal, hdr) == -1) {
+		conn_fail(c, "authentication failed: the peer does not hold "
+		    "the key, or the handshake was altered");
+		return;
+	}
+	seal_tag(c->seal, tag);
+	seal_push_init(c->seal, hdr);
+	seal_hex(taghex, tag, sizeof(tag));
+	seal_hex(hdrhex, hdr, sizeof(hdr));
+	flen = wire_put_ctl(frame, sizeof(frame), "confirm", args, NULL, 0);
+	link_take(&c->link, n);
+	/* The last plaintext: queued ahead of the first record. */
+	if (buf_len(&c->link.ctl) > 0 || buf_append(&c->link.ctl, frame,
+	    flen) == -1 || link_flush(&c->link) != (ssize_t)flen) {
+		conn_fail(c, "could not send the key confirmation");
+		return;
+	}
+	if (link_seal(&c->link, c->seal) == -1) {
+		c->seal = NULL;
+		conn_fail(c, "out of memory");
+		return;
+	}
+	c->seal = NULL;		/* the link has it now */
+	free(c->transcript);
+	c->transcript = NULL;
+	log_info("%s: sealed with key %d", c->remote, k + 1);
+	conn_ready(c);
 }
 
 static int
@@ -492,8 +602,9 @@ process_framed(struct conn *c)
 	char *w;
 
 	c->blocked = 0;
-	while (c->state == C_OPEN || c->state == C_HELLO) {
-		f = link_frame(&c->link, c->state == C_HELLO ? WIRE_HELLO_MAX :
+	while (c->state == C_OPEN || c->state == C_HELLO ||
+	    c->state == C_CONFIRM) {
+		f = link_frame(&c->link, c->state != C_OPEN ? WIRE_HELLO_MAX :
 		    0, &body, &len);
 		if (f == 0)
 			break;
@@ -503,12 +614,18 @@ process_framed(struct conn *c)
 			return;
 		}
 		if (c->state == C_HELLO) {
-			handle_hello(c, body, len);
-			if (c->state != C_OPEN)
+			handle_hello(c, buf_data(&c->link.in), f, body, len);
+			if (c->state != C_OPEN && c->state != C_CONFIRM)
 				return;
 			s = c->sess;
 			before = s->taken;
 			link_take(&c->link, f);
+			continue;
+		}
+		if (c->state == C_CONFIRM) {
+			handle_confirm(c, body, len, f);
+			if (c->state != C_OPEN)
+				return;
 			continue;
 		}
 		if ((m.args = wire_is_msg(body, len, &m.argslen)) != NULL) {
@@ -719,8 +836,8 @@ conn_settle(struct conn *c)
 
 	if (c->pid > 0 || c->hout != -1 || buf_len(&c->hbuf) > 0)
 		queue_replies(c);
-	if (c->fd != -1 && (c->state == C_OPEN || c->state == C_HELLO) &&
-	    buf_len(&c->link.in) > 0)
+	if (c->fd != -1 && (c->state == C_OPEN || c->state == C_HELLO ||
+	    c->state == C_CONFIRM) && buf_len(&c->link.in) > 0)
 		conn_process(c);
 	if (c->hin != -1 && (!sink_empty(&c->hs) || c->hs.count > 0))
 		hin_flush(c);
@@ -780,6 +897,7 @@ conn_settle(struct conn *c)
 				snprintf(st, sizeof(st), "%d", c->status);
 				(void)link_ctlv(&c->link, "exit", args, NULL,
 				    0);
+				link_end(&c->link);
 				c->exit_sent = 1;
 			}
 			if (c->exit_sent && link_pending(&c->link) == 0)
@@ -787,6 +905,7 @@ conn_settle(struct conn *c)
 		} else {
 			if (!c->bye_sent && c->peer_bye && all_written) {
 				(void)link_ctlv(&c->link, "bye", NULL, NULL, 0);
+				link_end(&c->link);
 				c->bye_sent = 1;
 			}
 			if (c->bye_sent && link_pending(&c->link) == 0)
@@ -849,6 +968,14 @@ on_conn(void *arg, int fd, int revents)
 	}
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		r = link_read(&c->link);
+		if (r == -1 && errno == EBADMSG) {
+			/* Nothing of a bad record is delivered, nor after it. */
+			log_warnx("%s: integrity check failed: a sealed record "
+			    "was altered, replayed or forged", c->remote);
+			c->link.in.start = c->link.in.end = 0;
+			conn_close(c);
+			return;
+		}
 		if (r == 0 || (r == -1 && errno != EAGAIN && errno !=
 		    ENOBUFS)) {
 			c->rd_eof = 1;
@@ -990,6 +1117,24 @@ stop(void *arg, int sig)
 			conn_settle(S.conns[i]);
 }
 
+static int
+is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_UNIX)
+		return (1);
+	if (ss->ss_family == AF_INET)
+		return ((ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr)
+		    >> 24) == 127);
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a =
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		return (IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) &&
+		    a->s6_addr[12] == 127));
+	}
+	return (0);
+}
+
 static void
 on_stdout(void *arg, int fd, int revents)
 {
@@ -1043,9 +1188,9 @@ run(void)
 				conn_free(c);
 				continue;
 			}
-			if ((c->state == C_HELLO || c->state == C_LINGER) &&
-			    now >= c->deadline) {
-				if (c->state == C_HELLO)
+			if ((c->state == C_HELLO || c->state == C_CONFIRM ||
+			    c->state == C_LINGER) && now >= c->deadline) {
+				if (c->state != C_LINGER)
 					log_info("%s: no hello in time",
 					    c->remote);
 				conn_close(c);
@@ -1059,7 +1204,8 @@ run(void)
 			if ((c = S.conns[i]) == NULL)
 				continue;
 			any_blocked |= c->blocked;
-			if (c->state == C_HELLO || c->state == C_LINGER)
+			if (c->state == C_HELLO || c->state == C_CONFIRM ||
+			    c->state == C_LINGER)
 				if (next == -1 || c->deadline < next)
 					next = c->deadline;
 		}
@@ -1105,7 +1251,7 @@ main(int argc, char *argv[])
 	o->backlog = 20;
 	o->maxconn = 40;
 	o->maxmsg = 16 * 1024 * 1024;
-	while ((ch = getopt(argc, argv, "+0b:c:e:hM:Nn:P:qRvV")) != -1) {
+	while ((ch = getopt(argc, argv, "+0b:c:e:hk:M:Nn:P:qRvV")) != -1) {
 		switch (ch) {
 		case '0':
 			o->fmt = FMT_NUL;
@@ -1128,6 +1274,13 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(0);
+		case 'k':
+			/* Twice while a key is being rotated: either is good. */
+			if (o->nkeys == 2)
+				log_diex(EX_USAGE, "option -k given more than "
+				    "twice");
+			o->keyfile[o->nkeys++] = optarg;
+			break;
 		case 'M':
 			opt_once(&seen_M, ch);
 			o->maxmsg = parse_size(optarg, 64, FRAME_LIMIT_MAX,
@@ -1164,6 +1317,9 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	if (argc == 1)
 		addrarg = argv[0];
+	if (o->raw && o->nkeys > 0)
+		log_diex(EX_USAGE, "-R and -k are exclusive: raw mode has no "
+		    "protocol to seal");
 	if (o->raw && o->fmt == FMT_NET)
 		log_diex(EX_USAGE, "-R and -N are exclusive: raw mode has no "
 		    "netstrings");
@@ -1177,6 +1333,8 @@ main(int argc, char *argv[])
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	S.hello_ms = env_ms("QUILT_HELLO_TIMEOUT", HELLO_TIMEOUT_MS);
+	for (int k = 0; k < o->nkeys; k++)
+		opt_key(o->keyfile[k], S.keys[k], EX_NOINPUT, EX_CONFIG);
 
 	/* Everything that can fail for want of resources, before the loop. */
 	if ((S.conns = calloc(o->maxconn, sizeof(*S.conns))) == NULL ||
@@ -1215,6 +1373,9 @@ main(int argc, char *argv[])
 	if (o->ready)
 		write_ready_file();
 	log_warnx("listening on %s", S.bound);
+	if (o->nkeys == 0 && !is_loopback(&ss))
+		log_warnx("%s is not a loopback address and there is no -k: "
+		    "any peer that reaches it is accepted", S.bound);
 	run();
 	remove_files();
 	return (0);

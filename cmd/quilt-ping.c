@@ -31,7 +31,8 @@
 
 static struct {
 	struct addr a;
-	const char *addrstr, *dest;
+	const char *addrstr, *dest, *keyfile;
+	unsigned char key[SEAL_KEYLEN];
 	int json, quiet;
 	long long count;	/* 0: until interrupted */
 	long long interval_ms, timeout_ms, deadline_ms;
@@ -53,7 +54,7 @@ static noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] "
+	    "usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] [-k keyfile] "
 	    "[-s size]\n"
 	    "                  [-W timeout] [-w deadline] address\n");
 	exit(status);
@@ -187,6 +188,9 @@ on_sock(void *arg, int fd, int revents)
 	r = link_read(&S.link);
 	if (r == -1 && errno == EAGAIN)
 		return;
+	if (r == -1 && errno == EBADMSG)
+		log_diex(2, "%s: integrity check failed: a sealed record was "
+		    "altered, replayed or forged", S.addrstr);
 	while ((f = link_frame(&S.link, 0, &body, &len)) > 0) {
 		if (wire_decode(body, len, &m) == -1)
 			log_diex(2, "%s: malformed frame from the peer",
@@ -232,8 +236,8 @@ main(int argc, char *argv[])
 	S.interval_ms = 1000;
 	S.timeout_ms = 10000;
 	S.size = 56;
-	while ((ch = getopt(argc, argv, "+c:d:hi:jqs:vVW:w:")) != -1) {
-		if (ch > 0 && ch < 128 && strchr("cdisWw", ch))
+	while ((ch = getopt(argc, argv, "+c:d:hi:jk:qs:vVW:w:")) != -1) {
+		if (ch > 0 && ch < 128 && strchr("cdiksWw", ch))
 			opt_once(&seen[ch], ch);
 		switch (ch) {
 		case 'c':
@@ -251,6 +255,9 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 			S.json = 1;
+			break;
+		case 'k':
+			S.keyfile = optarg;
 			break;
 		case 'q':
 			S.quiet = 1;
@@ -287,6 +294,8 @@ main(int argc, char *argv[])
 		log_die(2, "setup");
 	for (size_t i = 0; i < S.size; i++)
 		S.payload[i] = 'a' + i % 26;
+	if (S.keyfile)
+		opt_key(S.keyfile, S.key, 2, 2);
 	S.me.vmin = WIRE_VMIN;
 	S.me.vmax = WIRE_VMAX;
 	wire_default_node(S.me.node);
@@ -303,7 +312,7 @@ main(int argc, char *argv[])
 		S.deadline_at = S.start_us + S.deadline_ms * 1000;
 	e = client_open(&S.a, S.deadline_ms && S.deadline_ms < S.timeout_ms ?
 	    (int)S.deadline_ms : (int)S.timeout_ms, &S.link, &S.me, &S.peer,
-	    whybuf, sizeof(whybuf));
+	    S.keyfile ? S.key : NULL, whybuf, sizeof(whybuf));
 	if (e == CLIENT_TEMPFAIL && strcmp(whybuf, "timed out") == 0) {
 		/* A silent peer is "no reply", as ping(8) to a silent host:
 		 * the first ping went unanswered with the hello. */

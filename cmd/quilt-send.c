@@ -36,7 +36,7 @@
 struct opts {
 	enum fmt fmt;
 	int reconnect, use_exit, all;
-	const char *dest;
+	const char *dest, *keyfile;
 	size_t maxmsg;
 	char node[WIRE_NODE_MAX + 1];
 	long long wait_ms;	/* -w, 0 for none */
@@ -49,6 +49,7 @@ static struct {
 	struct loop loop;
 	struct link link;
 	struct wire_hello me, peer;
+	unsigned char key[SEAL_KEYLEN];
 	int up;			/* a session was set up once */
 	long long deadline;	/* of the whole run, 0 for none */
 
@@ -74,9 +75,9 @@ static noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-send [-0NqrvVx] [-a | -d node] [-M size] [-n node] "
-	    "[-w seconds]\n"
-	    "                  address [message ...]\n");
+	    "usage: quilt-send [-0NqrvVx] [-a | -d node] [-k keyfile] [-M size] "
+	    "[-n node]\n"
+	    "                  [-w seconds] address [message ...]\n");
 	exit(status);
 }
 
@@ -141,13 +142,14 @@ setup(void)
 		[CLIENT_UNAVAILABLE] = EX_UNAVAILABLE,
 		[CLIENT_OSERR] = EX_OSERR,
 		[CLIENT_PROTOCOL] = EX_PROTOCOL,
+		[CLIENT_AUTH] = EX_PROTOCOL,
 	};
 	char why[256];
 	enum client_err e;
 
 	S.me.from = S.link.n_acked;
 	e = client_open(&S.a, (int)connect_timeout(), &S.link, &S.me, &S.peer,
-	    why, sizeof(why));
+	    S.o.keyfile ? S.key : NULL, why, sizeof(why));
 	if (e != CLIENT_OK) {
 		/* While reconnecting (-r), failed tries are only progress. */
 		void (*say)(const char *, ...) = S.up && e != CLIENT_PROTOCOL ?
@@ -392,6 +394,11 @@ on_sock(void *arg, int fd, int revents)
 	r = link_read(&S.link);
 	if (r == -1 && errno == EAGAIN)
 		return;
+	if (r == -1 && errno == EBADMSG) {
+		log_warnx("%s: integrity check failed: a sealed record was "
+		    "altered, replayed or forged", S.addrstr);
+		finish(EX_PROTOCOL);
+	}
 	while ((r > 0 || buf_len(&S.link.in) > 0)) {
 		ssize_t f = link_frame(&S.link, 0, &body, &len);
 
@@ -502,6 +509,7 @@ run(void)
 		if (S.in_eof && !S.bye_sent && !link_unsent(&S.link) &&
 		    (S.args ? S.argi == S.nargs : buf_len(&S.in) == 0)) {
 			link_ctlv(&S.link, "bye", NULL, NULL, 0);
+			link_end(&S.link);
 			S.bye_sent = 1;
 		}
 		flush_out();
@@ -554,13 +562,13 @@ main(int argc, char *argv[])
 {
 	struct opts *o = &S.o;
 	const char *why;
-	int ch, seen_M = 0, seen_n = 0, seen_w = 0, seen_d = 0, st;
+	int ch, seen_M = 0, seen_n = 0, seen_w = 0, seen_d = 0, seen_k = 0, st;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->maxmsg = 16 * 1024 * 1024;
-	while ((ch = getopt(argc, argv, "+0aNd:hM:n:qrUvVw:x")) != -1) {
+	while ((ch = getopt(argc, argv, "+0aNd:hk:M:n:qrUvVw:x")) != -1) {
 		switch (ch) {
 		case '0':
 			o->fmt = FMT_NUL;
@@ -579,6 +587,10 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(0);
+		case 'k':
+			opt_once(&seen_k, ch);
+			o->keyfile = optarg;
+			break;
 		case 'M':
 			opt_once(&seen_M, ch);
 			o->maxmsg = parse_size(optarg, 64, FRAME_LIMIT_MAX,
@@ -638,6 +650,8 @@ main(int argc, char *argv[])
 		log_die(EX_SOFTWARE, "libsodium");
 	if (!o->node[0])
 		wire_default_node(o->node);
+	if (o->keyfile)
+		opt_key(o->keyfile, S.key, EX_NOINPUT, EX_CONFIG);
 
 	S.me.vmin = WIRE_VMIN;
 	S.me.vmax = WIRE_VMAX;

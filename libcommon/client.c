@@ -9,6 +9,7 @@
 
 #include "frame.h"
 #include "net.h"
+#include "seal.h"
 
 /* Write all of p within the deadline; -1 with errno. */
 static int
@@ -50,17 +51,135 @@ fail(struct link *l, enum client_err e, char *why, size_t whylen,
 	return (e);
 }
 
+/*
+ * Read one whole frame of the handshake: its size (> 0) with *body, or 0
+ * with *e and why set.
+ */
+static ssize_t
+read_frame(struct link *l, long long deadline, const char **body,
+    size_t *len, enum client_err *e, char *why, size_t whylen)
+{
+	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+	ssize_t r;
+
+	for (;;) {
+		r = link_frame(l, WIRE_HELLO_MAX, body, len);
+		if (r > 0)
+			return (r);
+		if (r == -1) {
+			*e = fail(l, CLIENT_PROTOCOL, why, whylen,
+			    "bad hello from the peer", NULL, 0);
+			return (0);
+		}
+		if (net_now_ms() >= deadline) {
+			*e = fail(l, CLIENT_TEMPFAIL, why, whylen, "timed out",
+			    NULL, 0);
+			return (0);
+		}
+		(void)poll(&pfd, 1, (int)(deadline - net_now_ms()));
+		r = link_read(l);
+		if (r == 0) {
+			*e = fail(l, CLIENT_PROTOCOL, why, whylen,
+			    "the peer closed the connection during the hello",
+			    NULL, 0);
+			return (0);
+		}
+		if (r == -1 && errno != EAGAIN) {
+			*e = fail(l, CLIENT_UNAVAILABLE, why, whylen,
+			    strerror(errno), NULL, 0);
+			return (0);
+		}
+	}
+}
+
+/* An error frame from the peer: its text as the reason. */
+static int
+is_error(const struct wire_msg *m, struct link *l, enum client_err *e,
+    char *why, size_t whylen)
+{
+	struct frame_iter it;
+	const char *p = "";
+	size_t n = 0;
+
+	if (m->cmd != W_ERROR)
+		return (0);
+	frame_iter_init(&it, m->args, m->argslen);
+	(void)frame_next_part(&it, &p, &n);
+	*e = fail(l, strstr(p, "authentication") != NULL && n < 200 ?
+	    CLIENT_AUTH : CLIENT_PROTOCOL, why, whylen, "refused: %.*s", p,
+	    n);
+	return (1);
+}
+
+/*
+ * The sealed half of the handshake, after both hellos: derive, send our
+ * confirmation and stream header, check the listener's.
+ */
+static enum client_err
+confirm(struct link *l, long long deadline, struct seal *s,
+    const unsigned char *psk, const struct wire_hello *peer,
+    const char *transcript, size_t tlen, char *why, size_t whylen)
+{
+	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
+	char taghex[2 * SEAL_TAGLEN + 1], hdrhex[2 * SEAL_HDRLEN + 1];
+	const char *args[] = { taghex, hdrhex, NULL };
+	char frame[WIRE_HELLO_MAX];
+	struct frame_iter it;
+	struct wire_msg m;
+	const char *body, *p1, *p2;
+	size_t len, n1, n2, n;
+	enum client_err e;
+	ssize_t r;
+
+	if (seal_unhex(pk, sizeof(pk), peer->kx, strlen(peer->kx)) == -1 ||
+	    seal_derive(s, psk, pk, transcript, tlen) == -1)
+		return (fail(l, CLIENT_PROTOCOL, why, whylen,
+		    "bad key exchange from the peer", NULL, 0));
+	seal_tag(s, tag);
+	seal_push_init(s, hdr);
+	seal_hex(taghex, tag, sizeof(tag));
+	seal_hex(hdrhex, hdr, sizeof(hdr));
+	n = wire_put_ctl(frame, sizeof(frame), "confirm", args, NULL, 0);
+	if (write_all(l->fd, frame, n, deadline) == -1)
+		return (fail(l, errno == ETIMEDOUT ? CLIENT_TEMPFAIL :
+		    CLIENT_UNAVAILABLE, why, whylen, errno == ETIMEDOUT ?
+		    "timed out" : strerror(errno), NULL, 0));
+	if ((r = read_frame(l, deadline, &body, &len, &e, why, whylen)) == 0)
+		return (e);
+	if (wire_decode(body, len, &m) == -1)
+		return (fail(l, CLIENT_PROTOCOL, why, whylen,
+		    "bad confirmation from the peer", NULL, 0));
+	if (is_error(&m, l, &e, why, whylen))
+		return (e);
+	frame_iter_init(&it, m.args, m.argslen);
+	if (m.namelen != 7 || memcmp(m.name, "confirm", 7) != 0 ||
+	    frame_next_part(&it, &p1, &n1) != 1 ||
+	    frame_next_part(&it, &p2, &n2) != 1 ||
+	    seal_unhex(tag, sizeof(tag), p1, n1) == -1 ||
+	    seal_unhex(hdr, sizeof(hdr), p2, n2) == -1)
+		return (fail(l, CLIENT_PROTOCOL, why, whylen,
+		    "bad confirmation from the peer", NULL, 0));
+	if (seal_check(s, tag) == -1 || seal_pull_init(s, hdr) == -1)
+		return (fail(l, CLIENT_AUTH, why, whylen, "authentication "
+		    "failed: the peer does not hold this key, or the handshake "
+		    "was altered", NULL, 0));
+	link_take(l, r);
+	return (CLIENT_OK);
+}
+
 enum client_err
 client_open(const struct addr *a, int timeout_ms, struct link *l,
-    const struct wire_hello *me, struct wire_hello *peer, char *why,
-    size_t whylen)
+    const struct wire_hello *me0, struct wire_hello *peer,
+    const unsigned char *psk, char *why, size_t whylen)
 {
 	long long deadline = net_now_ms() + timeout_ms;
-	char hello[WIRE_HELLO_MAX];
-	struct pollfd pfd;
+	char hello[WIRE_HELLO_MAX], transcript[2 * WIRE_HELLO_MAX];
+	struct wire_hello mine = *me0, *me = &mine;
+	struct seal *s = NULL;
 	struct wire_msg m;
 	const char *body;
-	size_t len;
+	size_t len, hlen;
+	enum client_err e;
 	ssize_t r;
 	int fd, gai;
 
@@ -81,66 +200,71 @@ client_open(const struct addr *a, int timeout_ms, struct link *l,
 		    ENOBUFS || errno == ENOMEM ? CLIENT_OSERR :
 		    CLIENT_UNAVAILABLE);
 	}
-	if (write_all(fd, hello, wire_put_hello(hello, me), deadline) == -1)
-		goto ioerr;
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	for (;;) {
-		r = link_frame(l, WIRE_HELLO_MAX, &body, &len);
-		if (r > 0)
-			break;
-		if (r == -1)
-			return (fail(l, CLIENT_PROTOCOL, why, whylen,
-			    "bad hello from the peer", NULL, 0));
-		if (net_now_ms() >= deadline) {
-			errno = ETIMEDOUT;
-			goto ioerr;
-		}
-		(void)poll(&pfd, 1, (int)(deadline - net_now_ms()));
-		r = link_read(l);
-		if (r == 0)
-			return (fail(l, CLIENT_PROTOCOL, why, whylen,
-			    "the peer closed the connection during the hello",
+	me->sealed = psk != NULL;
+	if (psk != NULL) {
+		if ((s = seal_new(1)) == NULL)
+			return (fail(l, CLIENT_OSERR, why, whylen, "out of memory",
 			    NULL, 0));
-		if (r == -1 && errno != EAGAIN)
-			goto ioerr;
+		seal_pk_hex(s, me->kx);
 	}
-	if (wire_decode(body, len, &m) == -1)
-		return (fail(l, CLIENT_PROTOCOL, why, whylen,
-		    "bad hello from the peer", NULL, 0));
-	if (m.cmd == W_ERROR) {
-		struct frame_iter it;
-		const char *p = "";
-		size_t n = 0;
-
-		frame_iter_init(&it, m.args, m.argslen);
-		(void)frame_next_part(&it, &p, &n);
-		return (fail(l, CLIENT_PROTOCOL, why, whylen,
-		    "refused: %.*s", p, n));
+	hlen = wire_put_hello(hello, me);
+	if (write_all(fd, hello, hlen, deadline) == -1)
+		goto ioerr;
+	if ((r = read_frame(l, deadline, &body, &len, &e, why, whylen)) == 0)
+		goto out;
+	if (wire_decode(body, len, &m) == -1) {
+		e = fail(l, CLIENT_PROTOCOL, why, whylen,
+		    "bad hello from the peer", NULL, 0);
+		goto out;
 	}
-	if (wire_get_hello(&m, peer) == -1)
-		return (fail(l, CLIENT_PROTOCOL, why, whylen,
-		    "bad hello from the peer", NULL, 0));
+	if (is_error(&m, l, &e, why, whylen))
+		goto out;
+	if (wire_get_hello(&m, peer) == -1) {
+		e = fail(l, CLIENT_PROTOCOL, why, whylen,
+		    "bad hello from the peer", NULL, 0);
+		goto out;
+	}
+	/* The transcript: both hellos as they were on the wire. */
+	memcpy(transcript, hello, hlen);
+	memcpy(transcript + hlen, buf_data(&l->in), r);
 	link_take(l, r);
 	if (wire_version(me, peer) == 0) {
 		snprintf(why, whylen, "no common protocol version (we speak "
 		    "%u-%u, the peer %u-%u)", me->vmin, me->vmax, peer->vmin,
 		    peer->vmax);
-		return (fail(l, CLIENT_PROTOCOL, why + strlen(why), 1, "",
-		    NULL, 0));
+		e = fail(l, CLIENT_PROTOCOL, why + strlen(why), 1, "", NULL, 0);
+		goto out;
 	}
-	if (peer->sealed != me->sealed)
-		return (fail(l, CLIENT_PROTOCOL, why, whylen, peer->sealed ?
+	if (peer->sealed != me->sealed) {
+		e = fail(l, CLIENT_PROTOCOL, why, whylen, peer->sealed ?
 		    "the peer is sealed (-k) and we are not" :
-		    "the peer is not sealed", NULL, 0));
+		    "the peer is not sealed (no -k)", NULL, 0);
+		goto out;
+	}
+	if (s != NULL) {
+		e = confirm(l, deadline, s, psk, peer, transcript, hlen + r, why,
+		    whylen);
+		if (e != CLIENT_OK)
+			goto out;
+		if (link_seal(l, s) == -1) {
+			s = NULL;
+			e = fail(l, CLIENT_OSERR, why, whylen, "out of memory",
+			    NULL, 0);
+			goto out;
+		}
+		s = NULL;	/* the link has it now */
+	}
 	link_set_peer_max(l, peer->maxmsg);
 	return (CLIENT_OK);
 ioerr:
 	{
 		int timedout = errno == ETIMEDOUT;
 
-		return (fail(l, timedout ? CLIENT_TEMPFAIL : CLIENT_UNAVAILABLE,
+		e = fail(l, timedout ? CLIENT_TEMPFAIL : CLIENT_UNAVAILABLE,
 		    why, whylen, timedout ? "timed out" : strerror(errno), NULL,
-		    0));
+		    0);
 	}
+out:
+	seal_free(s);
+	return (e);
 }

@@ -1,9 +1,11 @@
 #include "link.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "seal.h"
 #include "wire.h"
 
 #define LINK_READ_CHUNK (256 * 1024)
@@ -32,6 +34,29 @@ link_free(struct link *l)
 	buf_free(&l->in);
 	buf_free(&l->ctl);
 	buf_free(&l->q);
+	buf_free(&l->win);
+	buf_free(&l->wout);
+	seal_free(l->seal);
+	l->seal = NULL;
+}
+
+#define WIRE_BUF (4 * (SEAL_RECORD_MAX + SEAL_ABYTES + SEAL_LENLEN))
+
+int
+link_seal(struct link *l, struct seal *s)
+{
+	seal_free(l->seal);
+	l->seal = s;
+	l->final_due = l->final_sent = l->final_in = 0;
+	buf_free(&l->win);
+	buf_free(&l->wout);
+	if (buf_init(&l->win, WIRE_BUF, WIRE_BUF) == -1 ||
+	    buf_init(&l->wout, WIRE_BUF, WIRE_BUF) == -1)
+		return (-1);
+	/* What came after the handshake is already ciphertext. */
+	buf_append(&l->win, buf_data(&l->in), buf_len(&l->in));
+	l->in.start = l->in.end = 0;
+	return (0);
 }
 
 void
@@ -60,6 +85,10 @@ link_reset(struct link *l, int fd)
 	l->fd = fd;
 	l->in.start = l->in.end = 0;
 	l->ctl.start = l->ctl.end = 0;
+	seal_free(l->seal);
+	l->seal = NULL;
+	buf_free(&l->win);
+	buf_free(&l->wout);
 }
 
 /* Length of the frame our own code wrote at p (it is well formed). */
@@ -153,13 +182,16 @@ link_rewind(struct link *l, uint64_t n)
 	return (0);
 }
 
-ssize_t
-link_flush(struct link *l)
+/*
+ * What goes out next, in order: control frames, then data frames (only at
+ * a frame boundary may control frames go first).  Fills iov (2 entries);
+ * *clen is the control part.
+ */
+static int
+gather(struct link *l, struct iovec *iov, size_t *clenp)
 {
-	struct iovec iov[2];
 	size_t clen = buf_len(&l->ctl), dend = l->q.end;
 	int n = 0;
-	ssize_t w;
 
 	if (clen > 0) {
 		/* A control frame may only go between two data frames. */
@@ -177,7 +209,76 @@ link_flush(struct link *l)
 		iov[n].iov_base = l->q.base + l->qs;
 		iov[n++].iov_len = dend - l->qs;
 	}
-	if (n == 0)
+	*clenp = clen;
+	return (n);
+}
+
+/* w bytes of what gather gave are gone. */
+static void
+consumed(struct link *l, size_t w, size_t clen)
+{
+	size_t c = w < clen ? w : clen;
+
+	buf_consume(&l->ctl, c);
+	l->qs += w - c;
+}
+
+/* Sealed: turn queued frames into records, as many as wout takes. */
+static void
+seal_some(struct link *l)
+{
+	static unsigned char plain[SEAL_RECORD_MAX];
+	struct iovec iov[2];
+	size_t clen, m;
+	int n;
+
+	while (buf_room(&l->wout) + l->wout.start >= SEAL_RECORD_MAX +
+	    SEAL_ABYTES + SEAL_LENLEN) {
+		if (buf_reserve(&l->wout, SEAL_RECORD_MAX + SEAL_ABYTES +
+		    SEAL_LENLEN) == -1)
+			return;
+		n = gather(l, iov, &clen);
+		m = 0;
+		for (int i = 0; i < n && m < SEAL_RECORD_MAX; i++) {
+			size_t k = iov[i].iov_len;
+
+			if (k > SEAL_RECORD_MAX - m)
+				k = SEAL_RECORD_MAX - m;
+			memcpy(plain + m, iov[i].iov_base, k);
+			m += k;
+		}
+		if (m == 0) {
+			if (!l->final_due || l->final_sent)
+				return;
+			l->final_sent = 1;	/* the end of our stream */
+		}
+		l->wout.end += seal_record(l->seal,
+		    (unsigned char *)buf_tail(&l->wout), plain, m,
+		    m == 0 && l->final_sent);
+		consumed(l, m, clen);
+	}
+}
+
+ssize_t
+link_flush(struct link *l)
+{
+	struct iovec iov[2];
+	size_t clen;
+	int n;
+	ssize_t w;
+
+	if (l->seal) {
+		seal_some(l);
+		if (buf_len(&l->wout) == 0)
+			return (0);
+		w = buf_drain(&l->wout, l->fd);
+		if (w > 0) {
+			l->bytes_out += w;
+			seal_some(l);
+		}
+		return (w);
+	}
+	if ((n = gather(l, iov, &clen)) == 0)
 		return (0);
 	do
 		w = writev(l->fd, iov, n);
@@ -185,22 +286,63 @@ link_flush(struct link *l)
 	if (w <= 0)
 		return (w);
 	l->bytes_out += w;
-	if (clen > 0) {
-		size_t c = (size_t)w < clen ? (size_t)w : clen;
-
-		buf_consume(&l->ctl, c);
-		l->qs += w - c;
-	} else {
-		l->qs += w;
-	}
+	consumed(l, w, clen);
 	return (w);
+}
+
+/* Sealed: open the records that have arrived, as far as in has room. */
+static int
+open_some(struct link *l)
+{
+	size_t used;
+	ssize_t m;
+	int final;
+
+	while (buf_len(&l->win) > 0) {
+		if (l->final_in) {
+			errno = EBADMSG;	/* nothing may follow the end */
+			return (-1);
+		}
+		if (buf_room(&l->in) < SEAL_RECORD_MAX &&
+		    buf_reserve(&l->in, SEAL_RECORD_MAX) == -1)
+			return (0);	/* in is full: read it first */
+		m = seal_open(l->seal, (unsigned char *)buf_tail(&l->in),
+		    buf_data(&l->win), buf_len(&l->win), &used, &final);
+		if (m == -2)
+			return (0);
+		if (m == -1)
+			return (-1);
+		l->in.end += m;
+		buf_consume(&l->win, used);
+		l->final_in = final;
+	}
+	return (0);
 }
 
 ssize_t
 link_read(struct link *l)
 {
-	ssize_t n = buf_fill(&l->in, l->fd, LINK_READ_CHUNK);
+	ssize_t n;
 
+	if (l->seal) {
+		if (open_some(l) == -1)
+			return (-1);
+		/* Room for a whole record: a part of one moves to the front. */
+		n = buf_fill(&l->win, l->fd, SEAL_RECORD_MAX + SEAL_ABYTES +
+		    SEAL_LENLEN);
+		if (n > 0)
+			l->bytes_in += n;
+		if (n == -1 && errno == ENOBUFS)
+			n = 1;	/* in is full: say "data" and let it drain */
+		if (n > 0 && open_some(l) == -1)
+			return (-1);
+		if (n == 0 && !l->final_in) {
+			errno = EPIPE;	/* cut before the FINAL record */
+			return (-1);
+		}
+		return (n);
+	}
+	n = buf_fill(&l->in, l->fd, LINK_READ_CHUNK);
 	if (n > 0)
 		l->bytes_in += n;
 	return (n);

@@ -30,6 +30,12 @@ struct link {
 	size_t maxin;		/* the largest frame taken from the peer */
 	uint64_t n_queued, n_acked;
 	uint64_t bytes_in, bytes_out;
+
+	/* Sealed (-k): records on the wire, frames in in/ctl/q as above. */
+	struct seal *seal;
+	struct buf win, wout;	/* ciphertext from and to the peer */
+	int final_due;		/* our stream ends after what is queued */
+	int final_sent, final_in;
 };
 
 /*
@@ -46,6 +52,19 @@ void link_set_peer_max(struct link *l, size_t maxout);
 
 /* Hold at most window bytes of data frames (at least one frame of maxout). */
 void link_set_window(struct link *l, size_t window, size_t maxout);
+
+/*
+ * From now on the link is sealed with s (it takes s).  Bytes already read
+ * past the handshake are ciphertext.  -1 ENOMEM.
+ */
+int link_seal(struct link *l, struct seal *s);
+
+/* After the last frame (bye): end our stream with a FINAL record. */
+static inline void
+link_end(struct link *l)
+{
+	l->final_due = 1;
+}
 
 /* Forget what is in flight on the old connection; keep the data frames. */
 void link_reset(struct link *l, int fd);
@@ -83,7 +102,8 @@ int link_rewind(struct link *l, uint64_t n);
 static inline size_t
 link_pending(const struct link *l)
 {
-	return (buf_len(&l->ctl) + (l->q.end - l->qs));
+	return (buf_len(&l->ctl) + (l->q.end - l->qs) + buf_len(&l->wout) +
+	    (l->seal && l->final_due && !l->final_sent));
 }
 
 /* Data frames not yet written? */
@@ -96,7 +116,12 @@ link_unsent(const struct link *l)
 /* Write what can be written in one writev.  Bytes written, or -1 (EAGAIN). */
 ssize_t link_flush(struct link *l);
 
-/* One read from the peer.  Bytes read, 0 at end of stream, -1 (EAGAIN). */
+/*
+ * One read from the peer.  Bytes read, 0 at end of stream, -1 (EAGAIN).
+ * Sealed: -1 with EBADMSG when a record is forged, altered, replayed or
+ * reordered, or arrives after the FINAL one (nothing of it is delivered);
+ * the end of the stream without the FINAL record is -1 with EPIPE.
+ */
 ssize_t link_read(struct link *l);
 
 /*

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "seal.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +173,22 @@ parse_size(const char *s, long long lo, long long hi, const char *what)
 		log_diex(log_usage_status, "%s must be %lld..%lld bytes: %s", what, lo,
 		    hi, s);
 	return (v * mul);
+}
+
+void
+opt_key(const char *path, unsigned char *key, int st_noinput, int st_config)
+{
+	const char *why;
+	int loose;
+
+	if (seal_key_load(path, key, &loose, &why) == -1) {
+		if (why != NULL)
+			log_diex(st_config, "key file %s: %s", path, why);
+		log_die(st_noinput, "key file %s", path);
+	}
+	if (loose)
+		log_warnx("key file %s: readable by group or others; chmod 600 "
+		    "it", path);
 }
 
 void

@@ -48,6 +48,14 @@ long long parse_ms(const char *s, long long lo_ms, long long hi_ms,
 long long parse_size(const char *s, long long lo, long long hi,
     const char *what);
 
+/*
+ * Read the key file of -k into key (32 bytes); fatal when it cannot be read
+ * (st_noinput: 66, quilt-ping 2) or holds something else (st_config: 78),
+ * saying why; a warning when group or others may read it.
+ */
+void opt_key(const char *path, unsigned char *key, int st_noinput,
+    int st_config);
+
 /* A value option given twice is a usage error. */
 void opt_once(int *seen, int ch);
 

@@ -1,7 +1,22 @@
 #include "seal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct seal {
+	int client;
+	unsigned char pk[crypto_kx_PUBLICKEYBYTES];
+	unsigned char sk[crypto_kx_SECRETKEYBYTES];
+	unsigned char tx[crypto_secretstream_xchacha20poly1305_KEYBYTES];
+	unsigned char rx[crypto_secretstream_xchacha20poly1305_KEYBYTES];
+	unsigned char mytag[SEAL_TAGLEN], peertag[SEAL_TAGLEN];
+	crypto_secretstream_xchacha20poly1305_state push, pull;
+};
 
 int
 seal_init(void)
@@ -43,4 +58,228 @@ seal_unhex(void *p, size_t n, const char *hex, size_t hexlen)
 		return (-1);
 	}
 	return (0);
+}
+
+void
+seal_wipe(void *p, size_t n)
+{
+	sodium_memzero(p, n);
+}
+
+int
+seal_key_load(const char *path, unsigned char key[SEAL_KEYLEN], int *loose,
+    const char **why)
+{
+	char buf[2 * SEAL_KEYLEN + 3];
+	struct stat st;
+	ssize_t n;
+	size_t len;
+	int fd, e;
+
+	*loose = 0;
+	*why = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return (-1);
+	}
+	*loose = (st.st_mode & 077) != 0;
+	n = read(fd, buf, sizeof(buf));
+	e = errno;
+	close(fd);
+	if (n == -1) {
+		errno = e;
+		return (-1);
+	}
+	len = n;
+	if (len == 2 * SEAL_KEYLEN + 1 && buf[len - 1] == '\n')
+		len--;
+	if (n == (ssize_t)sizeof(buf) || len != 2 * SEAL_KEYLEN) {
+		*why = "expected 64 hex characters and an optional newline";
+		goto bad;
+	}
+	if (seal_unhex(key, SEAL_KEYLEN, buf, len) == -1) {
+		*why = "not hex";
+		goto bad;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return (0);
+bad:
+	sodium_memzero(buf, sizeof(buf));
+	sodium_memzero(key, SEAL_KEYLEN);
+	errno = EINVAL;
+	return (-1);
+}
+
+void
+seal_key_new_hex(char out[2 * SEAL_KEYLEN + 2])
+{
+	unsigned char k[SEAL_KEYLEN];
+
+	randombytes_buf(k, sizeof(k));
+	sodium_bin2hex(out, 2 * SEAL_KEYLEN + 1, k, sizeof(k));
+	out[2 * SEAL_KEYLEN] = '\n';
+	out[2 * SEAL_KEYLEN + 1] = '\0';
+	sodium_memzero(k, sizeof(k));
+}
+
+struct seal *
+seal_new(int client)
+{
+	struct seal *s = sodium_malloc(sizeof(*s));
+
+	if (s == NULL)
+		return (NULL);
+	memset(s, 0, sizeof(*s));
+	s->client = client;
+	crypto_kx_keypair(s->pk, s->sk);
+	return (s);
+}
+
+void
+seal_free(struct seal *s)
+{
+	if (s != NULL)
+		sodium_free(s);	/* wipes it */
+}
+
+void
+seal_pk_hex(const struct seal *s, char out[2 * SEAL_PKLEN + 1])
+{
+	sodium_bin2hex(out, 2 * SEAL_PKLEN + 1, s->pk, SEAL_PKLEN);
+}
+
+/* out = BLAKE2b-256 keyed with psk over label, shared and th. */
+static void
+kdf(unsigned char out[32], const unsigned char psk[SEAL_KEYLEN],
+    const char *label, const unsigned char *shared, size_t slen,
+    const unsigned char th[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, psk, SEAL_KEYLEN, 32);
+	crypto_generichash_update(&st, (const unsigned char *)label,
+	    strlen(label) + 1);
+	crypto_generichash_update(&st, shared, slen);
+	crypto_generichash_update(&st, th, 32);
+	crypto_generichash_final(&st, out, 32);
+}
+
+int
+seal_derive(struct seal *s, const unsigned char psk[SEAL_KEYLEN],
+    const unsigned char peer_pk[SEAL_PKLEN], const void *transcript,
+    size_t tlen)
+{
+	unsigned char rx[crypto_kx_SESSIONKEYBYTES],
+	    tx[crypto_kx_SESSIONKEYBYTES], th[32], both[64];
+	int r;
+
+	/* crypto_kx gives one key each way; both go into each derived key,
+	 * in client-to-listener order, so the two ends agree. */
+	if (s->client)
+		r = crypto_kx_client_session_keys(rx, tx, s->pk, s->sk, peer_pk);
+	else
+		r = crypto_kx_server_session_keys(rx, tx, s->pk, s->sk, peer_pk);
+	if (r != 0) {
+		errno = EPROTO;
+		return (-1);
+	}
+	memcpy(both, s->client ? tx : rx, 32);
+	memcpy(both + 32, s->client ? rx : tx, 32);
+	crypto_generichash(th, sizeof(th), transcript, tlen,
+	    (const unsigned char *)"quilt transcript", 16);
+	kdf(s->client ? s->tx : s->rx, psk, "quilt 1 client to listener",
+	    both, 64, th);
+	kdf(s->client ? s->rx : s->tx, psk, "quilt 1 listener to client",
+	    both, 64, th);
+	kdf(s->client ? s->mytag : s->peertag, psk, "quilt 1 client confirm",
+	    both, 64, th);
+	kdf(s->client ? s->peertag : s->mytag, psk, "quilt 1 listener confirm",
+	    both, 64, th);
+	sodium_memzero(rx, sizeof(rx));
+	sodium_memzero(tx, sizeof(tx));
+	sodium_memzero(both, sizeof(both));
+	return (0);
+}
+
+void
+seal_tag(const struct seal *s, unsigned char tag[SEAL_TAGLEN])
+{
+	memcpy(tag, s->mytag, SEAL_TAGLEN);
+}
+
+int
+seal_check(const struct seal *s, const unsigned char tag[SEAL_TAGLEN])
+{
+	return (sodium_memcmp(s->peertag, tag, SEAL_TAGLEN) == 0 ? 0 : -1);
+}
+
+void
+seal_push_init(struct seal *s, unsigned char hdr[SEAL_HDRLEN])
+{
+	crypto_secretstream_xchacha20poly1305_init_push(&s->push, hdr, s->tx);
+	sodium_memzero(s->tx, sizeof(s->tx));
+}
+
+int
+seal_pull_init(struct seal *s, const unsigned char hdr[SEAL_HDRLEN])
+{
+	int r = crypto_secretstream_xchacha20poly1305_init_pull(&s->pull, hdr,
+	    s->rx);
+
+	sodium_memzero(s->rx, sizeof(s->rx));
+	if (r != 0) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (0);
+}
+
+size_t
+seal_record(struct seal *s, unsigned char *out, const void *m, size_t mlen,
+    int final)
+{
+	unsigned long long clen;
+	size_t n = mlen + SEAL_ABYTES;
+
+	out[0] = n >> 24;
+	out[1] = n >> 16;
+	out[2] = n >> 8;
+	out[3] = n;
+	crypto_secretstream_xchacha20poly1305_push(&s->push, out + SEAL_LENLEN,
+	    &clen, m, mlen, NULL, 0, final ?
+	    crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+	return (SEAL_LENLEN + (size_t)clen);
+}
+
+ssize_t
+seal_open(struct seal *s, unsigned char *out, const void *c, size_t clen,
+    size_t *used, int *final)
+{
+	const unsigned char *p = c;
+	unsigned long long mlen;
+	unsigned char tag;
+	size_t n;
+
+	if (clen < SEAL_LENLEN)
+		return (-2);
+	n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	if (n < SEAL_ABYTES || n > SEAL_RECORD_MAX + SEAL_ABYTES) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	if (clen < SEAL_LENLEN + n)
+		return (-2);
+	if (crypto_secretstream_xchacha20poly1305_pull(&s->pull, out, &mlen,
+	    &tag, p + SEAL_LENLEN, n, NULL, 0) != 0 || (tag != 0 && tag !=
+	    crypto_secretstream_xchacha20poly1305_TAG_FINAL)) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	*used = SEAL_LENLEN + n;
+	*final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+	return ((ssize_t)mlen);
 }

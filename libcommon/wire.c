@@ -141,7 +141,7 @@ size_t
 wire_put_hello(char *out, const struct wire_hello *h)
 {
 	char ver[32], node[80], sid[sizeof("session=") + 2 * WIRE_SID_LEN], max[40], sealed[16],
-	    from[40], resume[40], handler[16];
+	    from[40], resume[40], handler[16], kx[80];
 	const char *args[12];
 	int n = 0;
 
@@ -164,6 +164,10 @@ wire_put_hello(char *out, const struct wire_hello *h)
 	if (h->resume >= 0) {
 		snprintf(resume, sizeof(resume), "resume=%" PRId64, h->resume);
 		args[n++] = resume;
+	}
+	if (h->kx[0]) {
+		snprintf(kx, sizeof(kx), "kx=%s", h->kx);
+		args[n++] = kx;
 	}
 	if (h->handler) {
 		snprintf(handler, sizeof(handler), "handler=1");
@@ -243,11 +247,19 @@ wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
 			if (frame_part_num(v, vn, INT64_MAX, &x) == -1)
 				goto bad;
 			h->resume = x;
+		} else if (keyis(p, n, "kx", &v, &vn)) {
+			unsigned char pk[32];
+
+			if (seal_unhex(pk, sizeof(pk), v, vn) == -1)
+				goto bad;
+			memcpy(h->kx, v, vn);
+			h->kx[vn] = '\0';
 		} else if (keyis(p, n, "handler", &v, &vn)) {
 			h->handler = vn == 1 && *v == '1';
 		}
 	}
-	if (!have_node || !have_sid || h->maxmsg == 0)
+	if (!have_node || !have_sid || h->maxmsg == 0 || (h->sealed &&
+	    !h->kx[0]))
 		goto bad;
 	return (0);
 bad:

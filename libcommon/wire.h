@@ -128,6 +128,8 @@ struct wire_hello {
 	 * -1 when absent. */
 	int64_t from, resume;
 	int handler;
+	/* Sealed: our ephemeral X25519 public key, 64 hex digits, or "". */
+	char kx[2 * 32 + 1];
 };
 
 /* Encode a hello frame into out (WIRE_HELLO_MAX bytes); returns its size. */

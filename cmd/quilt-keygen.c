@@ -1,0 +1,73 @@
+/*
+ * quilt-keygen: write a new key for -k: 32 random bytes as 64 hex
+ * characters and a newline, in a file only its owner can read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "seal.h"
+
+static noreturn void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout, "usage: quilt-keygen [-fV] file | -\n");
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	char hex[2 * SEAL_KEYLEN + 2];
+	int ch, force = 0, fd, flags;
+	size_t len = 2 * SEAL_KEYLEN + 1;
+	ssize_t w;
+
+	log_init(argv[0]);
+	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	while ((ch = getopt(argc, argv, "+fhV")) != -1) {
+		switch (ch) {
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			print_version();
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage(EX_USAGE);
+	if (seal_init() == -1)
+		log_die(EX_SOFTWARE, "libsodium");
+	if (strcmp(argv[0], "-") == 0) {
+		fd = 1;
+	} else {
+		/* Never replace a key by accident: -f says so. */
+		flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC :
+		    O_EXCL);
+		if ((fd = open(argv[0], flags, 0600)) == -1)
+			log_die(errno == EEXIST ? EX_USAGE : EX_OSERR, "%s%s",
+			    argv[0], errno == EEXIST ? " (use -f to replace it)" :
+			    "");
+		if (force && fchmod(fd, 0600) == -1)
+			log_die(EX_OSERR, "%s", argv[0]);
+	}
+	seal_key_new_hex(hex);
+	w = write(fd, hex, len);
+	seal_wipe(hex, sizeof(hex));
+	if (w != (ssize_t)len || (fd != 1 && close(fd) == -1))
+		log_die(fd == 1 ? EX_IOERR : EX_OSERR, "%s", argv[0]);
+	return (0);
+}
