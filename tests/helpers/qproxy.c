@@ -2,8 +2,8 @@
  * qproxy: a TCP (or Unix socket) forwarding proxy with injected faults, for
  * the tests of reconnection, resume and (later) sealing.
  *
- *   qproxy [-v] [-P readyfile] [-p port] [-n nconn] [-f fault]...
- *          [listen_addr] target_addr
+ *   qproxy [-v] [-P readyfile] [-p port] [-n nconn] [-w dumpfile]
+ *          [-f fault]... [listen_addr] target_addr
  *
  * It listens on listen_addr (default 127.0.0.1:0; -p PORT replaces its
  * port, so a test can restart a killed proxy on the port of the first one),
@@ -19,6 +19,10 @@
  *   replay=OFF:LEN  once bytes OFF..OFF+LEN-1 (client->server) have passed,
  *                   send them again
  *   drop=OFF:LEN    drop bytes OFF..OFF+LEN-1 of the client->server stream
+ *
+ * -w FILE appends every byte forwarded client->server (after the faults,
+ * all connections) to FILE: a capture, e.g. to check that a sealed session
+ * shows no message text.
  *
  * -v prints one line per connection on stderr when it ends:
  *   qproxy: connection N: C bytes client->server, S bytes server->client
@@ -64,6 +68,24 @@ static struct fault faults[MAXFAULT];
 static int nfaults;
 static struct conn *conns[MAXCONN];
 static int verbose;
+static int dumpfd = -1;
+
+/* -w: append the n bytes at p to the dump file. */
+static void
+dump(const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (dumpfd != -1 && n > 0) {
+		if ((w = write(dumpfd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			h_die("dump file");
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
 
 static unsigned long long
 num(const char *s, const char *what)
@@ -136,6 +158,8 @@ apply(struct conn *c, struct dir *d, int c2s, const char *in, size_t n)
 
 	if (!c->faulty) {
 		memcpy(out, in, n);
+		if (c2s)
+			dump(out, n);
 		d->tail += n;
 		return;
 	}
@@ -179,6 +203,8 @@ apply(struct conn *c, struct dir *d, int c2s, const char *in, size_t n)
 		if (faults[j].kind == F_CUT && c2s &&
 		    start + n >= faults[j].off)
 			c->cut = 1;
+	if (c2s)
+		dump(out, k);
 	d->tail += k;
 }
 
@@ -253,7 +279,7 @@ main(int argc, char *argv[])
 
 	h_prog = "qproxy";
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "+f:n:p:P:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:n:p:P:vw:")) != -1) {
 		switch (ch) {
 		case 'f':
 			add_fault(optarg);
@@ -270,9 +296,15 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose = 1;
 			break;
+		case 'w':
+			dumpfd = open(optarg, O_WRONLY | O_CREAT | O_APPEND |
+			    O_CLOEXEC, 0644);
+			if (dumpfd == -1)
+				h_die("%s", optarg);
+			break;
 		default:
 			fprintf(stderr, "usage: qproxy [-v] [-P readyfile] "
-			    "[-p port] [-n nconn] [-f fault]... "
+			    "[-p port] [-n nconn] [-w dumpfile] [-f fault]... "
 			    "[listen_addr] target_addr\n");
 			exit(64);
 		}
