@@ -99,8 +99,8 @@ static struct {
 	char bound[ADDR_STRLEN];
 	char readytmp[PATH_MAX];
 	struct sink out;
-	struct conn **conns;
-	int nconns, nlive;
+	struct conn **conns;	/* nslots: a handler may outlive its socket */
+	int nslots, nconns, nlive;
 	struct session *sess;
 	unsigned char keys[2][SEAL_KEYLEN];
 	int escaped, warned_escape;
@@ -678,6 +678,13 @@ process_framed(struct conn *c)
 			char seq[24];
 			const char *args[] = { seq, S.o.node, "0", NULL };
 
+			/* A node of a mesh is for quilt-relay to reach. */
+			if (!dest_ok(&m)) {
+				conn_fail(c, "no route to %.*s", (int)(m.destlen >
+				    WIRE_NODE_MAX ? WIRE_NODE_MAX : m.destlen),
+				    m.dest);
+				return;
+			}
 			frame_iter_init(&it, m.args, m.argslen);
 			if (frame_next_part(&it, &p, &n) != 1 || n > 20) {
 				conn_fail(c, "bad ping");
@@ -999,7 +1006,9 @@ on_accept(void *arg, int fd, int revents)
 	struct conn *c;
 	int cfd, id;
 
-	for (int burst = 0; burst < 64 && S.nlive < S.o.maxconn; burst++) {
+	/* Only with a free slot: what waits stays in the backlog. */
+	for (int burst = 0; burst < 64 && S.nlive < S.o.maxconn &&
+	    S.nconns < S.nslots; burst++) {
 		struct sockaddr_storage ra;
 		socklen_t ralen = sizeof(ra);
 
@@ -1011,9 +1020,9 @@ on_accept(void *arg, int fd, int revents)
 				log_warn("accept");
 			return;
 		}
-		for (id = 0; id < S.o.maxconn && S.conns[id] != NULL; id++)
+		for (id = 0; id < S.nslots && S.conns[id] != NULL; id++)
 			;
-		if (id == S.o.maxconn || (c = calloc(1, sizeof(*c))) == NULL) {
+		if (id == S.nslots || (c = calloc(1, sizeof(*c))) == NULL) {
 			close(cfd);
 			return;
 		}
@@ -1061,7 +1070,7 @@ reap(void *arg, int sig)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (int i = 0; i < S.o.maxconn; i++) {
+		for (int i = 0; i < S.nslots; i++) {
 			struct conn *c = S.conns[i];
 
 			if (c == NULL || c->pid != pid)
@@ -1112,7 +1121,7 @@ stop(void *arg, int sig)
 		remove_files();
 		S.lfd = -1;
 	}
-	for (int i = 0; i < S.o.maxconn; i++)
+	for (int i = 0; i < S.nslots; i++)
 		if (S.conns[i] != NULL)
 			conn_settle(S.conns[i]);
 }
@@ -1165,7 +1174,7 @@ all_done(void)
 {
 	if (!sink_empty(&S.out))
 		return (0);
-	for (int i = 0; i < S.o.maxconn; i++)
+	for (int i = 0; i < S.nslots; i++)
 		if (S.conns[i] != NULL)
 			return (0);
 	return (1);
@@ -1179,7 +1188,7 @@ run(void)
 		int any_blocked = 0;
 
 		flush_out();
-		for (int i = 0; i < S.o.maxconn; i++) {
+		for (int i = 0; i < S.nslots; i++) {
 			struct conn *c = S.conns[i];
 
 			if (c == NULL)
@@ -1213,15 +1222,32 @@ run(void)
 			if (all_done())
 				return (0);
 			if (now >= S.drain_deadline) {
-				log_warnx("stopping: standard output blocked; "
-				    "what is unwritten is not acknowledged");
+				int handlers = 0;
+
+				/* Handlers run in their own process groups. */
+				for (int i = 0; i < S.nslots; i++)
+					if (S.conns[i] && S.conns[i]->pid > 0) {
+						kill(-S.conns[i]->pid, SIGTERM);
+						handlers++;
+					}
+				if (handlers)
+					log_warnx("stopping: drain deadline "
+					    "passed; %d handler%s still running "
+					    "sent SIGTERM", handlers, handlers ==
+					    1 ? "" : "s");
+				if (!sink_empty(&S.out))
+					log_warnx("stopping: drain deadline "
+					    "passed with standard output blocked;"
+					    " what is unwritten is not "
+					    "acknowledged");
 				return (0);
 			}
 			if (next == -1 || S.drain_deadline < next)
 				next = S.drain_deadline;
 		}
 		if (S.lfd != -1)
-			loop_want(&S.loop, S.lfd, S.nlive < S.o.maxconn ?
+			loop_want(&S.loop, S.lfd, S.nlive < S.o.maxconn &&
+			    S.nconns < S.nslots ?
 			    POLLIN : 0);
 		loop_want(&S.loop, 1, sink_empty(&S.out) ? 0 : POLLOUT);
 		if (S.escaped && !S.warned_escape) {
@@ -1337,7 +1363,7 @@ main(int argc, char *argv[])
 		opt_key(o->keyfile[k], S.keys[k], EX_NOINPUT, EX_CONFIG);
 
 	/* Everything that can fail for want of resources, before the loop. */
-	if ((S.conns = calloc(o->maxconn, sizeof(*S.conns))) == NULL ||
+	if ((S.conns = calloc(S.nslots = 2 * o->maxconn, sizeof(*S.conns))) == NULL ||
 	    (S.sess = calloc(SESS_MAX, sizeof(*S.sess))) == NULL ||
 	    sink_init(&S.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
 	    -1 || loop_init(&S.loop) == -1)

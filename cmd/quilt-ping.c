@@ -120,7 +120,8 @@ send_ping(void)
 	snprintf(seq, sizeof(seq), "%" PRIu64, S.transmitted);
 	S.sent_us[S.transmitted % RING] = t;
 	S.last_send_us = t;
-	if (link_ctlv(&S.link, "ping", args, S.payload, S.size) == -1 ||
+	if (link_ctlv_to(&S.link, S.dest ? S.dest : "", "ping", args,
+	    S.payload, S.size) == -1 ||
 	    (link_flush(&S.link) == -1 && errno != EAGAIN))
 		log_die(2, "%s", S.addrstr);
 }
@@ -325,11 +326,6 @@ main(int argc, char *argv[])
 	if (e != CLIENT_OK) {
 		log_warnx("%s: %s", S.addrstr, whybuf);
 		exit(2);
-	}
-	if (S.dest) {
-		/* Pings for another node carry it as the destination. */
-		log_diex(2, "-d: %s is a direct peer; routing needs quilt-relay",
-		    S.dest);
 	}
 	if (loop_add(&S.loop, S.link.fd, POLLIN, on_sock, NULL) == -1 ||
 	    loop_signal(&S.loop, SIGINT, on_signal, NULL) == -1 ||

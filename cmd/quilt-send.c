@@ -258,8 +258,9 @@ pump(void)
 		else
 			body = wire_msg1_body(dl, len);
 		if (body > peer)
-			log_diex(EX_DATAERR, "message of %zu bytes exceeds the "
-			    "peer's limit of %zu", len, peer);
+			log_diex(EX_DATAERR, "message of %zu bytes (%zu with its "
+			    "envelope) exceeds the peer's limit of %zu", len, body,
+			    peer);
 		fsz = frame_size(body);
 		if ((w = link_reserve(&S.link, fsz)) == NULL)
 			return;
@@ -342,7 +343,8 @@ handle_frame(const char *body, size_t len)
 
 			snprintf(seq, sizeof(seq), "%.*s", (int)(n < 20 ? n : 20),
 			    p);
-			frame_next_part(&it, &p, &n);
+			if (frame_next_part(&it, &p, &n) != 1)
+				p = "", n = 0;
 			link_ctlv(&S.link, "pong", args, p, n);
 		}
 		break;

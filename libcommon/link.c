@@ -129,11 +129,18 @@ int
 link_ctlv(struct link *l, const char *cmd, const char *const *args,
     const void *bin, size_t binlen)
 {
-	size_t n = wire_put_ctl(NULL, 0, cmd, args, bin, binlen);
+	return (link_ctlv_to(l, "", cmd, args, bin, binlen));
+}
+
+int
+link_ctlv_to(struct link *l, const char *dest, const char *cmd,
+    const char *const *args, const void *bin, size_t binlen)
+{
+	size_t n = wire_put_ctl_to(NULL, 0, dest, cmd, args, bin, binlen);
 
 	if (buf_reserve(&l->ctl, n) == -1)
 		return (-1);
-	wire_put_ctl(buf_tail(&l->ctl), n, cmd, args, bin, binlen);
+	wire_put_ctl_to(buf_tail(&l->ctl), n, dest, cmd, args, bin, binlen);
 	l->ctl.end += n;
 	return (0);
 }

@@ -89,6 +89,10 @@ int link_ctl(struct link *l, const char *frame, size_t n);
 int link_ctlv(struct link *l, const char *cmd, const char *const *args,
     const void *bin, size_t binlen);
 
+/* Queue [dest, cmd, args...] as a control frame. */
+int link_ctlv_to(struct link *l, const char *dest, const char *cmd,
+    const char *const *args, const void *bin, size_t binlen);
+
 /*
  * The peer has written the first n messages: drop them.  -1 with EPROTO
  * when n goes backwards or past what was sent.

@@ -116,7 +116,15 @@ size_t
 wire_put_ctl(char *out, size_t cap, const char *cmd,
     const char *const *args, const void *bin, size_t binlen)
 {
-	size_t body = 3 + frame_size(strlen(cmd)), total;
+	return (wire_put_ctl_to(out, cap, "", cmd, args, bin, binlen));
+}
+
+size_t
+wire_put_ctl_to(char *out, size_t cap, const char *dest, const char *cmd,
+    const char *const *args, const void *bin, size_t binlen)
+{
+	size_t body = frame_size(strlen(dest)) + frame_size(strlen(cmd)),
+	    total;
 	char *o;
 
 	for (int i = 0; args && args[i]; i++)
@@ -127,7 +135,7 @@ wire_put_ctl(char *out, size_t cap, const char *cmd,
 	if (total > cap)
 		return (total);
 	o = out + frame_put_hdr(out, body);
-	o = frame_put(o, "", 0);
+	o = frame_put_str(o, dest);
 	o = frame_put_str(o, cmd);
 	for (int i = 0; args && args[i]; i++)
 		o = frame_put_str(o, args[i]);

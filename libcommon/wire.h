@@ -115,6 +115,10 @@ char *wire_put_msgn(char *out, const char *dest, size_t destlen,
 size_t wire_put_ctl(char *out, size_t cap, const char *cmd,
     const char *const *args, const void *bin, size_t binlen);
 
+/* The same for [dest, cmd, args...]: a ping for a node of a mesh. */
+size_t wire_put_ctl_to(char *out, size_t cap, const char *dest,
+    const char *cmd, const char *const *args, const void *bin, size_t binlen);
+
 struct wire_hello {
 	unsigned vmin, vmax;
 	char node[WIRE_NODE_MAX + 1];
