@@ -243,7 +243,7 @@ load helpers/common
 	big=$(head -c 2000 /dev/zero | tr '\0' x)
 	run --separate-stderr quilt-send "$ADDR" "$big"
 	[ "$status" -eq 65 ]
-	[[ $stderr =~ ^quilt-send:\ message\ of\ [0-9]+\ bytes\ exceeds\ the\ peer\'s\ limit\ of\ 1024 ]]
+	[[ $stderr =~ ^quilt-send:\ message\ of\ 2000\ bytes\ \(2015\ with\ its\ envelope\)\ exceeds\ the\ peer\'s\ limit\ of\ 1024 ]]
 	[ ! -s "$T/listen.out" ]
 }
 
