@@ -522,27 +522,15 @@ static void
 handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 {
 	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
-	char taghex[2 * SEAL_TAGLEN + 1], hdrhex[2 * SEAL_HDRLEN + 1];
-	const char *args[] = { taghex, hdrhex, NULL };
 	char frame[WIRE_HELLO_MAX];
-	struct frame_iter it;
 	struct wire_msg m;
-	const char *p1, *p2;
-	size_t n1, n2, flen;
+	size_t flen;
 	int k;
 
-	if (wire_decode(body, len, &m) == -1 || m.namelen != 7 ||
-	    memcmp(m.name, "confirm", 7) != 0) {
-		conn_fail(c, "expected the key confirmation");
-		return;
-	}
-	frame_iter_init(&it, m.args, m.argslen);
-	if (frame_next_part(&it, &p1, &n1) != 1 ||
-	    frame_next_part(&it, &p2, &n2) != 1 ||
-	    seal_unhex(tag, sizeof(tag), p1, n1) == -1 ||
-	    seal_unhex(hdr, sizeof(hdr), p2, n2) == -1 ||
+	if (wire_decode(body, len, &m) == -1 ||
+	    wire_get_confirm(&m, tag, hdr) == -1 ||
 	    seal_unhex(pk, sizeof(pk), c->peer.kx, strlen(c->peer.kx)) == -1) {
-		conn_fail(c, "bad key confirmation");
+		conn_fail(c, "expected the key confirmation");
 		return;
 	}
 	for (k = 0; k < S.o.nkeys; k++)
@@ -556,9 +544,7 @@ handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 	}
 	seal_tag(c->seal, tag);
 	seal_push_init(c->seal, hdr);
-	seal_hex(taghex, tag, sizeof(tag));
-	seal_hex(hdrhex, hdr, sizeof(hdr));
-	flen = wire_put_ctl(frame, sizeof(frame), "confirm", args, NULL, 0);
+	flen = wire_put_confirm(frame, tag, hdr);
 	link_take(&c->link, n);
 	/* The last plaintext: queued ahead of the first record. */
 	if (buf_len(&c->link.ctl) > 0 || buf_append(&c->link.ctl, frame,

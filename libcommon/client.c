@@ -121,13 +121,10 @@ confirm(struct link *l, long long deadline, struct seal *s,
     const char *transcript, size_t tlen, char *why, size_t whylen)
 {
 	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
-	char taghex[2 * SEAL_TAGLEN + 1], hdrhex[2 * SEAL_HDRLEN + 1];
-	const char *args[] = { taghex, hdrhex, NULL };
 	char frame[WIRE_HELLO_MAX];
-	struct frame_iter it;
 	struct wire_msg m;
-	const char *body, *p1, *p2;
-	size_t len, n1, n2, n;
+	const char *body;
+	size_t len, n;
 	enum client_err e;
 	ssize_t r;
 
@@ -137,9 +134,7 @@ confirm(struct link *l, long long deadline, struct seal *s,
 		    "bad key exchange from the peer", NULL, 0));
 	seal_tag(s, tag);
 	seal_push_init(s, hdr);
-	seal_hex(taghex, tag, sizeof(tag));
-	seal_hex(hdrhex, hdr, sizeof(hdr));
-	n = wire_put_ctl(frame, sizeof(frame), "confirm", args, NULL, 0);
+	n = wire_put_confirm(frame, tag, hdr);
 	if (write_all(l->fd, frame, n, deadline) == -1)
 		return (fail(l, errno == ETIMEDOUT ? CLIENT_TEMPFAIL :
 		    CLIENT_UNAVAILABLE, why, whylen, errno == ETIMEDOUT ?
@@ -151,12 +146,7 @@ confirm(struct link *l, long long deadline, struct seal *s,
 		    "bad confirmation from the peer", NULL, 0));
 	if (is_error(&m, l, &e, why, whylen))
 		return (e);
-	frame_iter_init(&it, m.args, m.argslen);
-	if (m.namelen != 7 || memcmp(m.name, "confirm", 7) != 0 ||
-	    frame_next_part(&it, &p1, &n1) != 1 ||
-	    frame_next_part(&it, &p2, &n2) != 1 ||
-	    seal_unhex(tag, sizeof(tag), p1, n1) == -1 ||
-	    seal_unhex(hdr, sizeof(hdr), p2, n2) == -1)
+	if (wire_get_confirm(&m, tag, hdr) == -1)
 		return (fail(l, CLIENT_PROTOCOL, why, whylen,
 		    "bad confirmation from the peer", NULL, 0));
 	if (seal_check(s, tag) == -1 || seal_pull_init(s, hdr) == -1)

@@ -275,6 +275,38 @@ bad:
 	return (-1);
 }
 
+size_t
+wire_put_confirm(char *out, const unsigned char tag[WIRE_TAGLEN],
+    const unsigned char hdr[WIRE_STREAMHDR])
+{
+	char taghex[2 * WIRE_TAGLEN + 1], hdrhex[2 * WIRE_STREAMHDR + 1];
+	const char *args[] = { taghex, hdrhex, NULL };
+
+	seal_hex(taghex, tag, WIRE_TAGLEN);
+	seal_hex(hdrhex, hdr, WIRE_STREAMHDR);
+	return (wire_put_ctl(out, WIRE_HELLO_MAX, "confirm", args, NULL, 0));
+}
+
+int
+wire_get_confirm(const struct wire_msg *m, unsigned char tag[WIRE_TAGLEN],
+    unsigned char hdr[WIRE_STREAMHDR])
+{
+	struct frame_iter it;
+	const char *p1, *p2;
+	size_t n1, n2;
+
+	frame_iter_init(&it, m->args, m->argslen);
+	if (m->namelen != 7 || memcmp(m->name, "confirm", 7) != 0 ||
+	    frame_next_part(&it, &p1, &n1) != 1 ||
+	    frame_next_part(&it, &p2, &n2) != 1 ||
+	    seal_unhex(tag, WIRE_TAGLEN, p1, n1) == -1 ||
+	    seal_unhex(hdr, WIRE_STREAMHDR, p2, n2) == -1) {
+		errno = EPROTO;
+		return (-1);
+	}
+	return (0);
+}
+
 unsigned
 wire_version(const struct wire_hello *a, const struct wire_hello *b)
 {

@@ -145,6 +145,18 @@ size_t wire_put_hello(char *out, const struct wire_hello *h);
  */
 int wire_get_hello(const struct wire_msg *m, struct wire_hello *h);
 
+/*
+ * The key confirmation of a sealed handshake: ["", "confirm", TAG, HEADER]
+ * in hex.  wire_put_confirm returns the frame's size (out has
+ * WIRE_HELLO_MAX bytes); wire_get_confirm 0, or -1 with EPROTO.
+ */
+#define WIRE_TAGLEN 32
+#define WIRE_STREAMHDR 24
+size_t wire_put_confirm(char *out, const unsigned char tag[WIRE_TAGLEN],
+    const unsigned char hdr[WIRE_STREAMHDR]);
+int wire_get_confirm(const struct wire_msg *m, unsigned char tag[WIRE_TAGLEN],
+    unsigned char hdr[WIRE_STREAMHDR]);
+
 /* The highest version both ranges share, or 0 for none. */
 unsigned wire_version(const struct wire_hello *a, const struct wire_hello *b);
 
