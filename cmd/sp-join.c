@@ -526,35 +526,6 @@ run(struct state *st)
 }
 
 /* Report a failed set-up with Spread's name for it, and exit. */
-static void
-setup_failed(const char *daemon, const struct spread_addr *a, int code,
-    const char *detail)
-{
-	const char *name = spread_errname(code);
-	int status = EX_UNAVAILABLE;
-
-	if (name == NULL) {
-		log_diex(EX_PROTOCOL, "%s: the daemon answered with unknown "
-		    "code %d", daemon, code);
-	}
-	if (code == SPREAD_COULD_NOT_CONNECT) {
-		if (errno == ENXIO)
-			log_diex(EX_NOHOST, "%s: %s: resolve %s: %s", daemon,
-			    name, a->host, detail);
-		if (errno == ETIMEDOUT)
-			log_diex(EX_TEMPFAIL, "%s: %s: timed out", daemon, name);
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM)
-			status = EX_OSERR;
-		log_diex(status, "%s: %s: %s%s%s", daemon, name,
-		    a->is_unix ? a->path : "", a->is_unix ? ": " : "",
-		    strerror(errno));
-	}
-	if (code == SPREAD_CONNECTION_CLOSED && errno == EPROTO)
-		status = EX_PROTOCOL;
-	log_diex(status, "%s: %s: %s", daemon, name,
-	    detail ? detail : spread_errtext(code));
-}
 
 int
 main(int argc, char *argv[])
@@ -673,7 +644,7 @@ main(int argc, char *argv[])
 
 	if (spread_session_open(&st.s, &st.addr, o.name,
 	    SPREAD_HELLO_MEMBERSHIP, timeout, &code, &detail) == -1)
-		setup_failed(o.daemon, &st.addr, code, detail);
+		log_spread_setup(o.daemon, &st.addr, code, detail);
 	log_info("connected to %s as %s (Spread %d.%d.%d)", o.daemon,
 	    st.s.reply.private_group, st.s.reply.major, st.s.reply.minor,
 	    st.s.reply.patch);

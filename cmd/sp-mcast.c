@@ -27,6 +27,7 @@
 #include "fmt.h"
 #include "frame.h"
 #include "log.h"
+#include "net.h"
 #include "spread.h"
 
 #define TX_HIGH		(1u << 20)	/* stop reading input above this */
@@ -120,34 +121,6 @@ check_rx(struct state *st)
 		    "from the daemon", st->o->daemon);
 }
 
-static void
-setup_failed(const char *daemon, const struct spread_addr *a, int code,
-    const char *detail)
-{
-	const char *name = spread_errname(code);
-	int status = EX_UNAVAILABLE;
-
-	if (name == NULL)
-		log_diex(EX_PROTOCOL, "%s: the daemon answered with unknown "
-		    "code %d", daemon, code);
-	if (code == SPREAD_COULD_NOT_CONNECT) {
-		if (errno == ENXIO)
-			log_diex(EX_NOHOST, "%s: %s: resolve %s: %s", daemon,
-			    name, a->host, detail);
-		if (errno == ETIMEDOUT)
-			log_diex(EX_TEMPFAIL, "%s: %s: timed out", daemon, name);
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM)
-			status = EX_OSERR;
-		log_diex(status, "%s: %s: %s%s%s", daemon, name,
-		    a->is_unix ? a->path : "", a->is_unix ? ": " : "",
-		    strerror(errno));
-	}
-	if (code == SPREAD_CONNECTION_CLOSED && errno == EPROTO)
-		status = EX_PROTOCOL;
-	log_diex(status, "%s: %s: %s", daemon, name,
-	    detail ? detail : spread_errtext(code));
-}
 
 /* Connect on the first message: bad input refused before it sends nothing. */
 static void
@@ -158,7 +131,7 @@ connect_daemon(struct state *st)
 
 	if (spread_session_open(&st->s, &st->addr, st->o->name, 0,
 	    st->timeout, &code, &detail) == -1)
-		setup_failed(st->o->daemon, &st->addr, code, detail);
+		log_spread_setup(st->o->daemon, &st->addr, code, detail);
 	st->connected = 1;
 	log_info("connected to %s as %s (Spread %d.%d.%d)", st->o->daemon,
 	    st->s.reply.private_group, st->s.reply.major, st->s.reply.minor,
@@ -251,14 +224,6 @@ parse_input(struct state *st)
 	}
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 static void
 lost(struct state *st, int err)
@@ -301,10 +266,10 @@ run(struct state *st)
 		}
 		if (killed && buf_len(&st->tx) == 0 && deadline == 0) {
 			shutdown(st->s.fd, SHUT_WR);
-			deadline = now_ms() + CLOSE_WAIT_MS;
+			deadline = net_now_ms() + CLOSE_WAIT_MS;
 		}
 		if (deadline) {
-			timeout = deadline - now_ms();
+			timeout = deadline - net_now_ms();
 			if (timeout <= 0) {
 				log_warnx("%s: the daemon did not close the "
 				    "session after the disconnect",
