@@ -1266,10 +1266,8 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "+0b:c:e:hk:M:Nn:P:qRvV")) != -1) {
 		switch (ch) {
 		case '0':
-			o->fmt = FMT_NUL;
-			break;
 		case 'N':
-			o->fmt = FMT_NET;
+			opt_format(&o->fmt, ch);
 			break;
 		case 'b':
 			opt_once(&seen_b, ch);

@@ -573,10 +573,8 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "+0aNd:hk:M:n:qrUvVw:x")) != -1) {
 		switch (ch) {
 		case '0':
-			o->fmt = FMT_NUL;
-			break;
 		case 'N':
-			o->fmt = FMT_NET;
+			opt_format(&o->fmt, ch);
 			break;
 		case 'a':
 			o->all = 1;

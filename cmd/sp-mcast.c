@@ -337,16 +337,8 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "+0Nhqs:T:t:u:vVx")) != -1) {
 		switch (ch) {
 		case '0':
-			if (o.fmt == FMT_NET)
-				log_diex(EX_USAGE, "-0 and -N cannot be used "
-				    "together");
-			o.fmt = FMT_NUL;
-			break;
 		case 'N':
-			if (o.fmt == FMT_NUL)
-				log_diex(EX_USAGE, "-0 and -N cannot be used "
-				    "together");
-			o.fmt = FMT_NET;
+			opt_format(&o.fmt, ch);
 			break;
 		case 'h':
 			usage(stdout, 0);

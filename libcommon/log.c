@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include "fmt.h"
 #include "seal.h"
 #include "spread.h"
 
@@ -219,6 +220,16 @@ log_spread_setup(const char *daemon, const struct spread_addr *a, int code,
 		status = EX_PROTOCOL;
 	log_diex(status, "%s: %s: %s", daemon, name,
 	    detail ? detail : spread_errtext(code));
+}
+
+void
+opt_format(enum fmt *f, int ch)
+{
+	enum fmt want = ch == '0' ? FMT_NUL : FMT_NET;
+
+	if (*f != FMT_LINE && *f != want)
+		log_diex(log_usage_status, "-0 and -N cannot be used together");
+	*f = want;
 }
 
 void

@@ -65,6 +65,10 @@ struct spread_addr;
 noreturn void log_spread_setup(const char *daemon,
     const struct spread_addr *a, int code, const char *detail);
 
+/* -0 or -N (ch) into *f; the two together are a usage error. */
+enum fmt;
+void opt_format(enum fmt *f, int ch);
+
 /* A value option given twice is a usage error. */
 void opt_once(int *seen, int ch);
 
