@@ -1387,6 +1387,7 @@ main(int argc, char *argv[])
 		log_warnx("%s is not a loopback address and there is no -k: "
 		    "any peer that reaches it is accepted", S.bound);
 	run();
+	seal_wipe(S.keys, sizeof(S.keys));
 	remove_files();
 	return (0);
 }

@@ -314,6 +314,7 @@ main(int argc, char *argv[])
 	e = client_open(&S.a, S.deadline_ms && S.deadline_ms < S.timeout_ms ?
 	    (int)S.deadline_ms : (int)S.timeout_ms, &S.link, &S.me, &S.peer,
 	    S.keyfile ? S.key : NULL, whybuf, sizeof(whybuf));
+	seal_wipe(S.key, sizeof(S.key));	/* never needed again */
 	if (e == CLIENT_TEMPFAIL && strcmp(whybuf, "timed out") == 0) {
 		/* A silent peer is "no reply", as ping(8) to a silent host:
 		 * the first ping went unanswered with the hello. */

@@ -96,6 +96,7 @@ counters(void)
 static noreturn void
 finish(int status)
 {
+	seal_wipe(S.key, sizeof(S.key));
 	if (S.progress)
 		fputc('\n', stderr);
 	counters();
@@ -666,8 +667,13 @@ main(int argc, char *argv[])
 	    sink_init(&S.out, 1, 0, fmt_bound(o->maxmsg) + IN_CHUNK, 4) == -1)
 		log_die(EX_OSERR, "memory");
 
-	if ((st = setup()) != 0)
+	if ((st = setup()) != 0) {
+		seal_wipe(S.key, sizeof(S.key));
 		exit(st);
+	}
+	/* Only a reconnect needs the key again. */
+	if (!o->reconnect)
+		seal_wipe(S.key, sizeof(S.key));
 	/* Now the peer's limit is known: size the window and input to it, so
 	 * that a small -M at the other end keeps both ends small. */
 	{
