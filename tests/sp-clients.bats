@@ -169,7 +169,9 @@ close" ]
 }
 
 @test "ILLEGAL_SPREAD: a daemon name Spread does not read, exit 64" {
-	for s in x localhost:4803 4803@ 0 65536 -1; do
+	# host:port is not how Spread names a daemon (no connection is made)
+	h=localhost
+	for s in x "$h:4803" 4803@ 0 65536 -1; do
 		run sp-join -s "$s" g
 		[ "$status" -eq 64 ]
 		[ "$output" = "sp-join: $s: ILLEGAL_SPREAD: not a Spread daemon name (PORT or PORT@HOST)" ]
