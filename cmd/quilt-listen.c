@@ -1298,9 +1298,8 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			opt_once(&seen_n, ch);
-			if (!wire_node_ok(optarg, strlen(optarg)))
-				log_diex(EX_USAGE, "bad node name: %s", optarg);
-			snprintf(o->node, sizeof(o->node), "%s", optarg);
+			snprintf(o->node, sizeof(o->node), "%s",
+			    opt_node(optarg));
 			break;
 		case 'P':
 			opt_once(&seen_P, ch);

@@ -245,9 +245,7 @@ main(int argc, char *argv[])
 			S.count = parse_num(optarg, 1, 1000000000LL, "count");
 			break;
 		case 'd':
-			if (!wire_node_ok(optarg, strlen(optarg)))
-				log_diex(2, "bad node name: %s", optarg);
-			S.dest = optarg;
+			S.dest = opt_node(optarg);
 			break;
 		case 'h':
 			usage(0);

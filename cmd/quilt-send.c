@@ -582,9 +582,7 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			opt_once(&seen_d, ch);
-			if (!wire_node_ok(optarg, strlen(optarg)))
-				log_diex(EX_USAGE, "bad node name: %s", optarg);
-			o->dest = optarg;
+			o->dest = opt_node(optarg);
 			break;
 		case 'h':
 			usage(0);
@@ -599,9 +597,8 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			opt_once(&seen_n, ch);
-			if (!wire_node_ok(optarg, strlen(optarg)))
-				log_diex(EX_USAGE, "bad node name: %s", optarg);
-			snprintf(o->node, sizeof(o->node), "%s", optarg);
+			snprintf(o->node, sizeof(o->node), "%s",
+			    opt_node(optarg));
 			break;
 		case 'q':
 			log_level = 0;

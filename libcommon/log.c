@@ -3,6 +3,7 @@
 #include "fmt.h"
 #include "seal.h"
 #include "spread.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -220,6 +221,15 @@ log_spread_setup(const char *daemon, const struct spread_addr *a, int code,
 		status = EX_PROTOCOL;
 	log_diex(status, "%s: %s: %s", daemon, name,
 	    detail ? detail : spread_errtext(code));
+}
+
+const char *
+opt_node(const char *s)
+{
+	if (!wire_node_ok(s, strlen(s)))
+		log_diex(log_usage_status, "bad node name: %s (want 1 to 64 of "
+		    "A-Z a-z 0-9 . _ -, not \"all\")", s);
+	return (s);
 }
 
 void

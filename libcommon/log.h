@@ -65,6 +65,9 @@ struct spread_addr;
 noreturn void log_spread_setup(const char *daemon,
     const struct spread_addr *a, int code, const char *detail);
 
+/* A node name for -n or -d ([A-Za-z0-9._-]{1,64}, never "all"), or fatal. */
+const char *opt_node(const char *s);
+
 /* -0 or -N (ch) into *f; the two together are a usage error. */
 enum fmt;
 void opt_format(enum fmt *f, int ch);
