@@ -236,6 +236,7 @@ seal_some(struct link *l)
 {
 	static unsigned char plain[SEAL_RECORD_MAX];
 	struct iovec iov[2];
+	const void *src;
 	size_t clen, m;
 	int n;
 
@@ -246,13 +247,21 @@ seal_some(struct link *l)
 			return;
 		n = gather(l, iov, &clen);
 		m = 0;
-		for (int i = 0; i < n && m < SEAL_RECORD_MAX; i++) {
-			size_t k = iov[i].iov_len;
+		src = plain;
+		/* One piece (the usual case): seal it where it lies. */
+		if (n >= 1 && (iov[0].iov_len >= SEAL_RECORD_MAX || n == 1)) {
+			src = iov[0].iov_base;
+			m = iov[0].iov_len < SEAL_RECORD_MAX ? iov[0].iov_len :
+			    SEAL_RECORD_MAX;
+		} else {
+			for (int i = 0; i < n && m < SEAL_RECORD_MAX; i++) {
+				size_t k = iov[i].iov_len;
 
-			if (k > SEAL_RECORD_MAX - m)
-				k = SEAL_RECORD_MAX - m;
-			memcpy(plain + m, iov[i].iov_base, k);
-			m += k;
+				if (k > SEAL_RECORD_MAX - m)
+					k = SEAL_RECORD_MAX - m;
+				memcpy(plain + m, iov[i].iov_base, k);
+				m += k;
+			}
 		}
 		if (m == 0) {
 			if (!l->final_due || l->final_sent)
@@ -260,7 +269,7 @@ seal_some(struct link *l)
 			l->final_sent = 1;	/* the end of our stream */
 		}
 		l->wout.end += seal_record(l->seal,
-		    (unsigned char *)buf_tail(&l->wout), plain, m,
+		    (unsigned char *)buf_tail(&l->wout), src, m,
 		    m == 0 && l->final_sent);
 		consumed(l, m, clen);
 	}
