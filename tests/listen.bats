@@ -493,3 +493,26 @@ done' "unix:$T/sock"
 	# without its LF, never a complete line that was not sent
 	head -n "$got" "$T/gate.out" | cmp - <(seq 1 "$got")
 }
+
+@test "drain deadline: a handler that does not exit is sent SIGTERM with its process group" {
+	# FIFOs nobody writes: the handler and its child block in open(2)
+	mkfifo "$T/never" "$T/never2"
+	QUILT_DRAIN_TIMEOUT=300 start_listener -e 'echo $$ >"'"$T"'/h.pid"; cat >/dev/null; cat "'"$T"'/never2" & echo $! >"'"$T"'/s.pid"; exec cat "'"$T"'/never"' 127.0.0.1:0
+	mkfifo "$T/in"
+	BG_IN=$T/in start_bg send quilt-send "$ADDR"
+	spid=$BGPID
+	echo one >"$T/in"
+	wait_for "[ -s '$T/s.pid' ]"
+	hpid=$(cat "$T/h.pid")
+	cpid=$(cat "$T/s.pid")
+	proc_alive "$hpid"
+	proc_alive "$cpid"
+	kill -TERM "$LPID"
+	wait_exit "$LPID"
+	[ "$status" -eq 0 ]
+	# the handler and what it started are gone, not orphaned
+	wait_exit "$hpid"
+	wait_exit "$cpid"
+	grep -q '^quilt-listen: stopping: drain deadline passed; 1 handler still running sent SIGTERM' "$T/listen.err"
+	wait_exit "$spid"
+}
