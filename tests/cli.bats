@@ -291,6 +291,7 @@ load helpers/common
 }
 
 @test "quilt-ping: a peer that completes the hello but never answers pings is 1" {
+	skip_if_sealed "rawpeer's hello is a plaintext one"
 	start_helper peer rawpeer -s "$(quilt_hello 1-1 mute)"
 	run --separate-stderr quilt-ping -c 2 -i 0.1 -W 0.3 "$HADDR"
 	echo "$output"

@@ -24,6 +24,7 @@ count_then_answer='n=0; while read -r l; do n=$((n + 1)); done; echo "saw EOF af
 }
 
 @test "row 1 raw: nc -N's end of input reaches the handler, which still answers" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R -e "$count_then_answer" 127.0.0.1:0
 	run timeout 10 nc -N 127.0.0.1 "$PORT" < <(printf 'a\nb\nc\n')
 	[ "$status" -eq 0 ]
@@ -56,6 +57,7 @@ early_close="echo early; exec >&-; cat >'\$T_/h.in'; echo done >'\$T_/h.done'"
 }
 
 @test "row 2 raw: the handler closes its stdout; the client sees the end and can still send" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R -e "${early_close//\$T_/$T}" 127.0.0.1:0
 	mkfifo "$T/in"
 	BG_IN=$T/in start_bg client rawclient -m "$T/client.eof" "$ADDR"
@@ -99,6 +101,7 @@ early_close="echo early; exec >&-; cat >'\$T_/h.in'; echo done >'\$T_/h.done'"
 }
 
 @test "row 3 raw: the handler exits; the client sees the end, and the connection is gone for sending too" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R -e 'read -r l; echo "got $l"; exit 3' 127.0.0.1:0
 	mkfifo "$T/in"
 	BG_IN=$T/in start_bg client rawclient -m "$T/client.eof" "$ADDR"
@@ -132,6 +135,7 @@ early_close="echo early; exec >&-; cat >'\$T_/h.in'; echo done >'\$T_/h.done'"
 }
 
 @test "row 4 raw: the client is killed (-9); the handler sees end of input" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R -e "cat >'$T/h.in'; echo eof >'$T/h.eof'" 127.0.0.1:0
 	mkfifo "$T/in"
 	BG_IN=$T/in start_bg client rawclient "$ADDR"
@@ -161,6 +165,7 @@ lingering="echo \$\$ >>'\$T_/pids'; exec >&-; cat >'\$T_/h.in'; exec tail -f /de
 }
 
 @test "row 5 raw: both directions ended; the connection is closed though the handler lives on" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R -e "${lingering//\$T_/$T}" 127.0.0.1:0
 	run timeout 10 nc -N 127.0.0.1 "$PORT" < <(printf 'x\ny\n')
 	[ "$status" -eq 0 ]

@@ -16,7 +16,8 @@ done'
 
 @test "ready file: one line 127.0.0.1:PORT, written by rename, removed on a clean exit" {
 	mkdir "$T/r"
-	env --default-signal=INT quilt-listen -P "$T/r/ready" 127.0.0.1:0 \
+	env --default-signal=INT quilt-listen ${QUILT_SEAL_KEY:+-k "$QUILT_SEAL_KEY"} \
+		-P "$T/r/ready" 127.0.0.1:0 \
 		>"$T/listen.out" 2>"$T/listen.err" </dev/null 3>&- &
 	LPID=$!
 	track "$LPID"
@@ -375,6 +376,7 @@ done' "unix:$T/sock"
 # ---- -R raw mode -----------------------------------------------------------------
 
 @test "-R: nc talks to it; lines go to stdout" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R 127.0.0.1:0
 	run timeout 10 nc -N 127.0.0.1 "$PORT" < <(printf 'hello\nfrom nc\n')
 	[ "$status" -eq 0 ]
@@ -383,6 +385,7 @@ done' "unix:$T/sock"
 }
 
 @test "-R -e cat is an echo server for nc" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R -e cat 127.0.0.1:0
 	run timeout 10 nc -N 127.0.0.1 "$PORT" < <(printf 'echo me\nand me\n')
 	[ "$status" -eq 0 ]
@@ -390,6 +393,7 @@ done' "unix:$T/sock"
 }
 
 @test "-R without -e: concurrent connections are written whole lines at a time" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R 127.0.0.1:0
 	pad=$(printf '%060d' 0)
 	seq -f "a%.0f $pad" 1 20000 >"$T/in.a"
@@ -409,6 +413,7 @@ done' "unix:$T/sock"
 }
 
 @test "-R with -e: the UCSPI variables are set too" {
+	skip_if_sealed "raw mode (-R) has no protocol to seal"
 	start_listener -R -e 'echo "$PROTO $TCPLOCALPORT"' 127.0.0.1:0
 	run timeout 10 nc -N 127.0.0.1 "$PORT" </dev/null
 	[ "$status" -eq 0 ]

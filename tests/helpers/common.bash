@@ -186,9 +186,19 @@ wait_exit() {
 # /dev/null), stdout to $T/NAME.out, stderr to $T/NAME.err; sets BGPID and
 # tracks it.  The fds of bats (3 and up) are closed for it.
 start_bg() {
-	local name=$1
+	local name=$1 run=()
 	shift
-	"$@" <"${BG_IN:-/dev/null}" >"$T/$name.out" 2>"$T/$name.err" 3>&- 4>&- &
+	# Sealed pass: the program itself is BGPID, not a shell running the
+	# wrapper function (a test may kill -9 it).
+	if [ -n "${QUILT_SEAL_KEY:-}" ]; then
+		case $1 in
+		quilt-listen | quilt-send | quilt-ping)
+			run=(command)
+			set -- "$1" -k "$QUILT_SEAL_KEY" "${@:2}"
+			;;
+		esac
+	fi
+	"${run[@]}" "$@" <"${BG_IN:-/dev/null}" >"$T/$name.out" 2>"$T/$name.err" 3>&- 4>&- &
 	BGPID=$!
 	track "$BGPID"
 }
@@ -362,12 +372,14 @@ tcp_established() {
 # The sealed pass: tests/run runs the suites of the point-to-point programs a
 # second time with QUILT_SEAL_KEY set to a key file.  Then start_listener and
 # these functions run quilt-listen, quilt-send and quilt-ping with -k that
-# key (a program started through env, timeout or a script gets no key), and a
+# key (a program started through env or timeout gets no key), and a
 # test that cannot work sealed calls skip_if_sealed.
 if [ -n "${QUILT_SEAL_KEY:-}" ]; then
 	quilt-listen() { command quilt-listen -k "$QUILT_SEAL_KEY" "$@"; }
 	quilt-send() { command quilt-send -k "$QUILT_SEAL_KEY" "$@"; }
 	quilt-ping() { command quilt-ping -k "$QUILT_SEAL_KEY" "$@"; }
+	# for bash -c and script(1), whose shell is bash
+	export -f quilt-listen quilt-send quilt-ping
 fi
 
 # skip_if_sealed REASON: skip this test in the sealed pass (raw mode, crafted
