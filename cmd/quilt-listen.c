@@ -279,6 +279,19 @@ begin_linger(struct conn *c)
 {
 	if (c->wr_shut)
 		return;
+	/* Sealed: the FINAL record ends our stream, and nothing follows it;
+	 * the half-close waits until it is out. */
+	if (c->link.seal != NULL) {
+		link_end(&c->link);
+		if (link_flush(&c->link) == -1 && errno != EAGAIN) {
+			conn_close(c);
+			return;
+		}
+		if (link_pending(&c->link) > 0) {
+			loop_want(&S.loop, c->fd, POLLIN | POLLOUT);
+			return;
+		}
+	}
 	shutdown(c->fd, SHUT_WR);
 	c->wr_shut = 1;
 	c->state = C_LINGER;
@@ -890,7 +903,6 @@ conn_settle(struct conn *c)
 				snprintf(st, sizeof(st), "%d", c->status);
 				(void)link_ctlv(&c->link, "exit", args, NULL,
 				    0);
-				link_end(&c->link);
 				c->exit_sent = 1;
 			}
 			if (c->exit_sent && link_pending(&c->link) == 0)
@@ -898,7 +910,6 @@ conn_settle(struct conn *c)
 		} else {
 			if (!c->bye_sent && c->peer_bye && all_written) {
 				(void)link_ctlv(&c->link, "bye", NULL, NULL, 0);
-				link_end(&c->link);
 				c->bye_sent = 1;
 			}
 			if (c->bye_sent && link_pending(&c->link) == 0)

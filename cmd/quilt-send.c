@@ -462,6 +462,27 @@ progress(long long now)
  * input is left (ssh's rule).  Its status with -x; else 0 when everything
  * sent was acknowledged.
  */
+/*
+ * Sealed: end our stream with its FINAL record, the last thing we send,
+ * so the listener can tell our end from a cut.  Bounded: a second at most.
+ */
+static void
+end_stream(void)
+{
+	struct pollfd pfd = { .fd = S.link.fd, .events = POLLOUT };
+	long long until = net_now_ms() + 1000;
+
+	if (S.link.seal == NULL || S.link.fd == -1)
+		return;
+	link_end(&S.link);
+	while (link_pending(&S.link) > 0 && net_now_ms() < until) {
+		if (link_flush(&S.link) == -1 && errno != EAGAIN)
+			return;
+		if (link_pending(&S.link) > 0)
+			(void)poll(&pfd, 1, 100);
+	}
+}
+
 static void
 handler_gone(void)
 {
@@ -477,6 +498,7 @@ handler_gone(void)
 	}
 	if (S.escaped)
 		log_warnx(FMT_ESCAPED_WARNING);
+	end_stream();
 	if (S.o.use_exit)
 		finish(S.exit_status);
 	if (n > 0) {
@@ -512,7 +534,6 @@ run(void)
 		if (S.in_eof && !S.bye_sent && !link_unsent(&S.link) &&
 		    (S.args ? S.argi == S.nargs : buf_len(&S.in) == 0)) {
 			link_ctlv(&S.link, "bye", NULL, NULL, 0);
-			link_end(&S.link);
 			S.bye_sent = 1;
 		}
 		flush_out();
@@ -530,6 +551,7 @@ run(void)
 			continue;
 		}
 		if (done()) {
+			end_stream();
 			if (S.escaped)
 				log_warnx(FMT_ESCAPED_WARNING);
 			return (S.o.use_exit && S.got_exit ? S.exit_status : 0);

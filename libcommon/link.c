@@ -85,6 +85,7 @@ link_reset(struct link *l, int fd)
 	l->fd = fd;
 	l->in.start = l->in.end = 0;
 	l->ctl.start = l->ctl.end = 0;
+	l->final_due = l->final_sent = l->final_in = 0;
 	seal_free(l->seal);
 	l->seal = NULL;
 	buf_free(&l->win);
@@ -107,7 +108,7 @@ link_reserve(struct link *l, size_t n)
 {
 	size_t before = l->q.start;
 
-	if (buf_len(&l->q) + n > l->window)
+	if (l->final_due || buf_len(&l->q) + n > l->window)
 		return (NULL);
 	if (buf_room(&l->q) < n) {
 		if (buf_reserve(&l->q, n) == -1)
@@ -122,6 +123,10 @@ link_reserve(struct link *l, size_t n)
 int
 link_ctl(struct link *l, const char *frame, size_t n)
 {
+	if (l->final_due) {
+		errno = EPIPE;	/* our stream has ended */
+		return (-1);
+	}
 	return (buf_append(&l->ctl, frame, n));
 }
 
@@ -138,6 +143,10 @@ link_ctlv_to(struct link *l, const char *dest, const char *cmd,
 {
 	size_t n = wire_put_ctl_to(NULL, 0, dest, cmd, args, bin, binlen);
 
+	if (l->final_due) {
+		errno = EPIPE;	/* our stream has ended */
+		return (-1);
+	}
 	if (buf_reserve(&l->ctl, n) == -1)
 		return (-1);
 	wire_put_ctl_to(buf_tail(&l->ctl), n, dest, cmd, args, bin, binlen);

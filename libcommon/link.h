@@ -59,7 +59,10 @@ void link_set_window(struct link *l, size_t window, size_t maxout);
  */
 int link_seal(struct link *l, struct seal *s);
 
-/* After the last frame (bye): end our stream with a FINAL record. */
+/*
+ * The last thing we send: a sealed link ends its stream with a FINAL record
+ * once what is queued is out; nothing can be queued after it (EPIPE).
+ */
 static inline void
 link_end(struct link *l)
 {
