@@ -973,12 +973,19 @@ on_conn(void *arg, int fd, int revents)
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		r = link_read(&c->link);
 		if (r == -1 && errno == EBADMSG) {
-			/* Nothing of a bad record is delivered, nor after it. */
-			log_warnx("%s: integrity check failed: a sealed record "
-			    "was altered, replayed or forged", c->remote);
+			/* Nothing of a bad record is delivered, nor after it;
+			 * the sender is told, in our own sealed stream. */
 			c->link.in.start = c->link.in.end = 0;
-			conn_close(c);
+			conn_fail(c, "integrity check failed: a sealed record "
+			    "was altered, replayed or forged");
 			return;
+		}
+		if (c->link.seal != NULL && !c->link.final_in && (r == 0 ||
+		    (r == -1 && errno != EAGAIN && errno != ENOBUFS))) {
+			/* Sealed, and no FINAL record: not an end, a cut. */
+			log_warnx("%s: the sealed stream was cut before its "
+			    "end (%s)", c->remote, r == -1 && errno != EPIPE ?
+			    strerror(errno) : "no final record");
 		}
 		if (r == 0 || (r == -1 && errno != EAGAIN && errno !=
 		    ENOBUFS)) {

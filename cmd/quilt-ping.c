@@ -69,6 +69,23 @@ now_us(void)
 	return (ts.tv_sec * 1000000LL + ts.tv_nsec / 1000);
 }
 
+/* Sealed: our FINAL record, so the listener sees an end, not a cut. */
+static void
+end_stream(void)
+{
+	struct pollfd pfd = { .fd = S.link.fd, .events = POLLOUT };
+
+	if (S.link.seal == NULL || S.link.fd == -1)
+		return;
+	link_end(&S.link);
+	for (int i = 0; i < 10 && link_pending(&S.link) > 0; i++) {
+		if (link_flush(&S.link) == -1 && errno != EAGAIN)
+			return;
+		if (link_pending(&S.link) > 0)
+			(void)poll(&pfd, 1, 100);
+	}
+}
+
 static noreturn void
 summary(void)
 {
@@ -100,6 +117,7 @@ summary(void)
 			    S.tmin, avg, S.tmax, mdev);
 	}
 	fflush(stdout);
+	end_stream();
 	exit(S.received ? 0 : 1);
 }
 

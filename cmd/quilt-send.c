@@ -182,6 +182,7 @@ setup(void)
 
 static void on_sock(void *arg, int fd, int revents);
 static void handler_gone(void);
+static void end_stream(void);
 
 /* After a cut: with -r, reconnect with backoff until the deadline. */
 static void
@@ -422,6 +423,7 @@ on_sock(void *arg, int fd, int revents)
 		/* Everything acknowledged and the peer done: a clean end. */
 		if (S.in_eof && S.link.n_acked == S.link.n_queued &&
 		    (S.peer_bye || !S.peer.handler)) {
+			end_stream();
 			flush_out();
 			finish(S.o.use_exit && S.got_exit ? S.exit_status : 0);
 		}

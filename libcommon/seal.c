@@ -95,7 +95,7 @@ seal_key_load(const char *path, unsigned char key[SEAL_KEYLEN], int *loose,
 		return (-1);
 	}
 	len = n;
-	if (len == 2 * SEAL_KEYLEN + 1 && buf[len - 1] == '\n')
+	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (n == (ssize_t)sizeof(buf) || len != 2 * SEAL_KEYLEN) {
 		*why = "expected 64 hex characters and an optional newline";
