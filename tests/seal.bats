@@ -556,6 +556,8 @@ hello_ref() {
 	gated_send "$PXADDR"
 	# (0 when the listener's acknowledgement and bye got through first)
 	[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+	# the listener has seen the cut (its connection is gone) before it is stopped
+	wait_for "[ \$(tcp_established $PORT) -eq 0 ]"
 	stop_listener
 	[ "$(cat "$T/listen.out")" = "$(printf '1\n2\n3\nfour ZQXJ\nfive ZQXJ')" ]
 	acked_prefix
@@ -568,6 +570,8 @@ hello_ref() {
 	start_proxy -f cut=$((RLAST + 6)) "$ADDR"
 	gated_send "$PXADDR"
 	[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+	# the listener has seen the cut (its connection is gone) before it is stopped
+	wait_for "[ \$(tcp_established $PORT) -eq 0 ]"
 	stop_listener
 	[ "$(cat "$T/listen.out")" = "$(printf '1\n2\n3\nfour ZQXJ\nfive ZQXJ')" ]
 	acked_prefix
