@@ -23,7 +23,7 @@ link_init(struct link *l, int fd, size_t maxin, size_t window, size_t maxout)
 	l->bytes_in = l->bytes_out = 0;
 	if (buf_init(&l->in, 0, frame_size(maxin) + LINK_READ_CHUNK) == -1 ||
 	    buf_init(&l->ctl, 0, 2 * frame_size(maxin + 64) + 65536) == -1 ||
-	    buf_init(&l->q, 0, 2 * l->window) == -1)
+	    buf_init(&l->q, 0, 4 * l->window) == -1)
 		return (-1);
 	return (0);
 }
@@ -56,6 +56,10 @@ link_seal(struct link *l, struct seal *s)
 	/* What came after the handshake is already ciphertext. */
 	buf_append(&l->win, buf_data(&l->in), buf_len(&l->in));
 	l->in.start = l->in.end = 0;
+	/* Records are opened into in: room for many, so that the part of a
+	 * frame left at the end is moved down rarely. */
+	(void)buf_reserve(&l->in, 16 * SEAL_RECORD_MAX < l->in.max ?
+	    16 * SEAL_RECORD_MAX : l->in.max);
 	return (0);
 }
 
@@ -66,16 +70,17 @@ link_set_peer_max(struct link *l, size_t maxout)
 
 	if (l->window < big)
 		l->window = big;
-	/* Twice the window: moving the data down stays rare. */
-	if (l->q.max < 2 * l->window)
-		l->q.max = 2 * l->window;
+	/* Four times the window: the data held is moved down at most once
+	 * for every three times its size appended. */
+	if (l->q.max < 4 * l->window)
+		l->q.max = 4 * l->window;
 }
 
 void
 link_set_window(struct link *l, size_t window, size_t maxout)
 {
 	l->window = window;
-	l->q.max = 2 * window > l->q.cap ? 2 * window : l->q.cap;
+	l->q.max = 4 * window > l->q.cap ? 4 * window : l->q.cap;
 	link_set_peer_max(l, maxout);
 }
 
