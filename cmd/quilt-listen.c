@@ -274,6 +274,22 @@ conn_fail(struct conn *c, const char *fmt, ...)
 	conn_close(c);
 }
 
+/*
+ * The connection broke (err: the errno of the read or write, 0 for an end
+ * of stream).  A sealed stream that ends without its FINAL record was cut,
+ * and that is worth saying even without -v.
+ */
+static void
+conn_broken(struct conn *c, int err)
+{
+	if (c->link.seal != NULL && !c->link.final_in)
+		log_warnx("%s: the sealed stream was cut before its end (%s)",
+		    c->remote, err && err != EPIPE ? strerror(err) :
+		    "no final record");
+	else if (err)
+		log_info("%s: %s", c->remote, strerror(err));
+}
+
 static void
 begin_linger(struct conn *c)
 {
@@ -284,6 +300,7 @@ begin_linger(struct conn *c)
 	if (c->link.seal != NULL) {
 		link_end(&c->link);
 		if (link_flush(&c->link) == -1 && errno != EAGAIN) {
+			conn_broken(c, errno);
 			conn_close(c);
 			return;
 		}
@@ -928,7 +945,7 @@ conn_settle(struct conn *c)
 	}
 	if (link_pending(&c->link) > 0 && link_flush(&c->link) == -1 &&
 	    errno != EAGAIN) {
-		log_info("%s: %s", c->remote, strerror(errno));
+		conn_broken(c, errno);
 		conn_close(c);
 		return;
 	}
@@ -965,7 +982,7 @@ on_conn(void *arg, int fd, int revents)
 
 	if (revents & POLLOUT) {
 		if (link_flush(&c->link) == -1 && errno != EAGAIN) {
-			log_info("%s: %s", c->remote, strerror(errno));
+			conn_broken(c, errno);
 			conn_close(c);
 			return;
 		}
@@ -980,18 +997,10 @@ on_conn(void *arg, int fd, int revents)
 			    "was altered, replayed or forged");
 			return;
 		}
-		if (c->link.seal != NULL && !c->link.final_in && (r == 0 ||
-		    (r == -1 && errno != EAGAIN && errno != ENOBUFS))) {
-			/* Sealed, and no FINAL record: not an end, a cut. */
-			log_warnx("%s: the sealed stream was cut before its "
-			    "end (%s)", c->remote, r == -1 && errno != EPIPE ?
-			    strerror(errno) : "no final record");
-		}
 		if (r == 0 || (r == -1 && errno != EAGAIN && errno !=
 		    ENOBUFS)) {
 			c->rd_eof = 1;
-			if (r == -1)
-				log_info("%s: %s", c->remote, strerror(errno));
+			conn_broken(c, r == -1 ? errno : 0);
 		}
 		if (c->state == C_LINGER) {
 			c->link.in.start = c->link.in.end = 0;
@@ -1206,6 +1215,9 @@ run(void)
 				if (c->state != C_LINGER)
 					log_info("%s: no hello in time",
 					    c->remote);
+				else
+					log_info("%s: the peer did not close "
+					    "in time after our bye", c->remote);
 				conn_close(c);
 				continue;
 			}
