@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "ready.h"
 #include "seal.h"
 #include "sink.h"
 #include "wire.h"
@@ -97,7 +98,6 @@ static struct {
 	int lfd;
 	struct addr a;
 	char bound[ADDR_STRLEN];
-	char readytmp[PATH_MAX];
 	struct sink out;
 	struct conn **conns;	/* nslots: a handler may outlive its socket */
 	int nslots, nconns, nlive;
@@ -1163,24 +1163,6 @@ on_stdout(void *arg, int fd, int revents)
 	flush_out();
 }
 
-static void
-write_ready_file(void)
-{
-	char line[ADDR_STRLEN + 2];
-	int fd, n;
-	const char *slash = strrchr(S.o.ready, '/');
-
-	n = snprintf(S.readytmp, sizeof(S.readytmp), "%.*s.%s.%ld.tmp",
-	    slash ? (int)(slash - S.o.ready + 1) : 0, S.o.ready,
-	    slash ? slash + 1 : S.o.ready, (long)getpid());
-	if (n >= (int)sizeof(S.readytmp))
-		log_diex(EX_USAGE, "ready file name too long");
-	n = snprintf(line, sizeof(line), "%s\n", S.bound);
-	if ((fd = open(S.readytmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1 || write(fd, line, n) != n || close(fd) == -1 ||
-	    rename(S.readytmp, S.o.ready) == -1)
-		log_die(EX_OSERR, "ready file %s", S.o.ready);
-}
 
 static int
 all_done(void)
@@ -1409,8 +1391,8 @@ main(int argc, char *argv[])
 	S.out.term = o->raw ? -1 : fmt_term(o->fmt);
 	sink_nonblock_std(1);
 	loop_add(&S.loop, 1, 0, on_stdout, NULL);
-	if (o->ready)
-		write_ready_file();
+	if (o->ready && ready_write(o->ready, S.bound) == -1)
+		log_die(EX_OSERR, "ready file %s", o->ready);
 	log_warnx("listening on %s", S.bound);
 	if (o->nkeys == 0 && !is_loopback(&ss))
 		log_warnx("%s is not a loopback address and there is no -k: "

@@ -21,6 +21,7 @@
 #include "fmt.h"
 #include "frame.h"
 #include "log.h"
+#include "ready.h"
 #include "spread.h"
 
 #define IN_MAX		(4u << 20)	/* input buffer */
@@ -46,7 +47,6 @@ struct state {
 	int *joined;		/* per group: the daemon confirmed our join */
 	int njoined;
 	int ready_written;
-	char ready_tmp[4096];
 	int escaped_warned;
 	int stdout_nb;		/* we set O_NONBLOCK on stdout */
 	int stdout_flags;
@@ -300,19 +300,8 @@ static void finish(struct state *st, int status);
 static void
 write_ready(struct state *st)
 {
-	FILE *f;
-	const char *slash = strrchr(st->o->ready, '/');
-	int n;
-
-	n = snprintf(st->ready_tmp, sizeof(st->ready_tmp), "%.*s.%s.%ld.tmp",
-	    slash ? (int)(slash - st->o->ready + 1) : 0, st->o->ready,
-	    slash ? slash + 1 : st->o->ready, (long)getpid());
-	if (n >= (int)sizeof(st->ready_tmp) ||
-	    (f = fopen(st->ready_tmp, "w")) == NULL ||
-	    fprintf(f, "%s\n", st->s.reply.private_group) < 0 ||
-	    fclose(f) != 0 || rename(st->ready_tmp, st->o->ready) == -1) {
+	if (ready_write(st->o->ready, st->s.reply.private_group) == -1) {
 		log_warn("ready file %s", st->o->ready);
-		unlink(st->ready_tmp);
 		finish(st, EX_OSERR);
 	}
 	st->ready_written = 1;
