@@ -431,7 +431,9 @@ first_output_ok() {
 	LOUT=$T/lout start_listener 127.0.0.1:0
 	seq 1 200000 >"$T/in"
 	# script gives quilt-send a terminal for stdout and stderr
-	start_bg tty script -qefc "quilt-send '$ADDR' <'$T/in'" /dev/null
+	# (its shell is $SHELL, maybe not bash, so the sealed pass's exported
+	# quilt-send function may be missing: the key is passed explicitly)
+	start_bg tty script -qefc "command quilt-send ${QUILT_SEAL_KEY:+-k '$QUILT_SEAL_KEY'} '$ADDR' <'$T/in'" /dev/null
 	tpid=$BGPID
 	wait_for "[ -e '$T/gated' ] && proc_stopped $gpid"
 	# held by flow control: the line comes back, updated, every second
