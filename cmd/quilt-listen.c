@@ -48,6 +48,7 @@ struct opts {
 	enum fmt fmt;
 	int raw, backlog, maxconn;
 	const char *cmd, *ready;
+	const char *child;	/* -C: quilt-relay's incoming side, instance */
 	const char *keyfile[2];
 	int nkeys;
 	size_t maxmsg;
@@ -68,6 +69,8 @@ enum cstate { C_HELLO, C_CONFIRM, C_OPEN, C_LINGER, C_CLOSED };
 
 struct conn {
 	unsigned id;
+	uint64_t serial;	/* -C: the router's name for it */
+	int reported;		/* -C: "open" was said */
 	int fd;
 	enum cstate state;
 	struct link link;
@@ -106,10 +109,19 @@ static struct {
 	int escaped, warned_escape;
 	int stopping;
 	long long drain_deadline, hello_ms;
+	uint64_t serial;
+	struct buf rin;		/* -C: frames from the router */
+	struct sink cout;	/* -C: clients' frames, on fd 3 */
 } S;
 
 static void conn_process(struct conn *c);
 static void conn_settle(struct conn *c);
+static int child_emit(struct sink *sk, const char *const *p,
+    const size_t *len, int n);
+static struct sink *child_sink(const struct conn *c);
+static int dest_ok(const struct wire_msg *m);
+static void conn_fail(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static noreturn void
 usage(int status)
@@ -182,11 +194,122 @@ written(void *arg, unsigned id, unsigned gen, uint64_t count)
 static void
 flush_out(void)
 {
+	if (S.o.child && sink_flush(&S.cout, written, NULL) == -1 &&
+	    errno != EAGAIN)
+		exit(0);	/* the router is gone */
 	if (sink_flush(&S.out, written, NULL) == -1 && errno != EAGAIN) {
 		if (errno == EPIPE)
 			log_diex(EX_IOERR, "stdout: the reader went away");
 		log_die(EX_IOERR, "stdout");
 	}
+}
+
+/* ---- -C: the incoming side of quilt-relay ------------------------------ */
+
+/*
+ * The router's stream for a connection: relays' frames on standard output,
+ * clients' on fd 3, so that the router can hold back clients (when too
+ * much of theirs is in flight) and still take the relays' answers.
+ */
+static struct sink *
+child_sink(const struct conn *c)
+{
+	return (c->peer.relay[0] ? &S.out : &S.cout);
+}
+
+/* A frame of parts to the router.  -1 when full: the caller waits. */
+static int
+child_emit(struct sink *sk, const char *const *p, const size_t *len, int n)
+{
+	size_t sz = frame_putv(NULL, 0, n, p, len);
+	char *w;
+
+	if ((w = sink_reserve(sk, sz)) == NULL)
+		return (-1);
+	frame_putv(w, sz, n, p, len);
+	sink_commit(sk, sz);
+	return (0);
+}
+
+/*
+ * A frame for the router: every frame of a relay peer but its acks, bye
+ * and error (all numbered), a client's msg for any node (numbered), and a
+ * client's ping for another node.  The whole frame (len bytes at frame)
+ * goes, so that the router can pass it on as it is.  1 when taken, 0 when
+ * it is not for the router, -1 when the output is full.
+ */
+static int
+child_frame(struct conn *c, const struct wire_msg *m, const char *frame,
+    size_t len)
+{
+	char n[24], k[24];
+	const char *p[] = { "frame", n, k, frame };
+	size_t l[] = { 5, 0, 0, len };
+	int counted;
+
+	if (c->peer.relay[0])
+		counted = m->cmd != W_ACK && m->cmd != W_BYE &&
+		    m->cmd != W_ERROR;
+	else if (m->cmd == W_MSG)
+		counted = 1;
+	else if (m->cmd == W_PING && !dest_ok(m))
+		counted = 0;
+	else
+		return (0);
+	l[1] = snprintf(n, sizeof(n), "%" PRIu64, c->serial);
+	l[2] = snprintf(k, sizeof(k), "%" PRIu64, counted ? c->sess->taken + 1 :
+	    0);
+	if (child_sink(c)->count == child_sink(c)->cap ||
+	    child_emit(child_sink(c), p, l, 4) == -1)
+		return (-1);
+	if (counted)
+		c->sess->taken++;
+	return (1);
+}
+
+/* Frames from the router: ["to", CONN, FRAME] and ["drop", CONN, WHY]. */
+static void
+on_router(void *arg, int fd, int revents)
+{
+	const char *body, *p[3];
+	size_t len, l[3];
+	ssize_t r, f;
+
+	r = buf_fill(&S.rin, 0, 65536);
+	if (r == 0 || (r == -1 && errno != EAGAIN && errno != ENOBUFS))
+		exit(0);	/* the router is gone: so are we */
+	while ((f = frame_parse(buf_data(&S.rin), buf_len(&S.rin),
+	    S.rin.max, &body, &len)) > 0) {
+		struct frame_iter it;
+		unsigned long long serial;
+		int i;
+
+		frame_iter_init(&it, body, len);
+		for (i = 0; i < 3 && frame_next_part(&it, &p[i], &l[i]) == 1;
+		    i++)
+			;
+		if (i == 3 && frame_part_num(p[1], l[1], UINT64_MAX,
+		    &serial) == 0) {
+			for (int j = 0; j < S.nslots; j++) {
+				struct conn *c = S.conns[j];
+
+				if (c == NULL || c->serial != serial ||
+				    c->state != C_OPEN)
+					continue;
+				if (l[0] == 2 && memcmp(p[0], "to", 2) == 0) {
+					(void)link_ctl(&c->link, p[2], l[2]);
+					conn_settle(c);
+				}
+				else if (l[0] == 4 && memcmp(p[0], "drop", 4)
+				    == 0)
+					conn_fail(c, "%.*s", (int)l[2], p[2]);
+				break;
+			}
+		}
+		buf_consume(&S.rin, f);
+	}
+	if (f == -1)
+		log_diex(EX_SOFTWARE, "a malformed frame from the router");
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -239,6 +362,14 @@ conn_close(struct conn *c)
 		S.nlive--;
 	}
 	c->state = C_CLOSED;
+	if (c->reported) {
+		char n[24];
+		const char *p[] = { "close", n };
+
+		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
+		(void)child_emit(child_sink(c), p, NULL, 2);
+		c->reported = 0;
+	}
 	if (c->sess != NULL) {
 		c->sess->live = 0;
 		c->sess->conn = NULL;
@@ -446,6 +577,15 @@ static void
 conn_ready(struct conn *c)
 {
 	c->state = C_OPEN;
+	if (S.o.child) {
+		char n[24];
+		const char *p[] = { "open", n, c->peer.node, c->peer.relay,
+		    c->remote };
+
+		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
+		(void)child_emit(child_sink(c), p, NULL, 5);
+		c->reported = 1;
+	}
 	if (S.o.cmd != NULL && spawn(c) == -1) {
 		log_warn("%s: handler", c->remote);
 		conn_close(c);
@@ -514,6 +654,8 @@ handle_hello(struct conn *c, const char *raw, size_t rawlen,
 	me.from = -1;
 	me.resume = c->sess->taken;
 	me.handler = S.o.cmd != NULL;
+	if (S.o.child)
+		snprintf(me.relay, sizeof(me.relay), "%s", S.o.child);
 	if (S.o.nkeys > 0) {
 		if ((c->seal = seal_new(0)) == NULL) {
 			conn_fail(c, "out of memory");
@@ -606,7 +748,7 @@ dest_ok(const struct wire_msg *m)
 static void
 process_framed(struct conn *c)
 {
-	struct sink *sk = S.o.cmd ? &c->hs : &S.out;
+	struct sink *sk = S.o.cmd ? &c->hs : S.o.child ? child_sink(c) : &S.out;
 	struct session *s = c->sess;
 	uint64_t before = s ? s->taken : 0;
 	struct frame_iter it;
@@ -651,6 +793,20 @@ process_framed(struct conn *c)
 		} else if (wire_decode(body, len, &m) == -1) {
 			conn_fail(c, "malformed message");
 			return;
+		}
+		if (S.o.child) {
+			if (m.cmd == W_MSG && c->peer_bye) {
+				conn_fail(c, "message after bye");
+				return;
+			}
+			switch (child_frame(c, &m, buf_data(&c->link.in), f)) {
+			case 1:
+				link_take(&c->link, f);
+				continue;
+			case -1:
+				c->blocked = 1;
+				goto out;
+			}
 		}
 		switch (m.cmd) {
 		case W_MSG:
@@ -925,7 +1081,14 @@ conn_settle(struct conn *c)
 			if (c->exit_sent && link_pending(&c->link) == 0)
 				begin_linger(c);
 		} else {
-			if (!c->bye_sent && c->peer_bye && all_written) {
+			/* -C: the relay's answers (done, pong) may still
+			 * come after the client's bye; the client closes. */
+			if (S.o.child && c->peer_bye && c->rd_eof) {
+				conn_close(c);
+				return;
+			}
+			if (!c->bye_sent && c->peer_bye && all_written &&
+			    !S.o.child) {
 				(void)link_ctlv(&c->link, "bye", NULL, NULL, 0);
 				c->bye_sent = 1;
 			}
@@ -1040,6 +1203,7 @@ on_accept(void *arg, int fd, int revents)
 			return;
 		}
 		c->id = id;
+		c->serial = ++S.serial;
 		c->fd = cfd;
 		c->hin = c->hout = -1;
 		c->ra = ra;
@@ -1167,7 +1331,7 @@ on_stdout(void *arg, int fd, int revents)
 static int
 all_done(void)
 {
-	if (!sink_empty(&S.out))
+	if (!sink_empty(&S.out) || (S.o.child && !sink_empty(&S.cout)))
 		return (0);
 	for (int i = 0; i < S.nslots; i++)
 		if (S.conns[i] != NULL)
@@ -1248,6 +1412,8 @@ run(void)
 			    S.nconns < S.nslots ?
 			    POLLIN : 0);
 		loop_want(&S.loop, 1, sink_empty(&S.out) ? 0 : POLLOUT);
+		if (S.o.child)
+			loop_want(&S.loop, 3, sink_empty(&S.cout) ? 0 : POLLOUT);
 		if (S.escaped && !S.warned_escape) {
 			log_warnx(FMT_ESCAPED_WARNING);
 			S.warned_escape = 1;
@@ -1275,7 +1441,7 @@ main(int argc, char *argv[])
 	o->backlog = 20;
 	o->maxconn = 40;
 	o->maxmsg = 16 * 1024 * 1024;
-	while ((ch = getopt(argc, argv, "+0b:c:e:hk:M:Nn:P:qRvV")) != -1) {
+	while ((ch = getopt(argc, argv, "+0b:C:c:e:hk:M:Nn:P:qRvV")) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -1284,6 +1450,11 @@ main(int argc, char *argv[])
 		case 'b':
 			opt_once(&seen_b, ch);
 			o->backlog = parse_num(optarg, 1, 65535, "backlog");
+			break;
+		case 'C':
+			if (!wire_inst_ok(optarg, strlen(optarg)))
+				log_diex(EX_USAGE, "-C: bad instance id");
+			o->child = optarg;
 			break;
 		case 'c':
 			opt_once(&seen_c, ch);
@@ -1341,6 +1512,8 @@ main(int argc, char *argv[])
 	if (o->raw && o->nkeys > 0)
 		log_diex(EX_USAGE, "-R and -k are exclusive: raw mode has no "
 		    "protocol to seal");
+	if (o->child && (o->raw || o->cmd))
+		log_diex(EX_USAGE, "-C is quilt-relay's child mode: no -R, no -e");
 	if (o->raw && o->fmt == FMT_NET)
 		log_diex(EX_USAGE, "-R and -N are exclusive: raw mode has no "
 		    "netstrings");
@@ -1388,9 +1561,24 @@ main(int argc, char *argv[])
 	    loop_signal(&S.loop, SIGINT, stop, NULL) == -1 ||
 	    loop_signal(&S.loop, SIGHUP, stop, NULL) == -1)
 		log_die(EX_OSERR, "setup");
-	S.out.term = o->raw ? -1 : fmt_term(o->fmt);
+	S.out.term = o->raw || o->child ? -1 : fmt_term(o->fmt);
 	sink_nonblock_std(1);
 	loop_add(&S.loop, 1, 0, on_stdout, NULL);
+	if (o->child) {
+		const char *p[] = { "listening", S.bound };
+
+		/* Standard input and output are one socket pair to the
+		 * router: what it says comes in on 0, and its end is ours. */
+		if (buf_init(&S.rin, 65536, 4 * 65536 + 2 * o->maxmsg) == -1 ||
+		    sink_init(&S.cout, 3, 0, fmt_bound(o->maxmsg) + OUT_CHUNK,
+		    MARKS) == -1 ||
+		    loop_add(&S.loop, 0, POLLIN, on_router, NULL) == -1 ||
+		    loop_add(&S.loop, 3, 0, on_stdout, NULL) == -1)
+			log_die(EX_OSERR, "memory");
+		S.cout.term = -1;
+		(void)fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
+		(void)child_emit(&S.out, p, NULL, 2);
+	}
 	if (o->ready && ready_write(o->ready, S.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);
 	log_warnx("listening on %s", S.bound);

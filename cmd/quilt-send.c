@@ -32,11 +32,13 @@
 #define WINDOW (8 * 1024 * 1024)
 #define MIN_WINDOW (256 * 1024)
 #define CONNECT_TIMEOUT_MS 10000
+#define LOST_SHOWN 8
 
 struct opts {
 	enum fmt fmt;
 	int reconnect, use_exit, all;
 	const char *dest, *keyfile;
+	const char *child;	/* -C: an outgoing side of quilt-relay */
 	size_t maxmsg;
 	char node[WIRE_NODE_MAX + 1];
 	long long wait_ms;	/* -w, 0 for none */
@@ -69,6 +71,15 @@ static struct {
 	uint64_t bytes_msg, acks, resends, reconnects;
 	int progress;
 	long long next_progress;
+
+	/* -C: what the router was last told of acks. */
+	uint64_t acked_said;
+
+	/* -d/-a through a relay: the end-to-end outcome of each message. */
+	int e2e;
+	uint64_t e2e_done, e2e_lost;
+	char lost[LOST_SHOWN][WIRE_NODE_MAX + 1];
+	int nlost, lost_more;
 } S;
 
 static noreturn void
@@ -103,11 +114,46 @@ finish(int status)
 	exit(status);
 }
 
+/* Through a relay: name the nodes that could not be reached. */
+static void
+unreached(void)
+{
+	char list[LOST_SHOWN * (WIRE_NODE_MAX + 2) + 8] = "";
+
+	if (S.e2e_lost == 0)
+		return;
+	for (int i = 0; i < S.nlost; i++) {
+		if (i)
+			strcat(list, ", ");
+		strcat(list, S.lost[i]);
+	}
+	if (S.lost_more)
+		strcat(list, ", ...");
+	if (S.o.all)
+		log_warnx("%s: %" PRIu64 " message%s not written by: %s",
+		    S.addrstr, S.e2e_lost, S.e2e_lost == 1 ? "" : "s", list);
+	else
+		log_warnx("%s: node %s is unreachable: %" PRIu64 " message%s "
+		    "not delivered", S.addrstr, list, S.e2e_lost,
+		    S.e2e_lost == 1 ? "" : "s");
+}
+
 /* what: "connection lost" or "deadline reached"; cause may be NULL. */
 static noreturn void
 lost(const char *what, const char *cause)
 {
 	uint64_t n = S.link.n_queued - S.link.n_acked;
+
+	if (S.e2e) {
+		n = S.link.n_queued - S.e2e_done - S.e2e_lost;
+		log_warnx("%s: %s: %" PRIu64 " message%s not confirmed as "
+		    "written by %s%s%s%s%s", S.addrstr, what, n, n == 1 ? "" :
+		    "s", S.o.all ? "every node" : S.o.dest,
+		    S.in_eof ? "" : ", the rest of the input not sent",
+		    cause ? " (" : "", cause ? cause : "", cause ? ")" : "");
+		unreached();
+		finish(1);
+	}
 
 	log_warnx("%s: %s: %" PRIu64 " message%s not acknowledged%s%s%s%s",
 	    S.addrstr, what, n, n == 1 ? "" : "s",
@@ -127,6 +173,35 @@ connect_timeout(void)
 	if (S.deadline && S.deadline - net_now_ms() < t)
 		t = S.deadline - net_now_ms();
 	return (t > 0 ? t : 1);
+}
+
+/* -C: a frame of parts to the router (standard output, a socket pair). */
+static void
+child_emit(const char *const *p, const size_t *len, int n)
+{
+	size_t sz = frame_putv(NULL, 0, n, p, len);
+	char *w;
+
+	if ((w = sink_reserve(&S.out, sz)) == NULL)
+		log_diex(EX_SOFTWARE, "the router does not read");
+	frame_putv(w, sz, n, p, len);
+	sink_commit(&S.out, sz);
+}
+
+/* -C: the session is up: the peer's name, instance, limit; our address. */
+static void
+child_up(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char local[ADDR_STRLEN] = "", max[24];
+	const char *p[] = { "up", S.peer.node, S.peer.relay, max, local };
+
+	if (getsockname(S.link.fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+	    ss.ss_family != AF_UNIX)
+		addr_str(local, (struct sockaddr *)&ss, sslen);
+	snprintf(max, sizeof(max), "%" PRIu64, S.peer.maxmsg);
+	child_emit(p, NULL, 5);
 }
 
 /*
@@ -177,10 +252,13 @@ setup(void)
 	}
 	S.resends += S.link.n_queued - S.peer.resume;
 	S.up = 1;
+	if (S.o.child)
+		child_up();
 	return (0);
 }
 
 static void on_sock(void *arg, int fd, int revents);
+static void flush_out(void);
 static void handler_gone(void);
 static void end_stream(void);
 
@@ -191,22 +269,32 @@ cut(const char *why)
 	long long backoff = 50;
 	int st;
 
-	loop_del(&S.loop, S.link.fd);
-	close(S.link.fd);
-	S.link.fd = -1;
-	if (!S.o.reconnect)
+	if (S.link.fd != -1) {
+		loop_del(&S.loop, S.link.fd);
+		close(S.link.fd);
+		S.link.fd = -1;
+	}
+	/* The end-to-end outcome is the connection's: no resume for it. */
+	if (!S.o.reconnect || S.e2e)
 		lost("connection lost", why);
 	log_info("%s: connection lost%s%s; reconnecting", S.addrstr,
 	    why ? ": " : "", why ? why : "");
+	if (S.o.child) {
+		const char *p[] = { "down", why ? why : "connection lost" };
+
+		child_emit(p, NULL, 2);
+		flush_out();
+	}
 	for (;;) {
-		struct timespec ts;
+		/* -C: the router's end closing ends us, even now. */
+		struct pollfd pfd = { .fd = 0, .events = POLLRDHUP };
 
 		if (S.deadline && net_now_ms() >= S.deadline)
 			lost("deadline reached", why);
-		ts.tv_sec = backoff / 1000;
-		ts.tv_nsec = (backoff % 1000) * 1000000;
-		nanosleep(&ts, NULL);
-		if (backoff < 2000)
+		if (poll(&pfd, S.o.child ? 1 : 0, (int)backoff) > 0 &&
+		    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			finish(0);
+		if (backoff < (S.o.child ? 1000 : 2000))
 			backoff *= 2;
 		st = setup();
 		if (st == 0)
@@ -232,6 +320,35 @@ pump(void)
 		ssize_t r;
 		char *w;
 
+		if (S.o.child) {
+			struct wire_msg m;
+
+			/* Whole frames from the router, passed on verbatim. */
+			r = frame_parse(buf_data(&S.in), buf_len(&S.in),
+			    S.o.maxmsg, &p, &len);
+			S.need_more = r == 0;
+			if (r == 0)
+				return;
+			if (r == -1 || wire_decode(p, len, &m) == -1)
+				log_diex(EX_SOFTWARE, "a malformed frame from "
+				    "the router");
+			if (len > peer)
+				log_diex(EX_DATAERR, "%s: a frame of %zu bytes "
+				    "is over the peer's limit", S.addrstr, len);
+			if (m.cmd == W_PING && !S.peer.relay[0]) {
+				/* A plain listener answers pings itself; the
+				 * router sent it unnumbered too. */
+				if (link_ctl(&S.link, buf_data(&S.in), r) == -1)
+					return;
+			} else {
+				if ((w = link_reserve(&S.link, r)) == NULL)
+					return;
+				memcpy(w, buf_data(&S.in), r);
+				link_commit(&S.link, r);
+			}
+			buf_consume(&S.in, r);
+			continue;
+		}
 		if (S.args) {
 			if (S.argi == S.nargs) {
 				S.in_eof = 1;
@@ -303,6 +420,21 @@ flush_out(void)
 	}
 }
 
+/* Remember a node that could not be reached, once, for the last word. */
+static void
+lost_node(const char *p, size_t n)
+{
+	for (int i = 0; i < S.nlost; i++)
+		if (strlen(S.lost[i]) == n && memcmp(S.lost[i], p, n) == 0)
+			return;
+	if (S.nlost == LOST_SHOWN || n > WIRE_NODE_MAX) {
+		S.lost_more = 1;
+		return;
+	}
+	memcpy(S.lost[S.nlost], p, n);
+	S.lost[S.nlost++][n] = '\0';
+}
+
 static void
 handle_frame(const char *body, size_t len)
 {
@@ -316,7 +448,50 @@ handle_frame(const char *body, size_t len)
 
 	if (wire_decode(body, len, &m) == -1)
 		goto bad;
+	if (S.o.child && m.cmd != W_ACK && m.cmd != W_BYE && m.cmd != W_PING) {
+		const char *p[] = { "frame", body };
+		size_t l[] = { 5, len };
+
+		/* Pongs, errors: the router's business. */
+		child_emit(p, l, 2);
+		if (m.cmd == W_ERROR) {
+			flush_out();
+			finish(EX_PROTOCOL);
+		}
+		return;
+	}
 	switch (m.cmd) {
+	case W_DONE:
+		/* ["", "done", NODE, K...]: NODE (or all) wrote them. */
+		if (!S.e2e)
+			goto unexpected;
+		frame_iter_init(&it, m.args, m.argslen);
+		if (frame_next_part(&it, &p, &n) != 1)
+			goto bad;
+		while ((k = frame_next_part(&it, &p, &n)) == 1) {
+			if (frame_part_num(p, n, S.link.n_queued, &v) == -1 ||
+			    v == 0 || S.e2e_done + S.e2e_lost >= S.link.n_queued)
+				goto bad;
+			S.e2e_done++;
+		}
+		if (k == -1)
+			goto bad;
+		break;
+	case W_LOST:
+		/* ["", "lost", K, NODE...]: not written by those nodes. */
+		if (!S.e2e)
+			goto unexpected;
+		frame_iter_init(&it, m.args, m.argslen);
+		if (frame_next_part(&it, &p, &n) != 1 ||
+		    frame_part_num(p, n, S.link.n_queued, &v) == -1 || v == 0 ||
+		    S.e2e_done + S.e2e_lost >= S.link.n_queued)
+			goto bad;
+		S.e2e_lost++;
+		while ((k = frame_next_part(&it, &p, &n)) == 1)
+			lost_node(p, n);
+		if (k == -1)
+			goto bad;
+		break;
 	case W_ACK:
 		frame_iter_init(&it, m.args, m.argslen);
 		if (frame_next_part(&it, &p, &n) != 1 ||
@@ -370,8 +545,9 @@ handle_frame(const char *body, size_t len)
 		log_warnx("%s: the peer says: %.*s", S.addrstr, (int)n, p);
 		finish(EX_PROTOCOL);
 	default:
+	unexpected:
 		log_warnx("%s: unexpected '%.*s' from the peer", S.addrstr,
-		    (int)m.namelen, m.name);
+		    (int)(m.namelen > 32 ? 32 : m.namelen), m.name);
 		finish(EX_PROTOCOL);
 	}
 	return;
@@ -422,7 +598,10 @@ on_sock(void *arg, int fd, int revents)
 
 		/* Everything acknowledged and the peer done: a clean end. */
 		if (S.in_eof && S.link.n_acked == S.link.n_queued &&
-		    (S.peer_bye || !S.peer.handler)) {
+		    (S.peer_bye || !S.peer.handler) && (!S.e2e ||
+		    S.e2e_done + S.e2e_lost == S.link.n_queued)) {
+			if (S.e2e_lost)
+				finish((unreached(), 1));
 			end_stream();
 			flush_out();
 			finish(S.o.use_exit && S.got_exit ? S.exit_status : 0);
@@ -436,6 +615,8 @@ on_stdin(void *arg, int fd, int revents)
 {
 	ssize_t r = buf_fill(&S.in, 0, IN_CHUNK);
 
+	if (r == 0 && S.o.child)
+		finish(0);	/* the router is gone */
 	if (r == 0)
 		S.in_eof = 1;
 	else if (r == -1 && errno != EAGAIN && errno != ENOBUFS)
@@ -517,8 +698,11 @@ done(void)
 	if (!S.in_eof || S.link.n_acked != S.link.n_queued || !S.bye_sent ||
 	    link_pending(&S.link) > 0 || !sink_empty(&S.out))
 		return (0);
-	/* The peer's bye follows the handler's last reply. */
-	if (!S.peer_bye)
+	if (S.e2e && S.e2e_done + S.e2e_lost < S.link.n_queued)
+		return (0);
+	/* The peer's bye follows the handler's last reply (a relay has no
+	 * handler and says no bye: the sender closes). */
+	if (!S.peer_bye && !S.peer.relay[0])
 		return (0);
 	if (S.peer.handler && S.o.use_exit && !S.got_exit)
 		return (0);
@@ -534,6 +718,7 @@ run(void)
 
 		pump();
 		if (S.in_eof && !S.bye_sent && !link_unsent(&S.link) &&
+		    !S.o.child &&
 		    (S.args ? S.argi == S.nargs : buf_len(&S.in) == 0)) {
 			link_ctlv(&S.link, "bye", NULL, NULL, 0);
 			S.bye_sent = 1;
@@ -552,10 +737,23 @@ run(void)
 			cut(strerror(errno));
 			continue;
 		}
+		if (S.o.child && S.link.n_acked != S.acked_said) {
+			char n[24];
+			const char *p[] = { "ack", n };
+
+			snprintf(n, sizeof(n), "%" PRIu64, S.link.n_acked);
+			child_emit(p, NULL, 2);
+			S.acked_said = S.link.n_acked;
+			flush_out();
+		}
 		if (done()) {
 			end_stream();
 			if (S.escaped)
 				log_warnx(FMT_ESCAPED_WARNING);
+			if (S.e2e_lost) {
+				unreached();
+				return (1);
+			}
 			return (S.o.use_exit && S.got_exit ? S.exit_status : 0);
 		}
 		/* Replies wait while standard output is backed up. */
@@ -595,7 +793,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->maxmsg = 16 * 1024 * 1024;
-	while ((ch = getopt(argc, argv, "+0aNd:hk:M:n:qrUvVw:x")) != -1) {
+	while ((ch = getopt(argc, argv, "+0aC:Nd:hk:M:n:qrUvVw:x")) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -603,6 +801,13 @@ main(int argc, char *argv[])
 			break;
 		case 'a':
 			o->all = 1;
+			break;
+		case 'C':
+			if (!wire_inst_ok(optarg, strlen(optarg)))
+				log_diex(EX_USAGE, "-C: bad instance id");
+			o->child = optarg;
+			o->reconnect = 1;
+			o->fmt = FMT_NET;
 			break;
 		case 'd':
 			opt_once(&seen_d, ch);
@@ -664,6 +869,9 @@ main(int argc, char *argv[])
 	if (S.a.kind == ADDR_UDP)
 		log_diex(EX_USAGE, "%s: this build has no udp transport",
 		    argv[0]);
+	if (o->child && (argc > 1 || o->dest || o->wait_ms || o->use_exit))
+		log_diex(EX_USAGE, "-C is quilt-relay's child mode: no messages, "
+		    "-a, -d, -w or -x");
 	if (argc > 1) {
 		S.args = argv + 1;
 		S.nargs = argc - 1;
@@ -681,6 +889,8 @@ main(int argc, char *argv[])
 	seal_random(S.me.sid, sizeof(S.me.sid));
 	S.me.maxmsg = o->maxmsg;
 	S.me.resume = -1;
+	if (o->child)
+		snprintf(S.me.relay, sizeof(S.me.relay), "%s", o->child);
 	if (o->wait_ms)
 		S.deadline = net_now_ms() + o->wait_ms;
 	if (loop_init(&S.loop) == -1 ||
@@ -689,9 +899,15 @@ main(int argc, char *argv[])
 		log_die(EX_OSERR, "memory");
 
 	if ((st = setup()) != 0) {
-		seal_wipe(S.key, sizeof(S.key));
-		exit(st);
+		/* A relay's outgoing side keeps trying; the router restarts
+		 * it when the peer refuses it. */
+		if (!o->child || st == EX_PROTOCOL) {
+			seal_wipe(S.key, sizeof(S.key));
+			exit(st);
+		}
+		S.peer.maxmsg = o->maxmsg;
 	}
+	S.e2e = o->dest && S.peer.relay[0];
 	/* Only a reconnect needs the key again. */
 	if (!o->reconnect)
 		seal_wipe(S.key, sizeof(S.key));
@@ -708,13 +924,16 @@ main(int argc, char *argv[])
 			log_die(EX_OSERR, "memory");
 	}
 	S.need_more = 1;
-	loop_add(&S.loop, S.link.fd, POLLIN, on_sock, NULL);
 	if (!S.args) {
 		sink_nonblock_std(0);
 		loop_add(&S.loop, 0, POLLIN, on_stdin, NULL);
 	}
 	sink_nonblock_std(1);
 	loop_add(&S.loop, 1, 0, on_stdout, NULL);
+	if (S.link.fd == -1)
+		cut("not connected");
+	else
+		loop_add(&S.loop, S.link.fd, POLLIN, on_sock, NULL);
 	S.progress = log_level >= 1 && isatty(2);
 	st = run();
 	finish(st);

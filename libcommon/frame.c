@@ -110,3 +110,21 @@ frame_part_num(const char *p, size_t len, unsigned long long max,
 	*v = x;
 	return (0);
 }
+
+size_t
+frame_putv(char *out, size_t cap, int n, const char *const *p,
+    const size_t *len)
+{
+	size_t body = 0, sz;
+
+	for (int i = 0; i < n; i++)
+		body += frame_size(len ? len[i] : strlen(p[i]));
+	sz = frame_size(body);
+	if (sz > cap)
+		return (sz);
+	out += frame_put_hdr(out, body);
+	for (int i = 0; i < n; i++)
+		out = frame_put(out, p[i], len ? len[i] : strlen(p[i]));
+	*out = ',';
+	return (sz);
+}

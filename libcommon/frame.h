@@ -105,6 +105,14 @@ frame_put_str(char *out, const char *s)
 	return (frame_put(out, s, strlen(s)));
 }
 
+/*
+ * A frame whose body is the n parts p[i] of len[i] bytes (len NULL: the
+ * parts are strings).  Returns its size; writes it at out only when it fits
+ * in cap.
+ */
+size_t frame_putv(char *out, size_t cap, int n, const char *const *p,
+    const size_t *len);
+
 /* Parse a whole part as a decimal number in [0, max]; -1 if it is not. */
 int frame_part_num(const char *p, size_t len, unsigned long long max,
     unsigned long long *v);

@@ -23,6 +23,8 @@ static const struct {
 	{ "error", W_ERROR },
 	{ "server-connect", W_SERVER_CONNECT },
 	{ "route", W_ROUTE },
+	{ "done", W_DONE },
+	{ "lost", W_LOST },
 };
 
 int
@@ -149,8 +151,9 @@ size_t
 wire_put_hello(char *out, const struct wire_hello *h)
 {
 	char ver[32], node[80], sid[sizeof("session=") + 2 * WIRE_SID_LEN], max[40], sealed[16],
-	    from[40], resume[40], handler[16], kx[80];
-	const char *args[12];
+	    from[40], resume[40], handler[16], kx[80],
+	    relay[sizeof("relay=") + WIRE_INST_MAX];
+	const char *args[13];
 	int n = 0;
 
 	snprintf(ver, sizeof(ver), "%u-%u", h->vmin, h->vmax);
@@ -180,6 +183,10 @@ wire_put_hello(char *out, const struct wire_hello *h)
 	if (h->handler) {
 		snprintf(handler, sizeof(handler), "handler=1");
 		args[n++] = handler;
+	}
+	if (h->relay[0]) {
+		snprintf(relay, sizeof(relay), "relay=%s", h->relay);
+		args[n++] = relay;
 	}
 	args[n] = NULL;
 	return (wire_put_ctl(out, WIRE_HELLO_MAX, "hello", args, NULL, 0));
@@ -264,6 +271,11 @@ wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
 			h->kx[vn] = '\0';
 		} else if (keyis(p, n, "handler", &v, &vn)) {
 			h->handler = vn == 1 && *v == '1';
+		} else if (keyis(p, n, "relay", &v, &vn)) {
+			if (!wire_inst_ok(v, vn))
+				goto bad;
+			memcpy(h->relay, v, vn);
+			h->relay[vn] = '\0';
 		}
 	}
 	if (!have_node || !have_sid || h->maxmsg == 0 || (h->sealed &&
@@ -314,6 +326,18 @@ wire_version(const struct wire_hello *a, const struct wire_hello *b)
 	unsigned hi = a->vmax < b->vmax ? a->vmax : b->vmax;
 
 	return (lo <= hi ? hi : 0);
+}
+
+int
+wire_inst_ok(const char *s, size_t len)
+{
+	if (len < 1 || len > WIRE_INST_MAX)
+		return (0);
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return (0);
+	return (1);
 }
 
 int

@@ -10,6 +10,12 @@
  *   bye                                        no more msg from this side
  *   exit   STATUS                              the -e handler's exit status
  *   error  TEXT                                then the sender closes
+ *
+ * A relay (quilt-relay) says so in its hello (relay=INSTANCE) and tells a
+ * sender of -d/-a what became of its messages end to end:
+ *   done   NODE K...    NODE (or "all": every node) wrote messages K...
+ *   lost   NODE K...    NODE could not be reached for them
+ * Between relays every frame is numbered; see quilt-protocol(5).
  */
 #ifndef QUILT_WIRE_H
 #define QUILT_WIRE_H
@@ -25,6 +31,8 @@
 #define WIRE_VMAX 1
 #define WIRE_NODE_MAX 64
 #define WIRE_SID_LEN 16
+/* A relay's instance id: up to 32 lowercase hex digits. */
+#define WIRE_INST_MAX 32
 /* Frames before the hello is done are small. */
 #define WIRE_HELLO_MAX 1024
 
@@ -40,6 +48,8 @@ enum wire_cmd {
 	W_ERROR,
 	W_SERVER_CONNECT,
 	W_ROUTE,
+	W_DONE,
+	W_LOST,
 };
 
 /* A decoded frame: views into its body. */
@@ -134,6 +144,8 @@ struct wire_hello {
 	int handler;
 	/* Sealed: our ephemeral X25519 public key, 64 hex digits, or "". */
 	char kx[2 * 32 + 1];
+	/* A relay (quilt-relay's children): its instance id, hex, or "". */
+	char relay[WIRE_INST_MAX + 1];
 };
 
 /* Encode a hello frame into out (WIRE_HELLO_MAX bytes); returns its size. */
@@ -162,6 +174,9 @@ unsigned wire_version(const struct wire_hello *a, const struct wire_hello *b);
 
 /* Node names: [A-Za-z0-9._-]{1,64}, never "all". */
 int wire_node_ok(const char *s, size_t len);
+
+/* Instance ids: [0-9a-f]{1,32}. */
+int wire_inst_ok(const char *s, size_t len);
 
 /* A default node name from the host name; out has WIRE_NODE_MAX + 1. */
 void wire_default_node(char *out);
