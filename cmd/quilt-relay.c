@@ -65,6 +65,8 @@
 #define BACKOFF_MAX 5000
 #define STOP_MS 2000
 #define DONE_BATCH 128
+/* A child restarted keeps its link "up" this long, so routes stay. */
+#define RESTART_GRACE_MS 2000
 
 struct node {
 	char name[WIRE_NODE_MAX + 1];
@@ -75,6 +77,9 @@ struct node {
 	short nbr[NBR_MAX];
 	/* Routing: the peer to send through, -1 when unreachable. */
 	int via, dist;
+	/* A second instance of this name whose state still changes. */
+	char oinst[WIRE_INST_MAX + 1];
+	uint64_t oseq;
 	/* Duplicate names: another instance of our own name. */
 	char dup_inst[WIRE_INST_MAX + 1];
 	uint64_t dup_seq;
@@ -107,6 +112,7 @@ struct peer {
 	int nidx;
 	size_t maxmsg;
 	long long started, restart_at, backoff;
+	long long down_at;	/* its child died: down unless up again by then */
 	uint64_t sent, acked_total;
 	/* Leaf: one entry per data frame in l.q, oldest first. */
 	struct lmeta *lq;
@@ -117,6 +123,7 @@ struct peer {
 struct conn {
 	uint64_t serial;
 	char node[WIRE_NODE_MAX + 1];
+	char inst[WIRE_INST_MAX + 1];
 	int relay, used;
 };
 #define CONNS_MAX 1024
@@ -508,6 +515,7 @@ peer_close_fd(struct peer *p)
 static void
 peer_down(struct peer *p)
 {
+	p->down_at = 0;
 	if (!p->up)
 		return;
 	p->up = 0;
@@ -849,6 +857,28 @@ flood_lsa(int except)
 	flood_node(0, except);
 }
 
+/* A route frame as it came (its body in m), to every relay peer but pi. */
+static void
+flood_raw(const struct wire_msg *m, int pi)
+{
+	const char *body = m->dest - frame_digits(m->destlen) - 1;
+	size_t blen = (m->args + m->argslen) - body;
+	char *f = S.scratch;
+	size_t sz = frame_size(blen);
+
+	if (sz > sizeof(S.scratch))
+		return;
+	f += frame_put_hdr(f, blen);
+	memcpy(f, body, blen);
+	f[blen] = ',';
+	for (int i = 0; i < S.npeers; i++) {
+		struct peer *p = &S.peers[i];
+
+		if (p->used && p->up && p->relay && i != pi)
+			(void)peer_queue(p, S.scratch, sz);
+	}
+}
+
 /* ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR...] from peer pi. */
 static void
 handle_route(const struct wire_msg *m, int pi)
@@ -902,8 +932,21 @@ handle_route(const struct wire_msg *m, int pi)
 	x = &S.nodes[n];
 	newer = !x->inst[0] || strcmp(inst, x->inst) > 0 ||
 	    (strcmp(inst, x->inst) == 0 && seq > x->seq);
-	if (!newer)
+	if (!newer) {
+		/* An older instance: a past life, or a twin.  Its news is
+		 * passed on (so that the twins hear of each other), once. */
+		if (strcmp(inst, x->inst) == 0 || (strcmp(inst, x->oinst) ==
+		    0 && seq <= x->oseq))
+			return;
+		snprintf(x->oinst, sizeof(x->oinst), "%s", inst);
+		x->oseq = seq;
+		flood_raw(m, pi);
 		return;
+	}
+	if (x->inst[0] && strcmp(inst, x->inst) != 0) {
+		memcpy(x->oinst, x->inst, sizeof(x->oinst));
+		x->oseq = x->seq;
+	}
 	if (strcmp(inst, x->inst) != 0) {
 		/* A new life: its message ids start again. */
 		free(x->dd_bits);
@@ -1318,6 +1361,19 @@ send_pong(int origin, const char *node, const char *tag, size_t tl,
 	size_t sz;
 
 	l[6] = snprintf(d, sizeof(d), "%d", dist);
+	if (origin == 0) {
+		/* Our own client's: ["", "pong", SEQ, NODE, HOPS, PAYLOAD]. */
+		const char *q[] = { "", "pong", seq, node, d, pay };
+		size_t ql[] = { 0, 4, sl, strlen(node), l[6], pl };
+		unsigned long long serial;
+
+		if (frame_part_num(tag, tl, UINT64_MAX, &serial) == -1)
+			return;
+		sz = frame_putv(f, sizeof(S.scratch), 6, q, ql);
+		if (sz <= sizeof(S.scratch))
+			to_conn(serial, f, sz);
+		return;
+	}
 	sz = frame_putv(f, sizeof(S.scratch), 8, p, l);
 	if (sz <= sizeof(S.scratch))
 		(void)forward(origin, f, sz);
@@ -1629,6 +1685,40 @@ server_connect(struct conn *c, const struct wire_msg *m)
 }
 
 /*
+ * Two relays of one name connected to us at once, each of its own
+ * instance: both are alive.  Say so here, and tell both
+ * (["", "duplicate", OTHER-INSTANCE]).
+ */
+static void
+twins(struct conn *c)
+{
+	for (int i = 0; i < CONNS_MAX; i++) {
+		struct conn *d = &S.conns[i];
+		char *f = S.scratch;
+		size_t sz;
+
+		if (!d->used || d == c || !d->relay || strcmp(d->node, c->node)
+		    != 0 || strcmp(d->inst, c->inst) == 0)
+			continue;
+		log_warnx("two relays named %s are alive (instances %s and %s)",
+		    c->node, d->inst, c->inst);
+		{
+			const char *p[] = { "", "duplicate", d->inst };
+
+			sz = frame_putv(f, sizeof(S.scratch), 3, p, NULL);
+			to_conn(c->serial, f, sz);
+		}
+		{
+			const char *p[] = { "", "duplicate", c->inst };
+
+			sz = frame_putv(f, sizeof(S.scratch), 3, p, NULL);
+			to_conn(d->serial, f, sz);
+		}
+		return;
+	}
+}
+
+/*
  * One frame from the listen child.  0 done; -1 wait (a queue is full, the
  * frame stays).
  */
@@ -1703,6 +1793,10 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen)
 		memcpy(c->node, p[2], l[2]);
 		c->node[l[2]] = '\0';
 		c->relay = l[3] > 0;
+		snprintf(c->inst, sizeof(c->inst), "%.*s", (int)(l[3] >
+		    WIRE_INST_MAX ? WIRE_INST_MAX : l[3]), p[3]);
+		if (c->relay)
+			twins(c);
 		return (0);
 	}
 	if (n == 2 && l[0] == 5 && memcmp(p[0], "close", 5) == 0) {
@@ -1754,6 +1848,25 @@ announce(struct peer *p, const char *local)
 	for (int i = 0; i < S.nnodes; i++)
 		if (S.nodes[i].inst[0])
 			send_lsa(p, i);
+}
+
+/* A relay tells us another relay with our name is alive. */
+static void
+twin_told(const struct wire_msg *m)
+{
+	struct frame_iter it;
+	const char *p;
+	size_t n;
+
+	frame_iter_init(&it, m->args, m->argslen);
+	if (frame_next_part(&it, &p, &n) != 1 || !wire_inst_ok(p, n) ||
+	    S.dup_reported)
+		return;
+	if (n == strlen(S.inst) && memcmp(p, S.inst, n) == 0)
+		return;
+	log_warnx("another relay named %s is alive (instance %.*s; this one "
+	    "is %s)", S.me, (int)n, p, S.inst);
+	S.dup_reported = 1;
 }
 
 /* A frame from peer p's child: up, down, ack, or a frame from the peer. */
@@ -1837,11 +1950,19 @@ peer_report(struct peer *p, const char *body, size_t blen)
 			}
 			peer_remove(o);
 		}
+		if (p->up && p->down_at && strcmp(p->node, node) == 0) {
+			/* Its restarted child is through: nothing changed. */
+			p->down_at = 0;
+			if (p->relay)
+				announce(p, local);
+			return;
+		}
 		snprintf(p->node, sizeof(p->node), "%s", node);
 		p->relay = l[2] > 0;
 		p->maxmsg = v;
 		p->nidx = node_get(node, strlen(node));
 		p->up = 1;
+		p->down_at = 0;
 		log_info("%s: link to %s up", p->addr, node);
 		if (p->relay)
 			announce(p, local);
@@ -1855,15 +1976,15 @@ peer_report(struct peer *p, const char *body, size_t blen)
 		return;
 	}
 	if (n == 2 && l[0] == 5 && memcmp(q[0], "frame", 5) == 0) {
-		const char *ib;
-		size_t ibl;
+		/* ["frame", BODY]: a frame's body from the peer. */
 		struct wire_msg m;
 
-		if (frame_parse(q[1], l[1], l[1], &ib, &ibl) != (ssize_t)l[1] ||
-		    wire_decode(ib, ibl, &m) == -1)
+		if (wire_decode(q[1], l[1], &m) == -1)
 			return;
 		if (m.cmd == W_PONG && !p->relay)
 			leaf_pong(p, &m);
+		else if (m.namelen == 9 && memcmp(m.name, "duplicate", 9) == 0)
+			twin_told(&m);
 		else if (m.cmd == W_ERROR) {
 			struct frame_iter e;
 			const char *t;
@@ -1903,7 +2024,8 @@ on_peer(void *arg, int fd, int revents)
 	    f == -1) {
 		/* The child is gone, or mad: SIGCHLD restarts it. */
 		peer_close_fd(p);
-		peer_down(p);
+		if (p->up && !p->down_at)
+			p->down_at = net_now_ms() + RESTART_GRACE_MS;
 		if (p->pid > 0)
 			kill(p->pid, SIGTERM);
 	}
@@ -2369,9 +2491,12 @@ reap(void *arg, int sig)
 				continue;
 			p->pid = 0;
 			peer_close_fd(p);
-			peer_down(p);
 			if (S.stopping)
 				break;
+			/* What it held, we hold: routes stay while it comes
+			 * back, and the frames go again to the new one. */
+			if (p->up && !p->down_at)
+				p->down_at = now + RESTART_GRACE_MS;
 			if (now - p->started > 10000)
 				p->backoff = BACKOFF_MIN;
 			log_warnx("quilt-send (%s): %s%s; restarting in %lld ms",
@@ -2503,6 +2628,12 @@ run(void)
 
 			if (!p->used)
 				continue;
+			if (p->down_at) {
+				if (now >= p->down_at)
+					peer_down(p);
+				else if (next == -1 || p->down_at < next)
+					next = p->down_at;
+			}
 			if (!S.stopping && p->pid == 0 && p->fd == -1) {
 				if (now >= p->restart_at)
 					peer_start(i);
