@@ -30,6 +30,8 @@
 
 #define IN_CHUNK (1024 * 1024)
 #define WINDOW (8 * 1024 * 1024)
+/* Queued and not yet written (sealed): what fits in the cache beside it. */
+#define AHEAD (256 * 1024)
 #define MIN_WINDOW (256 * 1024)
 #define CONNECT_TIMEOUT_MS 10000
 #define LOST_SHOWN 8
@@ -381,7 +383,10 @@ pump(void)
 			    "envelope) exceeds the peer's limit of %zu", len, body,
 			    peer);
 		fsz = frame_size(body);
-		if ((w = link_reserve(&S.link, fsz)) == NULL)
+		/* Enough is queued ahead of the writer (the sealing): more
+		 * would only be copied out of the cache before it is read. */
+		if (link_unsent(&S.link) >= AHEAD ||
+		    (w = link_reserve(&S.link, fsz)) == NULL)
 			return;
 		if (S.o.fmt == FMT_NET && !S.args)
 			wire_put_msgn(w, d, dl, p, len);

@@ -113,11 +113,11 @@ link_pending(const struct link *l)
 	    (l->seal && l->final_due && !l->final_sent));
 }
 
-/* Data frames not yet written? */
-static inline int
+/* Bytes of data frames not yet written (0: none). */
+static inline size_t
 link_unsent(const struct link *l)
 {
-	return (l->q.end > l->qs);
+	return (l->q.end - l->qs);
 }
 
 /* Write what can be written in one writev.  Bytes written, or -1 (EAGAIN). */
