@@ -43,6 +43,7 @@
 #define SESS_MAX 1024
 #define SESS_AGE_MS (3600 * 1000LL)
 #define MARKS 4096
+#define CHILD_BATCH (256 * 1024)	/* -C: bytes of frames per batch */
 
 struct opts {
 	enum fmt fmt;
@@ -256,14 +257,62 @@ child_frame(struct conn *c, const struct wire_msg *m, const char *frame,
 		counted = 0;
 	else
 		return (0);
-	l[1] = snprintf(n, sizeof(n), "%" PRIu64, c->serial);
-	l[2] = snprintf(k, sizeof(k), "%" PRIu64, counted ? c->sess->taken + 1 :
-	    0);
+	l[1] = frame_u64(n, c->serial);
+	l[2] = frame_u64(k, counted ? c->sess->taken + 1 : 0);
 	if (child_sink(c)->count == child_sink(c)->cap ||
 	    child_emit(child_sink(c), p, l, 4) == -1)
 		return (-1);
 	if (counted)
 		c->sess->taken++;
+	return (1);
+}
+
+/*
+ * The numbered frames at the head of c's input, as many as follow each
+ * other, in one ["frames", CONN, K, FRAMES] to the router: one frame and
+ * one copy per batch, not per message.  1 when some went, 0 when the next
+ * frame is not one of them, -1 when the output is full.
+ */
+static int
+child_batch(struct conn *c)
+{
+	const char *data = buf_data(&c->link.in), *body;
+	size_t have = buf_len(&c->link.in), off = 0, len;
+	struct sink *sk = child_sink(c);
+	char n[24], k[24];
+	const char *p[] = { "frames", n, k, data };
+	size_t l[4];
+	uint64_t count = 0;
+
+	if (c->peer_bye)
+		return (0);
+	while (off < have && off < CHILD_BATCH) {
+		ssize_t f = frame_parse(data + off, have - off, c->link.maxin,
+		    &body, &len);
+		struct wire_msg m;
+
+		if (f <= 0)
+			break;
+		if (wire_is_msg(body, len, &m.argslen) != NULL)
+			m.cmd = W_MSG;
+		else if (wire_decode(body, len, &m) == -1)
+			break;
+		if (c->peer.relay[0] ? m.cmd == W_ACK || m.cmd == W_BYE ||
+		    m.cmd == W_ERROR : m.cmd != W_MSG)
+			break;
+		off += f;
+		count++;
+	}
+	if (count == 0)
+		return (0);
+	l[0] = 6;
+	l[1] = frame_u64(n, c->serial);
+	l[2] = frame_u64(k, c->sess->taken + 1);
+	l[3] = off;
+	if (sk->count == sk->cap || child_emit(sk, p, l, 4) == -1)
+		return (-1);
+	link_take(&c->link, off);
+	c->sess->taken += count;
 	return (1);
 }
 
@@ -785,6 +834,15 @@ process_framed(struct conn *c)
 			if (c->state != C_OPEN)
 				return;
 			continue;
+		}
+		if (S.o.child) {
+			switch (child_batch(c)) {
+			case 1:
+				continue;
+			case -1:
+				c->blocked = 1;
+				goto out;
+			}
 		}
 		if ((m.args = wire_is_msg(body, len, &m.argslen)) != NULL) {
 			m.cmd = W_MSG;

@@ -179,6 +179,9 @@ static struct {
 		char bound[ADDR_STRLEN];
 		long long started, restart_at, backoff;
 		int blocked, cblocked;
+		/* Where to go on in a run of frames that waited: frames done
+		 * (high bits) and bytes done (low 40 bits). */
+		size_t boff, cboff;
 	} L;
 	struct conn conns[CONNS_MAX];
 
@@ -215,6 +218,8 @@ static struct {
 	uint64_t c_in, c_local_in, c_fwd, c_delivered, c_dup, c_hops,
 	    c_noroute, c_bad, c_restarts;
 
+	char *msgbuf;		/* one message being made */
+	size_t msgbuf_len;
 	char **argpeers;	/* started once we listen: they learn where */
 	int nargpeers;
 
@@ -436,6 +441,7 @@ listen_start(void)
 	link_reset(&S.L.c, S.L.cfd);
 	S.L.c.in.start = S.L.c.in.end = 0;
 	S.L.blocked = S.L.cblocked = 0;
+	S.L.boff = S.L.cboff = 0;
 	loop_add(&S.loop, S.L.fd, POLLIN, on_listen_child, &S.L.l);
 	loop_add(&S.loop, S.L.cfd, POLLIN, on_listen_child, &S.L.c);
 }
@@ -590,7 +596,7 @@ to_conn(uint64_t serial, const char *frame, size_t n)
 	size_t l[] = { 2, 0, n };
 	size_t sz;
 
-	l[1] = snprintf(s, sizeof(s), "%" PRIu64, serial);
+	l[1] = frame_u64(s, serial);
 	sz = frame_putv(NULL, 0, 3, p, l);
 	if (S.L.fd == -1 || buf_reserve(&S.L.l.ctl, sz) == -1)
 		return;
@@ -626,7 +632,7 @@ cd_flush(void)
 	p[n++] = "done";
 	p[n++] = S.cd.node;
 	for (int i = 0; i < S.cd.n; i++) {
-		snprintf(nums[i], sizeof(nums[i]), "%" PRIu64, S.cd.k[i]);
+		frame_u64(nums[i], S.cd.k[i]);
 		p[n++] = nums[i];
 	}
 	sz = frame_putv(f, sizeof(S.scratch), n, p, NULL);
@@ -1047,7 +1053,7 @@ send_done(int o, int w, const uint64_t *ids, int n)
 	p[k++] = S.nodes[w].name;
 	p[k++] = "00";
 	for (int i = 0; i < n; i++) {
-		snprintf(nums[i], sizeof(nums[i]), "%" PRIu64, ids[i]);
+		frame_u64(nums[i], ids[i]);
 		p[k++] = nums[i];
 	}
 	sz = frame_putv(f, sizeof(S.scratch), k, p, NULL);
@@ -1215,6 +1221,10 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 	}
 	if (!room(d == 0 ? -2 : d, flen))
 		return (-1);
+	if (x->origin == 0 && from_peer != -1) {
+		S.c_dup++;	/* ours, come back round a cycle */
+		return (0);
+	}
 	if (x->origin != 0 && dedup_seen(x->origin, x->id)) {
 		S.c_dup++;
 		return (0);
@@ -1249,83 +1259,119 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 	return (0);
 }
 
-/* A client's [DEST, "msg", PART...] number k on connection serial. */
+/* The end-to-end record of our message id for a client, or NULL (full). */
+static struct pend *
+pend_new(uint64_t serial, uint64_t k, int all, int d)
+{
+	struct pend *e = &S.pend[S.next_id % PEND_MAX];
+
+	if (e->used)
+		return (NULL);
+	e->id = S.next_id;
+	e->serial = serial;
+	e->k = k;
+	e->all = all;
+	e->dest = d;
+	e->nlost = 0;
+	e->left = 0;
+	if (all) {
+		memset(e->want, 0, sizeof(e->want));
+		memset(e->lost, 0, sizeof(e->lost));
+		for (int i = 0; i < S.nnodes; i++)
+			if (i == 0 || S.nodes[i].via != -1) {
+				bit_set(e->want, i, 1);
+				e->left++;
+			}
+	} else {
+		/* One bit: cheaper to clear than the whole map. */
+		e->want[d / 8] = 0;
+		e->lost[d / 8] = 0;
+		bit_set(e->want, d, 1);
+		e->left = 1;
+	}
+	e->used = 1;
+	return (e);
+}
+
+/*
+ * A client's [DEST, "msg", PART...] number k on connection serial (k 0:
+ * nobody waits for the outcome).  Becomes our message [DEST, "msg", US,
+ * "00", ID, FLAGS, PART...].  -1 when it must wait (too much in flight, or
+ * no room on the way).
+ */
 static int
 client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 {
 	int all = m->destlen == 3 && memcmp(m->dest, "all", 3) == 0;
 	int d = m->destlen == 0 ? 0 : all ? -1 : node_find(m->dest, m->destlen);
+	const char *dest = m->destlen ? m->dest : S.me;
+	size_t dl = m->destlen ? m->destlen : strlen(S.me), ml = strlen(S.me);
 	char id[24], *f, *o;
 	size_t body, sz, idl;
-	struct pend *e = &S.pend[S.next_id % PEND_MAX];
+	struct pend *e = NULL;
 	struct wire_msg mm;
 	struct mmsg x;
 
-	if (e->used)
+	if (S.pend[S.next_id % PEND_MAX].used)
 		return (-1);	/* too much in flight: wait */
-	idl = snprintf(id, sizeof(id), "%" PRIu64, S.next_id);
-	body = frame_size(m->destlen ? m->destlen : strlen(S.me)) +
-	    frame_size(3) + frame_size(strlen(S.me)) +
-	    frame_size(2) + frame_size(idl) + frame_size(1) + m->argslen;
+	if (d > 0 && S.nodes[d].via != -1 && !S.peers[S.nodes[d].via].relay) {
+		/* For a leaf next to us: as a leaf takes it, nothing more. */
+		struct peer *p = &S.peers[S.nodes[d].via];
+
+		if (buf_len(&p->l.q) + m->argslen + 64 > p->l.window ||
+		    leaf_queue(p, 0, S.next_id, k != 0, m->args, m->argslen) ==
+		    -1)
+			return (-1);
+		if (k)
+			(void)pend_new(serial, k, 0, d);
+		S.next_id++;
+		S.c_in++;
+		S.c_fwd++;
+		return (0);
+	}
+	if (k && d > 0 && S.nodes[d].via == -1) {
+		/* Known, and gone: lost at once. */
+		e = pend_new(serial, k, 0, d);
+		bit_set(e->want, d, 0);
+		bit_set(e->lost, d, 1);
+		e->nlost = 1;
+		e->left = 0;
+		S.next_id++;
+		pend_finish(e);
+		return (0);
+	}
+	idl = frame_u64(id, S.next_id);
+	body = frame_size(dl) + frame_size(3) + frame_size(ml) + frame_size(2) +
+	    frame_size(idl) + frame_size(1) + m->argslen;
 	sz = frame_size(body);
 	if (d != 0 && !room(d, sz))
 		return (-1);
-	if (sz > sizeof(S.scratch) && sz > S.maxmsg + 1024)
-		return (0);
-	if ((f = malloc(sz)) == NULL)
-		return (-1);
+	if (sz > S.msgbuf_len)
+		return (0);	/* over our limit: the listener checked it */
+	f = S.msgbuf;
 	o = f + frame_put_hdr(f, body);
-	o = m->destlen ? frame_put(o, m->dest, m->destlen) : frame_put_str(o,
-	    S.me);
+	o = frame_put(o, dest, dl);
 	o = frame_put(o, "msg", 3);
-	o = frame_put_str(o, S.me);
+	o = frame_put(o, S.me, ml);
 	o = frame_put(o, "00", 2);
 	o = frame_put(o, id, idl);
 	o = frame_put(o, k ? "e" : "-", 1);
 	memcpy(o, m->args, m->argslen);
 	o[m->argslen] = ',';
-	/* The end-to-end record, before it can be answered. */
-	if (k) {
-		memset(e, 0, sizeof(*e));
-		e->id = S.next_id;
-		e->serial = serial;
-		e->k = k;
-		e->all = all;
-		e->dest = d;
-		for (int i = 0; i < S.nnodes; i++)
-			if ((all && (i == 0 || S.nodes[i].via != -1)) || i == d) {
-				bit_set(e->want, i, 1);
-				e->left++;
-			}
-		if (d > 0 && S.nodes[d].via == -1) {
-			bit_set(e->want, d, 0);
-			bit_set(e->lost, d, 1);
-			e->nlost = 1;
-			e->left = 0;
-		}
-		e->used = 1;
-		if (d == -1 && !all) {
-			/* Unknown: lost at once. */
-			e->used = 1;
-		}
-	}
 	if (wire_decode(f + (sz - body - 1), body, &mm) == -1 ||
-	    parse_mmsg(&mm, &x) == -1) {
-		free(f);
+	    parse_mmsg(&mm, &x) == -1)
 		return (0);
-	}
-	S.next_id++;
-	if (k && e->left == 0) {
-		pend_finish(e);
-	} else if (route_msg(&mm, &x, f, sz, -1) == -1) {
-		/* Checked room above; only local output can be full. */
-		if (k)
+	if (k)
+		e = pend_new(serial, k, all, d);
+	if (route_msg(&mm, &x, f, sz, -1) == -1) {
+		/* Room was checked: only our own output can be full. */
+		if (e)
 			e->used = 0;
-		S.next_id--;
-		free(f);
 		return (-1);
 	}
-	free(f);
+	S.next_id++;
+	if (e && e->left == 0)
+		pend_finish(e);
 	S.c_in++;
 	return (0);
 }
@@ -1722,8 +1768,55 @@ twins(struct conn *c)
  * One frame from the listen child.  0 done; -1 wait (a queue is full, the
  * frame stays).
  */
+/*
+ * Frame number k (0: not numbered) of connection c: the whole frame and
+ * its body.  0 done; -1 wait.
+ */
 static int
-listen_frame(char *frame, size_t flen, const char *body, size_t blen)
+conn_frame(struct conn *c, uint64_t k, char *frame, size_t flen,
+    const char *ib, size_t ibl)
+{
+	struct wire_msg m;
+	int r;
+
+	if (c->relay) {
+		r = relay_frame(frame, flen, ib, ibl, peer_of(c->node));
+		if (r == -2) {
+			if (wire_decode(ib, ibl, &m) == 0 &&
+			    m.cmd == W_SERVER_CONNECT) {
+				server_connect(c, &m);
+				return (0);
+			}
+			S.c_bad++;
+			drop_conn(c->serial, "unknown or malformed frame");
+			return (0);
+		}
+		return (r);
+	}
+	if (wire_decode(ib, ibl, &m) == -1)
+		return (0);
+	if (m.cmd == W_PING) {
+		client_ping(&m, c->serial);
+		return (0);
+	}
+	if (m.cmd != W_MSG)
+		return (0);
+	if (m.destlen != 0 && !(m.destlen == 3 && memcmp(m.dest, "all", 3) ==
+	    0) && node_find(m.dest, m.destlen) == -1) {
+		/* No such node, as far as we know. */
+		if (!wire_node_ok(m.dest, m.destlen)) {
+			drop_conn(c->serial, "bad destination");
+			return (0);
+		}
+		client_lost(c->serial, k, m.dest, m.destlen);
+		return (0);
+	}
+	return (client_msg(&m, c->serial, k));
+}
+
+static int
+listen_frame(char *frame, size_t flen, const char *body, size_t blen,
+    size_t *boff)
 {
 	struct frame_iter it;
 	const char *p[5];
@@ -1735,51 +1828,44 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen)
 	frame_iter_init(&it, body, blen);
 	while (n < 5 && frame_next_part(&it, &p[n], &l[n]) == 1)
 		n++;
+	if (n == 4 && l[0] == 6 && memcmp(p[0], "frames", 6) == 0) {
+		/* A run of frames of one connection, numbered from k. */
+		const char *ib;
+		size_t ibl;
+		ssize_t f;
+
+		if (frame_part_num(p[1], l[1], UINT64_MAX, &serial) == -1 ||
+		    frame_part_num(p[2], l[2], UINT64_MAX, &k) == -1 ||
+		    (c = conn_find(serial)) == NULL)
+			return (0);
+		k += *boff >> 40;
+		for (size_t off = *boff & ((1ULL << 40) - 1); off < l[3];
+		    off += f, k++) {
+			f = frame_parse(p[3] + off, l[3] - off, l[3], &ib, &ibl);
+			if (f <= 0)
+				return (0);
+			if (conn_frame(c, k, (char *)p[3] + off, f, ib, ibl) ==
+			    -1) {
+				/* Go on from here when there is room. */
+				*boff = ((k - strtoull(p[2], NULL, 10)) << 40) |
+				    off;
+				return (-1);
+			}
+			if (conn_find(serial) != c)
+				return (0);
+		}
+		return (0);
+	}
 	if (n == 4 && l[0] == 5 && memcmp(p[0], "frame", 5) == 0) {
 		const char *ib;
 		size_t ibl;
-		struct wire_msg m;
-		int r;
 
 		if (frame_part_num(p[1], l[1], UINT64_MAX, &serial) == -1 ||
 		    frame_part_num(p[2], l[2], UINT64_MAX, &k) == -1 ||
 		    (c = conn_find(serial)) == NULL ||
 		    frame_parse(p[3], l[3], l[3], &ib, &ibl) != (ssize_t)l[3])
 			return (0);
-		if (c->relay) {
-			r = relay_frame((char *)p[3], l[3], ib, ibl,
-			    peer_of(c->node));
-			if (r == -2) {
-				S.c_bad++;
-				if (wire_decode(ib, ibl, &m) == 0 &&
-				    m.cmd == W_SERVER_CONNECT) {
-					server_connect(c, &m);
-					return (0);
-				}
-				drop_conn(serial, "unknown or malformed frame");
-				return (0);
-			}
-			return (r);
-		}
-		if (wire_decode(ib, ibl, &m) == -1)
-			return (0);
-		if (m.cmd == W_PING) {
-			client_ping(&m, serial);
-			return (0);
-		}
-		if (m.cmd != W_MSG)
-			return (0);
-		if (m.destlen != 0 && !(m.destlen == 3 && memcmp(m.dest, "all",
-		    3) == 0) && node_find(m.dest, m.destlen) == -1) {
-			/* No such node, as far as we know. */
-			if (!wire_node_ok(m.dest, m.destlen)) {
-				drop_conn(serial, "bad destination");
-				return (0);
-			}
-			client_lost(serial, k, m.dest, m.destlen);
-			return (0);
-		}
-		return (client_msg(&m, serial, c->relay ? 0 : k));
+		return (conn_frame(c, k, (char *)p[3], l[3], ib, ibl));
 	}
 	if (n == 5 && l[0] == 4 && memcmp(p[0], "open", 4) == 0) {
 		if (frame_part_num(p[1], l[1], UINT64_MAX, &serial) == -1 ||
@@ -2033,7 +2119,7 @@ on_peer(void *arg, int fd, int revents)
 
 /* Frames from one stream of the listen child, as far as they can go. */
 static void
-process_listen(struct link *l, int *blocked)
+process_listen(struct link *l, int *blocked, size_t *boff)
 {
 	const char *body;
 	size_t len;
@@ -2041,10 +2127,11 @@ process_listen(struct link *l, int *blocked)
 
 	*blocked = 0;
 	while ((f = link_frame(l, 0, &body, &len)) > 0) {
-		if (listen_frame(buf_data(&l->in), f, body, len) == -1) {
+		if (listen_frame(buf_data(&l->in), f, body, len, boff) == -1) {
 			*blocked = 1;
 			return;
 		}
+		*boff = 0;
 		link_take(l, f);
 	}
 	if (f == -1)
@@ -2078,7 +2165,7 @@ on_listen_child(void *arg, int fd, int revents)
 	if (!(revents & (POLLIN | POLLHUP | POLLERR)) || *blocked)
 		return;
 	r = link_read(l);
-	process_listen(l, blocked);
+	process_listen(l, blocked, l == &S.L.l ? &S.L.boff : &S.L.cboff);
 	if (r == 0 || (r == -1 && errno != EAGAIN && errno != ENOBUFS)) {
 		listen_closed();
 		if (S.L.pid > 0)
@@ -2643,9 +2730,9 @@ run(void)
 		}
 		/* Frames that waited for room. */
 		if (S.L.blocked && S.L.fd != -1)
-			process_listen(&S.L.l, &S.L.blocked);
+			process_listen(&S.L.l, &S.L.blocked, &S.L.boff);
 		if (S.L.cblocked && S.L.cfd != -1)
-			process_listen(&S.L.c, &S.L.cblocked);
+			process_listen(&S.L.c, &S.L.cblocked, &S.L.cboff);
 		if (!S.in_eof || buf_len(&S.in) > 0)
 			process_stdin();
 		flush_stdout();
@@ -2807,6 +2894,7 @@ main(int argc, char *argv[])
 	if (loop_init(&S.loop) == -1 ||
 	    (S.pend = calloc(PEND_MAX, sizeof(*S.pend))) == NULL ||
 	    (S.wq = calloc(WQ_MAX, sizeof(*S.wq))) == NULL ||
+	    (S.msgbuf = malloc(S.msgbuf_len = S.maxmsg + 4096)) == NULL ||
 	    link_init(&S.L.l, -1, S.maxmsg + 4096, 0, 0) == -1 ||
 	    link_init(&S.L.c, -1, S.maxmsg + 4096, 0, 0) == -1 ||
 	    buf_init(&S.in, IN_CHUNK, S.maxmsg + IN_CHUNK) == -1 ||

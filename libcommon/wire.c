@@ -9,22 +9,24 @@
 #include "frame.h"
 #include "seal.h"
 
+#define CMD(s, c) { s, sizeof(s) - 1, c }
 static const struct {
 	const char *name;
+	size_t len;
 	enum wire_cmd cmd;
 } cmds[] = {
-	{ "msg", W_MSG },
-	{ "ack", W_ACK },
-	{ "ping", W_PING },
-	{ "pong", W_PONG },
-	{ "bye", W_BYE },
-	{ "exit", W_EXIT },
-	{ "hello", W_HELLO },
-	{ "error", W_ERROR },
-	{ "server-connect", W_SERVER_CONNECT },
-	{ "route", W_ROUTE },
-	{ "done", W_DONE },
-	{ "lost", W_LOST },
+	CMD("msg", W_MSG),
+	CMD("ack", W_ACK),
+	CMD("ping", W_PING),
+	CMD("pong", W_PONG),
+	CMD("bye", W_BYE),
+	CMD("exit", W_EXIT),
+	CMD("hello", W_HELLO),
+	CMD("error", W_ERROR),
+	CMD("server-connect", W_SERVER_CONNECT),
+	CMD("route", W_ROUTE),
+	CMD("done", W_DONE),
+	CMD("lost", W_LOST),
 };
 
 int
@@ -41,8 +43,13 @@ wire_decode(const char *body, size_t len, struct wire_msg *m)
 	m->args = it.p;
 	m->argslen = it.n;
 	m->cmd = W_UNKNOWN;
+	/* msg first: every message is one (a relay decodes each). */
+	if (m->namelen == 3 && memcmp(m->name, "msg", 3) == 0) {
+		m->cmd = W_MSG;
+		return (0);
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strlen(cmds[i].name) == m->namelen &&
+		if (cmds[i].len == m->namelen &&
 		    memcmp(cmds[i].name, m->name, m->namelen) == 0) {
 			m->cmd = cmds[i].cmd;
 			break;
