@@ -70,6 +70,7 @@
 
 struct node {
 	char name[WIRE_NODE_MAX + 1];
+	size_t namelen;
 	char inst[WIRE_INST_MAX + 1];	/* of its link state; "" for a leaf */
 	uint64_t seq;
 	char addr[ADDR_STRLEN];
@@ -209,8 +210,8 @@ static struct {
 	/* Client answers, batched: ["", "done", NODE, K...] to serial. */
 	struct {
 		uint64_t serial;
-		char node[WIRE_NODE_MAX + 1];
-		uint64_t k[DONE_BATCH];
+		int node;
+		uint64_t k[DONE_BATCH][2];
 		int n;
 	} cd;
 
@@ -245,10 +246,16 @@ usage(int status)
 static int
 node_find(const char *name, size_t len)
 {
+	static int last;
+
+	/* Messages come in runs for one node: try the last one first. */
+	if (last < S.nnodes && S.nodes[last].namelen == len &&
+	    memcmp(S.nodes[last].name, name, len) == 0)
+		return (last);
 	for (int i = 0; i < S.nnodes; i++)
-		if (S.nodes[i].used && strlen(S.nodes[i].name) == len &&
+		if (S.nodes[i].used && S.nodes[i].namelen == len &&
 		    memcmp(S.nodes[i].name, name, len) == 0)
-			return (i);
+			return (last = i);
 	return (-1);
 }
 
@@ -264,6 +271,7 @@ node_get(const char *name, size_t len)
 	i = S.nnodes++;
 	memset(&S.nodes[i], 0, sizeof(S.nodes[i]));
 	memcpy(S.nodes[i].name, name, len);
+	S.nodes[i].namelen = len;
 	S.nodes[i].used = 1;
 	S.nodes[i].via = -1;
 	S.nodes[i].dist = -1;
@@ -617,11 +625,14 @@ drop_conn(uint64_t serial, const char *why)
 		(void)link_ctl(&S.L.l, f, sz);
 }
 
-/* Client answers: flush the batch of "done". */
+/*
+ * Client answers: flush the batch of "done", ["", "done", NODE, K...]
+ * where a K may be a range FIRST-LAST (messages mostly finish in order).
+ */
 static void
 cd_flush(void)
 {
-	char *f = S.scratch, nums[DONE_BATCH][24];
+	char *f = S.scratch, nums[DONE_BATCH][48];
 	const char *p[DONE_BATCH + 3];
 	size_t sz;
 	int n = 0;
@@ -630,9 +641,14 @@ cd_flush(void)
 		return;
 	p[n++] = "";
 	p[n++] = "done";
-	p[n++] = S.cd.node;
+	p[n++] = S.cd.node < 0 ? "all" : S.nodes[S.cd.node].name;
 	for (int i = 0; i < S.cd.n; i++) {
-		frame_u64(nums[i], S.cd.k[i]);
+		size_t d = frame_u64(nums[i], S.cd.k[i][0]);
+
+		if (S.cd.k[i][1] != S.cd.k[i][0]) {
+			nums[i][d] = '-';
+			frame_u64(nums[i] + d + 1, S.cd.k[i][1]);
+		}
 		p[n++] = nums[i];
 	}
 	sz = frame_putv(f, sizeof(S.scratch), n, p, NULL);
@@ -641,15 +657,22 @@ cd_flush(void)
 	S.cd.n = 0;
 }
 
+/* Message k of client serial was written by node (-1: every node). */
 static void
-cd_add(uint64_t serial, const char *node, uint64_t k)
+cd_add(uint64_t serial, int node, uint64_t k)
 {
-	if (S.cd.n > 0 && (S.cd.serial != serial || strcmp(S.cd.node, node) !=
-	    0 || S.cd.n == DONE_BATCH))
+	if (S.cd.n > 0 && (S.cd.serial != serial || S.cd.node != node))
+		cd_flush();
+	if (S.cd.n > 0 && S.cd.k[S.cd.n - 1][1] + 1 == k) {
+		S.cd.k[S.cd.n - 1][1] = k;
+		return;
+	}
+	if (S.cd.n == DONE_BATCH)
 		cd_flush();
 	S.cd.serial = serial;
-	snprintf(S.cd.node, sizeof(S.cd.node), "%s", node);
-	S.cd.k[S.cd.n++] = k;
+	S.cd.node = node;
+	S.cd.k[S.cd.n][0] = S.cd.k[S.cd.n][1] = k;
+	S.cd.n++;
 }
 
 /* A message of a client has its outcome: tell the client. */
@@ -657,7 +680,7 @@ static void
 pend_finish(struct pend *e)
 {
 	if (e->nlost == 0) {
-		cd_add(e->serial, e->all ? "all" : S.nodes[e->dest].name, e->k);
+		cd_add(e->serial, e->all ? -1 : e->dest, e->k);
 	} else {
 		char *f = S.scratch, k[24];
 		const char *p[3 + NODES_MAX];
@@ -1305,7 +1328,8 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	int all = m->destlen == 3 && memcmp(m->dest, "all", 3) == 0;
 	int d = m->destlen == 0 ? 0 : all ? -1 : node_find(m->dest, m->destlen);
 	const char *dest = m->destlen ? m->dest : S.me;
-	size_t dl = m->destlen ? m->destlen : strlen(S.me), ml = strlen(S.me);
+	size_t dl = m->destlen ? m->destlen : S.nodes[0].namelen,
+	    ml = S.nodes[0].namelen;
 	char id[24], *f, *o;
 	size_t body, sz, idl;
 	struct pend *e = NULL;
@@ -2884,6 +2908,7 @@ main(int argc, char *argv[])
 	make_instance();
 	S.nnodes = 1;
 	snprintf(S.nodes[0].name, sizeof(S.nodes[0].name), "%s", S.me);
+	S.nodes[0].namelen = strlen(S.me);
 	snprintf(S.nodes[0].inst, sizeof(S.nodes[0].inst), "%s", S.inst);
 	S.nodes[0].used = 1;
 	S.nodes[0].via = -1;

@@ -474,10 +474,23 @@ handle_frame(const char *body, size_t len)
 		if (frame_next_part(&it, &p, &n) != 1)
 			goto bad;
 		while ((k = frame_next_part(&it, &p, &n)) == 1) {
-			if (frame_part_num(p, n, S.link.n_queued, &v) == -1 ||
-			    v == 0 || S.e2e_done + S.e2e_lost >= S.link.n_queued)
+			/* K, or a range FIRST-LAST. */
+			const char *dash = memchr(p, '-', n);
+			unsigned long long first;
+
+			if (dash == NULL) {
+				if (frame_part_num(p, n, S.link.n_queued, &v)
+				    == -1)
+					goto bad;
+				first = v;
+			} else if (frame_part_num(p, dash - p, S.link.n_queued,
+			    &first) == -1 || frame_part_num(dash + 1, n - (dash -
+			    p) - 1, S.link.n_queued, &v) == -1 || v < first)
 				goto bad;
-			S.e2e_done++;
+			if (first == 0 || S.e2e_done + S.e2e_lost + (v - first) >=
+			    S.link.n_queued)
+				goto bad;
+			S.e2e_done += v - first + 1;
 		}
 		if (k == -1)
 			goto bad;
