@@ -309,6 +309,67 @@ cut(const char *why)
 	loop_add(&S.loop, S.link.fd, POLLIN, on_sock, NULL);
 }
 
+/*
+ * -C: frames from the router, passed on as they are: a run of data frames
+ * in one copy (a plain listener's pings go on their own, unnumbered).
+ * 1 when some were taken, 0 when it must wait (input or window).
+ */
+static int
+child_pump(void)
+{
+	const char *data = buf_data(&S.in), *body;
+	size_t have = buf_len(&S.in), off = 0, len, room;
+	uint64_t count = 0;
+	struct wire_msg m;
+	ssize_t r = 0;
+	char *w;
+
+	room = S.link.window > buf_len(&S.link.q) ? S.link.window -
+	    buf_len(&S.link.q) : 0;
+	while (off < have) {
+		r = frame_parse(data + off, have - off, S.o.maxmsg, &body,
+		    &len);
+		if (r <= 0)
+			break;
+		if (len > S.peer.maxmsg)
+			log_diex(EX_DATAERR, "%s: a frame of %zu bytes is over "
+			    "the peer's limit", S.addrstr, len);
+		if (!S.peer.relay[0] && wire_is_msg(body, len, &m.argslen) ==
+		    NULL) {
+			if (wire_decode(body, len, &m) == -1)
+				log_diex(EX_SOFTWARE, "a malformed frame from "
+				    "the router");
+			if (m.cmd == W_PING)
+				break;
+		}
+		if (off + r > room && count > 0)
+			break;
+		off += r;
+		count++;
+	}
+	if (r == -1)
+		log_diex(EX_SOFTWARE, "a malformed frame from the router");
+	if (count > 0) {
+		if ((w = link_reserve(&S.link, off)) == NULL)
+			return (0);
+		memcpy(w, data, off);
+		S.link.q.end += off;
+		S.link.n_queued += count;
+		buf_consume(&S.in, off);
+		return (1);
+	}
+	if (r > 0) {
+		/* A ping for a plain listener, which answers it itself; the
+		 * router sent it unnumbered too. */
+		if (link_ctl(&S.link, data, r) == -1)
+			return (0);
+		buf_consume(&S.in, r);
+		return (1);
+	}
+	S.need_more = 1;
+	return (0);
+}
+
 /* Queue as many input messages as the window takes. */
 static void
 pump(void)
@@ -323,32 +384,8 @@ pump(void)
 		char *w;
 
 		if (S.o.child) {
-			struct wire_msg m;
-
-			/* Whole frames from the router, passed on verbatim. */
-			r = frame_parse(buf_data(&S.in), buf_len(&S.in),
-			    S.o.maxmsg, &p, &len);
-			S.need_more = r == 0;
-			if (r == 0)
+			if (child_pump() == 0)
 				return;
-			if (r == -1 || wire_decode(p, len, &m) == -1)
-				log_diex(EX_SOFTWARE, "a malformed frame from "
-				    "the router");
-			if (len > peer)
-				log_diex(EX_DATAERR, "%s: a frame of %zu bytes "
-				    "is over the peer's limit", S.addrstr, len);
-			if (m.cmd == W_PING && !S.peer.relay[0]) {
-				/* A plain listener answers pings itself; the
-				 * router sent it unnumbered too. */
-				if (link_ctl(&S.link, buf_data(&S.in), r) == -1)
-					return;
-			} else {
-				if ((w = link_reserve(&S.link, r)) == NULL)
-					return;
-				memcpy(w, buf_data(&S.in), r);
-				link_commit(&S.link, r);
-			}
-			buf_consume(&S.in, r);
 			continue;
 		}
 		if (S.args) {
