@@ -132,10 +132,13 @@ struct conn {
 /* A message of a client in flight end to end, by id. */
 struct pend {
 	uint64_t id, serial, k;
-	uint8_t want[NODES_MAX / 8], lost[NODES_MAX / 8];
-	short left;
+	short left, dest;
 	uint8_t used, all, nlost;
-	short dest;
+};
+
+/* For an "all" message: the nodes still to write it, and those lost. */
+struct pend_map {
+	uint8_t want[NODES_MAX / 8], lost[NODES_MAX / 8];
 };
 
 struct lping {
@@ -202,6 +205,7 @@ static struct {
 
 	/* End to end. */
 	struct pend *pend;
+	struct pend_map *maps;	/* beside pend, made for the first "all" */
 	uint64_t next_id;
 
 	struct lping lpings[LPING_MAX];
@@ -291,6 +295,35 @@ bit_set(uint8_t *b, int i, int v)
 		b[i / 8] |= 1 << (i % 8);
 	else
 		b[i / 8] &= ~(1 << (i % 8));
+}
+
+/* Is node w still to write message e?  Lost for it? */
+static int
+pend_want(const struct pend *e, int w)
+{
+	return (e->all ? bit_get(S.maps[e - S.pend].want, w) : w == e->dest &&
+	    e->left > 0);
+}
+
+static int
+pend_lost(const struct pend *e, int w)
+{
+	return (e->all ? bit_get(S.maps[e - S.pend].lost, w) : w == e->dest &&
+	    e->nlost > 0);
+}
+
+/* Node w wrote it (lost 0), or cannot (lost 1). */
+static void
+pend_clear(struct pend *e, int w, int lost)
+{
+	if (e->all) {
+		bit_set(S.maps[e - S.pend].want, w, 0);
+		if (lost)
+			bit_set(S.maps[e - S.pend].lost, w, 1);
+	}
+	if (lost)
+		e->nlost++;
+	e->left--;
 }
 
 /*
@@ -693,7 +726,7 @@ pend_finish(struct pend *e)
 		p[n++] = "lost";
 		p[n++] = k;
 		for (int i = 0; i < S.nnodes && n < 3 + 40; i++)
-			if (bit_get(e->lost, i))
+			if (pend_lost(e, i))
 				p[n++] = S.nodes[i].name;
 		sz = frame_putv(f, sizeof(S.scratch), n, p, NULL);
 		if (sz <= sizeof(S.scratch))
@@ -708,10 +741,10 @@ pend_done(int w, uint64_t id)
 {
 	struct pend *e = &S.pend[id % PEND_MAX];
 
-	if (!e->used || e->id != id || !bit_get(e->want, w))
+	if (!e->used || e->id != id || !pend_want(e, w))
 		return;
-	bit_set(e->want, w, 0);
-	if (--e->left == 0)
+	pend_clear(e, w, 0);
+	if (e->left == 0)
 		pend_finish(e);
 }
 
@@ -725,13 +758,11 @@ pend_reroute(void)
 		if (!e->used)
 			continue;
 		for (int w = 0; w < S.nnodes && e->left > 0; w++) {
-			if (!bit_get(e->want, w) || w == 0 ||
+			if (!pend_want(e, w) || w == 0 ||
 			    S.nodes[w].via != -1)
 				continue;
-			bit_set(e->want, w, 0);
-			bit_set(e->lost, w, 1);
-			e->nlost++;
-			if (--e->left == 0)
+			pend_clear(e, w, 1);
+			if (e->left == 0)
 				pend_finish(e);
 		}
 	}
@@ -1298,18 +1329,19 @@ pend_new(uint64_t serial, uint64_t k, int all, int d)
 	e->nlost = 0;
 	e->left = 0;
 	if (all) {
-		memset(e->want, 0, sizeof(e->want));
-		memset(e->lost, 0, sizeof(e->lost));
+		struct pend_map *pm;
+
+		if (S.maps == NULL && (S.maps = calloc(PEND_MAX,
+		    sizeof(*S.maps))) == NULL)
+			return (NULL);
+		pm = &S.maps[e - S.pend];
+		memset(pm, 0, sizeof(*pm));
 		for (int i = 0; i < S.nnodes; i++)
 			if (i == 0 || S.nodes[i].via != -1) {
-				bit_set(e->want, i, 1);
+				bit_set(pm->want, i, 1);
 				e->left++;
 			}
 	} else {
-		/* One bit: cheaper to clear than the whole map. */
-		e->want[d / 8] = 0;
-		e->lost[d / 8] = 0;
-		bit_set(e->want, d, 1);
 		e->left = 1;
 	}
 	e->used = 1;
@@ -1356,10 +1388,7 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	if (k && d > 0 && S.nodes[d].via == -1) {
 		/* Known, and gone: lost at once. */
 		e = pend_new(serial, k, 0, d);
-		bit_set(e->want, d, 0);
-		bit_set(e->lost, d, 1);
-		e->nlost = 1;
-		e->left = 0;
+		pend_clear(e, d, 1);
 		S.next_id++;
 		pend_finish(e);
 		return (0);
