@@ -1061,14 +1061,25 @@ forward(int d, const char *frame, size_t n)
 	return (0);
 }
 
-/* Room in every queue a frame may go to?  (All or one next hop.) */
+/*
+ * Room in every queue a frame for d may go to?  d -1: all of them; 0 (us)
+ * or a node with no route: none to check.
+ */
 static int
 room(int d, size_t n)
 {
+	if (d >= 0) {
+		struct peer *p;
+
+		if (d == 0 || S.nodes[d].via == -1)
+			return (1);
+		p = &S.peers[S.nodes[d].via];
+		return (buf_len(&p->l.q) + n + 64 <= p->l.window);
+	}
 	for (int i = 0; i < S.npeers; i++) {
 		struct peer *p = &S.peers[i];
 
-		if (!p->used || !p->up || (d != -1 && S.nodes[d].via != i))
+		if (!p->used || !p->up)
 			continue;
 		if (buf_len(&p->l.q) + n + 64 > p->l.window)
 			return (0);
@@ -1273,7 +1284,7 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 		S.c_noroute++;
 		return (0);
 	}
-	if (!room(d == 0 ? -2 : d, flen))
+	if (!room(d, flen))
 		return (-1);
 	if (x->origin == 0 && from_peer != -1) {
 		S.c_dup++;	/* ours, come back round a cycle */
@@ -1411,9 +1422,18 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	o = frame_put(o, k ? "e" : "-", 1);
 	memcpy(o, m->args, m->argslen);
 	o[m->argslen] = ',';
-	if (wire_decode(f + (sz - body - 1), body, &mm) == -1 ||
-	    parse_mmsg(&mm, &x) == -1)
-		return (0);
+	/* What parse_mmsg would find in it, without parsing it. */
+	mm.cmd = W_MSG;
+	mm.dest = dest;
+	mm.destlen = dl;
+	x.origin = 0;
+	x.hops = 0;
+	x.hopsp = f + (sz - body - 1) + frame_size(dl) + frame_size(3) +
+	    frame_size(ml) + 2;
+	x.id = S.next_id;
+	x.want = k != 0;
+	x.parts = o;
+	x.plen = m->argslen;
 	if (k)
 		e = pend_new(serial, k, all, d);
 	if (route_msg(&mm, &x, f, sz, -1) == -1) {
