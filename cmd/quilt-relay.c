@@ -68,6 +68,12 @@
 /* A child restarted keeps its link "up" this long, so routes stay. */
 #define RESTART_GRACE_MS 2000
 
+/* Message ids, as ranges FIRST-LAST (they mostly come in order). */
+struct rbatch {
+	uint64_t r[DONE_BATCH][2];
+	int n;
+};
+
 struct node {
 	char name[WIRE_NODE_MAX + 1];
 	size_t namelen;
@@ -89,8 +95,7 @@ struct node {
 	uint64_t dd_top;
 	uint64_t *dd_bits;
 	/* done ids for this origin, sent in batches. */
-	uint64_t done_ids[DONE_BATCH];
-	int ndone;
+	struct rbatch done;
 	int used;
 };
 
@@ -1087,7 +1092,48 @@ room(int d, size_t n)
 	return (1);
 }
 
-static void send_done(int o, int w, const uint64_t *ids, int n);
+/* Add id to b: 0, or -1 when b is full (send it, then add). */
+static int
+rb_add(struct rbatch *b, uint64_t id)
+{
+	if (b->n > 0 && b->r[b->n - 1][1] + 1 == id) {
+		b->r[b->n - 1][1] = id;
+		return (0);
+	}
+	if (b->n == DONE_BATCH)
+		return (-1);
+	b->r[b->n][0] = b->r[b->n][1] = id;
+	b->n++;
+	return (0);
+}
+
+/* [ORIGIN, "done", WRITER, HOPS, ID-or-RANGE...] towards origin o. */
+static void
+send_done(int o, int w, struct rbatch *b)
+{
+	char *f = S.scratch, nums[DONE_BATCH][48];
+	const char *p[DONE_BATCH + 5];
+	int k = 0;
+	size_t sz;
+
+	p[k++] = S.nodes[o].name;
+	p[k++] = "done";
+	p[k++] = S.nodes[w].name;
+	p[k++] = "00";
+	for (int i = 0; i < b->n; i++) {
+		size_t d = frame_u64(nums[i], b->r[i][0]);
+
+		if (b->r[i][1] != b->r[i][0]) {
+			nums[i][d] = '-';
+			frame_u64(nums[i] + d + 1, b->r[i][1]);
+		}
+		p[k++] = nums[i];
+	}
+	b->n = 0;
+	sz = frame_putv(f, sizeof(S.scratch), k, p, NULL);
+	if (sz <= sizeof(S.scratch))
+		(void)forward(o, f, sz);
+}
 
 /* Batch a "done" for message id of origin o, written here. */
 static void
@@ -1097,43 +1143,18 @@ done_add(int o, uint64_t id)
 		pend_done(0, id);
 		return;
 	}
-	if (S.nodes[o].ndone == DONE_BATCH) {
-		send_done(o, 0, S.nodes[o].done_ids, DONE_BATCH);
-		S.nodes[o].ndone = 0;
+	if (rb_add(&S.nodes[o].done, id) == -1) {
+		send_done(o, 0, &S.nodes[o].done);
+		(void)rb_add(&S.nodes[o].done, id);
 	}
-	S.nodes[o].done_ids[S.nodes[o].ndone++] = id;
-}
-
-/* Leaves' dones carry their own name: one batch per (origin, writer). */
-static void
-send_done(int o, int w, const uint64_t *ids, int n)
-{
-	char *f = S.scratch, nums[DONE_BATCH][24];
-	const char *p[DONE_BATCH + 5];
-	int k = 0;
-	size_t sz;
-
-	p[k++] = S.nodes[o].name;
-	p[k++] = "done";
-	p[k++] = S.nodes[w].name;
-	p[k++] = "00";
-	for (int i = 0; i < n; i++) {
-		frame_u64(nums[i], ids[i]);
-		p[k++] = nums[i];
-	}
-	sz = frame_putv(f, sizeof(S.scratch), k, p, NULL);
-	if (sz <= sizeof(S.scratch))
-		(void)forward(o, f, sz);
 }
 
 static void
 flush_dones(void)
 {
 	for (int o = 1; o < S.nnodes; o++)
-		if (S.nodes[o].ndone > 0) {
-			send_done(o, 0, S.nodes[o].done_ids, S.nodes[o].ndone);
-			S.nodes[o].ndone = 0;
-		}
+		if (S.nodes[o].done.n > 0)
+			send_done(o, 0, &S.nodes[o].done);
 	cd_flush();
 }
 
@@ -1718,14 +1739,29 @@ relay_frame(char *frame, size_t flen, const char *body, size_t blen,
 			return (forward(o, frame, flen));
 		}
 		for (;;) {
-			const char *q;
+			const char *q, *dash;
 			size_t ql;
 			int r = frame_next_part(&it, &q, &ql);
+			unsigned long long last;
 
-			if (r != 1 || frame_part_num(q, ql, UINT64_MAX, &id) ==
-			    -1)
+			if (r != 1)
 				break;
-			pend_done(w, id);
+			if ((dash = memchr(q, '-', ql)) == NULL) {
+				if (frame_part_num(q, ql, UINT64_MAX, &id) == -1)
+					break;
+				last = id;
+			} else if (frame_part_num(q, dash - q, UINT64_MAX,
+			    &id) == -1 || frame_part_num(dash + 1, ql - (dash -
+			    q) - 1, UINT64_MAX, &last) == -1 || last < id)
+				break;
+			/* Only the last PEND_MAX ids can be in flight. */
+			if (last - id >= PEND_MAX)
+				id = last - PEND_MAX + 1;
+			for (;; id++) {
+				pend_done(w, id);
+				if (id == last)
+					break;
+			}
 		}
 		return (0);
 	}
@@ -2049,8 +2085,10 @@ peer_report(struct peer *p, const char *body, size_t blen)
 			return;
 		if (!p->relay && p->lq != NULL) {
 			/* The leaf wrote them: "done" in its name. */
-			uint64_t ids[DONE_BATCH];
-			int nid = 0, cur = -1;
+			struct rbatch b;
+			int cur = -1;
+
+			b.n = 0;
 
 			for (uint64_t j = p->l.n_acked; j < v && p->lq_count;
 			    j++) {
@@ -2064,16 +2102,16 @@ peer_report(struct peer *p, const char *body, size_t blen)
 					pend_done(p->nidx, e->id);
 					continue;
 				}
-				if (nid > 0 && (e->origin != cur ||
-				    nid == DONE_BATCH)) {
-					send_done(cur, p->nidx, ids, nid);
-					nid = 0;
-				}
+				if (b.n > 0 && e->origin != cur)
+					send_done(cur, p->nidx, &b);
 				cur = e->origin;
-				ids[nid++] = e->id;
+				if (rb_add(&b, e->id) == -1) {
+					send_done(cur, p->nidx, &b);
+					(void)rb_add(&b, e->id);
+				}
 			}
-			if (nid > 0)
-				send_done(cur, p->nidx, ids, nid);
+			if (b.n > 0)
+				send_done(cur, p->nidx, &b);
 		}
 		p->acked_total += v - p->l.n_acked;
 		(void)link_ack(&p->l, v);

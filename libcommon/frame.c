@@ -1,6 +1,7 @@
 #include "frame.h"
 
 #include <errno.h>
+#include <limits.h>
 
 ssize_t
 frame_parse(const char *p, size_t n, size_t max, const char **body,
@@ -99,14 +100,20 @@ frame_part_num(const char *p, size_t len, unsigned long long max,
 
 	if (len == 0 || len > 20 || (len > 1 && p[0] == '0'))
 		return (-1);
-	for (i = 0; i < len; i++) {
+	/* Up to 19 digits cannot overflow: no division on the hot path. */
+	for (i = 0; i < len && i < 19; i++) {
 		if (p[i] < '0' || p[i] > '9')
-			return (-1);
-		if ((unsigned long long)(p[i] - '0') > max ||
-		    x > (max - (p[i] - '0')) / 10)
 			return (-1);
 		x = x * 10 + (p[i] - '0');
 	}
+	if (len == 20) {
+		if (p[19] < '0' || p[19] > '9' || x > (ULLONG_MAX - (p[19] -
+		    '0')) / 10)
+			return (-1);
+		x = x * 10 + (p[19] - '0');
+	}
+	if (x > max)
+		return (-1);
 	*v = x;
 	return (0);
 }

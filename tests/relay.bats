@@ -182,6 +182,15 @@ client_hello() {
 		session=00112233445566778899aabbccddeeff max=65536 sealed=0 from=0
 }
 
+# relay_hello NODE INSTANCE: the plaintext hello of a relay's outgoing side
+# (relay=INSTANCE, hex): what follows it on that connection is taken as
+# relay frames (quilt-protocol(5)).
+relay_hello() {
+	msgns '' hello quilt 1-1 "node=$1" \
+		session=00112233445566778899aabbccddeeff max=65536 sealed=0 from=0 \
+		"relay=$2"
+}
+
 # restart_n2 ADDR PEER: mesh node n2 started again on ADDR with PEER, its
 # output in $T/n2b.out and stderr in $T/n2b.err; its pid in $M/n2.pid.
 restart_n2() {
@@ -425,6 +434,51 @@ ring_heal() {
 		sort "$M/n$i.out" | cmp - "$T/want.all"
 	done
 	sed 's/^/n1\t/' "$T/uni" | sort -m - "$T/want.all" | sort | cmp - <(sort "$M/n4.out")
+}
+
+# hop_limits: "n1 n2 n3" hop_limit counters of the line of 3, one line.
+hop_limits() {
+	local i
+	for i in 1 2 3; do
+		ctl "n$i" counters | awk -F'\t' '$1 == "hop_limit" { print $2 }'
+	done | paste -sd ' '
+}
+
+# The relay frame [DEST, "msg", ORIGIN, HOPS, ID, FLAGS, PART] is dropped by
+# a relay it reaches with HOPS >= 32 (also its destination), and each relay
+# adds 1 before passing it on.  Into n1 of n1-n2-n3: HOPS 29 is written by
+# n3 (it gets 31); 30 reaches n3 with 32; 31 reaches n2 with 32; 32 is
+# dropped by n1.  After each frame the same connection sends one with HOPS
+# 00 on the same path: once n3 has written that one, whatever became of the
+# first has happened (each link keeps the order).
+@test "hop limit 32: a peer's msg for n3 with HOPS 29 is written by n3 (line of 3); HOPS 30, 31, 32 are dropped by n3, n2, n1, each counting hop_limit 1" {
+	mesh_up line 3
+	wait_routes n1 "n2 n2 1" "n3 n2 2"
+	wait_routes n3 "n1 n2 2" "n2 n2 1"
+	[ "$(hop_limits)" = "0 0 0" ]
+	id=0
+	for step in "29 0 0 0" "30 0 0 1" "31 0 1 1" "32 1 1 1"; do
+		read -r hops want <<<"$step"
+		{
+			relay_hello fake 0123456789abcdef
+			msgns n3 msg fake "$hops" $((id += 1)) - "hops$hops"
+			msgns n3 msg fake 00 $((id += 1)) - "after$hops"
+		} >"$T/frames"
+		run timeout 10 rawclient "$(addr n1)" <"$T/frames"
+		[ "$status" -eq 0 ]
+		wait_for -t 5 file_has "$M/n3.out" "^fake	after$hops\$"
+		echo "HOPS $hops: hop_limit of n1 n2 n3: $(hop_limits)"
+		[ "$(hop_limits)" = "$want" ]
+	done
+	cat "$M/n3.out"
+	[ "$(cat "$M/n3.out")" = "$(printf 'fake\t%s\n' hops29 after29 after30 after31 after32)" ]
+	[ ! -s "$M/n1.out" ]
+	[ ! -s "$M/n2.out" ]
+	# the path itself is whole: nothing else dropped, the mesh as it was
+	for i in 1 2 3; do
+		[ "$(ctl "n$i" counters | awk -F'\t' '$1 == "no_route" || $1 == "malformed" { s += $2 } END { print s + 0 }')" -eq 0 ]
+	done
+	wait_routes n1 "n2 n2 1" "n3 n2 2"
 }
 
 @test "-a into a ring of 6 (from n4): written exactly once by all 6 nodes, exit 0" {
