@@ -544,7 +544,7 @@ peer_add(const char *addr, int fixed)
 	p->nidx = -1;
 	p->fd = -1;
 	p->backoff = BACKOFF_MIN;
-	if (link_init(&p->l, -1, S.maxmsg + 1024, PEER_WINDOW, S.maxmsg +
+	if (link_init(&p->l, -1, S.maxmsg + 1024, 2 * PEER_WINDOW, S.maxmsg +
 	    1024) == -1)
 		log_die(EX_OSERR, "memory");
 	if (i >= S.npeers)
@@ -1068,28 +1068,40 @@ forward(int d, const char *frame, size_t n)
 
 /*
  * Room in every queue a frame for d may go to?  d -1: all of them; 0 (us)
- * or a node with no route: none to check.
+ * or a node with no route: none to check.  What enters the mesh here (a
+ * client's, our standard input's) may fill half of a queue; what passes
+ * through (transit) the whole of it.  So the mesh cannot wedge itself
+ * with every queue full of new messages: the frames in transit, and the
+ * answers that free the senders, still have room.
  */
 static int
-room(int d, size_t n)
+room_for(int d, size_t n, int transit)
 {
+	size_t cap = transit ? 2 * PEER_WINDOW : PEER_WINDOW;
+
 	if (d >= 0) {
 		struct peer *p;
 
 		if (d == 0 || S.nodes[d].via == -1)
 			return (1);
 		p = &S.peers[S.nodes[d].via];
-		return (buf_len(&p->l.q) + n + 64 <= p->l.window);
+		return (buf_len(&p->l.q) + n + 64 <= cap);
 	}
 	for (int i = 0; i < S.npeers; i++) {
 		struct peer *p = &S.peers[i];
 
 		if (!p->used || !p->up)
 			continue;
-		if (buf_len(&p->l.q) + n + 64 > p->l.window)
+		if (buf_len(&p->l.q) + n + 64 > cap)
 			return (0);
 	}
 	return (1);
+}
+
+static int
+room(int d, size_t n)
+{
+	return (room_for(d, n, 0));
 }
 
 /* Add id to b: 0, or -1 when b is full (send it, then add). */
@@ -1305,7 +1317,7 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 		S.c_noroute++;
 		return (0);
 	}
-	if (!room(d, flen))
+	if (!room_for(d, flen, from_peer != -1))
 		return (-1);
 	if (x->origin == 0 && from_peer != -1) {
 		S.c_dup++;	/* ours, come back round a cycle */
@@ -1406,7 +1418,7 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 		/* For a leaf next to us: as a leaf takes it, nothing more. */
 		struct peer *p = &S.peers[S.nodes[d].via];
 
-		if (buf_len(&p->l.q) + m->argslen + 64 > p->l.window ||
+		if (!room(d, m->argslen + 16) ||
 		    leaf_queue(p, 0, S.next_id, k != 0, m->args, m->argslen) ==
 		    -1)
 			return (-1);
@@ -1733,7 +1745,7 @@ relay_frame(char *frame, size_t flen, const char *body, size_t blen,
 		if (o != 0) {
 			if (o == -1 || hops >= HOP_LIMIT)
 				return (0);
-			if (!room(o, flen))
+			if (!room_for(o, flen, 1))
 				return (-1);
 			put_hops((char *)p[1], hops + 1);
 			return (forward(o, frame, flen));
