@@ -67,6 +67,9 @@
 #define DONE_BATCH 128
 /* A child restarted keeps its link "up" this long, so routes stay. */
 #define RESTART_GRACE_MS 2000
+/* A link its child says is down stays a route this long: a relay's
+ * incoming side restarted is back well within it (restart 100 ms). */
+#define DOWN_GRACE_MS 500
 
 /* Message ids, as ranges FIRST-LAST (they mostly come in order). */
 struct rbatch {
@@ -564,6 +567,8 @@ peer_close_fd(struct peer *p)
 }
 
 /* The peer's link is gone (its child died, or it is removed). */
+static void requeue(struct peer *p);
+
 static void
 peer_down(struct peer *p)
 {
@@ -575,6 +580,7 @@ peer_down(struct peer *p)
 	S.myseq++;
 	route_all();
 	flood_lsa(-1);
+	requeue(p);
 }
 
 static void
@@ -1712,6 +1718,46 @@ leaf_pong(struct peer *pr, const struct wire_msg *m)
 	}
 }
 
+/*
+ * A relay link is down: what it had not acknowledged goes the new way too
+ * (it stays queued for the link as well; the destination drops whichever
+ * copy comes second).  Messages for all have reached the others already.
+ */
+static void
+requeue(struct peer *p)
+{
+	size_t off = p->l.q.start;
+
+	if (!p->relay)
+		return;
+	while (off < p->l.q.end) {
+		const char *body;
+		size_t blen;
+		ssize_t f = frame_parse(p->l.q.base + off, p->l.q.end - off,
+		    p->l.q.end - off, &body, &blen);
+		struct wire_msg m;
+		int d, via;
+
+		if (f <= 0)
+			break;
+		if (wire_decode(body, blen, &m) == 0 && m.destlen > 0 &&
+		    (d = node_find(m.dest, m.destlen)) > 0 &&
+		    (via = S.nodes[d].via) != -1 && &S.peers[via] != p) {
+			if (S.peers[via].relay) {
+				(void)peer_queue(&S.peers[via], p->l.q.base + off,
+				    f);
+			} else if (m.cmd == W_MSG) {
+				struct mmsg x;
+
+				if (parse_mmsg(&m, &x) == 0)
+					(void)leaf_queue(&S.peers[via], x.origin,
+					    x.id, x.want, x.parts, x.plen);
+			}
+		}
+		off += f;
+	}
+}
+
 /* ---- frames in --------------------------------------------------------- */
 
 /* A frame that came from relay peer pi (via the listen child). */
@@ -2181,7 +2227,9 @@ peer_report(struct peer *p, const char *body, size_t blen)
 		return;
 	}
 	if (n >= 1 && l[0] == 4 && memcmp(q[0], "down", 4) == 0) {
-		peer_down(p);
+		if (p->up && (!p->down_at || p->down_at > net_now_ms() +
+		    DOWN_GRACE_MS))
+			p->down_at = net_now_ms() + DOWN_GRACE_MS;
 		return;
 	}
 	if (n == 2 && l[0] == 5 && memcmp(q[0], "frame", 5) == 0) {

@@ -271,6 +271,35 @@ num='[0-9]+(\.[0-9]+)?'
 	proc_alive "$apid"
 }
 
+@test "the quilt-listen child killed with kill -9 mid-stream is restarted on its port; the sender's child resends; each of 20000 messages written once" {
+	mkfifo "$T/bout"
+	BG_IN=$T/bout start_bg gate gate -n 2000 -m "$T/gated"
+	gpid=$BGPID
+	ROUT=$T/bout start_relay b -l 127.0.0.1:0
+	bpid=$RPID baddr=$RADDR
+	start_relay a -l 127.0.0.1:0 "$baddr"
+	aaddr=$RADDR
+	wait_routes a "b b 1"
+	old=$(children "$bpid" | awk '$2 ~ /(^|\/)quilt-listen$/ && $3 == "-C" { print $1 }')
+	[ -n "$old" ]
+	seq -f "%.0f $(printf '%0100d' 0)" 1 20000 >"$T/in"
+	BG_IN=$T/in start_bg send quilt-send -v -w 60 -d b "$aaddr"
+	spid=$BGPID
+	wait_for "[ -e '$T/gated' ] && proc_stopped $gpid"
+	kill -KILL "$old"
+	wait_for "children $bpid | awk '\$2 ~ /(^|\\/)quilt-listen\$/ && \$3 == \"-C\" && \$1 != $old { f = 1 } END { exit !f }'"
+	# restarted on the address in the ready file
+	children "$bpid" | grep -E "quilt-listen -C .*${baddr//./\\.}\$"
+	kill -CONT "$gpid"
+	wait_exit "$spid" 60
+	cat "$T/send.err"
+	[ "$status" -eq 0 ]
+	wait_for lines_at_least "$T/gate.out" 20000
+	[ "$(count_lines "$T/gate.out")" -eq 20000 ]
+	cut -f2 "$T/gate.out" | sort | cmp - <(sort "$T/in")
+	proc_alive "$bpid"
+}
+
 @test "a relay killed with kill -9 leaves no child: its port can be bound again at once; its neighbour drops the route" {
 	start_relay b -l 127.0.0.1:0
 	baddr=$RADDR
