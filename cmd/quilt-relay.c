@@ -2953,7 +2953,7 @@ main(int argc, char *argv[])
 	S.fmt = FMT_LINE;
 	S.maxmsg = 16 * 1024 * 1024;
 	S.listen = ":1601";
-	while ((ch = getopt(argc, argv, "+0A:hjk:l:M:Nn:P:Q:qvV")) != -1) {
+	while ((ch = getopt(argc, argv, "+0A:hjk:l:M:Nn:P:Q:qs:vV")) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -3000,6 +3000,9 @@ main(int argc, char *argv[])
 		case 'q':
 			log_level = 0;
 			break;
+		case 's':
+			log_diex(EX_USAGE, "-s: the Spread-compatible daemon is not "
+			    "in this build");
 		case 'v':
 			log_level = 2;
 			S.verbose = 1;
