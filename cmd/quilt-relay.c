@@ -1837,6 +1837,17 @@ relay_frame(char *frame, size_t flen, const char *body, size_t blen,
 	}
 }
 
+/* A relay named node connected to us (its outgoing side)? */
+static int
+conn_from(const char *node)
+{
+	for (int i = 0; i < CONNS_MAX; i++)
+		if (S.conns[i].used && S.conns[i].relay &&
+		    strcmp(S.conns[i].node, node) == 0)
+			return (1);
+	return (0);
+}
+
 static struct conn *
 conn_find(uint64_t serial)
 {
@@ -2056,6 +2067,13 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 		if (frame_part_num(p[1], l[1], UINT64_MAX, &serial) == 0 &&
 		    (c = conn_find(serial)) != NULL) {
 			c->used = 0;
+			/* Its way in gone too: the relay is gone. */
+			if (c->relay && !conn_from(c->node))
+				for (int i = 0; i < S.npeers; i++)
+					if (S.peers[i].used && S.peers[i].up &&
+					    S.peers[i].down_at &&
+					    strcmp(S.peers[i].node, c->node) == 0)
+						peer_down(&S.peers[i]);
 			for (size_t i = 0; i < PEND_MAX; i++)
 				if (S.pend[i].used && S.pend[i].serial == serial)
 					S.pend[i].used = 0;
@@ -2227,8 +2245,15 @@ peer_report(struct peer *p, const char *body, size_t blen)
 		return;
 	}
 	if (n >= 1 && l[0] == 4 && memcmp(q[0], "down", 4) == 0) {
-		if (p->up && (!p->down_at || p->down_at > net_now_ms() +
-		    DOWN_GRACE_MS))
+		/* The peer's own link to us still up: only its incoming side
+		 * went, and it is restarting.  Else the relay is gone. */
+		if (!p->up)
+			return;
+		if (!conn_from(p->node)) {
+			peer_down(p);
+			return;
+		}
+		if (!p->down_at || p->down_at > net_now_ms() + DOWN_GRACE_MS)
 			p->down_at = net_now_ms() + DOWN_GRACE_MS;
 		return;
 	}
