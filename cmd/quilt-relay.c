@@ -1046,7 +1046,8 @@ handle_route(const struct wire_msg *m, int pi)
 	return;
 bad:
 	S.c_bad++;
-	log_warnx("%s: a malformed route frame", S.peers[pi].addr);
+	log_warnx("%s: a malformed route frame", pi >= 0 ? S.peers[pi].addr :
+	    "a relay");
 }
 
 /* ---- the mesh ---------------------------------------------------------- */
@@ -1781,11 +1782,12 @@ relay_frame(char *frame, size_t flen, const char *body, size_t blen,
 		size_t l[2];
 		int o = node_find(m.dest, m.destlen), w, hops;
 		unsigned long long id;
+		long budget = PEND_MAX;
 
 		frame_iter_init(&it, m.args, m.argslen);
 		if (frame_next_part(&it, &p[0], &l[0]) != 1 ||
-		    frame_next_part(&it, &p[1], &l[1]) != 1 || l[1] != 2 ||
-		    (w = node_get(p[0], l[0])) == -1)
+		    frame_next_part(&it, &p[1], &l[1]) != 1 ||
+		    !two_digits(p[1], l[1]) || (w = node_get(p[0], l[0])) == -1)
 			return (-2);
 		hops = (p[1][0] - '0') * 10 + (p[1][1] - '0');
 		if (o != 0) {
@@ -1812,14 +1814,15 @@ relay_frame(char *frame, size_t flen, const char *body, size_t blen,
 			    &id) == -1 || frame_part_num(dash + 1, ql - (dash -
 			    q) - 1, UINT64_MAX, &last) == -1 || last < id)
 				break;
-			/* Only the last PEND_MAX ids can be in flight. */
-			if (last - id >= PEND_MAX)
-				id = last - PEND_MAX + 1;
-			for (;; id++) {
+			/* Only our last PEND_MAX ids can be in flight, and a
+			 * frame answers each at most once: the work is bounded
+			 * by what we sent, whatever the ranges say. */
+			if (last >= S.next_id)
+				last = S.next_id - 1;
+			if (id + PEND_MAX < S.next_id)
+				id = S.next_id - PEND_MAX;
+			for (; id <= last && budget > 0; id++, budget--)
 				pend_done(w, id);
-				if (id == last)
-					break;
-			}
 		}
 		return (0);
 	}
@@ -1851,9 +1854,18 @@ conn_from(const char *node)
 static struct conn *
 conn_find(uint64_t serial)
 {
-	struct conn *c = &S.conns[serial % CONNS_MAX];
+	static int last;
 
-	return (c->used && c->serial == serial ? c : NULL);
+	/* Its own slot, else where it went (see "open"). */
+	if (S.conns[last].used && S.conns[last].serial == serial)
+		return (&S.conns[last]);
+	for (int i = 0, j = serial % CONNS_MAX; i < CONNS_MAX; i++,
+	    j = (j + 1) % CONNS_MAX)
+		if (S.conns[j].used && S.conns[j].serial == serial) {
+			last = j;
+			return (&S.conns[j]);
+		}
+	return (NULL);
 }
 
 /* The peer (outgoing side) to the node a listen connection came from. */
@@ -1989,7 +2001,9 @@ conn_frame(struct conn *c, uint64_t k, char *frame, size_t flen,
 		client_lost(c->serial, k, m.dest, m.destlen);
 		return (0);
 	}
-	return (client_msg(&m, c->serial, k));
+	/* Followed end to end only when it names a node (-d, -a): for the
+	 * peer at the other end, its acknowledgement is the word. */
+	return (client_msg(&m, c->serial, m.destlen ? k : 0));
 }
 
 static int
@@ -2049,9 +2063,14 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 		if (frame_part_num(p[1], l[1], UINT64_MAX, &serial) == -1 ||
 		    l[2] > WIRE_NODE_MAX)
 			return (0);
+		/* Its own slot, or the next free one. */
 		c = &S.conns[serial % CONNS_MAX];
-		if (c->used)
+		for (int i = 0; c->used && i < CONNS_MAX; i++)
+			c = &S.conns[(serial + i) % CONNS_MAX];
+		if (c->used) {
 			drop_conn(serial, "too many connections");
+			return (0);
+		}
 		c->used = 1;
 		c->serial = serial;
 		memcpy(c->node, p[2], l[2]);
@@ -2971,7 +2990,8 @@ main(int argc, char *argv[])
 {
 	const char *ctl = NULL, *why;
 	struct addr a;
-	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0;
+	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
+	    seen_Q = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
@@ -3020,6 +3040,7 @@ main(int argc, char *argv[])
 			S.ready = optarg;
 			break;
 		case 'Q':
+			opt_once(&seen_Q, ch);
 			ctl = optarg;
 			break;
 		case 'q':
@@ -3098,7 +3119,8 @@ main(int argc, char *argv[])
 	    link_init(&S.L.l, -1, S.maxmsg + 4096, 0, 0) == -1 ||
 	    link_init(&S.L.c, -1, S.maxmsg + 4096, 0, 0) == -1 ||
 	    buf_init(&S.in, IN_CHUNK, S.maxmsg + IN_CHUNK) == -1 ||
-	    sink_init(&S.out, 1, 0, 2 * fmt_bound(S.maxmsg + 128) + IN_CHUNK,
+	    sink_init(&S.out, 1, 0, 6 * (S.maxmsg + 128) + 2 * fmt_bound(
+	    S.maxmsg + 128) + IN_CHUNK,
 	    4096) == -1)
 		log_die(EX_OSERR, "memory");
 	S.out.term = S.fmt == FMT_NET ? -1 : S.json ? '\n' : fmt_term(S.fmt);

@@ -296,8 +296,8 @@ cut(const char *why)
 		if (poll(&pfd, S.o.child ? 1 : 0, (int)backoff) > 0 &&
 		    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
 			finish(0);
-		if (backoff < (S.o.child ? 1000 : 2000))
-			backoff *= 2;
+		if ((backoff *= 2) > (S.o.child ? 1000 : 2000))
+			backoff = S.o.child ? 1000 : 2000;
 		st = setup();
 		if (st == 0)
 			break;

@@ -14,7 +14,7 @@
  * A relay (quilt-relay) says so in its hello (relay=INSTANCE) and tells a
  * sender of -d/-a what became of its messages end to end:
  *   done   NODE K...    NODE (or "all": every node) wrote messages K...
- *   lost   NODE K...    NODE could not be reached for them
+ *   lost   K NODE...    message K could not reach those nodes
  * Between relays every frame is numbered; see quilt-protocol(5).
  */
 #ifndef QUILT_WIRE_H

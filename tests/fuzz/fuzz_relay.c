@@ -1,0 +1,540 @@
+/*
+ * libFuzzer harness of quilt-relay's parsers, without sockets or children:
+ * the program is included whole (its main renamed) and its state S is set
+ * up as main() does, as a node n2 of a small mesh: relay peers n1 and n3
+ * up, a leaf peer lf up, a relay peer n4 down (reached through n3), a node
+ * n5 known and unreachable; connections from the listen child of relays
+ * n1, n3 and n4 (n4 has no link back yet) and of a client.  Standard output
+ * and the listen child's side are /dev/null; fork() fails, so that a
+ * server-connect adds a peer whose child cannot start.
+ *
+ * The first byte of the input picks the target and how it runs:
+ *   bits 0-2  0, 6: frames of the listen child, to listen_frame
+ *             1, 7: frames of a connection, to conn_frame (relay_frame for
+ *                   a relay: route, msg, done, ping, pong, server-connect)
+ *             2: frames of a quilt-send child, to peer_report
+ *             3: standard input, to process_stdin
+ *             4: a control command line, to ctl_command
+ *             5: a script: netstrings, each a first byte (as above, its
+ *                bits 0-2 and 5-6) and that target's bytes, in one state
+ *   bits 3-4  output format (and stdin's): lines, -0, -N, -j
+ *   bits 5-6  which connection, or which peer (see conn_of, peer_sel); for
+ *             standard input, 1 leaves it open (no end of input yet)
+ *   bit 7     afterwards, every control command on the state reached
+ * The rest are the target's bytes: a stream of frames, as the program
+ * reads them, except for 3 and 4.
+ *
+ * When a frame must wait for room (-1), everything queued is written and
+ * acknowledged, as the event loop would get it done, and the frame is
+ * tried again; a frame that still waits then would wait for ever: abort.
+ * State is set up again for every input, so that each input stands alone
+ * and memory does not grow.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static FILE *report;	/* the real standard error */
+
+/* No children here: a peer's quilt-send never starts. */
+static pid_t
+fuzz_fork(void)
+{
+	errno = EAGAIN;
+	return (-1);
+}
+
+/* And so there is no child to signal. */
+static int
+fuzz_kill(pid_t pid, int sig)
+{
+	fprintf(report ? report : stderr, "fuzz_relay: kill(%ld, %d) of a "
+	    "child never started\n", (long)pid, sig);
+	abort();
+}
+
+#define fork fuzz_fork
+#define kill fuzz_kill
+#define main quilt_relay_main
+/* main's implicit "return 0" goes with its name. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wreturn-type"
+#include "../../cmd/quilt-relay.c"
+#pragma GCC diagnostic pop
+#undef main
+#undef kill
+#undef fork
+
+/* Small, so that inputs reach the limits; -DFUZZ_MAXMSG=... for others. */
+#ifndef FUZZ_MAXMSG
+#define FUZZ_MAXMSG (64 * 1024)
+#endif
+#define ME "n2"
+#define MY_INST "000660d795e9d3b9db86"
+
+static FILE *devnull_f;
+static int devnull_fd = -1;
+static int in_target;
+
+enum { T_LISTEN, T_RELAY, T_PEER, T_STDIN, T_CTL, T_SCRIPT };
+
+static void
+on_exit_check(void)
+{
+	if (in_target) {
+		/* A parser exited: the bytes were enough to stop a router. */
+		fprintf(report, "fuzz_relay: exit() from inside a parser\n");
+		abort();
+	}
+}
+
+static void
+once(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	log_init("quilt-relay");
+	log_level = 2;		/* the messages are formatted too */
+	if ((devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    (devnull_f = fopen("/dev/null", "w")) == NULL)
+		abort();
+	/* Diagnostics go nowhere (sanitizer reports still go to fd 2). */
+	report = stderr;
+	if (getenv("FUZZ_RELAY_LOG") == NULL)
+		stderr = devnull_f;
+	atexit(on_exit_check);
+
+	S.fmt = FMT_LINE;
+	S.maxmsg = FUZZ_MAXMSG;
+	S.listen = "127.0.0.1:0";
+	snprintf(S.me, sizeof(S.me), "%s", ME);
+	snprintf(S.inst, sizeof(S.inst), "%s", MY_INST);
+	S.L.fd = devnull_fd;	/* to_conn writes only when there is one */
+	S.L.cfd = -1;
+	S.cfd = -1;
+	if ((S.pend = calloc(PEND_MAX, sizeof(*S.pend))) == NULL ||
+	    (S.wq = calloc(WQ_MAX, sizeof(*S.wq))) == NULL ||
+	    (S.msgbuf = malloc(S.msgbuf_len = S.maxmsg + 4096)) == NULL ||
+	    link_init(&S.L.l, S.L.fd, S.maxmsg + 4096, 0, 0) == -1 ||
+	    link_init(&S.L.c, -1, S.maxmsg + 4096, 0, 0) == -1 ||
+	    buf_init(&S.in, IN_CHUNK, S.maxmsg + IN_CHUNK) == -1 ||
+	    sink_init(&S.out, devnull_fd, 0, 2 * fmt_bound(S.maxmsg + 128) +
+	    IN_CHUNK, 4096) == -1)
+		abort();
+}
+
+static int
+fake_node(const char *name, const char *inst, uint64_t seq)
+{
+	int n = node_get(name, strlen(name));
+
+	if (n == -1)
+		abort();
+	snprintf(S.nodes[n].inst, sizeof(S.nodes[n].inst), "%s", inst);
+	S.nodes[n].seq = seq;
+	snprintf(S.nodes[n].addr, sizeof(S.nodes[n].addr), "127.0.0.1:%d",
+	    30000 + n);
+	return (n);
+}
+
+static void
+fake_link(int u, int v)
+{
+	if (S.nodes[u].nnbr < NBR_MAX)
+		S.nodes[u].nbr[S.nodes[u].nnbr++] = v;
+}
+
+static void
+fake_peer(int i, const char *addr, const char *node, int relay, int up,
+    int fixed)
+{
+	struct peer *p = &S.peers[i];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	snprintf(p->node, sizeof(p->node), "%s", node);
+	p->used = 1;
+	p->fixed = fixed;
+	p->fd = -1;
+	p->backoff = BACKOFF_MIN;
+	p->relay = relay;
+	p->up = up;
+	p->maxmsg = S.maxmsg;
+	p->nidx = node_find(node, strlen(node));
+	if (link_init(&p->l, -1, S.maxmsg + 1024, 2 * PEER_WINDOW, S.maxmsg +
+	    1024) == -1)
+		abort();
+	if (i >= S.npeers)
+		S.npeers = i + 1;
+}
+
+static void
+fake_conn(uint64_t serial, const char *node, const char *inst)
+{
+	struct conn *c = &S.conns[serial % CONNS_MAX];
+
+	c->used = 1;
+	c->serial = serial;
+	snprintf(c->node, sizeof(c->node), "%s", node);
+	snprintf(c->inst, sizeof(c->inst), "%s", inst);
+	c->relay = inst[0] != '\0';
+}
+
+/* The state of a running n2, the same for every input. */
+static void
+reset(int oformat)
+{
+	int n1, n3, n4, n5;
+
+	for (int i = 1; i < S.nnodes; i++)
+		free(S.nodes[i].dd_bits);
+	memset(S.nodes, 0, sizeof(S.nodes));
+	S.nnodes = 1;
+	snprintf(S.nodes[0].name, sizeof(S.nodes[0].name), "%s", S.me);
+	S.nodes[0].namelen = strlen(S.me);
+	snprintf(S.nodes[0].inst, sizeof(S.nodes[0].inst), "%s", S.inst);
+	S.nodes[0].used = 1;
+	S.nodes[0].via = -1;
+	S.myseq = 4;
+	S.dup_reported = S.dup_answers = 0;
+	S.stopping = 0;
+
+	n1 = fake_node("n1", "000660d795e8950834b4", 1);
+	n3 = fake_node("n3", "000660d795ea87b9b0f9", 2);
+	n4 = fake_node("n4", "000660d796d26f6e7b14", 1);
+	(void)fake_node("lf", "", 0);	/* a leaf: no link state */
+	n5 = fake_node("n5", "000660d790000000000a", 7);
+	fake_link(n1, 0);
+	fake_link(n3, 0);
+	fake_link(n3, n4);
+	fake_link(n4, n3);
+	fake_link(n5, n4);	/* n4 does not list n5: no route */
+
+	for (int i = 0; i < S.npeers; i++)
+		if (S.peers[i].used) {
+			link_free(&S.peers[i].l);
+			free(S.peers[i].lq);
+		}
+	memset(S.peers, 0, sizeof(S.peers));
+	S.npeers = 0;
+	fake_peer(0, "127.0.0.1:37997", "n1", 1, 1, 1);
+	fake_peer(1, "127.0.0.1:38959", "n3", 1, 1, 0);
+	fake_peer(2, "127.0.0.1:40001", "lf", 0, 1, 0);
+	fake_peer(3, "127.0.0.1:35981", "n4", 1, 0, 0);
+	route_all();
+	lsa_self();
+	S.nodes[0].seq = S.myseq;
+
+	memset(S.conns, 0, sizeof(S.conns));
+	fake_conn(1, "n1", "000660d795e8950834b4");
+	fake_conn(2, "n3", "000660d795ea87b9b0f9");
+	fake_conn(3, "vm", "");
+	fake_conn(4, "n4", "000660d796d26f6e7b14");
+
+	S.L.l.in.start = S.L.l.in.end = 0;
+	S.L.l.ctl.start = S.L.l.ctl.end = 0;
+	S.L.c.in.start = S.L.c.in.end = 0;
+	S.L.blocked = S.L.cblocked = 0;
+	S.L.boff = S.L.cboff = 0;
+	snprintf(S.L.bound, sizeof(S.L.bound), "127.0.0.1:42155");
+
+	S.in.start = S.in.end = 0;
+	S.in_eof = 0;
+	S.wq_head = S.wq_count = 0;
+	S.out_count = S.out_written = 0;
+	S.out.b.start = S.out.b.end = 0;
+	S.out.appended = S.out.written = 0;
+	S.out.head = S.out.count = 0;
+	S.escaped = 0;
+
+	memset(S.pend, 0, PEND_MAX * sizeof(*S.pend));
+	S.next_id = (uint64_t)1 << 40;
+	memset(S.lpings, 0, sizeof(S.lpings));
+	S.lping_next = 0;
+	memset(&S.cd, 0, sizeof(S.cd));
+	S.c_in = S.c_local_in = S.c_fwd = S.c_delivered = S.c_dup = S.c_hops =
+	    S.c_noroute = S.c_bad = S.c_restarts = 0;
+
+	S.json = oformat == 3;
+	S.fmt = oformat == 3 ? FMT_LINE : (enum fmt)oformat;
+	S.out.term = S.fmt == FMT_NET ? -1 : S.json ? '\n' : fmt_term(S.fmt);
+}
+
+/*
+ * What the event loop gets done while a frame waits: standard output
+ * written, dones sent, every peer's frames sent and acknowledged (through
+ * peer_report, as its quilt-send child says it), the listen child's
+ * control frames written.
+ */
+static void
+drain(void)
+{
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < 16 && !sink_empty(&S.out); i++)
+			if (sink_flush(&S.out, local_written, NULL) == -1)
+				abort();
+		flush_dones();
+		for (int i = 0; i < S.npeers; i++) {
+			struct peer *p = &S.peers[i];
+			char ack[48], num[24];
+			size_t d;
+
+			if (!p->used)
+				continue;
+			p->l.ctl.start = p->l.ctl.end = 0;
+			if (p->l.n_queued == p->l.n_acked)
+				continue;
+			p->l.qs = p->l.q.end;	/* all sent */
+			d = frame_u64(num, p->l.n_queued - p->base);
+			peer_report(p, ack, snprintf(ack, sizeof(ack),
+			    "3:ack,%zu:%s,", d, num));
+		}
+	}
+	S.L.l.ctl.start = S.L.l.ctl.end = 0;
+}
+
+/* One call that may have to wait; it must get through once drained. */
+#define NO_STALL(call) do {						\
+	if ((call) == -1) {						\
+		drain();						\
+		if ((call) == -1) {					\
+			fprintf(report, "fuzz_relay: %s waits for room "	\
+			    "that draining everything does not make\n",	\
+			    #call);					\
+			abort();					\
+		}							\
+	}								\
+} while (0)
+
+/* A private copy, so that reading past the input is seen. */
+static char *
+copy(const uint8_t *data, size_t size)
+{
+	char *c = malloc(size ? size : 1);
+
+	if (c == NULL)
+		abort();
+	memcpy(c, data, size);
+	return (c);
+}
+
+/* Frames from the listen child, as process_listen takes them. */
+static void
+t_listen(char *b, size_t n)
+{
+	const char *body;
+	size_t off = 0, len;
+	ssize_t f;
+
+	S.L.boff = 0;
+	while (off < n && (f = frame_parse(b + off, n - off, S.L.l.maxin,
+	    &body, &len)) > 0) {
+		size_t was = (size_t)-1;
+
+		/* A run of frames goes on from S.L.boff: it must move. */
+		while (listen_frame(b + off, f, body, len, &S.L.boff) == -1) {
+			if (S.L.boff == was) {
+				fprintf(report, "fuzz_relay: listen_frame "
+				    "waits for room that draining everything "
+				    "does not make\n");
+				abort();
+			}
+			was = S.L.boff;
+			drain();
+		}
+		S.L.boff = 0;
+		off += f;
+	}
+}
+
+static struct conn *
+conn_of(int sel)
+{
+	static const uint64_t serial[] = { 1, 2, 4, 3 };
+
+	return (conn_find(serial[sel & 3]));
+}
+
+/* Frames of one connection, numbered as the listen child numbers them. */
+static void
+t_relay(int sel, char *b, size_t n)
+{
+	const char *body;
+	size_t off = 0, len;
+	ssize_t f;
+	uint64_t k = 1;
+	struct conn *c = conn_of(sel);
+
+	while (c != NULL && off < n && (f = frame_parse(b + off, n - off,
+	    S.maxmsg + 4096, &body, &len)) > 0) {
+		NO_STALL(conn_frame(c, k, b + off, f, body, len));
+		k++;
+		off += f;
+		if (conn_of(sel) != c)
+			break;
+	}
+}
+
+static struct peer *
+peer_sel(int sel)
+{
+	static const int idx[] = { 0, 2, 1, 3 };
+
+	return (&S.peers[idx[sel & 3]]);
+}
+
+/* Frames from a quilt-send child, as on_peer takes them. */
+static void
+t_peer(int sel, char *b, size_t n)
+{
+	const char *body;
+	size_t off = 0, len;
+	ssize_t f;
+	struct peer *p = peer_sel(sel);
+
+	while (p->used && off < n && (f = frame_parse(b + off, n - off,
+	    p->l.maxin, &body, &len)) > 0) {
+		peer_report(p, body, len);
+		off += f;
+	}
+}
+
+/* Standard input, then its end (bit 5: after a first look without it). */
+static void
+t_stdin(int sel, const char *b, size_t n)
+{
+	size_t room = S.in.max - buf_len(&S.in);
+
+	if (n > room)
+		n = room;
+	if (buf_append(&S.in, b, n) == -1)
+		abort();
+	S.in_eof = !(sel & 1);
+	process_stdin();
+	S.in_eof = 1;
+	process_stdin();
+	while (buf_len(&S.in) > 0) {
+		size_t before = buf_len(&S.in);
+
+		drain();
+		process_stdin();
+		if (buf_len(&S.in) == before) {
+			fprintf(report, "fuzz_relay: standard input stays "
+			    "unread after its end, with room\n");
+			abort();
+		}
+	}
+}
+
+/* A control connection's line, as on_control reads it. */
+static void
+t_ctl(const char *b, size_t n)
+{
+	char line[128];
+
+	if (n > sizeof(line) - 1)
+		n = sizeof(line) - 1;
+	memcpy(line, b, n);
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strncmp(line, "json ", 5) == 0)
+		ctl_command(devnull_f, line + 5, 1);
+	else
+		ctl_command(devnull_f, line, 0);
+	fflush(devnull_f);
+}
+
+static void
+ctl_all(void)
+{
+	static const char *const cmds[] = { "peers", "routes", "nodes",
+	    "counters", "dot" };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		ctl_command(devnull_f, cmds[i], 0);
+		ctl_command(devnull_f, cmds[i], 1);
+	}
+	fflush(devnull_f);
+}
+
+static void target(int sel, char *b, size_t n, int depth);
+
+/* Netstrings, each a selector byte and a target's bytes. */
+static void
+t_script(char *b, size_t n, int depth)
+{
+	const char *body;
+	size_t off = 0, len;
+	ssize_t f;
+
+	while (off < n && (f = frame_parse(b + off, n - off, n, &body,
+	    &len)) > 0) {
+		if (len > 0)
+			target((uint8_t)body[0], (char *)body + 1, len - 1,
+			    depth + 1);
+		off += f;
+	}
+}
+
+static void
+target(int sel, char *b, size_t n, int depth)
+{
+	int t = sel & 7, var = sel >> 5 & 3;
+
+	switch (t) {
+	case 0:
+	case 6:
+		t_listen(b, n);
+		break;
+	case 1:
+	case 7:
+		t_relay(var, b, n);
+		break;
+	case 2:
+		t_peer(var, b, n);
+		break;
+	case 3:
+		t_stdin(var, b, n);
+		break;
+	case 4:
+		t_ctl(b, n);
+		break;
+	case 5:
+		if (depth == 0)
+			t_script(b, n, depth);
+		break;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *b;
+
+	if (size < 1)
+		return (0);
+	once();
+	in_target = 1;
+	reset(data[0] >> 3 & 3);
+	b = copy(data + 1, size - 1);
+	target(data[0], b, size - 1, 0);
+	/* Time passes: a link said down stays down after its grace. */
+	for (int i = 0; i < S.npeers; i++)
+		if (S.peers[i].used && S.peers[i].down_at)
+			peer_down(&S.peers[i]);
+	drain();
+	if (data[0] & 0x80)
+		ctl_all();
+	free(b);
+	in_target = 0;
+	return (0);
+}
