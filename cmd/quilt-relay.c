@@ -2635,6 +2635,16 @@ ctl_command(FILE *f, const char *cmd, int json)
 	}
 }
 
+/* One request line: "COMMAND" or "json COMMAND". */
+static void
+ctl_line(FILE *f, const char *line)
+{
+	if (strncmp(line, "json ", 5) == 0)
+		ctl_command(f, line + 5, 1);
+	else
+		ctl_command(f, line, 0);
+}
+
 static void
 on_control(void *arg, int fd, int revents)
 {
@@ -2661,10 +2671,7 @@ on_control(void *arg, int fd, int revents)
 		close(c);
 		return;
 	}
-	if (strncmp(line, "json ", 5) == 0)
-		ctl_command(f, line + 5, 1);
-	else
-		ctl_command(f, line, 0);
+	ctl_line(f, line);
 	fclose(f);
 }
 

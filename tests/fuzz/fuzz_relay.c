@@ -446,10 +446,7 @@ t_ctl(const char *b, size_t n)
 	memcpy(line, b, n);
 	line[n] = '\0';
 	line[strcspn(line, "\r\n")] = '\0';
-	if (strncmp(line, "json ", 5) == 0)
-		ctl_command(devnull_f, line + 5, 1);
-	else
-		ctl_command(devnull_f, line, 0);
+	ctl_line(devnull_f, line);
 	fflush(devnull_f);
 }
 
