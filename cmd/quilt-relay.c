@@ -1073,6 +1073,18 @@ forward(int d, const char *frame, size_t n)
 	return (0);
 }
 
+/* Room in p's queue for a frame of n bytes (see room_for): in bytes and
+ * in frames, which the link bounds too. */
+static int
+peer_room(const struct peer *p, size_t n, int transit)
+{
+	size_t cap = transit ? 2 * PEER_WINDOW : PEER_WINDOW;
+	size_t frames = transit ? 0 : (p->l.szmask + 1) / 2;
+
+	return (buf_len(&p->l.q) + n + 64 <= cap &&
+	    link_room_frames(&p->l) > frames);
+}
+
 /*
  * Room in every queue a frame for d may go to?  d -1: all of them; 0 (us)
  * or a node with no route: none to check.  What enters the mesh here (a
@@ -1084,22 +1096,17 @@ forward(int d, const char *frame, size_t n)
 static int
 room_for(int d, size_t n, int transit)
 {
-	size_t cap = transit ? 2 * PEER_WINDOW : PEER_WINDOW;
-
 	if (d >= 0) {
-		struct peer *p;
-
 		if (d == 0 || S.nodes[d].via == -1)
 			return (1);
-		p = &S.peers[S.nodes[d].via];
-		return (buf_len(&p->l.q) + n + 64 <= cap);
+		return (peer_room(&S.peers[S.nodes[d].via], n, transit));
 	}
 	for (int i = 0; i < S.npeers; i++) {
 		struct peer *p = &S.peers[i];
 
 		if (!p->used || !p->up)
 			continue;
-		if (buf_len(&p->l.q) + n + 64 > cap)
+		if (!peer_room(p, n, transit))
 			return (0);
 	}
 	return (1);

@@ -318,14 +318,18 @@ static int
 child_pump(void)
 {
 	const char *data = buf_data(&S.in), *body;
-	size_t have = buf_len(&S.in), off = 0, len, room;
-	uint64_t count = 0;
+	size_t have = buf_len(&S.in), off = 0, len, room, frames;
+	uint32_t sizes[1024];
+	size_t count = 0;
 	struct wire_msg m;
 	ssize_t r = 0;
 	char *w;
 
 	room = S.link.window > buf_len(&S.link.q) ? S.link.window -
 	    buf_len(&S.link.q) : 0;
+	frames = link_room_frames(&S.link);
+	if (frames > sizeof(sizes) / sizeof(sizes[0]))
+		frames = sizeof(sizes) / sizeof(sizes[0]);
 	while (off < have) {
 		r = frame_parse(data + off, have - off, S.o.maxmsg, &body,
 		    &len);
@@ -342,10 +346,10 @@ child_pump(void)
 			if (m.cmd == W_PING)
 				break;
 		}
-		if (off + r > room && count > 0)
+		if (count > 0 && (off + r > room || count == frames))
 			break;
 		off += r;
-		count++;
+		sizes[count++] = r;
 	}
 	if (r == -1)
 		log_diex(EX_SOFTWARE, "a malformed frame from the router");
@@ -353,8 +357,7 @@ child_pump(void)
 		if ((w = link_reserve(&S.link, off)) == NULL)
 			return (0);
 		memcpy(w, data, off);
-		S.link.q.end += off;
-		S.link.n_queued += count;
+		link_commit_n(&S.link, sizes, count);
 		buf_consume(&S.in, off);
 		return (1);
 	}

@@ -1,6 +1,7 @@
 #include "link.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -9,6 +10,23 @@
 #include "wire.h"
 
 #define LINK_READ_CHUNK (256 * 1024)
+/* One entry of the ring of frame sizes for every 64 bytes of the window:
+ * a window of small messages is seldom limited by the ring first. */
+#define LINK_FRAME_BYTES 64
+#define LINK_RING_MIN 1024
+
+/* Size the ring of frame sizes to the window, while it is not allocated. */
+static void
+size_ring(struct link *l)
+{
+	size_t n = LINK_RING_MIN;
+
+	if (l->sz != NULL)
+		return;
+	while (n < l->window / LINK_FRAME_BYTES)
+		n *= 2;
+	l->szmask = n - 1;
+}
 
 int
 link_init(struct link *l, int fd, size_t maxin, size_t window, size_t maxout)
@@ -19,8 +37,10 @@ link_init(struct link *l, int fd, size_t maxin, size_t window, size_t maxout)
 	l->maxin = maxin;
 	l->window = window > big ? window : big;
 	l->qs = l->bound = 0;
-	l->n_queued = l->n_acked = 0;
+	l->n_queued = l->n_acked = l->n_bound = 0;
 	l->bytes_in = l->bytes_out = 0;
+	l->sz = NULL;
+	size_ring(l);
 	if (buf_init(&l->in, 0, frame_size(maxin) + LINK_READ_CHUNK) == -1 ||
 	    buf_init(&l->ctl, 0, 2 * frame_size(maxin + 64) + 65536) == -1 ||
 	    buf_init(&l->q, 0, 4 * l->window) == -1)
@@ -34,6 +54,8 @@ link_free(struct link *l)
 	buf_free(&l->in);
 	buf_free(&l->ctl);
 	buf_free(&l->q);
+	free(l->sz);
+	l->sz = NULL;
 	buf_free(&l->win);
 	buf_free(&l->wout);
 	seal_free(l->seal);
@@ -74,6 +96,7 @@ link_set_peer_max(struct link *l, size_t maxout)
 	 * for every three times its size appended. */
 	if (l->q.max < 4 * l->window)
 		l->q.max = 4 * l->window;
+	size_ring(l);
 }
 
 void
@@ -97,23 +120,16 @@ link_reset(struct link *l, int fd)
 	buf_free(&l->wout);
 }
 
-/* Length of the frame our own code wrote at p (it is well formed). */
-static size_t
-own_frame_size(const char *p)
-{
-	size_t v = 0, i = 0;
-
-	while (p[i] != ':')
-		v = v * 10 + (p[i++] - '0');
-	return (i + 1 + v + 1);
-}
-
 char *
 link_reserve(struct link *l, size_t n)
 {
 	size_t before = l->q.start;
 
-	if (l->final_due || buf_len(&l->q) + n > l->window)
+	if (l->final_due || buf_len(&l->q) + n > l->window ||
+	    link_room_frames(l) == 0)
+		return (NULL);
+	if (l->sz == NULL &&
+	    (l->sz = malloc((l->szmask + 1) * sizeof(*l->sz))) == NULL)
 		return (NULL);
 	if (buf_room(&l->q) < n) {
 		if (buf_reserve(&l->q, n) == -1)
@@ -123,6 +139,15 @@ link_reserve(struct link *l, size_t n)
 		l->bound -= before - l->q.start;
 	}
 	return (buf_tail(&l->q));
+}
+
+void
+link_commit_n(struct link *l, const uint32_t *sizes, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		l->sz[l->n_queued++ & l->szmask] = sizes[i];
+		l->q.end += sizes[i];
+	}
 }
 
 int
@@ -168,21 +193,18 @@ link_ack(struct link *l, uint64_t n)
 		errno = EPROTO;
 		return (-1);
 	}
-	for (uint64_t k = l->n_acked; k < n; k++) {
-		if (off >= l->qs) {
-			errno = EPROTO;	/* acknowledges what was not sent */
-			return (-1);
-		}
-		off += own_frame_size(l->q.base + off);
-		if (off > l->qs) {
-			errno = EPROTO;	/* a frame not wholly sent */
-			return (-1);
-		}
+	for (uint64_t k = l->n_acked; k < n; k++)
+		off += l->sz[k & l->szmask];
+	if (off > l->qs) {
+		errno = EPROTO;	/* acknowledges what was not wholly sent */
+		return (-1);
 	}
 	l->n_acked = n;
 	l->q.start = off;
-	if (l->bound < off)
+	if (l->bound < off) {
 		l->bound = off;
+		l->n_bound = n;
+	}
 	if (l->q.start == l->q.end)
 		l->q.start = l->q.end = l->qs = l->bound = 0;
 	return (0);
@@ -198,8 +220,9 @@ link_rewind(struct link *l, uint64_t n)
 		return (-1);
 	}
 	for (uint64_t k = l->n_acked; k < n; k++)
-		off += own_frame_size(l->q.base + off);
+		off += l->sz[k & l->szmask];
 	l->qs = l->bound = off;
+	l->n_bound = n;
 	return (0);
 }
 
@@ -217,7 +240,7 @@ gather(struct link *l, struct iovec *iov, size_t *clenp)
 	if (clen > 0) {
 		/* A control frame may only go between two data frames. */
 		while (l->bound < l->qs)
-			l->bound += own_frame_size(l->q.base + l->bound);
+			l->bound += l->sz[l->n_bound++ & l->szmask];
 		if (l->bound == l->qs) {
 			iov[n].iov_base = buf_data(&l->ctl);
 			iov[n++].iov_len = clen;

@@ -26,6 +26,13 @@ struct link {
 	 * pushed forward when a control frame must go between two frames. */
 	struct buf q;
 	size_t qs, bound;
+	/* The size of each data frame in q, message k's at sz[k & szmask]
+	 * (n_acked <= k < n_queued), so that acks, rewinds and bound move
+	 * without reading the frames again.  Allocated with the first frame;
+	 * when it is full the window is. */
+	uint32_t *sz;
+	size_t szmask;
+	uint64_t n_bound;	/* messages before bound */
 	size_t window;		/* most bytes of data frames held */
 	size_t maxin;		/* the largest frame taken from the peer */
 	uint64_t n_queued, n_acked;
@@ -74,16 +81,31 @@ void link_reset(struct link *l, int fd);
 
 /*
  * Room for a data frame of n bytes: a pointer to write it at, or NULL when
- * the window is full.  Then link_commit(l, n) queues it as one message.
+ * the window is full (in bytes or in frames, see link_room_frames).  Then
+ * link_commit(l, n) queues it as one message.
  */
 char *link_reserve(struct link *l, size_t n);
 
 static inline void
 link_commit(struct link *l, size_t n)
 {
+	l->sz[l->n_queued++ & l->szmask] = (uint32_t)n;
 	l->q.end += n;
-	l->n_queued++;
 }
+
+/* How many more data frames the window takes, whatever their bytes. */
+static inline size_t
+link_room_frames(const struct link *l)
+{
+	return (l->szmask + 1 - (size_t)(l->n_queued - l->n_acked));
+}
+
+/*
+ * A batch: count frames (at most link_room_frames) of sizes[] bytes, written
+ * one after the other where link_reserve(l, their total) said, queued as
+ * count messages.
+ */
+void link_commit_n(struct link *l, const uint32_t *sizes, size_t count);
 
 /* Queue a control frame (already encoded).  -1 ENOBUFS when full. */
 int link_ctl(struct link *l, const char *frame, size_t n);

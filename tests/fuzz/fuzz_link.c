@@ -36,9 +36,20 @@ static char part[40000];
 static void
 invariants(void)
 {
+	size_t off = L.q.start;
+
 	if (L.q.start > L.qs || L.qs > L.q.end || L.q.end > L.q.cap ||
 	    L.bound < L.q.start || L.bound > L.q.end || L.n_acked >
-	    L.n_queued || buf_len(&L.q) > L.window)
+	    L.n_queued || buf_len(&L.q) > L.window || L.n_bound < L.n_acked ||
+	    L.n_bound > L.n_queued || L.n_queued - L.n_acked > L.szmask + 1)
+		abort();
+	/* The ring of sizes: the frames as they lie in q, bound at one. */
+	for (uint64_t k = L.n_acked; k < L.n_queued; k++) {
+		if (k == L.n_bound && off != L.bound)
+			abort();
+		off += L.sz[k & L.szmask];
+	}
+	if (off != L.q.end || (L.n_bound == L.n_queued && L.bound != off))
 		abort();
 }
 

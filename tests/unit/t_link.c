@@ -557,6 +557,120 @@ t_ctl_full(void)
 	return (0);
 }
 
+/* Queue messages k..k+count-1 of len + i % 7 bytes as one batch. */
+static int
+queue_batch(struct link *l, int k, int count, size_t len)
+{
+	static char part[256];
+	uint32_t sizes[64];
+	size_t total = 0;
+	char *w;
+
+	if (count > 64 || (size_t)count > link_room_frames(l))
+		return (-1);
+	for (int i = 0; i < count; i++)
+		total += sizes[i] = wire_msg1_size(0, len + i % 7);
+	if ((w = link_reserve(l, total)) == NULL)
+		return (-1);
+	for (int i = 0; i < count; i++) {
+		size_t n = len + i % 7;
+		int h = snprintf(part, sizeof(part), "#%d", k + i);
+
+		memset(part + h, '.', n > (size_t)h ? n - h : 0);
+		w = wire_put_msg1_fast(w, part, n);
+	}
+	link_commit_n(l, sizes, count);
+	return (0);
+}
+
+static int
+t_ring_full(void)
+{
+	static struct seen s;
+	size_t ring;
+	int k = 0;
+
+	memset(&s, 0, sizeof(s));
+	/* Small frames: the ring of sizes fills before the bytes do. */
+	CHECK(setup(1 << 16, 0) == 0);
+	ring = link_room_frames(&A);
+	CHECK(ring >= 1024 && ring * wire_msg1_size(0, 5) < A.window);
+	while (queue_msg(&A, k, 5) == 0)
+		k++;
+	CHECKF((size_t)k == ring, "%d frames, ring of %zu", k, ring);
+	CHECK(link_room_frames(&A) == 0 && buf_len(&A.q) + 100 < A.window);
+	CHECK(link_reserve(&A, 1) == NULL);
+	CHECK(queue_batch(&A, k, 1, 5) == -1);
+	/* Acknowledged frames free entries, as they free bytes. */
+	CHECK(pump(&s) == 0 && s.n == k);
+	CHECK(link_ack(&A, 2) == 0 && link_room_frames(&A) == 2);
+	CHECK(queue_batch(&A, k, 2, 5) == 0);
+	k += 2;
+	CHECK(link_room_frames(&A) == 0 && link_reserve(&A, 1) == NULL);
+	CHECK(pump(&s) == 0 && s.n == k && is_msg(&s, k - 1, k - 1));
+	CHECK(link_ack(&A, A.n_queued) == 0 && buf_len(&A.q) == 0);
+	CHECK(link_room_frames(&A) == ring);
+	teardown();
+	return (0);
+}
+
+static int
+t_ring_wrap(void)
+{
+	static struct seen s;
+	int k = 0, next = 0;
+
+	memset(&s, 0, sizeof(s));
+	/* Many times round the ring, in batches and one by one, with acks
+	 * that leave frames held, rewinds after them and control frames
+	 * between frames. */
+	CHECK(setup(1 << 16, 0) == 0);
+	for (int round = 0; round < 200; round++) {
+		uint64_t from, held;
+
+		for (int i = 0; i < 5 && link_room_frames(&A) >= 40; i++) {
+			CHECK(queue_batch(&A, k, 40, 8 + round % 11) == 0);
+			k += 40;
+		}
+		while (link_room_frames(&A) > 30 && queue_msg(&A, k,
+		    8 + (k * 7) % 23) == 0)
+			k++;
+		if (round % 2)
+			CHECK(queue_ctl(&A, "pong", "x") == 0);
+		s.n = 0;
+		CHECK(pump(&s) == 0 && s.n <= SEEN_MAX);
+		for (int i = 0; i < s.n; i++)
+			if (s.cmd[i] == W_MSG)
+				CHECKF(is_msg(&s, i, next++), "round %d, "
+				    "frame %d: \"%s\"", round, i, s.arg[i]);
+			else
+				CHECK(s.cmd[i] == W_PONG);
+		CHECK(next == k);
+		/* Keep some held, as if their acks were late... */
+		held = (round * 13) % 200;
+		if (held > A.n_queued - A.n_acked)
+			held = A.n_queued - A.n_acked;
+		CHECK(link_ack(&A, A.n_queued - held) == 0);
+		if (round % 3 != 0)
+			continue;
+		/* ...and send some of them again, as after a reconnect. */
+		from = A.n_acked + (round * 5) % (A.n_queued - A.n_acked + 1);
+		CHECK(link_rewind(&A, from) == 0);
+		s.n = 0;
+		CHECK(pump(&s) == 0);
+		CHECKF((uint64_t)s.n == A.n_queued - from, "%d frames again, "
+		    "not %llu", s.n, (unsigned long long)(A.n_queued - from));
+		for (int i = 0; i < s.n; i++)
+			CHECK(is_msg(&s, i, (int)from + i));
+		CHECK(link_ack(&A, from) == 0);
+	}
+	CHECKF(A.n_queued > 20 * (A.szmask + 1), "%llu frames",
+	    (unsigned long long)A.n_queued);
+	CHECK(link_ack(&A, A.n_queued) == 0 && buf_len(&A.q) == 0);
+	teardown();
+	return (0);
+}
+
 static const struct tcase cases[] = {
 	{ "reserve, commit, flush; the peer reads whole frames",
 	    t_send_receive },
@@ -573,6 +687,9 @@ static const struct tcase cases[] = {
 	{ "the window: link_reserve returns NULL when full", t_window },
 	{ "a full control queue is ENOBUFS", t_ctl_full },
 	{ "link_frame: limit and malformed frames", t_frame_limit },
+	{ "a full ring of frame sizes is a full window", t_ring_full },
+	{ "round the ring: batches, late acks, rewinds, control frames",
+	    t_ring_wrap },
 };
 
 int
