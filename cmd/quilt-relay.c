@@ -122,6 +122,7 @@ struct peer {
 	size_t maxmsg;
 	long long started, restart_at, backoff;
 	long long down_at;	/* its child died: down unless up again by then */
+	int reported;		/* its child said up or down once */
 	uint64_t sent, acked_total;
 	/* Leaf: one entry per data frame in l.q, oldest first. */
 	struct lmeta *lq;
@@ -234,7 +235,7 @@ static struct {
 	char *msgbuf;		/* one message being made */
 	size_t msgbuf_len;
 	char **argpeers;	/* started once we listen: they learn where */
-	int nargpeers;
+	int nargpeers, peers_started;
 
 	char scratch[4096];
 } S;
@@ -2179,6 +2180,9 @@ peer_report(struct peer *p, const char *body, size_t blen)
 	frame_iter_init(&it, body, blen);
 	while (n < 5 && frame_next_part(&it, &q[n], &l[n]) == 1)
 		n++;
+	if ((n == 5 && l[0] == 2 && memcmp(q[0], "up", 2) == 0) || (n >= 1 &&
+	    l[0] == 4 && memcmp(q[0], "down", 4) == 0))
+		p->reported = 1;
 	if (n == 2 && l[0] == 3 && memcmp(q[0], "ack", 3) == 0) {
 		if (frame_part_num(q[1], l[1], UINT64_MAX, &v) == -1)
 			return;
@@ -2912,6 +2916,21 @@ make_instance(void)
 	    8;
 }
 
+/*
+ * Ready once every peer of the command line was tried: up, or down for
+ * now (its child keeps trying), so that a script that starts sending at
+ * once finds the links that can be up.
+ */
+static int
+fixed_reported(void)
+{
+	for (int i = 0; i < S.npeers; i++)
+		if (S.peers[i].used && S.peers[i].fixed &&
+		    !S.peers[i].reported && S.peers[i].pid > 0)
+			return (0);
+	return (1);
+}
+
 static void
 run(void)
 {
@@ -2926,7 +2945,13 @@ run(void)
 		if (!S.stopping && S.L.pid == 0 && (next == -1 ||
 		    S.L.restart_at < next))
 			next = S.L.restart_at;
-		if (!S.ready_done && S.L.bound[0]) {
+		if (!S.peers_started && S.L.bound[0]) {
+			/* Now they can be told where we are. */
+			S.peers_started = 1;
+			for (int i = 0; i < S.nargpeers; i++)
+				(void)peer_add(S.argpeers[i], 1);
+		}
+		if (!S.ready_done && S.L.bound[0] && fixed_reported()) {
 			char line[2 * ADDR_STRLEN + 128];
 
 			snprintf(line, sizeof(line), "%s\ncontrol unix:%s",
@@ -2936,8 +2961,6 @@ run(void)
 			S.ready_done = 1;
 			log_warnx("%s listening on %s", S.me, S.L.bound);
 			S.nodes[0].seq = S.myseq;
-			for (int i = 0; i < S.nargpeers; i++)
-				(void)peer_add(S.argpeers[i], 1);
 		}
 		for (int i = 0; i < S.npeers; i++) {
 			struct peer *p = &S.peers[i];

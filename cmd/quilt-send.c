@@ -124,6 +124,9 @@ unreached(void)
 
 	if (S.e2e_lost == 0)
 		return;
+	/* In name order, whatever order the news came in. */
+	qsort(S.lost, S.nlost, sizeof(S.lost[0]), (int (*)(const void *,
+	    const void *))strcmp);
 	for (int i = 0; i < S.nlost; i++) {
 		if (i)
 			strcat(list, ", ");
