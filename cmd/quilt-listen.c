@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -1634,6 +1635,16 @@ main(int argc, char *argv[])
 		    loop_add(&S.loop, 3, 0, on_stdout, NULL) == -1)
 			log_die(EX_OSERR, "memory");
 		S.cout.term = -1;
+		{
+			/* Connection numbers from our start time: a listen
+			 * child started again never reuses its predecessor's,
+			 * which the router may still be working through. */
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			S.serial = (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec /
+			    1000;
+		}
 		(void)fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
 		(void)child_emit(&S.out, p, NULL, 2);
 	}

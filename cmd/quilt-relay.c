@@ -132,6 +132,7 @@ struct peer {
 /* A connection to our listen child, by its serial. */
 struct conn {
 	uint64_t serial;
+	unsigned gen;		/* of the listen child it came through */
 	char node[WIRE_NODE_MAX + 1];
 	char inst[WIRE_INST_MAX + 1];
 	int relay, used;
@@ -195,6 +196,9 @@ static struct {
 		/* Where to go on in a run of frames that waited: frames done
 		 * (high bits) and bytes done (low 40 bits). */
 		size_t boff, cboff;
+		/* Bytes at the head of l and c that a dead child wrote. */
+		size_t stale, cstale;
+		unsigned gen;
 	} L;
 	struct conn conns[CONNS_MAX];
 
@@ -485,13 +489,11 @@ listen_start(void)
 	if (S.L.pid == -1)
 		log_die(EX_OSERR, "start quilt-listen");
 	S.L.started = net_now_ms();
-	link_reset(&S.L.l, S.L.fd);
-	S.L.l.in.start = S.L.l.in.end = 0;
+	/* What the last one wrote and we have not taken yet stays in the
+	 * input buffers, ahead of what this one writes (see reap). */
+	S.L.l.fd = S.L.fd;
 	S.L.l.ctl.start = S.L.l.ctl.end = 0;
-	link_reset(&S.L.c, S.L.cfd);
-	S.L.c.in.start = S.L.c.in.end = 0;
-	S.L.blocked = S.L.cblocked = 0;
-	S.L.boff = S.L.cboff = 0;
+	S.L.c.fd = S.L.cfd;
 	loop_add(&S.loop, S.L.fd, POLLIN, on_listen_child, &S.L.l);
 	loop_add(&S.loop, S.L.cfd, POLLIN, on_listen_child, &S.L.c);
 }
@@ -2081,6 +2083,7 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 		}
 		c->used = 1;
 		c->serial = serial;
+		c->gen = S.L.gen;
 		memcpy(c->node, p[2], l[2]);
 		c->node[l[2]] = '\0';
 		c->relay = l[3] > 0;
@@ -2344,9 +2347,12 @@ on_peer(void *arg, int fd, int revents)
 }
 
 /* Frames from one stream of the listen child, as far as they can go. */
+static void listen_stale_done(void);
+
 static void
 process_listen(struct link *l, int *blocked, size_t *boff)
 {
+	size_t *stale = l == &S.L.l ? &S.L.stale : &S.L.cstale;
 	const char *body;
 	size_t len;
 	ssize_t f;
@@ -2359,9 +2365,61 @@ process_listen(struct link *l, int *blocked, size_t *boff)
 		}
 		*boff = 0;
 		link_take(l, f);
+		if (stale != NULL && *stale > 0) {
+			*stale = *stale > (size_t)f ? *stale - f : 0;
+			if (*stale == 0)
+				listen_stale_done();
+		}
 	}
 	if (f == -1)
 		log_warnx("a malformed frame from the listen child");
+}
+
+static void listen_closed(void);
+
+/*
+ * The listen child died.  What it wrote before it went was acknowledged to
+ * its peers: take all of it in (the socket buffers are small beside ours),
+ * drop a frame it had not finished (not acknowledged: sent again), and let
+ * it be processed before what its successor writes.  Its connections stay
+ * known until then; its successor numbers its own from its start time, so
+ * the two do not meet.
+ */
+static void
+listen_drain(void)
+{
+	struct link *ls[] = { &S.L.l, &S.L.c };
+
+	for (int i = 0; i < 2; i++) {
+		struct link *l = ls[i];
+		size_t off = 0, n, blen;
+		const char *body;
+		ssize_t f;
+
+		if (l->fd != -1)
+			while (link_read(l) > 0)
+				;
+		n = buf_len(&l->in);
+		while (off < n && (f = frame_parse(buf_data(&l->in) + off,
+		    n - off, l->maxin, &body, &blen)) > 0)
+			off += f;
+		l->in.end = l->in.start + off;
+		(i == 0 ? &S.L.stale : &S.L.cstale)[0] = off;
+	}
+	listen_closed();
+	S.L.gen++;
+	listen_stale_done();
+}
+
+/* The frames of the dead child are all taken: forget its connections. */
+static void
+listen_stale_done(void)
+{
+	if (S.L.stale > 0 || S.L.cstale > 0)
+		return;
+	for (int i = 0; i < CONNS_MAX; i++)
+		if (S.conns[i].used && S.conns[i].gen != S.L.gen)
+			S.conns[i].used = 0;
 }
 
 static void
@@ -2787,8 +2845,7 @@ reap(void *arg, int sig)
 
 		if (pid == S.L.pid) {
 			S.L.pid = 0;
-			listen_closed();
-			memset(S.conns, 0, sizeof(S.conns));
+			listen_drain();
 			if (S.stopping)
 				continue;
 			if (!S.L.bound[0])
