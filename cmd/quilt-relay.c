@@ -238,6 +238,7 @@ static struct {
 
 	char *msgbuf;		/* one message being made */
 	size_t msgbuf_len;
+	char *partbuf;		/* a line of standard input as a part */
 	char **argpeers;	/* started once we listen: they learn where */
 	int nargpeers, peers_started;
 
@@ -619,20 +620,17 @@ static int
 leaf_queue(struct peer *p, int origin, uint64_t id, int want,
     const char *parts, size_t plen)
 {
-	size_t body = WIRE_MSG_PREFIX_LEN + plen, sz = frame_size(body);
+	size_t sz = wire_msgn_size(0, plen);
 	struct lmeta *e;
 	char *w;
 
-	if (body > p->maxmsg)
+	if (wire_msgn_body(0, plen) > p->maxmsg)
 		return (0);	/* refused: it never arrives there */
 	if (p->lq == NULL && (p->lq = calloc(WQ_MAX, sizeof(*p->lq))) == NULL)
 		return (-1);
 	if (p->lq_count == WQ_MAX || (w = link_reserve(&p->l, sz)) == NULL)
 		return (-1);
-	w += frame_put_hdr(w, body);
-	memcpy(w, WIRE_MSG_PREFIX, WIRE_MSG_PREFIX_LEN);
-	memcpy(w + WIRE_MSG_PREFIX_LEN, parts, plen);
-	w[body] = ',';
+	wire_put_msgn(w, "", 0, parts, plen);
 	link_commit(&p->l, sz);
 	e = &p->lq[(p->lq_head + p->lq_count++) % WQ_MAX];
 	e->origin = origin;
@@ -1187,56 +1185,64 @@ flush_dones(void)
 	cd_flush();
 }
 
-/* Write a message for this node to standard output. */
+/* -j: {"from":NAME,"data":TEXT} or "data":[PART,...] and a newline. */
+static ssize_t
+put_json(char *out, const char *name, size_t nl, const char *parts,
+    size_t plen)
+{
+	int np = frame_count_parts(parts, plen);
+	struct frame_iter it;
+	const char *p;
+	size_t n;
+	char *o = out;
+
+	if (np == -1)
+		return (-1);
+	memcpy(o, "{\"from\":\"", 9);
+	o += 9;
+	o += fmt_json(o, name, nl);
+	memcpy(o, "\",\"data\":", 9);
+	o += 9;
+	if (np != 1)
+		*o++ = '[';
+	frame_iter_init(&it, parts, plen);
+	for (int i = 0; frame_next_part(&it, &p, &n) == 1; i++) {
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		o += fmt_json(o, p, n);
+		*o++ = '"';
+	}
+	if (np != 1)
+		*o++ = ']';
+	*o++ = '}';
+	*o++ = '\n';
+	return (o - out);
+}
+
+/*
+ * Write a message for this node to standard output: [origin, part...] in
+ * the chosen format, straight from the frame.  -1 when the output is full.
+ */
 static int
 write_local(int origin, int want, uint64_t id, const char *parts,
     size_t plen)
 {
-	const char *name = S.nodes[origin].name;
-	size_t nl = strlen(name), need = fmt_bound(plen + nl + 16) + 32;
+	const struct node *x = &S.nodes[origin];
+	/* Each part takes at least 3 bytes of plen ("0:,"), and JSON at most
+	 * 6 bytes a byte and 4 more a part. */
+	size_t need = S.json ? 6 * (plen + x->namelen) + 40 :
+	    fmt_bound(plen + x->namelen + 16);
 	char *w;
 	ssize_t k;
 
 	if (S.wq_count == WQ_MAX || (w = sink_reserve(&S.out, need)) == NULL)
 		return (-1);
-	if (S.json) {
-		struct frame_iter it;
-		const char *p;
-		size_t n;
-		int np = frame_count_parts(parts, plen);
-		char *o = w;
-
-		if (fmt_bound(plen) * 6 + nl * 6 + 32 > need &&
-		    (w = o = sink_reserve(&S.out, plen * 6 + nl * 6 + np * 4 +
-		    32)) == NULL)
-			return (-1);
-		o += sprintf(o, "{\"from\":\"");
-		o += fmt_json(o, name, nl);
-		o += sprintf(o, "\",\"data\":%s", np == 1 ? "" : "[");
-		frame_iter_init(&it, parts, plen);
-		for (int i = 0; frame_next_part(&it, &p, &n) == 1; i++) {
-			o += sprintf(o, "%s\"", i ? "," : "");
-			o += fmt_json(o, p, n);
-			*o++ = '"';
-		}
-		o += sprintf(o, "%s}\n", np == 1 ? "" : "]");
-		k = o - w;
-	} else {
-		/* [origin, part...] in the chosen format. */
-		char hdr[FRAME_HDR_MAX + WIRE_NODE_MAX + 2];
-		size_t hl = frame_put(hdr, name, nl) - hdr;
-		char *body = w + fmt_bound(plen + hl) + 16;
-
-		if ((body = sink_reserve(&S.out, fmt_bound(plen + hl) * 2 +
-		    32)) == NULL)
-			return (-1);
-		w = body;
-		body = w + fmt_bound(plen + hl) + 16;
-		memcpy(body, hdr, hl);
-		memcpy(body + hl, parts, plen);
-		if ((k = fmt_put(S.fmt, w, body, hl + plen, &S.escaped)) == -1)
-			return (0);
-	}
+	k = S.json ? put_json(w, x->name, x->namelen, parts, plen) :
+	    fmt_put_from(S.fmt, w, x->name, x->namelen, parts, plen,
+	    &S.escaped);
+	if (k == -1)
+		return (0);	/* not a sequence of parts: dropped */
 	sink_commit(&S.out, k);
 	S.out_count++;
 	(void)sink_mark(&S.out, 0, 0, S.out_count, 1);
@@ -1651,7 +1657,7 @@ client_ping(const struct wire_msg *m, uint64_t serial)
 	struct frame_iter it;
 	const char *seq, *pay;
 	size_t sl, pl, sz;
-	char tag[24], *f = S.scratch;
+	char tag[24];
 	int d;
 
 	frame_iter_init(&it, m->args, m->argslen);
@@ -1659,39 +1665,25 @@ client_ping(const struct wire_msg *m, uint64_t serial)
 		return;
 	if (frame_next_part(&it, &pay, &pl) != 1)
 		pay = "", pl = 0;
-	snprintf(tag, sizeof(tag), "%" PRIu64, serial);
+	d = node_find(m->dest, m->destlen);
+	if (d == -1 || S.nodes[d].via == -1)
+		return;	/* unanswered, as ping(8) over a dead route */
 	{
-		const char *p[] = { "", "ping", S.me, "00", tag, seq, pay };
-		size_t l[] = { 0, 4, strlen(S.me), 2, strlen(tag), sl, pl };
+		/* As if it had come from the mesh for its destination (in
+		 * msgbuf: mesh_ping writes what it sends in scratch). */
+		const char *p[] = { m->dest, "ping", S.me, "00", tag, seq, pay };
+		size_t l[] = { m->destlen, 4, S.nodes[0].namelen, 2, 0, sl, pl };
+		const char *body;
+		size_t blen;
 		struct wire_msg mm;
 
-		/* As if it had come from the mesh for its destination. */
-		p[0] = m->dest;
-		l[0] = m->destlen;
-		sz = frame_putv(f, sizeof(S.scratch), 7, p, l);
-		if (sz > sizeof(S.scratch))
+		l[4] = frame_u64(tag, serial);
+		sz = frame_putv(S.msgbuf, S.msgbuf_len, 7, p, l);
+		if (sz > S.msgbuf_len ||
+		    frame_parse(S.msgbuf, sz, sz, &body, &blen) <= 0 ||
+		    wire_decode(body, blen, &mm) == -1)
 			return;
-		d = node_find(m->dest, m->destlen);
-		if (d == -1 || S.nodes[d].via == -1)
-			return;	/* unanswered, as ping(8) over a dead route */
-		{
-			const char *body;
-			size_t blen;
-
-			frame_parse(f, sz, sz, &body, &blen);
-			if (wire_decode(body, blen, &mm) == 0) {
-				/* S.scratch is reused below: copy it out. */
-				char *c = malloc(sz);
-
-				if (c == NULL)
-					return;
-				memcpy(c, f, sz);
-				frame_parse(c, sz, sz, &body, &blen);
-				wire_decode(body, blen, &mm);
-				mesh_ping(&mm, c, sz);
-				free(c);
-			}
-		}
+		mesh_ping(&mm, S.msgbuf, sz);
 	}
 }
 
@@ -2467,8 +2459,6 @@ process_stdin(void)
 		ssize_t r = fmt_next(S.fmt, buf_data(&S.in), buf_len(&S.in),
 		    S.in_eof, S.maxmsg, &p, &len);
 		struct wire_msg m;
-		char *f;
-		size_t sz;
 
 		if (r == 0)
 			return;
@@ -2517,26 +2507,20 @@ process_stdin(void)
 			buf_consume(&S.in, r);
 			continue;
 		}
-		/* As a client's [dest, "msg", part...] with nobody waiting. */
-		sz = wire_msgn_size(dl, S.fmt == FMT_NET ? rl : frame_size(rl));
-		if ((f = malloc(sz)) == NULL)
-			return;
-		if (S.fmt == FMT_NET)
-			wire_put_msgn(f, dest, dl, rest, rl);
-		else
-			wire_put_msg1(f, dest, dl, rest, rl);
-		{
-			const char *body;
-			size_t blen;
-
-			frame_parse(f, sz, sz, &body, &blen);
-			wire_decode(body, blen, &m);
-			if (client_msg(&m, 0, 0) == -1) {
-				free(f);
-				return;
-			}
+		/* As a client's [dest, "msg", part...] with nobody waiting:
+		 * -N gives its parts as they are, a line becomes one. */
+		m.cmd = W_MSG;
+		m.dest = dest;
+		m.destlen = dl;
+		if (S.fmt == FMT_NET) {
+			m.args = rest;
+			m.argslen = rl;
+		} else {
+			m.args = S.partbuf;
+			m.argslen = frame_put(S.partbuf, rest, rl) - S.partbuf;
 		}
-		free(f);
+		if (client_msg(&m, 0, 0) == -1)
+			return;
 		S.c_local_in++;
 		buf_consume(&S.in, r);
 	}
@@ -2988,6 +2972,40 @@ fixed_reported(void)
 	return (1);
 }
 
+/* Node 0: this one. */
+static void
+self_node(void)
+{
+	S.nnodes = 1;
+	snprintf(S.nodes[0].name, sizeof(S.nodes[0].name), "%s", S.me);
+	S.nodes[0].namelen = strlen(S.me);
+	snprintf(S.nodes[0].inst, sizeof(S.nodes[0].inst), "%s", S.inst);
+	S.nodes[0].used = 1;
+	S.nodes[0].via = -1;
+}
+
+/*
+ * Everything the router allocates, at its size for -M, before it runs
+ * (nothing per message later); standard output on outfd.  -1 ENOMEM.
+ */
+static int
+state_init(int outfd)
+{
+	if ((S.pend = calloc(PEND_MAX, sizeof(*S.pend))) == NULL ||
+	    (S.wq = calloc(WQ_MAX, sizeof(*S.wq))) == NULL ||
+	    (S.msgbuf = malloc(S.msgbuf_len = S.maxmsg + 4096)) == NULL ||
+	    (S.partbuf = malloc(S.maxmsg + FRAME_HDR_MAX + 1)) == NULL ||
+	    link_init(&S.L.l, -1, S.maxmsg + 4096, 0, 0) == -1 ||
+	    link_init(&S.L.c, -1, S.maxmsg + 4096, 0, 0) == -1 ||
+	    buf_init(&S.in, IN_CHUNK, S.maxmsg + IN_CHUNK) == -1 ||
+	    /* -j writes up to 6 bytes a byte of a message */
+	    sink_init(&S.out, outfd, 0, 6 * (S.maxmsg + 128) + IN_CHUNK,
+	    4096) == -1)
+		return (-1);
+	S.out.term = S.fmt == FMT_NET ? -1 : S.json ? '\n' : fmt_term(S.fmt);
+	return (0);
+}
+
 static void
 run(void)
 {
@@ -3196,28 +3214,13 @@ main(int argc, char *argv[])
 	}
 	find_exe_dir();
 	make_instance();
-	S.nnodes = 1;
-	snprintf(S.nodes[0].name, sizeof(S.nodes[0].name), "%s", S.me);
-	S.nodes[0].namelen = strlen(S.me);
-	snprintf(S.nodes[0].inst, sizeof(S.nodes[0].inst), "%s", S.inst);
-	S.nodes[0].used = 1;
-	S.nodes[0].via = -1;
+	self_node();
 	S.myseq = 1;
 	S.L.fd = S.L.cfd = -1;
 	S.L.backoff = BACKOFF_MIN;
 	S.cfd = -1;
-	if (loop_init(&S.loop) == -1 ||
-	    (S.pend = calloc(PEND_MAX, sizeof(*S.pend))) == NULL ||
-	    (S.wq = calloc(WQ_MAX, sizeof(*S.wq))) == NULL ||
-	    (S.msgbuf = malloc(S.msgbuf_len = S.maxmsg + 4096)) == NULL ||
-	    link_init(&S.L.l, -1, S.maxmsg + 4096, 0, 0) == -1 ||
-	    link_init(&S.L.c, -1, S.maxmsg + 4096, 0, 0) == -1 ||
-	    buf_init(&S.in, IN_CHUNK, S.maxmsg + IN_CHUNK) == -1 ||
-	    sink_init(&S.out, 1, 0, 6 * (S.maxmsg + 128) + 2 * fmt_bound(
-	    S.maxmsg + 128) + IN_CHUNK,
-	    4096) == -1)
+	if (loop_init(&S.loop) == -1 || state_init(1) == -1)
 		log_die(EX_OSERR, "memory");
-	S.out.term = S.fmt == FMT_NET ? -1 : S.json ? '\n' : fmt_term(S.fmt);
 	if (loop_signal(&S.loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&S.loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&S.loop, SIGINT, stop, NULL) == -1 ||

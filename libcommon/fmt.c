@@ -86,38 +86,41 @@ fmt_put_part(enum fmt f, char *out, const char *p, size_t len, int *escaped)
 	return (n + 1);
 }
 
-ssize_t
-fmt_put(enum fmt f, char *out, const char *body, size_t len, int *escaped)
+/*
+ * Lines and NUL records: the parts (after first, when there is one)
+ * joined by TABs, every part escaped when any of them holds a TAB or the
+ * terminator.
+ */
+static ssize_t
+put_joined(enum fmt f, char *out, const char *first, size_t firstlen,
+    const char *body, size_t len, int *escaped)
 {
 	struct frame_iter it;
 	const char *p;
-	size_t n, parts = 0;
+	size_t n;
 	char term = f == FMT_NUL ? '\0' : '\n';
 	char *o = out;
-	int r, esc = 0;
+	int r, esc = 0, i = 0;
 
-	if (f == FMT_NET) {
-		if (frame_count_parts(body, len) == -1)
-			return (-1);
-		return (frame_put(out, body, len) - out);
-	}
-	/* Common case first: one part. */
+	if (first != NULL && (memchr(first, term, firstlen) != NULL ||
+	    memchr(first, '\t', firstlen) != NULL))
+		esc = 1;
 	frame_iter_init(&it, body, len);
-	if (frame_next_part(&it, &p, &n) == 1 && it.n == 0)
-		return (fmt_put_part(f, out, p, n, escaped));
-
-	/* Several parts (or none): first see whether anything needs escaping. */
-	frame_iter_init(&it, body, len);
-	while ((r = frame_next_part(&it, &p, &n)) == 1) {
-		parts++;
+	while ((r = frame_next_part(&it, &p, &n)) == 1)
 		if (memchr(p, term, n) != NULL || memchr(p, '\t', n) != NULL)
 			esc = 1;
-	}
 	if (r == -1)
 		return (-1);
 	frame_iter_init(&it, body, len);
-	for (size_t i = 0; frame_next_part(&it, &p, &n) == 1; i++) {
-		if (i > 0)
+	for (;;) {
+		if (first != NULL) {
+			p = first;
+			n = firstlen;
+			first = NULL;
+		} else if (frame_next_part(&it, &p, &n) != 1) {
+			break;
+		}
+		if (i++ > 0)
 			*o++ = '\t';
 		if (esc) {
 			o += put_escaped(o, p, n);
@@ -130,6 +133,45 @@ fmt_put(enum fmt f, char *out, const char *body, size_t len, int *escaped)
 	if (esc)
 		*escaped = 1;
 	return (o - out);
+}
+
+ssize_t
+fmt_put(enum fmt f, char *out, const char *body, size_t len, int *escaped)
+{
+	struct frame_iter it;
+	const char *p;
+	size_t n;
+
+	if (f == FMT_NET) {
+		if (frame_count_parts(body, len) == -1)
+			return (-1);
+		return (frame_put(out, body, len) - out);
+	}
+	/* Common case first: one part. */
+	frame_iter_init(&it, body, len);
+	if (frame_next_part(&it, &p, &n) == 1 && it.n == 0)
+		return (fmt_put_part(f, out, p, n, escaped));
+
+	return (put_joined(f, out, NULL, 0, body, len, escaped));
+}
+
+ssize_t
+fmt_put_from(enum fmt f, char *out, const char *from, size_t fromlen,
+    const char *body, size_t len, int *escaped)
+{
+	char *o;
+
+	if (f == FMT_NET) {
+		if (frame_count_parts(body, len) == -1)
+			return (-1);
+		o = out + frame_put_hdr(out, frame_size(fromlen) + len);
+		o = frame_put(o, from, fromlen);
+		memcpy(o, body, len);
+		o += len;
+		*o++ = ',';
+		return (o - out);
+	}
+	return (put_joined(f, out, from, fromlen, body, len, escaped));
 }
 
 size_t

@@ -53,6 +53,13 @@ fmt_bound(size_t len)
 ssize_t fmt_put(enum fmt f, char *out, const char *body, size_t len,
     int *escaped);
 
+/*
+ * The same for the message [from, parts of body...]: a relay's output, the
+ * sender's name first (fmt_bound(fromlen + len + 16) bytes at out).
+ */
+ssize_t fmt_put_from(enum fmt f, char *out, const char *from, size_t fromlen,
+    const char *body, size_t len, int *escaped);
+
 /* Same for a message of the one part p[0..len). */
 size_t fmt_put_part(enum fmt f, char *out, const char *p, size_t len,
     int *escaped);

@@ -121,15 +121,9 @@ once(void)
 	S.L.fd = devnull_fd;	/* to_conn writes only when there is one */
 	S.L.cfd = -1;
 	S.cfd = -1;
-	if ((S.pend = calloc(PEND_MAX, sizeof(*S.pend))) == NULL ||
-	    (S.wq = calloc(WQ_MAX, sizeof(*S.wq))) == NULL ||
-	    (S.msgbuf = malloc(S.msgbuf_len = S.maxmsg + 4096)) == NULL ||
-	    link_init(&S.L.l, S.L.fd, S.maxmsg + 4096, 0, 0) == -1 ||
-	    link_init(&S.L.c, -1, S.maxmsg + 4096, 0, 0) == -1 ||
-	    buf_init(&S.in, IN_CHUNK, S.maxmsg + IN_CHUNK) == -1 ||
-	    sink_init(&S.out, devnull_fd, 0, 2 * fmt_bound(S.maxmsg + 128) +
-	    IN_CHUNK, 4096) == -1)
+	if (state_init(devnull_fd) == -1)
 		abort();
+	S.L.l.fd = S.L.fd;
 }
 
 static int
@@ -198,12 +192,7 @@ reset(int oformat)
 	for (int i = 1; i < S.nnodes; i++)
 		free(S.nodes[i].dd_bits);
 	memset(S.nodes, 0, sizeof(S.nodes));
-	S.nnodes = 1;
-	snprintf(S.nodes[0].name, sizeof(S.nodes[0].name), "%s", S.me);
-	S.nodes[0].namelen = strlen(S.me);
-	snprintf(S.nodes[0].inst, sizeof(S.nodes[0].inst), "%s", S.inst);
-	S.nodes[0].used = 1;
-	S.nodes[0].via = -1;
+	self_node();
 	S.myseq = 4;
 	S.dup_reported = S.dup_answers = 0;
 	S.stopping = 0;
