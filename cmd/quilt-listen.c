@@ -118,8 +118,6 @@ static struct {
 
 static void conn_process(struct conn *c);
 static void conn_settle(struct conn *c);
-static int child_emit(struct sink *sk, const char *const *p,
-    const size_t *len, int n);
 static struct sink *child_sink(const struct conn *c);
 static int dest_ok(const struct wire_msg *m);
 static void conn_fail(struct conn *c, const char *fmt, ...)
@@ -219,19 +217,6 @@ child_sink(const struct conn *c)
 	return (c->peer.relay[0] ? &S.out : &S.cout);
 }
 
-/* A frame of parts to the router.  -1 when full: the caller waits. */
-static int
-child_emit(struct sink *sk, const char *const *p, const size_t *len, int n)
-{
-	size_t sz = frame_putv(NULL, 0, n, p, len);
-	char *w;
-
-	if ((w = sink_reserve(sk, sz)) == NULL)
-		return (-1);
-	frame_putv(w, sz, n, p, len);
-	sink_commit(sk, sz);
-	return (0);
-}
 
 /*
  * A frame for the router: every frame of a relay peer but its acks, bye
@@ -261,7 +246,7 @@ child_frame(struct conn *c, const struct wire_msg *m, const char *frame,
 	l[1] = frame_u64(n, c->serial);
 	l[2] = frame_u64(k, counted ? c->sess->taken + 1 : 0);
 	if (child_sink(c)->count == child_sink(c)->cap ||
-	    child_emit(child_sink(c), p, l, 4) == -1)
+	    sink_putv(child_sink(c), 4, p, l) == -1)
 		return (-1);
 	if (counted)
 		c->sess->taken++;
@@ -310,7 +295,7 @@ child_batch(struct conn *c)
 	l[1] = frame_u64(n, c->serial);
 	l[2] = frame_u64(k, c->sess->taken + 1);
 	l[3] = off;
-	if (sk->count == sk->cap || child_emit(sk, p, l, 4) == -1)
+	if (sk->count == sk->cap || sink_putv(sk, 4, p, l) == -1)
 		return (-1);
 	link_take(&c->link, off);
 	c->sess->taken += count;
@@ -417,7 +402,7 @@ conn_close(struct conn *c)
 		const char *p[] = { "close", n };
 
 		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
-		(void)child_emit(child_sink(c), p, NULL, 2);
+		(void)sink_putv(child_sink(c), 2, p, NULL);
 		c->reported = 0;
 	}
 	if (c->sess != NULL) {
@@ -633,7 +618,7 @@ conn_ready(struct conn *c)
 		    c->remote };
 
 		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
-		(void)child_emit(child_sink(c), p, NULL, 5);
+		(void)sink_putv(child_sink(c), 5, p, NULL);
 		c->reported = 1;
 	}
 	if (S.o.cmd != NULL && spawn(c) == -1) {
@@ -1646,7 +1631,7 @@ main(int argc, char *argv[])
 			    1000;
 		}
 		(void)fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
-		(void)child_emit(&S.out, p, NULL, 2);
+		(void)sink_putv(&S.out, 2, p, NULL);
 	}
 	if (o->ready && ready_write(o->ready, S.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);

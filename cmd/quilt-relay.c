@@ -151,6 +151,12 @@ struct pend_map {
 	uint8_t want[NODES_MAX / 8], lost[NODES_MAX / 8];
 };
 
+/* A run of frames taken in part: the bytes and the frames done. */
+struct resume {
+	size_t off;
+	uint64_t done;
+};
+
 struct lping {
 	short origin;
 	uint64_t tag;
@@ -193,9 +199,8 @@ static struct {
 		char bound[ADDR_STRLEN];
 		long long started, restart_at, backoff;
 		int blocked, cblocked;
-		/* Where to go on in a run of frames that waited: frames done
-		 * (high bits) and bytes done (low 40 bits). */
-		size_t boff, cboff;
+		/* Where to go on in a run of frames that waited. */
+		struct resume boff, cboff;
 		/* Bytes at the head of l and c that a dead child wrote. */
 		size_t stale, cstale;
 		unsigned gen;
@@ -2010,7 +2015,7 @@ conn_frame(struct conn *c, uint64_t k, char *frame, size_t flen,
 
 static int
 listen_frame(char *frame, size_t flen, const char *body, size_t blen,
-    size_t *boff)
+    struct resume *boff)
 {
 	struct frame_iter it;
 	const char *p[5];
@@ -2032,17 +2037,16 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 		    frame_part_num(p[2], l[2], UINT64_MAX, &k) == -1 ||
 		    (c = conn_find(serial)) == NULL)
 			return (0);
-		k += *boff >> 40;
-		for (size_t off = *boff & ((1ULL << 40) - 1); off < l[3];
-		    off += f, k++) {
+		k += boff->done;
+		for (size_t off = boff->off; off < l[3]; off += f, k++,
+		    boff->done++) {
 			f = frame_parse(p[3] + off, l[3] - off, l[3], &ib, &ibl);
 			if (f <= 0)
 				return (0);
 			if (conn_frame(c, k, (char *)p[3] + off, f, ib, ibl) ==
 			    -1) {
 				/* Go on from here when there is room. */
-				*boff = ((k - strtoull(p[2], NULL, 10)) << 40) |
-				    off;
+				boff->off = off;
 				return (-1);
 			}
 			if (conn_find(serial) != c)
@@ -2342,7 +2346,7 @@ on_peer(void *arg, int fd, int revents)
 static void listen_stale_done(void);
 
 static void
-process_listen(struct link *l, int *blocked, size_t *boff)
+process_listen(struct link *l, int *blocked, struct resume *boff)
 {
 	size_t *stale = l == &S.L.l ? &S.L.stale : &S.L.cstale;
 	const char *body;
@@ -2355,7 +2359,8 @@ process_listen(struct link *l, int *blocked, size_t *boff)
 			*blocked = 1;
 			return;
 		}
-		*boff = 0;
+		boff->off = 0;
+		boff->done = 0;
 		link_take(l, f);
 		if (stale != NULL && *stale > 0) {
 			*stale = *stale > (size_t)f ? *stale - f : 0;

@@ -184,13 +184,8 @@ connect_timeout(void)
 static void
 child_emit(const char *const *p, const size_t *len, int n)
 {
-	size_t sz = frame_putv(NULL, 0, n, p, len);
-	char *w;
-
-	if ((w = sink_reserve(&S.out, sz)) == NULL)
+	if (sink_putv(&S.out, n, p, len) == -1)
 		log_diex(EX_SOFTWARE, "the router does not read");
-	frame_putv(w, sz, n, p, len);
-	sink_commit(&S.out, sz);
 }
 
 /* -C: the session is up: the peer's name, instance, limit; our address. */

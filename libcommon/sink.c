@@ -1,3 +1,4 @@
+#include "frame.h"
 #include "sink.h"
 
 #include <errno.h>
@@ -138,4 +139,17 @@ sink_nonblock_std(int fd)
 		atexit(restore_std);
 	saved_fl[fd] = fl;
 	(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
+sink_putv(struct sink *s, int n, const char *const *p, const size_t *len)
+{
+	size_t sz = frame_putv(NULL, 0, n, p, len);
+	char *w;
+
+	if ((w = sink_reserve(s, sz)) == NULL)
+		return (-1);
+	frame_putv(w, sz, n, p, len);
+	sink_commit(s, sz);
+	return (0);
 }

@@ -58,6 +58,13 @@ sink_commit(struct sink *s, size_t n)
 }
 
 /*
+ * Append a frame of the n parts p[i] of len[i] bytes (len NULL: strings),
+ * as frame_putv writes it.  -1 when the sink is full (the caller waits).
+ */
+int sink_putv(struct sink *s, int n, const char *const *p,
+    const size_t *len);
+
+/*
  * Source id/gen has, after what is now appended, count messages in; n of
  * them were appended since its last mark.  -1 ENOBUFS when the ring of
  * marks is full (flush first).

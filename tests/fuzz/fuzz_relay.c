@@ -233,7 +233,7 @@ reset(int oformat)
 	S.L.l.ctl.start = S.L.l.ctl.end = 0;
 	S.L.c.in.start = S.L.c.in.end = 0;
 	S.L.blocked = S.L.cblocked = 0;
-	S.L.boff = S.L.cboff = 0;
+	S.L.boff = S.L.cboff = (struct resume){ 0, 0 };
 	snprintf(S.L.bound, sizeof(S.L.bound), "127.0.0.1:42155");
 
 	S.in.start = S.in.end = 0;
@@ -324,14 +324,15 @@ t_listen(char *b, size_t n)
 	size_t off = 0, len;
 	ssize_t f;
 
-	S.L.boff = 0;
+	S.L.boff = (struct resume){ 0, 0 };
 	while (off < n && (f = frame_parse(b + off, n - off, S.L.l.maxin,
 	    &body, &len)) > 0) {
-		size_t was = (size_t)-1;
+		struct resume was = { (size_t)-1, 0 };
 
 		/* A run of frames goes on from S.L.boff: it must move. */
 		while (listen_frame(b + off, f, body, len, &S.L.boff) == -1) {
-			if (S.L.boff == was) {
+			if (S.L.boff.off == was.off &&
+			    S.L.boff.done == was.done) {
 				fprintf(report, "fuzz_relay: listen_frame "
 				    "waits for room that draining everything "
 				    "does not make\n");
@@ -340,7 +341,7 @@ t_listen(char *b, size_t n)
 			was = S.L.boff;
 			drain();
 		}
-		S.L.boff = 0;
+		S.L.boff = (struct resume){ 0, 0 };
 		off += f;
 	}
 }
