@@ -625,17 +625,17 @@ static int
 leaf_queue(struct peer *p, int origin, uint64_t id, int want,
     const char *parts, size_t plen)
 {
-	size_t sz = wire_msgn_size(0, plen);
+	size_t body = WIRE_MSG_PREFIX_LEN + plen, sz = frame_size(body);
 	struct lmeta *e;
 	char *w;
 
-	if (wire_msgn_body(0, plen) > p->maxmsg)
+	if (body > p->maxmsg)
 		return (0);	/* refused: it never arrives there */
 	if (p->lq == NULL && (p->lq = calloc(WQ_MAX, sizeof(*p->lq))) == NULL)
 		return (-1);
 	if (p->lq_count == WQ_MAX || (w = link_reserve(&p->l, sz)) == NULL)
 		return (-1);
-	wire_put_msgn(w, "", 0, parts, plen);
+	wire_put_msgn_fast(w, parts, plen);
 	link_commit(&p->l, sz);
 	e = &p->lq[(p->lq_head + p->lq_count++) % WQ_MAX];
 	e->origin = origin;

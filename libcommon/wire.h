@@ -104,6 +104,20 @@ wire_put_msg1_fast(char *out, const char *p, size_t len)
 	return (out + 2);
 }
 
+/*
+ * The same for a body of parts (a relay passing a message to a plain
+ * listener): ["", "msg", parts...] at out, wire_msgn_size(0, len) bytes.
+ */
+static inline char *
+wire_put_msgn_fast(char *out, const char *parts, size_t len)
+{
+	out += frame_put_hdr(out, WIRE_MSG_PREFIX_LEN + len);
+	memcpy(out, WIRE_MSG_PREFIX, WIRE_MSG_PREFIX_LEN);
+	memcpy(out + WIRE_MSG_PREFIX_LEN, parts, len);
+	out[WIRE_MSG_PREFIX_LEN + len] = ',';
+	return (out + WIRE_MSG_PREFIX_LEN + len + 1);
+}
+
 /* Body bytes of a frame [dest, "msg", one part of len bytes]. */
 size_t wire_msg1_body(size_t destlen, size_t len);
 /* Whole frame bytes of the same. */
