@@ -55,6 +55,10 @@ struct opts {
 	int nkeys;
 	size_t maxmsg;
 	char node[WIRE_NODE_MAX + 1];
+	/* "N:NODE,3:msg,": how a message named to us starts (a relay
+	 * passes a client's on to us as it is). */
+	char mine[WIRE_NODE_MAX + 16];
+	size_t minelen;
 };
 
 struct session {
@@ -279,7 +283,7 @@ child_batch(struct conn *c)
 
 		if (f <= 0)
 			break;
-		if (wire_is_msg(body, len, &m.argslen) != NULL)
+		if (wire_msg_head(body, len) != 0)
 			m.cmd = W_MSG;
 		else if (wire_decode(body, len, &m) == -1)
 			break;
@@ -830,7 +834,14 @@ process_framed(struct conn *c)
 				goto out;
 			}
 		}
-		if ((m.args = wire_is_msg(body, len, &m.argslen)) != NULL) {
+		/* A msg for us: [], or our name (from a relay). */
+		if ((m.args = wire_is_msg(body, len, &m.argslen)) == NULL &&
+		    len >= S.o.minelen && memcmp(body, S.o.mine,
+		    S.o.minelen) == 0) {
+			m.args = body + S.o.minelen;
+			m.argslen = len - S.o.minelen;
+		}
+		if (m.args != NULL) {
 			m.cmd = W_MSG;
 			m.dest = "";
 			m.destlen = 0;
@@ -1568,6 +1579,8 @@ main(int argc, char *argv[])
 		    addrarg);
 	if (!o->node[0])
 		wire_default_node(o->node);
+	o->minelen = frame_put(frame_put(o->mine, o->node, strlen(o->node)),
+	    "msg", 3) - o->mine;
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	S.hello_ms = env_ms("QUILT_HELLO_TIMEOUT", HELLO_TIMEOUT_MS);

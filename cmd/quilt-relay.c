@@ -102,11 +102,17 @@ struct node {
 	int used;
 };
 
-/* What a frame queued to a leaf was, for "done" when the leaf acks it. */
+/*
+ * What a run of frames queued to a leaf was, for "done" when the leaf acks
+ * it: n messages of origin numbered from id.  A run a client of ours sent
+ * straight to this leaf (serial not 0) is answered to that client as its
+ * messages k, k + 1, ... with no end-to-end record of its own.
+ */
 struct lmeta {
 	short origin;
 	uint8_t want;
-	uint64_t id;
+	uint32_t n;
+	uint64_t id, serial, k;
 };
 
 struct peer {
@@ -251,6 +257,9 @@ static struct {
 } S;
 
 static void route_all(void);
+static struct conn *conn_find(uint64_t serial);
+static void client_lost(uint64_t serial, uint64_t k, const char *dest,
+    size_t dl);
 static void flood_lsa(int except);
 
 static noreturn void
@@ -620,27 +629,59 @@ peer_queue(struct peer *p, const char *frame, size_t n)
 	return (0);
 }
 
-/* A leaf takes ["", "msg", PART...]: remember which message it was. */
+/* Room for one more run in p's records (made on first use)? */
 static int
-leaf_queue(struct peer *p, int origin, uint64_t id, int want,
-    const char *parts, size_t plen)
+lq_room(struct peer *p)
 {
-	size_t body = WIRE_MSG_PREFIX_LEN + plen, sz = frame_size(body);
-	struct lmeta *e;
-	char *w;
-
-	if (body > p->maxmsg)
-		return (0);	/* refused: it never arrives there */
 	if (p->lq == NULL && (p->lq = calloc(WQ_MAX, sizeof(*p->lq))) == NULL)
-		return (-1);
-	if (p->lq_count == WQ_MAX || (w = link_reserve(&p->l, sz)) == NULL)
-		return (-1);
-	wire_put_msgn_fast(w, parts, plen);
-	link_commit(&p->l, sz);
+		return (0);
+	return (p->lq_count < WQ_MAX);
+}
+
+/* Record n frames queued to leaf p (lq_room said yes): a run goes on. */
+static void
+lq_push(struct peer *p, int origin, uint64_t id, uint32_t n, int want,
+    uint64_t serial, uint64_t k)
+{
+	struct lmeta *e;
+
+	if (p->lq_count > 0) {
+		e = &p->lq[(p->lq_head + p->lq_count - 1) % WQ_MAX];
+		if (e->origin == origin && e->want == want && e->id + e->n ==
+		    id && e->serial == serial && (serial == 0 ||
+		    e->k + e->n == k) && e->n <= UINT32_MAX - n) {
+			e->n += n;
+			return;
+		}
+	}
 	e = &p->lq[(p->lq_head + p->lq_count++) % WQ_MAX];
 	e->origin = origin;
 	e->id = id;
+	e->n = n;
 	e->want = want;
+	e->serial = serial;
+	e->k = k;
+}
+
+/*
+ * A leaf takes ["", "msg", PART...]: remember which message it was (and,
+ * for a client's, which k of which connection to answer).  0 also when
+ * the leaf would refuse it (it never arrives there).
+ */
+static int
+leaf_queue(struct peer *p, int origin, uint64_t id, int want,
+    uint64_t serial, uint64_t k, const char *parts, size_t plen)
+{
+	size_t body = WIRE_MSG_PREFIX_LEN + plen, sz = frame_size(body);
+	char *w;
+
+	if (body > p->maxmsg)
+		return (0);
+	if (!lq_room(p) || (w = link_reserve(&p->l, sz)) == NULL)
+		return (-1);
+	wire_put_msgn_fast(w, parts, plen);
+	link_commit(&p->l, sz);
+	lq_push(p, origin, id, 1, want, serial, k);
 	p->sent++;
 	return (0);
 }
@@ -707,22 +748,30 @@ cd_flush(void)
 	S.cd.n = 0;
 }
 
-/* Message k of client serial was written by node (-1: every node). */
+/* Messages first to last of client serial were written by node (-1:
+ * every node). */
 static void
-cd_add(uint64_t serial, int node, uint64_t k)
+cd_range(uint64_t serial, int node, uint64_t first, uint64_t last)
 {
 	if (S.cd.n > 0 && (S.cd.serial != serial || S.cd.node != node))
 		cd_flush();
-	if (S.cd.n > 0 && S.cd.k[S.cd.n - 1][1] + 1 == k) {
-		S.cd.k[S.cd.n - 1][1] = k;
+	if (S.cd.n > 0 && S.cd.k[S.cd.n - 1][1] + 1 == first) {
+		S.cd.k[S.cd.n - 1][1] = last;
 		return;
 	}
 	if (S.cd.n == DONE_BATCH)
 		cd_flush();
 	S.cd.serial = serial;
 	S.cd.node = node;
-	S.cd.k[S.cd.n][0] = S.cd.k[S.cd.n][1] = k;
+	S.cd.k[S.cd.n][0] = first;
+	S.cd.k[S.cd.n][1] = last;
 	S.cd.n++;
+}
+
+static void
+cd_add(uint64_t serial, int node, uint64_t k)
+{
+	cd_range(serial, node, k, k);
 }
 
 /* A message of a client has its outcome: tell the client. */
@@ -769,6 +818,25 @@ pend_done(int w, uint64_t id)
 static void
 pend_reroute(void)
 {
+	/* Clients' runs to a leaf next to us that is gone. */
+	for (int i = 0; i < S.npeers; i++) {
+		struct peer *p = &S.peers[i];
+
+		if (!p->used || p->relay || p->nidx <= 0 ||
+		    S.nodes[p->nidx].via != -1)
+			continue;
+		for (size_t j = 0; j < p->lq_count; j++) {
+			struct lmeta *e = &p->lq[(p->lq_head + j) % WQ_MAX];
+
+			if (!e->want || e->serial == 0)
+				continue;
+			if (conn_find(e->serial) != NULL)
+				for (uint32_t t = 0; t < e->n; t++)
+					client_lost(e->serial, e->k + t,
+					    p->node, strlen(p->node));
+			e->want = 0;
+		}
+	}
 	for (size_t i = 0; i < PEND_MAX; i++) {
 		struct pend *e = &S.pend[i];
 
@@ -1378,7 +1446,7 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 		if (p->relay)
 			(void)peer_queue(p, frame, flen);
 		else if (all || p->nidx == d)
-			(void)leaf_queue(p, x->origin, x->id, x->want,
+			(void)leaf_queue(p, x->origin, x->id, x->want, 0, 0,
 			    x->parts, x->plen);
 		S.c_fwd++;
 	}
@@ -1443,15 +1511,19 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	if (S.pend[S.next_id % PEND_MAX].used)
 		return (-1);	/* too much in flight: wait */
 	if (d > 0 && S.nodes[d].via != -1 && !S.peers[S.nodes[d].via].relay) {
-		/* For a leaf next to us: as a leaf takes it, nothing more. */
+		/* For a leaf next to us: as the leaf takes it, it is done
+		 * (client_run takes most of these, a run at a time). */
 		struct peer *p = &S.peers[S.nodes[d].via];
 
-		if (!room(d, m->argslen + 16) ||
-		    leaf_queue(p, 0, S.next_id, k != 0, m->args, m->argslen) ==
-		    -1)
+		if (WIRE_MSG_PREFIX_LEN + m->argslen > p->maxmsg) {
+			if (k)
+				client_lost(serial, k, p->node,
+				    strlen(p->node));
+			return (0);
+		}
+		if (!room(d, m->argslen + 16) || leaf_queue(p, 0, S.next_id,
+		    k != 0, serial, k, m->args, m->argslen) == -1)
 			return (-1);
-		if (k)
-			(void)pend_new(serial, k, 0, d);
 		S.next_id++;
 		S.c_in++;
 		S.c_fwd++;
@@ -1759,7 +1831,7 @@ requeue(struct peer *p)
 
 				if (parse_mmsg(&m, &x) == 0)
 					(void)leaf_queue(&S.peers[via], x.origin,
-					    x.id, x.want, x.parts, x.plen);
+					    x.id, x.want, 0, 0, x.parts, x.plen);
 			}
 		}
 		off += f;
@@ -1767,6 +1839,79 @@ requeue(struct peer *p)
 }
 
 /* ---- frames in --------------------------------------------------------- */
+
+/*
+ * The fast way for a run of a client's messages to a leaf next to us:
+ * [LEAF, "msg", PART...] frames go on as they are (a plain listener takes
+ * its own name as the destination), in one copy, with one record for the
+ * run; the leaf's acknowledgements answer the client.  The frames (len
+ * bytes) are numbered from k on connection c.  The bytes taken (*taken
+ * the frames); 0 when the
+ * first frame is not for this way (client_msg decides), -1 when it must
+ * wait for room.
+ */
+#define RUN_MAX 4096
+static ssize_t
+client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
+    uint64_t *taken)
+{
+	static uint32_t sz[RUN_MAX];
+	const char *ib, *head;
+	size_t ibl, hl, off = 0, n = 0, bytes, fr;
+	struct wire_msg m;
+	struct peer *p;
+	ssize_t f;
+	char *w;
+	int d;
+
+	f = frame_parse(frames, len, len, &ib, &ibl);
+	if (f <= 0 || wire_decode(ib, ibl, &m) == -1 || m.cmd != W_MSG ||
+	    m.destlen == 0 || (m.destlen == 3 && memcmp(m.dest, "all", 3) ==
+	    0) || (d = node_find(m.dest, m.destlen)) <= 0 ||
+	    S.nodes[d].via == -1 || S.peers[S.nodes[d].via].relay)
+		return (0);
+	p = &S.peers[S.nodes[d].via];
+	if (ibl > p->maxmsg)
+		return (0);
+	/* Room as peer_room counts it, for what enters the mesh. */
+	bytes = buf_len(&p->l.q) + 64 < PEER_WINDOW ?
+	    PEER_WINDOW - buf_len(&p->l.q) - 64 : 0;
+	fr = link_room_frames(&p->l);
+	fr = fr > (p->l.szmask + 1) / 2 ? fr - (p->l.szmask + 1) / 2 - 1 : 0;
+	if (fr > RUN_MAX)
+		fr = RUN_MAX;
+	if (!lq_room(p))
+		fr = 0;
+	/* Each frame after the first: the same "N:LEAF,3:msg," head. */
+	head = ib;
+	hl = m.args - ib;
+	while (n < fr) {
+		if (n > 0) {
+			if (off == len)
+				break;
+			f = frame_parse(frames + off, len - off, len - off,
+			    &ib, &ibl);
+			if (f <= 0 || ibl < hl || ibl > p->maxmsg ||
+			    memcmp(ib, head, hl) != 0)
+				break;
+		}
+		if (off + f > bytes)
+			break;
+		sz[n++] = f;
+		off += f;
+	}
+	if (n == 0 || (w = link_reserve(&p->l, off)) == NULL)
+		return (-1);
+	memcpy(w, frames, off);
+	link_commit_n(&p->l, sz, n);
+	lq_push(p, 0, S.next_id, n, 1, c->serial, k);
+	*taken = n;
+	S.next_id += n;
+	S.c_in += n;
+	S.c_fwd += n;
+	p->sent += n;
+	return (off);
+}
 
 /* A frame that came from relay peer pi (via the listen child). */
 static int
@@ -2038,19 +2183,30 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 		    (c = conn_find(serial)) == NULL)
 			return (0);
 		k += boff->done;
-		for (size_t off = boff->off; off < l[3]; off += f, k++,
-		    boff->done++) {
-			f = frame_parse(p[3] + off, l[3] - off, l[3], &ib, &ibl);
-			if (f <= 0)
-				return (0);
-			if (conn_frame(c, k, (char *)p[3] + off, f, ib, ibl) ==
-			    -1) {
+		for (size_t off = boff->off; off < l[3];) {
+			uint64_t nf = 1;
+
+			/* A client's run to a leaf next to us, at once. */
+			f = c->relay ? 0 : client_run(c, k, p[3] + off,
+			    l[3] - off, &nf);
+			if (f == 0) {
+				f = frame_parse(p[3] + off, l[3] - off, l[3],
+				    &ib, &ibl);
+				if (f <= 0)
+					return (0);
+				f = conn_frame(c, k, (char *)p[3] + off, f, ib,
+				    ibl) == -1 ? -1 : f;
+			}
+			if (f == -1) {
 				/* Go on from here when there is room. */
 				boff->off = off;
 				return (-1);
 			}
 			if (conn_find(serial) != c)
 				return (0);
+			off += f;
+			k += nf;
+			boff->done += nf;
 		}
 		return (0);
 	}
@@ -2167,6 +2323,33 @@ twin_told(const struct wire_msg *m)
 }
 
 /* A frame from peer p's child: up, down, ack, or a frame from the peer. */
+/* Leaf p wrote the first t messages of run e: "done" in its name to
+ * whoever waits (batched in b for origin *cur). */
+static void
+leaf_wrote(struct peer *p, const struct lmeta *e, uint64_t t,
+    struct rbatch *b, int *cur)
+{
+	if (e->serial != 0) {
+		/* A client's run: answered to it, if it is still there. */
+		if (conn_find(e->serial) != NULL)
+			cd_range(e->serial, p->nidx, e->k, e->k + t - 1);
+		return;
+	}
+	for (uint64_t i = 0; i < t; i++) {
+		if (e->origin == 0) {
+			pend_done(p->nidx, e->id + i);
+			continue;
+		}
+		if (b->n > 0 && e->origin != *cur)
+			send_done(*cur, p->nidx, b);
+		*cur = e->origin;
+		if (rb_add(b, e->id + i) == -1) {
+			send_done(*cur, p->nidx, b);
+			(void)rb_add(b, e->id + i);
+		}
+	}
+}
+
 static void
 peer_report(struct peer *p, const char *body, size_t blen)
 {
@@ -2195,24 +2378,20 @@ peer_report(struct peer *p, const char *body, size_t blen)
 
 			b.n = 0;
 
-			for (uint64_t j = p->l.n_acked; j < v && p->lq_count;
-			    j++) {
+			for (uint64_t j = p->l.n_acked; j < v && p->lq_count;) {
 				struct lmeta *e = &p->lq[p->lq_head];
+				uint64_t t = e->n < v - j ? e->n : v - j;
 
-				p->lq_head = (p->lq_head + 1) % WQ_MAX;
-				p->lq_count--;
-				if (!e->want || p->nidx <= 0)
-					continue;
-				if (e->origin == 0) {
-					pend_done(p->nidx, e->id);
-					continue;
-				}
-				if (b.n > 0 && e->origin != cur)
-					send_done(cur, p->nidx, &b);
-				cur = e->origin;
-				if (rb_add(&b, e->id) == -1) {
-					send_done(cur, p->nidx, &b);
-					(void)rb_add(&b, e->id);
+				j += t;
+				if (e->want && p->nidx > 0)
+					leaf_wrote(p, e, t, &b, &cur);
+				if (t < e->n) {
+					e->id += t;
+					e->k += t;
+					e->n -= t;
+				} else {
+					p->lq_head = (p->lq_head + 1) % WQ_MAX;
+					p->lq_count--;
 				}
 			}
 			if (b.n > 0)

@@ -336,8 +336,7 @@ child_pump(void)
 		if (len > S.peer.maxmsg)
 			log_diex(EX_DATAERR, "%s: a frame of %zu bytes is over "
 			    "the peer's limit", S.addrstr, len);
-		if (!S.peer.relay[0] && wire_is_msg(body, len, &m.argslen) ==
-		    NULL) {
+		if (!S.peer.relay[0] && wire_msg_head(body, len) == 0) {
 			if (wire_decode(body, len, &m) == -1)
 				log_diex(EX_SOFTWARE, "a malformed frame from "
 				    "the router");

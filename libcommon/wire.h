@@ -85,6 +85,38 @@ wire_is_msg(const char *body, size_t len, size_t *argslen)
 }
 
 /*
+ * A msg for any destination, [DEST, "msg", ...], known without a full
+ * decode (a relay passes a client's on as it is): the size of the head
+ * "N:DEST,3:msg," before the args, or 0 when the frame is something else.
+ * A destination longer than a node name is left to wire_decode.
+ */
+static inline size_t
+wire_msg_head(const char *body, size_t len)
+{
+	size_t d, i;
+
+	if (len < WIRE_MSG_PREFIX_LEN || (unsigned)(body[0] - '0') > 9)
+		return (0);
+	if (body[1] == ':' && body[0] != '0') {
+		d = body[0] - '0';
+		i = 2;
+	} else if ((unsigned)(body[1] - '0') <= 9 && body[0] != '0' &&
+	    body[2] == ':') {
+		d = (body[0] - '0') * 10 + (body[1] - '0');
+		i = 3;
+	} else {
+		return (body[0] == '0' && body[1] == ':' && memcmp(body,
+		    WIRE_MSG_PREFIX, WIRE_MSG_PREFIX_LEN) == 0 ?
+		    WIRE_MSG_PREFIX_LEN : 0);
+	}
+	i += d;
+	if (d > WIRE_NODE_MAX || len < i + 7 || body[i] != ',' ||
+	    memcmp(body + i + 1, "3:msg,", 6) != 0)
+		return (0);
+	return (i + 7);
+}
+
+/*
  * Write the frame ["", "msg", p[0..len)] at out (wire_msg1_size(0, len)
  * bytes); returns the end.
  */

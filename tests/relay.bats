@@ -767,9 +767,10 @@ hop_limits() {
 
 # ---- a leaf --------------------------------------------------------------------
 
-# leaf_chain: quilt-listen -n dst (output $T/listen.out) <- r1 <- r2.
+# leaf_chain [ARGS...]: quilt-listen -n dst ARGS (output $T/listen.out,
+# pid LPID) <- r1 <- r2.
 leaf_chain() {
-	start_listener -n dst 127.0.0.1:0
+	start_listener -n dst "$@" 127.0.0.1:0
 	dstaddr=$ADDR
 	start_relay r1 -l 127.0.0.1:0 "$dstaddr"
 	start_relay r2 -l 127.0.0.1:0 "$(addr r1)"
@@ -805,6 +806,52 @@ leaf_chain() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"dst\",\"hops\":2, ]]
+}
+
+@test "a leaf: 20000 messages quilt-send -d dst to r1 (passed on in runs, as they are): each written once, in order; exit 0, acknowledged 20000" {
+	leaf_chain
+	seq 1 20000 >"$T/in"
+	run --separate-stderr quilt-send -v -w 20 -d dst "$(addr r1)" <"$T/in"
+	echo "$stderr" >"$T/send.err"
+	tail -n 3 "$T/send.err"
+	[ "$status" -eq 0 ]
+	[ "$(counter acknowledged "$T/send.err")" -eq 20000 ]
+	# -d: exit 0 means dst wrote them all, so they are in its output now
+	awk -F'\t' '{ print $NF }' "$T/listen.out" | cmp - "$T/in"
+	[ "$(ctl r1 counters | awk -F'\t' '$1 == "forwarded" { print $2 }')" -eq 20000 ]
+}
+
+@test "a leaf stopped (it writes nothing), then killed with kill -9, while 200000 messages quilt-send -d dst stream through r1: each answered lost: exit 1 long before -w, 'node dst is unreachable: 200000 messages not delivered'" {
+	leaf_chain
+	kill -STOP "$LPID"
+	seq 1 200000 >"$T/in"
+	BG_IN=$T/in start_bg send quilt-send -w 60 -d dst "$(addr r1)"
+	spid=$BGPID
+	# r1 holds what it could take for dst; the sender waits for room
+	wait_for -t 20 "stalled $spid 0"
+	[ "$(ctl r1 counters | awk -F'\t' '$1 == "forwarded" { print $2 }')" -gt 0 ]
+	kill -KILL "$LPID"
+	wait_exit "$spid" 20
+	cat "$T/send.err"
+	[ "$status" -eq 1 ]
+	grep -qxF "quilt-send: $(addr r1): node dst is unreachable: 200000 messages not delivered" "$T/send.err"
+	[ ! -s "$T/listen.out" ]
+}
+
+@test "a leaf with -M 100: a message through r1 over its limit is answered lost at once (exit 1 within -w 20); the next one, under it, is written (exit 0)" {
+	leaf_chain -M 100
+	big=$(printf '%0200d' 0)
+	t0=${EPOCHREALTIME/./}
+	run --separate-stderr quilt-send -w 20 -d dst "$(addr r1)" "$big"
+	t1=${EPOCHREALTIME/./}
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "quilt-send: $(addr r1): node dst is unreachable: 1 message not delivered" ]
+	[ $((t1 - t0)) -lt 10000000 ]
+	run --separate-stderr quilt-send -w 20 -d dst "$(addr r1)" small
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(awk -F'\t' '{ print $NF }' "$T/listen.out")" = small ]
 }
 
 # ---- sealing -------------------------------------------------------------------

@@ -115,6 +115,8 @@ t_msg_sizes(void)
 			CHECK(frame_next_part(&it, &p, &n) == 1 && n == len &&
 			    memcmp(p, part, len) == 0);
 			CHECK(frame_next_part(&it, &p, &n) == 0);
+			CHECK(wire_msg_head(body, blen) == (dl <= WIRE_NODE_MAX ?
+			    blen - m.argslen : 0));
 			if (dl == 0) {
 				char *e2 = wire_put_msg1_fast(out2, part, len);
 
@@ -160,6 +162,57 @@ t_msg_sizes(void)
 		CHECK(frame_parse(out, 12, 12, &body, &blen) == 12);
 		CHECK(wire_is_msg(body, blen, &argslen) != NULL && argslen ==
 		    0);
+	}
+	return (0);
+}
+
+/* wire_msg_head: the head of [DEST, "msg", ...], or 0, on short bodies
+ * too (every body here is as long as the string, no NUL after it). */
+static int
+t_msg_head(void)
+{
+	static const struct {
+		const char *body;
+		size_t head;
+	} c[] = {
+		{ "0:,3:msg,", 9 },
+		{ "0:,3:msg,1:x,", 9 },
+		{ "1:a,3:msg,", 10 },
+		{ "3:dst,3:msg,2:hi,", 12 },
+		{ "10:abcdefghij,3:msg,", 20 },
+		{ "3:dst,4:ping,1:1,", 0 },
+		{ "3:dst,3:msh,", 0 },
+		{ "3:dst;3:msg,", 0 },
+		{ "03:dst,3:msg,", 0 },
+		{ "00:,3:msg,", 0 },
+		{ "0:,3:msg", 0 },
+		{ "3:dst,3:msg", 0 },
+		{ "x:dst,3:msg,", 0 },
+		{ ":dst,3:msg,", 0 },
+		{ "4:dst,3:msg,", 0 },
+		{ "2:dst,3:msg,", 0 },
+		{ "0:", 0 },
+		{ "", 0 },
+	};
+	char big[200];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char *b = malloc(strlen(c[i].body) + 1);	/* ASan: no reading past */
+
+		memcpy(b, c[i].body, strlen(c[i].body));
+		CHECKF(wire_msg_head(b, strlen(c[i].body)) == c[i].head,
+		    "%s: %zu", c[i].body, wire_msg_head(b,
+		    strlen(c[i].body)));
+		free(b);
+	}
+	/* A destination of 64 bytes (a node name's most) is one, 65 not. */
+	for (size_t dl = 63; dl <= 66; dl++) {
+		char d[80];
+
+		memset(d, 'n', dl);
+		n = frame_put(frame_put(big, d, dl), "msg", 3) - big;
+		CHECK(wire_msg_head(big, n) == (dl <= WIRE_NODE_MAX ? n : 0));
 	}
 	return (0);
 }
@@ -536,6 +589,7 @@ static const struct tcase cases[] = {
 	{ "wire_version: the highest shared version", t_version },
 	{ "wire_node_ok: [A-Za-z0-9._-]{1,64}, never all", t_node_ok },
 	{ "wire_put_ctl", t_ctl },
+	{ "wire_msg_head: [DEST, msg, ...] known without a decode", t_msg_head },
 };
 
 int
