@@ -952,6 +952,9 @@ main(int argc, char *argv[])
 	    link_init(&S.link, -1, o->maxmsg, WINDOW, 0) == -1 ||
 	    sink_init(&S.out, 1, 0, fmt_bound(o->maxmsg) + IN_CHUNK, 4) == -1)
 		log_die(EX_OSERR, "memory");
+	/* The frames not yet acknowledged: moved down when at most an
+	 * eighth of the queue, so that bulk is not copied twice. */
+	S.link.q.spread = 3;
 
 	if ((st = setup()) != 0) {
 		/* A relay's outgoing side keeps trying; the router restarts

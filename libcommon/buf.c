@@ -9,6 +9,7 @@ int
 buf_init(struct buf *b, size_t cap, size_t max)
 {
 	b->start = b->end = 0;
+	b->spread = 1;
 	b->cap = cap < max ? cap : max;
 	b->max = max;
 	b->base = NULL;
@@ -37,9 +38,9 @@ buf_reserve(struct buf *b, size_t need)
 		errno = ENOBUFS;
 		return (-1);
 	}
-	/* Moving the data down is cheaper than growing while half is free. */
+	/* Moving the data down is cheaper than growing while most is free. */
 	if (b->start > 0 && b->cap - len >= need &&
-	    (len <= b->cap / 2 || b->cap == b->max)) {
+	    (len <= b->cap >> b->spread || b->cap == b->max)) {
 		memmove(b->base, b->base + b->start, len);
 		b->start = 0;
 		b->end = len;

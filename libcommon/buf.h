@@ -13,6 +13,11 @@
 struct buf {
 	char *base;
 	size_t start, end, cap, max;
+	/* Moves its data down rather than grow while at most cap >> spread
+	 * is used (buf_init: 1, half).  A queue that holds much (a link's
+	 * unacknowledged frames) takes more, so that it moves its data
+	 * seldom. */
+	unsigned spread;
 };
 
 /* Allocate cap bytes now (may be 0), allow growth to max.  -1 ENOMEM. */
