@@ -121,15 +121,28 @@ size_t frame_putv(char *out, size_t cap, int n, const char *const *p,
 static inline size_t
 frame_u64(char *out, uint64_t v)
 {
+	static const char d2[] =
+	    "0001020304050607080910111213141516171819"
+	    "2021222324252627282930313233343536373839"
+	    "4041424344454647484950515253545556575859"
+	    "6061626364656667686970717273747576777879"
+	    "8081828384858687888990919293949596979899";
 	char t[20];
-	size_t n = 0;
+	size_t i = sizeof(t), n;
 
-	do {
-		t[n++] = '0' + v % 10;
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = t[n - 1 - i];
+	/* Two digits a division. */
+	for (; v >= 100; v /= 100) {
+		i -= 2;
+		memcpy(t + i, d2 + 2 * (v % 100), 2);
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(t + i, d2 + 2 * v, 2);
+	} else {
+		t[--i] = '0' + v;
+	}
+	n = sizeof(t) - i;
+	memcpy(out, t + i, n);
 	out[n] = '\0';
 	return (n);
 }

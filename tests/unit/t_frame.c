@@ -622,6 +622,38 @@ t_random(void)
 	return (0);
 }
 
+/* frame_u64 writes what printf("%llu") does, for every digit count. */
+static int
+t_u64(void)
+{
+	char a[24], b[24];
+	uint64_t v = 1;
+
+	for (uint64_t x = 0; x < 20000; x++) {
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)x);
+		CHECKF(frame_u64(a, x) == strlen(b) && strcmp(a, b) == 0,
+		    "%s for %s", a, b);
+	}
+	for (int d = 1; d <= 20; d++, v *= 10)
+		for (uint64_t x = v - 1; x <= v + 1; x++) {
+			snprintf(b, sizeof(b), "%llu", (unsigned long long)x);
+			CHECKF(frame_u64(a, x) == strlen(b) && strcmp(a, b) ==
+			    0, "%s for %s", a, b);
+		}
+	v = 0x9e3779b97f4a7c15ULL;
+	for (int i = 0; i < 20000; i++) {
+		v ^= v << 13;
+		v ^= v >> 7;
+		v ^= v << 17;
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+		CHECKF(frame_u64(a, v) == strlen(b) && strcmp(a, b) == 0,
+		    "%s for %s", a, b);
+	}
+	CHECK(frame_u64(a, UINT64_MAX) == 20 && strcmp(a,
+	    "18446744073709551615") == 0);
+	return (0);
+}
+
 static const struct tcase cases[] = {
 	{ "roundtrip of messages of parts", t_roundtrip },
 	{ "every split point of the input gives the same frames", t_splits },
@@ -638,6 +670,7 @@ static const struct tcase cases[] = {
 	{ "frame_part_num edge cases", t_part_num },
 	{ "frame_size agrees with frame_put", t_size },
 	{ "random short inputs stay inside the input", t_random },
+	{ "frame_u64 is printf's %llu", t_u64 },
 };
 
 int
