@@ -258,6 +258,7 @@ static struct {
 
 static void route_all(void);
 static struct conn *conn_find(uint64_t serial);
+static int peer_of(const char *node);
 static void client_lost(uint64_t serial, uint64_t k, const char *dest,
     size_t dl);
 static void flood_lsa(int except);
@@ -1913,6 +1914,125 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 	return (off);
 }
 
+/*
+ * The fast way for a run of a relay's messages passing through: [DEST,
+ * "msg", ORIGIN, HOPS, ID, FLAGS, PART...] frames with the same DEST,
+ * ORIGIN and FLAGS.  To a relay they go on as they came, HOPS one more (in
+ * place), in one copy; to the leaf DEST as ["", "msg", PART...], with one
+ * record for the run (their IDs following each other).  The run ends before a frame seen already, at the
+ * hop limit, or for elsewhere: route_msg takes that one.  As client_run:
+ * the bytes taken (*taken the frames), 0 when the first frame is not for
+ * this way, -1 when it must wait for room.
+ */
+static ssize_t
+relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
+{
+	static uint32_t sz[RUN_MAX], fs[RUN_MAX], hp[RUN_MAX], po[RUN_MAX],
+	    pl[RUN_MAX];
+	static uint64_t ids[RUN_MAX];
+	const char *ib, *q;
+	size_t ibl, hl, ql, off = 0, out = 0, n = 0, bytes, fr, i, fsz;
+	unsigned long long v;
+	struct frame_iter it;
+	struct wire_msg m;
+	struct mmsg x;
+	struct peer *p;
+	ssize_t f;
+	char *w, *h;
+	int d, via, leaf;
+
+	f = frame_parse(frames, len, len, &ib, &ibl);
+	if (f <= 0 || wire_msg_head(ib, ibl) == 0 ||
+	    wire_decode(ib, ibl, &m) == -1 || parse_mmsg(&m, &x) == -1 ||
+	    x.origin == 0 || x.hops >= HOP_LIMIT || m.destlen == 0 ||
+	    (m.destlen == 3 && memcmp(m.dest, "all", 3) == 0) ||
+	    (d = node_find(m.dest, m.destlen)) <= 0 ||
+	    (via = S.nodes[d].via) == -1 || !S.peers[via].up ||
+	    via == peer_of(c->node))
+		return (0);
+	p = &S.peers[via];
+	if ((leaf = !p->relay) && (p->nidx != d || !lq_room(p)))
+		return (0);
+	/* Room as peer_room counts it, for frames in transit. */
+	bytes = buf_len(&p->l.q) + 64 < 2 * PEER_WINDOW ?
+	    2 * PEER_WINDOW - buf_len(&p->l.q) - 64 : 0;
+	fr = link_room_frames(&p->l);
+	if (fr > RUN_MAX)
+		fr = RUN_MAX;
+	/* Each frame after the first: the same "N:DEST,3:msg,N:ORIGIN,"
+	 * head, then "2:HH,", the ID, and the same FLAGS. */
+	hl = x.hopsp - 2 - ib;
+	for (;;) {
+		if (n > 0) {
+			if (n == fr || off == len)
+				break;
+			f = frame_parse(frames + off, len - off, len - off, &q,
+			    &ibl);
+			if (f <= 0 || ibl < hl + 5 || memcmp(q, ib, hl) != 0)
+				break;
+			h = (char *)q + hl;
+			if (h[0] != '2' || h[1] != ':' || h[4] != ',' ||
+			    !two_digits(h + 2, 2) || (h[2] - '0') * 10 +
+			    (h[3] - '0') >= HOP_LIMIT)
+				break;
+			frame_iter_init(&it, h + 5, ibl - hl - 5);
+			if (frame_next_part(&it, &q, &ql) != 1 ||
+			    frame_part_num(q, ql, UINT64_MAX, &v) == -1 ||
+			    frame_next_part(&it, &q, &ql) != 1 ||
+			    (ql == 1 && q[0] == 'e') != x.want ||
+			    (leaf && v != ids[0] + n))
+				break;
+			hp[n] = h + 2 - frames;
+			ids[n] = v;
+			po[n] = it.p - frames;
+			pl[n] = it.n;
+		} else {
+			hp[0] = x.hopsp - frames;
+			ids[0] = x.id;
+			po[0] = x.parts - frames;
+			pl[0] = x.plen;
+		}
+		fsz = leaf ? frame_size(WIRE_MSG_PREFIX_LEN + pl[n]) : (size_t)f;
+		if (out + fsz > bytes || (leaf && WIRE_MSG_PREFIX_LEN + pl[n] >
+		    p->maxmsg))
+			break;
+		fs[n] = f;
+		sz[n++] = fsz;
+		off += f;
+		out += fsz;
+	}
+	if (n == 0) {
+		/* Not even the first: wait, unless the leaf refuses it. */
+		return (leaf && WIRE_MSG_PREFIX_LEN + pl[0] > p->maxmsg ? 0 :
+		    -1);
+	}
+	if ((w = link_reserve(&p->l, out)) == NULL)
+		return (-1);
+	/* Now that nothing can fail: each id seen, the run cut at the
+	 * first one seen before (route_msg drops it). */
+	for (i = 0, off = 0, out = 0; i < n; i++) {
+		if (dedup_seen(x.origin, ids[i]))
+			break;
+		h = frames + hp[i];
+		put_hops(h, (h[0] - '0') * 10 + (h[1] - '0') + 1);
+		if (leaf)
+			wire_put_msgn_fast(w + out, frames + po[i], pl[i]);
+		off += fs[i];
+		out += sz[i];
+	}
+	if (i == 0)
+		return (0);
+	if (!leaf)
+		memcpy(w, frames, off);
+	link_commit_n(&p->l, sz, i);
+	if (leaf)
+		lq_push(p, x.origin, ids[0], i, x.want, 0, 0);
+	p->sent += i;
+	S.c_fwd += i;
+	*taken = i;
+	return (off);
+}
+
 /* A frame that came from relay peer pi (via the listen child). */
 static int
 relay_frame(char *frame, size_t flen, const char *body, size_t blen,
@@ -2186,8 +2306,9 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 		for (size_t off = boff->off; off < l[3];) {
 			uint64_t nf = 1;
 
-			/* A client's run to a leaf next to us, at once. */
-			f = c->relay ? 0 : client_run(c, k, p[3] + off,
+			/* A run to a leaf or relay next to us, at once. */
+			f = c->relay ? relay_run(c, (char *)p[3] + off,
+			    l[3] - off, &nf) : client_run(c, k, p[3] + off,
 			    l[3] - off, &nf);
 			if (f == 0) {
 				f = frame_parse(p[3] + off, l[3] - off, l[3],
