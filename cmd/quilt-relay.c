@@ -1842,38 +1842,39 @@ requeue(struct peer *p)
 /* ---- frames in --------------------------------------------------------- */
 
 /*
- * The fast way for a run of a client's messages to a leaf next to us:
- * [LEAF, "msg", PART...] frames go on as they are (a plain listener takes
+ * The fast way for a run of a client's messages for one node, numbered from
+ * k on connection c (len bytes of frames).  For a leaf next to us,
+ * [LEAF, "msg", PART...] frames go on as they came (a plain listener takes
  * its own name as the destination), in one copy, with one record for the
- * run; the leaf's acknowledgements answer the client.  The frames (len
- * bytes) are numbered from k on connection c.  The bytes taken (*taken
- * the frames); 0 when the
- * first frame is not for this way (client_msg decides), -1 when it must
- * wait for room.
+ * run; the leaf's acknowledgements answer the client.  For a node through
+ * a relay, each becomes ours, [DEST, "msg", US, "01", ID, "e", PART...],
+ * written straight into the link, with its end-to-end record.  The bytes
+ * taken (*taken the frames); 0 when the first frame is not for this way
+ * (client_msg decides), -1 when it must wait for room.
  */
 #define RUN_MAX 4096
 static ssize_t
 client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
     uint64_t *taken)
 {
-	static uint32_t sz[RUN_MAX];
+	static uint32_t sz[RUN_MAX], fs[RUN_MAX], bd[RUN_MAX];
 	const char *ib, *head;
-	size_t ibl, hl, off = 0, n = 0, bytes, fr;
+	size_t ibl, hl, off = 0, out = 0, n = 0, bytes, fr, fsz, body = 0;
+	size_t ml = S.nodes[0].namelen, idl;
+	char id[24], *w, *o;
 	struct wire_msg m;
 	struct peer *p;
 	ssize_t f;
-	char *w;
-	int d;
+	int d, relay;
 
 	f = frame_parse(frames, len, len, &ib, &ibl);
 	if (f <= 0 || wire_decode(ib, ibl, &m) == -1 || m.cmd != W_MSG ||
 	    m.destlen == 0 || (m.destlen == 3 && memcmp(m.dest, "all", 3) ==
 	    0) || (d = node_find(m.dest, m.destlen)) <= 0 ||
-	    S.nodes[d].via == -1 || S.peers[S.nodes[d].via].relay)
+	    S.nodes[d].via == -1 || !S.peers[S.nodes[d].via].up)
 		return (0);
 	p = &S.peers[S.nodes[d].via];
-	if (ibl > p->maxmsg)
-		return (0);
+	relay = p->relay;
 	/* Room as peer_room counts it, for what enters the mesh. */
 	bytes = buf_len(&p->l.q) + 64 < PEER_WINDOW ?
 	    PEER_WINDOW - buf_len(&p->l.q) - 64 : 0;
@@ -1881,9 +1882,9 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 	fr = fr > (p->l.szmask + 1) / 2 ? fr - (p->l.szmask + 1) / 2 - 1 : 0;
 	if (fr > RUN_MAX)
 		fr = RUN_MAX;
-	if (!lq_room(p))
+	if (!relay && !lq_room(p))
 		fr = 0;
-	/* Each frame after the first: the same "N:LEAF,3:msg," head. */
+	/* Each frame after the first: the same "N:DEST,3:msg," head. */
 	head = ib;
 	hl = m.args - ib;
 	while (n < fr) {
@@ -1892,22 +1893,57 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 				break;
 			f = frame_parse(frames + off, len - off, len - off,
 			    &ib, &ibl);
-			if (f <= 0 || ibl < hl || ibl > p->maxmsg ||
-			    memcmp(ib, head, hl) != 0)
+			if (f <= 0 || ibl < hl || memcmp(ib, head, hl) != 0)
 				break;
 		}
-		if (off + f > bytes)
+		/* To a relay: [DEST, "msg", US, "01", ID, "e", PART...],
+		 * with an end-to-end record; to the leaf as it came. */
+		body = ibl;
+		if (relay) {
+			if (S.pend[(S.next_id + n) % PEND_MAX].used)
+				break;
+			body += frame_size(ml) + 5 + frame_size(frame_u64(id,
+			    S.next_id + n)) + 4;
+		}
+		fsz = frame_size(body);
+		if (body > p->maxmsg || out + fsz > bytes)
 			break;
-		sz[n++] = f;
+		fs[n] = f;
+		bd[n] = body;
+		sz[n++] = fsz;
 		off += f;
+		out += fsz;
 	}
-	if (n == 0 || (w = link_reserve(&p->l, off)) == NULL)
+	if (n == 0) {
+		/* Not even the first: wait, unless the peer refuses it. */
+		return (body > p->maxmsg ? 0 : -1);
+	}
+	if ((w = link_reserve(&p->l, out)) == NULL)
 		return (-1);
-	memcpy(w, frames, off);
+	if (!relay) {
+		memcpy(w, frames, off);
+		lq_push(p, 0, S.next_id, n, 1, c->serial, k);
+	} else {
+		for (size_t i = 0, so = 0; i < n; so += fs[i++]) {
+			(void)frame_parse(frames + so, fs[i], fs[i], &ib, &ibl);
+			idl = frame_u64(id, S.next_id + i);
+			o = w + frame_put_hdr(w, bd[i]);
+			memcpy(o, ib, hl);
+			o = frame_put(o + hl, S.me, ml);
+			memcpy(o, "2:01,", 5);	/* one hop, as route_msg */
+			o = frame_put(o + 5, id, idl);
+			memcpy(o, "1:e,", 4);
+			memcpy(o + 4, ib + hl, ibl - hl);
+			o[4 + ibl - hl] = ',';
+			w += sz[i];
+		}
+	}
 	link_commit_n(&p->l, sz, n);
-	lq_push(p, 0, S.next_id, n, 1, c->serial, k);
+	for (size_t i = 0; relay && i < n; i++, S.next_id++)
+		(void)pend_new(c->serial, k + i, 0, d);
+	if (!relay)
+		S.next_id += n;
 	*taken = n;
-	S.next_id += n;
 	S.c_in += n;
 	S.c_fwd += n;
 	p->sent += n;
@@ -1919,8 +1955,9 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
  * "msg", ORIGIN, HOPS, ID, FLAGS, PART...] frames with the same DEST,
  * ORIGIN and FLAGS.  To a relay they go on as they came, HOPS one more (in
  * place), in one copy; to the leaf DEST as ["", "msg", PART...], with one
- * record for the run (their IDs following each other).  The run ends before a frame seen already, at the
- * hop limit, or for elsewhere: route_msg takes that one.  As client_run:
+ * record for the run (their IDs following each other).  The run ends
+ * before a frame seen already, at the hop limit, or for elsewhere:
+ * route_msg takes that one.  As client_run:
  * the bytes taken (*taken the frames), 0 when the first frame is not for
  * this way, -1 when it must wait for room.
  */
