@@ -1148,16 +1148,30 @@ forward(int d, const char *frame, size_t n)
 	return (0);
 }
 
-/* Room in p's queue for a frame of n bytes (see room_for): in bytes and
- * in frames, which the link bounds too. */
+/*
+ * What p's queue takes now (see room_for), in bytes and in frames, which
+ * the link bounds too: what enters the mesh may fill half of the window
+ * and half of the ring of frame sizes, what passes through all of them.
+ */
+static void
+peer_budget(const struct peer *p, int transit, size_t *bytes, size_t *frames)
+{
+	size_t cap = transit ? 2 * PEER_WINDOW : PEER_WINDOW;
+	size_t keep = transit ? 0 : (p->l.szmask + 1) / 2;
+	size_t used = buf_len(&p->l.q) + 64, fr = link_room_frames(&p->l);
+
+	*bytes = used < cap ? cap - used : 0;
+	*frames = fr > keep ? fr - keep : 0;
+}
+
+/* Room in p's queue for a frame of n bytes? */
 static int
 peer_room(const struct peer *p, size_t n, int transit)
 {
-	size_t cap = transit ? 2 * PEER_WINDOW : PEER_WINDOW;
-	size_t frames = transit ? 0 : (p->l.szmask + 1) / 2;
+	size_t bytes, frames;
 
-	return (buf_len(&p->l.q) + n + 64 <= cap &&
-	    link_room_frames(&p->l) > frames);
+	peer_budget(p, transit, &bytes, &frames);
+	return (n <= bytes && frames > 0);
 }
 
 /*
@@ -1489,6 +1503,38 @@ pend_new(uint64_t serial, uint64_t k, int all, int d)
 	return (e);
 }
 
+/* The body of our message [DEST, "msg", US, HOPS, ID, FLAGS, PART...]. */
+static size_t
+own_msg_body(size_t dl, size_t idl, size_t plen)
+{
+	return (frame_size(dl) + frame_size(3) +
+	    frame_size(S.nodes[0].namelen) + frame_size(2) + frame_size(idl) +
+	    frame_size(1) + plen);
+}
+
+/*
+ * Write that frame (body bytes, own_msg_body) at out, HOPS "00"; returns
+ * where its parts start, *hopsp where its HOPS digits are.
+ */
+static char *
+put_own_msg(char *out, size_t body, const char *dest, size_t dl,
+    const char *id, size_t idl, int want, const char *parts, size_t plen,
+    char **hopsp)
+{
+	char *o = out + frame_put_hdr(out, body);
+
+	o = frame_put(o, dest, dl);
+	o = frame_put(o, "msg", 3);
+	o = frame_put(o, S.me, S.nodes[0].namelen);
+	*hopsp = o + 2;
+	o = frame_put(o, "00", 2);
+	o = frame_put(o, id, idl);
+	o = frame_put(o, want ? "e" : "-", 1);
+	memcpy(o, parts, plen);
+	o[plen] = ',';
+	return (o);
+}
+
 /*
  * A client's [DEST, "msg", PART...] number k on connection serial (k 0:
  * nobody waits for the outcome).  Becomes our message [DEST, "msg", US,
@@ -1501,8 +1547,7 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	int all = m->destlen == 3 && memcmp(m->dest, "all", 3) == 0;
 	int d = m->destlen == 0 ? 0 : all ? -1 : node_find(m->dest, m->destlen);
 	const char *dest = m->destlen ? m->dest : S.me;
-	size_t dl = m->destlen ? m->destlen : S.nodes[0].namelen,
-	    ml = S.nodes[0].namelen;
+	size_t dl = m->destlen ? m->destlen : S.nodes[0].namelen;
 	char id[24], *f, *o;
 	size_t body, sz, idl;
 	struct pend *e = NULL;
@@ -1539,31 +1584,21 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 		return (0);
 	}
 	idl = frame_u64(id, S.next_id);
-	body = frame_size(dl) + frame_size(3) + frame_size(ml) + frame_size(2) +
-	    frame_size(idl) + frame_size(1) + m->argslen;
+	body = own_msg_body(dl, idl, m->argslen);
 	sz = frame_size(body);
 	if (d != 0 && !room(d, sz))
 		return (-1);
 	if (sz > S.msgbuf_len)
 		return (0);	/* over our limit: the listener checked it */
 	f = S.msgbuf;
-	o = f + frame_put_hdr(f, body);
-	o = frame_put(o, dest, dl);
-	o = frame_put(o, "msg", 3);
-	o = frame_put(o, S.me, ml);
-	o = frame_put(o, "00", 2);
-	o = frame_put(o, id, idl);
-	o = frame_put(o, k ? "e" : "-", 1);
-	memcpy(o, m->args, m->argslen);
-	o[m->argslen] = ',';
+	o = put_own_msg(f, body, dest, dl, id, idl, k != 0, m->args,
+	    m->argslen, &x.hopsp);
 	/* What parse_mmsg would find in it, without parsing it. */
 	mm.cmd = W_MSG;
 	mm.dest = dest;
 	mm.destlen = dl;
 	x.origin = 0;
 	x.hops = 0;
-	x.hopsp = f + (sz - body - 1) + frame_size(dl) + frame_size(3) +
-	    frame_size(ml) + 2;
 	x.id = S.next_id;
 	x.want = k != 0;
 	x.parts = o;
@@ -1841,45 +1876,68 @@ requeue(struct peer *p)
 
 /* ---- frames in --------------------------------------------------------- */
 
+/* A client's frame number k on connection c, decoded. */
+static int
+client_frame(struct conn *c, uint64_t k, const struct wire_msg *m)
+{
+	if (m->cmd == W_PING) {
+		client_ping(m, c->serial);
+		return (0);
+	}
+	if (m->cmd != W_MSG)
+		return (0);
+	if (m->destlen != 0 && !(m->destlen == 3 && memcmp(m->dest, "all",
+	    3) == 0) && node_find(m->dest, m->destlen) == -1) {
+		/* No such node, as far as we know. */
+		if (!wire_node_ok(m->dest, m->destlen)) {
+			drop_conn(c->serial, "bad destination");
+			return (0);
+		}
+		client_lost(c->serial, k, m->dest, m->destlen);
+		return (0);
+	}
+	/* Followed end to end only when it names a node (-d, -a): for the
+	 * peer at the other end, its acknowledgement is the word. */
+	return (client_msg(m, c->serial, m->destlen ? k : 0));
+}
+
 /*
- * The fast way for a run of a client's messages for one node, numbered from
- * k on connection c (len bytes of frames).  For a leaf next to us,
- * [LEAF, "msg", PART...] frames go on as they came (a plain listener takes
- * its own name as the destination), in one copy, with one record for the
- * run; the leaf's acknowledgements answer the client.  For a node through
- * a relay, each becomes ours, [DEST, "msg", US, "01", ID, "e", PART...],
- * written straight into the link, with its end-to-end record.  The bytes
- * taken (*taken the frames); 0 when the first frame is not for this way
- * (client_msg decides), -1 when it must wait for room.
+ * A client's frames (len bytes) numbered from k on connection c, a run at a
+ * time: the messages that follow each other for one node.  For a leaf next
+ * to us, [LEAF, "msg", PART...] frames go on as they came (a plain
+ * listener takes its own name as the destination), in one copy, with one
+ * record for the run; the leaf's acknowledgements answer the client.  For
+ * a node through a relay, each becomes ours, [DEST, "msg", US, "01", ID,
+ * "e", PART...], written straight into the link, with its end-to-end
+ * record.  Any other message goes alone, through client_frame.  The bytes
+ * taken (*taken the frames); 0 when the first frame is not a message
+ * (conn_frame takes it), -1 when it must wait for room.
  */
 #define RUN_MAX 4096
 static ssize_t
 client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
     uint64_t *taken)
 {
-	static uint32_t sz[RUN_MAX], fs[RUN_MAX], bd[RUN_MAX];
+	static uint32_t sz[RUN_MAX], bd[RUN_MAX], io[RUN_MAX], il[RUN_MAX];
 	const char *ib, *head;
 	size_t ibl, hl, off = 0, out = 0, n = 0, bytes, fr, fsz, body = 0;
-	size_t ml = S.nodes[0].namelen, idl;
-	char id[24], *w, *o;
+	char id[24], *w, *hops;
 	struct wire_msg m;
 	struct peer *p;
 	ssize_t f;
 	int d, relay;
 
 	f = frame_parse(frames, len, len, &ib, &ibl);
-	if (f <= 0 || wire_decode(ib, ibl, &m) == -1 || m.cmd != W_MSG ||
-	    m.destlen == 0 || (m.destlen == 3 && memcmp(m.dest, "all", 3) ==
+	if (f <= 0 || wire_decode(ib, ibl, &m) == -1 || m.cmd != W_MSG)
+		return (0);
+	*taken = 1;
+	if (m.destlen == 0 || (m.destlen == 3 && memcmp(m.dest, "all", 3) ==
 	    0) || (d = node_find(m.dest, m.destlen)) <= 0 ||
 	    S.nodes[d].via == -1 || !S.peers[S.nodes[d].via].up)
-		return (0);
+		return (client_frame(c, k, &m) == -1 ? -1 : f);
 	p = &S.peers[S.nodes[d].via];
 	relay = p->relay;
-	/* Room as peer_room counts it, for what enters the mesh. */
-	bytes = buf_len(&p->l.q) + 64 < PEER_WINDOW ?
-	    PEER_WINDOW - buf_len(&p->l.q) - 64 : 0;
-	fr = link_room_frames(&p->l);
-	fr = fr > (p->l.szmask + 1) / 2 ? fr - (p->l.szmask + 1) / 2 - 1 : 0;
+	peer_budget(p, 0, &bytes, &fr);
 	if (fr > RUN_MAX)
 		fr = RUN_MAX;
 	if (!relay && !lq_room(p))
@@ -1896,19 +1954,18 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 			if (f <= 0 || ibl < hl || memcmp(ib, head, hl) != 0)
 				break;
 		}
-		/* To a relay: [DEST, "msg", US, "01", ID, "e", PART...],
-		 * with an end-to-end record; to the leaf as it came. */
 		body = ibl;
 		if (relay) {
 			if (S.pend[(S.next_id + n) % PEND_MAX].used)
 				break;
-			body += frame_size(ml) + 5 + frame_size(frame_u64(id,
-			    S.next_id + n)) + 4;
+			body = own_msg_body(m.destlen, frame_digits(S.next_id +
+			    n), ibl - hl);
 		}
 		fsz = frame_size(body);
 		if (body > p->maxmsg || out + fsz > bytes)
 			break;
-		fs[n] = f;
+		io[n] = ib - frames;
+		il[n] = ibl;
 		bd[n] = body;
 		sz[n++] = fsz;
 		off += f;
@@ -1916,33 +1973,27 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 	}
 	if (n == 0) {
 		/* Not even the first: wait, unless the peer refuses it. */
-		return (body > p->maxmsg ? 0 : -1);
+		if (body > p->maxmsg)
+			return (client_frame(c, k, &m) == -1 ? -1 : f);
+		return (-1);
 	}
 	if ((w = link_reserve(&p->l, out)) == NULL)
 		return (-1);
 	if (!relay) {
 		memcpy(w, frames, off);
 		lq_push(p, 0, S.next_id, n, 1, c->serial, k);
+		S.next_id += n;
 	} else {
-		for (size_t i = 0, so = 0; i < n; so += fs[i++]) {
-			(void)frame_parse(frames + so, fs[i], fs[i], &ib, &ibl);
-			idl = frame_u64(id, S.next_id + i);
-			o = w + frame_put_hdr(w, bd[i]);
-			memcpy(o, ib, hl);
-			o = frame_put(o + hl, S.me, ml);
-			memcpy(o, "2:01,", 5);	/* one hop, as route_msg */
-			o = frame_put(o + 5, id, idl);
-			memcpy(o, "1:e,", 4);
-			memcpy(o + 4, ib + hl, ibl - hl);
-			o[4 + ibl - hl] = ',';
+		for (size_t i = 0; i < n; i++, S.next_id++) {
+			(void)put_own_msg(w, bd[i], m.dest, m.destlen, id,
+			    frame_u64(id, S.next_id), 1, frames + io[i] + hl,
+			    il[i] - hl, &hops);
+			put_hops(hops, 1);	/* one hop, as route_msg */
 			w += sz[i];
+			(void)pend_new(c->serial, k + i, 0, d);
 		}
 	}
 	link_commit_n(&p->l, sz, n);
-	for (size_t i = 0; relay && i < n; i++, S.next_id++)
-		(void)pend_new(c->serial, k + i, 0, d);
-	if (!relay)
-		S.next_id += n;
 	*taken = n;
 	S.c_in += n;
 	S.c_fwd += n;
@@ -1956,10 +2007,10 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
  * ORIGIN and FLAGS.  To a relay they go on as they came, HOPS one more (in
  * place), in one copy; to the leaf DEST as ["", "msg", PART...], with one
  * record for the run (their IDs following each other).  The run ends
- * before a frame seen already, at the hop limit, or for elsewhere:
- * route_msg takes that one.  As client_run:
- * the bytes taken (*taken the frames), 0 when the first frame is not for
- * this way, -1 when it must wait for room.
+ * before a frame seen already, at the hop limit, or for elsewhere; a
+ * message that starts no run goes alone, through route_msg.  The bytes
+ * taken (*taken the frames); 0 when the first frame is not a message
+ * (relay_frame takes it), -1 when it must wait for room.
  */
 static ssize_t
 relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
@@ -1976,32 +2027,35 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 	struct peer *p;
 	ssize_t f;
 	char *w, *h;
-	int d, via, leaf;
+	int d, via, leaf, from;
 
 	f = frame_parse(frames, len, len, &ib, &ibl);
 	if (f <= 0 || wire_msg_head(ib, ibl) == 0 ||
-	    wire_decode(ib, ibl, &m) == -1 || parse_mmsg(&m, &x) == -1 ||
-	    x.origin == 0 || x.hops >= HOP_LIMIT || m.destlen == 0 ||
+	    wire_decode(ib, ibl, &m) == -1 || parse_mmsg(&m, &x) == -1)
+		return (0);
+	*taken = 1;
+	from = peer_of(c->node);
+	if (x.origin == 0 || x.hops >= HOP_LIMIT || m.destlen == 0 ||
 	    (m.destlen == 3 && memcmp(m.dest, "all", 3) == 0) ||
 	    (d = node_find(m.dest, m.destlen)) <= 0 ||
-	    (via = S.nodes[d].via) == -1 || !S.peers[via].up ||
-	    via == peer_of(c->node))
-		return (0);
+	    (via = S.nodes[d].via) == -1 || !S.peers[via].up || via == from ||
+	    ((leaf = !S.peers[via].relay) && (S.peers[via].nidx != d ||
+	    !lq_room(&S.peers[via]))))
+		return (route_msg(&m, &x, frames, f, from) == -1 ? -1 : f);
 	p = &S.peers[via];
-	if ((leaf = !p->relay) && (p->nidx != d || !lq_room(p)))
-		return (0);
-	/* Room as peer_room counts it, for frames in transit. */
-	bytes = buf_len(&p->l.q) + 64 < 2 * PEER_WINDOW ?
-	    2 * PEER_WINDOW - buf_len(&p->l.q) - 64 : 0;
-	fr = link_room_frames(&p->l);
+	peer_budget(p, 1, &bytes, &fr);
 	if (fr > RUN_MAX)
 		fr = RUN_MAX;
 	/* Each frame after the first: the same "N:DEST,3:msg,N:ORIGIN,"
 	 * head, then "2:HH,", the ID, and the same FLAGS. */
 	hl = x.hopsp - 2 - ib;
-	for (;;) {
+	hp[0] = x.hopsp - frames;
+	ids[0] = x.id;
+	po[0] = x.parts - frames;
+	pl[0] = x.plen;
+	while (n < fr) {
 		if (n > 0) {
-			if (n == fr || off == len)
+			if (off == len)
 				break;
 			f = frame_parse(frames + off, len - off, len - off, &q,
 			    &ibl);
@@ -2023,11 +2077,6 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 			ids[n] = v;
 			po[n] = it.p - frames;
 			pl[n] = it.n;
-		} else {
-			hp[0] = x.hopsp - frames;
-			ids[0] = x.id;
-			po[0] = x.parts - frames;
-			pl[0] = x.plen;
 		}
 		fsz = leaf ? frame_size(WIRE_MSG_PREFIX_LEN + pl[n]) : (size_t)f;
 		if (out + fsz > bytes || (leaf && WIRE_MSG_PREFIX_LEN + pl[n] >
@@ -2040,9 +2089,12 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 	}
 	if (n == 0) {
 		/* Not even the first: wait, unless the leaf refuses it. */
-		return (leaf && WIRE_MSG_PREFIX_LEN + pl[0] > p->maxmsg ? 0 :
-		    -1);
+		if (leaf && WIRE_MSG_PREFIX_LEN + pl[0] > p->maxmsg)
+			return (route_msg(&m, &x, frames, f, from) == -1 ? -1 :
+			    f);
+		return (-1);
 	}
+	f = fs[0];
 	if ((w = link_reserve(&p->l, out)) == NULL)
 		return (-1);
 	/* Now that nothing can fail: each id seen, the run cut at the
@@ -2057,8 +2109,10 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 		off += fs[i];
 		out += sz[i];
 	}
-	if (i == 0)
-		return (0);
+	if (i == 0) {
+		S.c_dup++;	/* as route_msg counts it */
+		return (f);
+	}
 	if (!leaf)
 		memcpy(w, frames, off);
 	link_commit_n(&p->l, sz, i);
@@ -2294,25 +2348,7 @@ conn_frame(struct conn *c, uint64_t k, char *frame, size_t flen,
 	}
 	if (wire_decode(ib, ibl, &m) == -1)
 		return (0);
-	if (m.cmd == W_PING) {
-		client_ping(&m, c->serial);
-		return (0);
-	}
-	if (m.cmd != W_MSG)
-		return (0);
-	if (m.destlen != 0 && !(m.destlen == 3 && memcmp(m.dest, "all", 3) ==
-	    0) && node_find(m.dest, m.destlen) == -1) {
-		/* No such node, as far as we know. */
-		if (!wire_node_ok(m.dest, m.destlen)) {
-			drop_conn(c->serial, "bad destination");
-			return (0);
-		}
-		client_lost(c->serial, k, m.dest, m.destlen);
-		return (0);
-	}
-	/* Followed end to end only when it names a node (-d, -a): for the
-	 * peer at the other end, its acknowledgement is the word. */
-	return (client_msg(&m, c->serial, m.destlen ? k : 0));
+	return (client_frame(c, k, &m));
 }
 
 static int
