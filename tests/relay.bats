@@ -239,57 +239,29 @@ num='[0-9]+(\.[0-9]+)?'
 	wait_for -t 5 all_gone "${kids[@]}"
 }
 
-@test "a quilt-send child killed with kill -9 mid-stream is restarted; quilt-send -d exits 0, each of 20000 messages written once" {
-	mkfifo "$T/bout"
-	BG_IN=$T/bout start_bg gate gate -n 2000 -m "$T/gated"
-	gpid=$BGPID
-	ROUT=$T/bout start_relay b -l 127.0.0.1:0
-	baddr=$RADDR
-	start_relay a -l 127.0.0.1:0 "$baddr"
-	apid=$RPID aaddr=$RADDR
-	wait_routes a "b b 1"
-	old=$(send_child "$apid")
-	seq -f "%.0f $(printf '%0100d' 0)" 1 20000 >"$T/in"
-	BG_IN=$T/in start_bg send quilt-send -v -w 60 -d b "$aaddr"
-	spid=$BGPID
-	# the data decides when: b has written 2000, the rest is in flight
-	wait_for "[ -e '$T/gated' ] && proc_stopped $gpid"
-	kill -KILL "$old"
-	wait_for "new=\$(send_child $apid) && [ \"\$new\" != $old ]"
-	new=$(send_child "$apid")
-	children "$apid"
-	[ "$(children "$apid" | grep -cE "^$new ([^ ]*/)?quilt-send -C [^ ]+ (.* )?-n a .*${baddr//./\\.}\$")" -eq 1 ]
-	kill -CONT "$gpid"
-	wait_exit "$spid" 60
-	cat "$T/send.err"
-	[ "$status" -eq 0 ]
-	wait_for lines_at_least "$T/gate.out" 20000
-	[ "$(count_lines "$T/gate.out")" -eq 20000 ]
-	[ -z "$(cut -f1 "$T/gate.out" | grep -vx a)" ]
-	[ -z "$(cut -f2 "$T/gate.out" | sort | uniq -d)" ]
-	cut -f2 "$T/gate.out" | sort | cmp - <(sort "$T/in")
-	proc_alive "$apid"
-}
-
-@test "the quilt-listen child killed with kill -9 mid-stream is restarted on its port; the sender's child resends; each of 20000 messages written once" {
+# gated_stream: relay b writes to a gate that stops after 2000 lines;
+# relay a peers with b; 20000 numbered lines quilt-send -v -d b to a, in
+# the background, until the gate has stopped (the data decides when: b
+# has written 2000, the rest is in flight).  Sets gpid, apid, aaddr, bpid,
+# baddr and spid.
+gated_stream() {
 	mkfifo "$T/bout"
 	BG_IN=$T/bout start_bg gate gate -n 2000 -m "$T/gated"
 	gpid=$BGPID
 	ROUT=$T/bout start_relay b -l 127.0.0.1:0
 	bpid=$RPID baddr=$RADDR
 	start_relay a -l 127.0.0.1:0 "$baddr"
-	aaddr=$RADDR
+	apid=$RPID aaddr=$RADDR
 	wait_routes a "b b 1"
-	old=$(children "$bpid" | awk '$2 ~ /(^|\/)quilt-listen$/ && $3 == "-C" { print $1 }')
-	[ -n "$old" ]
 	seq -f "%.0f $(printf '%0100d' 0)" 1 20000 >"$T/in"
 	BG_IN=$T/in start_bg send quilt-send -v -w 60 -d b "$aaddr"
 	spid=$BGPID
 	wait_for "[ -e '$T/gated' ] && proc_stopped $gpid"
-	kill -KILL "$old"
-	wait_for "children $bpid | awk '\$2 ~ /(^|\\/)quilt-listen\$/ && \$3 == \"-C\" && \$1 != $old { f = 1 } END { exit !f }'"
-	# restarted on the address in the ready file
-	children "$bpid" | grep -E "quilt-listen -C .*${baddr//./\\.}\$"
+}
+
+# gated_go: the gate goes on; quilt-send exits 0 and b wrote each of the
+# 20000 lines once.
+gated_go() {
 	kill -CONT "$gpid"
 	wait_exit "$spid" 60
 	cat "$T/send.err"
@@ -297,6 +269,31 @@ num='[0-9]+(\.[0-9]+)?'
 	wait_for lines_at_least "$T/gate.out" 20000
 	[ "$(count_lines "$T/gate.out")" -eq 20000 ]
 	cut -f2 "$T/gate.out" | sort | cmp - <(sort "$T/in")
+}
+
+@test "a quilt-send child killed with kill -9 mid-stream is restarted; quilt-send -d exits 0, each of 20000 messages written once" {
+	gated_stream
+	old=$(send_child "$apid")
+	kill -KILL "$old"
+	wait_for "new=\$(send_child $apid) && [ \"\$new\" != $old ]"
+	new=$(send_child "$apid")
+	children "$apid"
+	[ "$(children "$apid" | grep -cE "^$new ([^ ]*/)?quilt-send -C [^ ]+ (.* )?-n a .*${baddr//./\\.}\$")" -eq 1 ]
+	gated_go
+	[ -z "$(cut -f1 "$T/gate.out" | grep -vx a)" ]
+	[ -z "$(cut -f2 "$T/gate.out" | sort | uniq -d)" ]
+	proc_alive "$apid"
+}
+
+@test "the quilt-listen child killed with kill -9 mid-stream is restarted on its port; the sender's child resends; each of 20000 messages written once" {
+	gated_stream
+	old=$(children "$bpid" | awk '$2 ~ /(^|\/)quilt-listen$/ && $3 == "-C" { print $1 }')
+	[ -n "$old" ]
+	kill -KILL "$old"
+	wait_for "children $bpid | awk '\$2 ~ /(^|\\/)quilt-listen\$/ && \$3 == \"-C\" && \$1 != $old { f = 1 } END { exit !f }'"
+	# restarted on the address in the ready file
+	children "$bpid" | grep -E "quilt-listen -C .*${baddr//./\\.}\$"
+	gated_go
 	proc_alive "$bpid"
 }
 
