@@ -28,7 +28,10 @@
 #include "sink.h"
 #include "wire.h"
 
-#define IN_CHUNK (1024 * 1024)
+/* One read of standard input: with the frames queued ahead of the writer
+ * and the records being written, it stays in a core's L2 cache (1 MiB
+ * did not: plain 64 KiB messages went 20% slower). */
+#define IN_CHUNK (256 * 1024)
 #define WINDOW (8 * 1024 * 1024)
 /* Queued and not yet written (sealed): what fits in the cache beside it. */
 #define AHEAD (256 * 1024)
