@@ -245,7 +245,7 @@ static struct {
 
 	/* Counters. */
 	uint64_t c_in, c_local_in, c_fwd, c_delivered, c_dup, c_hops,
-	    c_noroute, c_bad, c_restarts;
+	    c_noroute, c_oversize, c_bad, c_restarts;
 
 	char *msgbuf;		/* one message being made */
 	size_t msgbuf_len;
@@ -616,12 +616,23 @@ peer_remove(struct peer *p)
 
 /* ---- frames out -------------------------------------------------------- */
 
-/* Queue a whole frame as numbered data to peer p; -1 when it is full. */
+/*
+ * Queue a whole frame as numbered data to peer p: 0, or -1 when it is
+ * full.  A frame over the peer's limit (its -M smaller than ours) is
+ * dropped and counted, 1: its child could only refuse it, and die on it.
+ */
 static int
 peer_queue(struct peer *p, const char *frame, size_t n)
 {
+	const char *body;
+	size_t blen;
 	char *w;
 
+	if (p->maxmsg && n > p->maxmsg && frame_parse(frame, n, n, &body,
+	    &blen) > 0 && blen > p->maxmsg) {
+		S.c_oversize++;
+		return (1);
+	}
 	if ((w = link_reserve(&p->l, n)) == NULL)
 		return (-1);
 	memcpy(w, frame, n);
@@ -1142,9 +1153,12 @@ forward(int d, const char *frame, size_t n)
 	}
 	if (!S.peers[via].relay)
 		return (0);	/* a leaf: only messages, see send_msg */
-	if (peer_queue(&S.peers[via], frame, n) == -1)
+	switch (peer_queue(&S.peers[via], frame, n)) {
+	case -1:
 		return (-1);
-	S.c_fwd++;
+	case 0:
+		S.c_fwd++;
+	}
 	return (0);
 }
 
@@ -1458,11 +1472,13 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 			continue;
 		if (!all && S.nodes[d].via != i)
 			continue;
-		if (p->relay)
-			(void)peer_queue(p, frame, flen);
-		else if (all || p->nidx == d)
+		if (p->relay) {
+			if (peer_queue(p, frame, flen) == 1)
+				continue;
+		} else if (all || p->nidx == d) {
 			(void)leaf_queue(p, x->origin, x->id, x->want, 0, 0,
 			    x->parts, x->plen);
+		}
 		S.c_fwd++;
 	}
 	return (0);
@@ -1586,6 +1602,14 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	idl = frame_u64(id, S.next_id);
 	body = own_msg_body(dl, idl, m->argslen);
 	sz = frame_size(body);
+	if (d > 0 && S.nodes[d].via != -1 &&
+	    body > S.peers[S.nodes[d].via].maxmsg) {
+		/* The next relay takes less (its -M): lost at once. */
+		S.c_oversize++;
+		if (k)
+			client_lost(serial, k, dest, dl);
+		return (0);
+	}
 	if (d != 0 && !room(d, sz))
 		return (-1);
 	if (sz > S.msgbuf_len)
@@ -2079,8 +2103,8 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 			pl[n] = it.n;
 		}
 		fsz = leaf ? frame_size(WIRE_MSG_PREFIX_LEN + pl[n]) : (size_t)f;
-		if (out + fsz > bytes || (leaf && WIRE_MSG_PREFIX_LEN + pl[n] >
-		    p->maxmsg))
+		if (out + fsz > bytes || (leaf ? WIRE_MSG_PREFIX_LEN + pl[n] :
+		    ibl) > p->maxmsg)
 			break;
 		fs[n] = f;
 		sz[n++] = fsz;
@@ -2088,8 +2112,8 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 		out += fsz;
 	}
 	if (n == 0) {
-		/* Not even the first: wait, unless the leaf refuses it. */
-		if (leaf && WIRE_MSG_PREFIX_LEN + pl[0] > p->maxmsg)
+		/* Not even the first: wait, unless the peer refuses it. */
+		if ((leaf ? WIRE_MSG_PREFIX_LEN + pl[0] : ibl) > p->maxmsg)
 			return (route_msg(&m, &x, frames, f, from) == -1 ? -1 :
 			    f);
 		return (-1);
@@ -3017,6 +3041,7 @@ ctl_command(FILE *f, const char *cmd, int json)
 			{ "duplicates", S.c_dup },
 			{ "hop_limit", S.c_hops },
 			{ "no_route", S.c_noroute },
+			{ "oversize", S.c_oversize },
 			{ "malformed", S.c_bad },
 			{ "restarts", S.c_restarts },
 		};

@@ -871,6 +871,52 @@ stream_to_dst() {
 	[ "$(awk -F'\t' '{ print $NF }' "$T/listen.out")" = small ]
 }
 
+# relay_counter NODE NAME: one of NODE's counters.
+relay_counter() {
+	ctl "$1" counters | awk -F'\t' -v n="$2" '$1 == n { print $2 }'
+}
+
+@test "a relay peer with a smaller -M (r1 -M 1000): a message for dst over it, sent to r2, is answered lost at once (exit 1 within -w 20), counted oversize; the link r2-r1 stays up and the next message is written" {
+	start_listener -n dst 127.0.0.1:0
+	start_relay r1 -M 1000 -l 127.0.0.1:0 "$ADDR"
+	start_relay r2 -l 127.0.0.1:0 "$(addr r1)"
+	wait_routes r2 "dst r1 2" "r1 r1 1"
+	big=$(printf '%02000d' 0)
+	t0=${EPOCHREALTIME/./}
+	run --separate-stderr quilt-send -w 20 -d dst "$(addr r2)" "$big"
+	t1=${EPOCHREALTIME/./}
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "quilt-send: $(addr r2): node dst is unreachable: 1 message not delivered" ]
+	[ $((t1 - t0)) -lt 10000000 ]
+	[ "$(relay_counter r2 oversize)" -eq 1 ]
+	run --separate-stderr quilt-send -w 20 -d dst "$(addr r2)" small
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(awk -F'\t' '{ print $NF }' "$T/listen.out")" = small ]
+	# r2's child for r1 never had to refuse a frame: no restart
+	[ "$(relay_counter r2 restarts)" -eq 0 ]
+	[ "$(ctl r2 peers | cut -f1,3)" = "$(tabs "r1 up")" ]
+}
+
+@test "a relay peer with a smaller -M in transit (r3 -> r2 -> r1 -M 1000): of 11 messages the one over it is dropped at r2 (oversize 1), the 10 others are written in order; the sender says 1 not confirmed at -w (exit 1); no child restarted" {
+	start_listener -n dst 127.0.0.1:0
+	start_relay r1 -M 1000 -l 127.0.0.1:0 "$ADDR"
+	start_relay r2 -l 127.0.0.1:0 "$(addr r1)"
+	start_relay r3 -l 127.0.0.1:0 "$(addr r2)"
+	wait_routes r3 "dst r2 3" "r1 r2 2" "r2 r2 1"
+	{ seq 1 5; printf '%02000d\n' 0; seq 6 10; } >"$T/in"
+	run --separate-stderr quilt-send -w 3 -d dst "$(addr r3)" <"$T/in"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "quilt-send: $(addr r3): deadline reached: 1 message not confirmed as written by dst" ]
+	[ "$(awk -F'\t' '{ print $NF }' "$T/listen.out")" = "$(seq 1 10)" ]
+	[ "$(relay_counter r2 oversize)" -eq 1 ]
+	for r in r1 r2 r3; do
+		[ "$(relay_counter "$r" restarts)" -eq 0 ]
+	done
+}
+
 # ---- sealing -------------------------------------------------------------------
 
 @test "-k: a sealed mesh (scripts/mesh -k) routes end to end; a client without the key is refused (76)" {
