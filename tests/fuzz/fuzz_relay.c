@@ -217,6 +217,7 @@ reset(int oformat)
 	S.npeers = 0;
 	fake_peer(0, "127.0.0.1:37997", "n1", 1, 1, 1);
 	fake_peer(1, "127.0.0.1:38959", "n3", 1, 1, 0);
+	S.peers[1].maxmsg = 1024;	/* a smaller -M: frames over it stay */
 	fake_peer(2, "127.0.0.1:40001", "lf", 0, 1, 0);
 	fake_peer(3, "127.0.0.1:35981", "n4", 1, 0, 0);
 	route_all();
@@ -251,7 +252,7 @@ reset(int oformat)
 	S.lping_next = 0;
 	memset(&S.cd, 0, sizeof(S.cd));
 	S.c_in = S.c_local_in = S.c_fwd = S.c_delivered = S.c_dup = S.c_hops =
-	    S.c_noroute = S.c_bad = S.c_restarts = 0;
+	    S.c_noroute = S.c_oversize = S.c_bad = S.c_restarts = 0;
 
 	S.json = oformat == 3;
 	S.fmt = oformat == 3 ? FMT_LINE : (enum fmt)oformat;
