@@ -855,20 +855,28 @@ stream_to_dst() {
 	[ ! -s "$T/listen.out" ]
 }
 
-@test "a leaf with -M 100: a message through r1 over its limit is answered lost at once (exit 1 within -w 20); the next one, under it, is written (exit 0)" {
-	leaf_chain -M 100
-	big=$(printf '%0200d' 0)
+# lost_then_small RELAY SIZE: a message of SIZE bytes quilt-send -d dst to
+# RELAY is answered lost at once (exit 1 well within -w 20, "node dst is
+# unreachable: 1 message not delivered"); then "small" is written by dst.
+lost_then_small() {
+	local big t0 t1
+	big=$(printf "%0${2}d" 0)
 	t0=${EPOCHREALTIME/./}
-	run --separate-stderr quilt-send -w 20 -d dst "$(addr r1)" "$big"
+	run --separate-stderr quilt-send -w 20 -d dst "$(addr "$1")" "$big"
 	t1=${EPOCHREALTIME/./}
 	echo "$stderr"
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "quilt-send: $(addr r1): node dst is unreachable: 1 message not delivered" ]
+	[ "$stderr" = "quilt-send: $(addr "$1"): node dst is unreachable: 1 message not delivered" ]
 	[ $((t1 - t0)) -lt 10000000 ]
-	run --separate-stderr quilt-send -w 20 -d dst "$(addr r1)" small
+	run --separate-stderr quilt-send -w 20 -d dst "$(addr "$1")" small
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$(awk -F'\t' '{ print $NF }' "$T/listen.out")" = small ]
+}
+
+@test "a leaf with -M 100: a message through r1 over its limit is answered lost at once (exit 1 within -w 20); the next one, under it, is written (exit 0)" {
+	leaf_chain -M 100
+	lost_then_small r1 200
 }
 
 # relay_counter NODE NAME: one of NODE's counters.
@@ -881,19 +889,8 @@ relay_counter() {
 	start_relay r1 -M 1000 -l 127.0.0.1:0 "$ADDR"
 	start_relay r2 -l 127.0.0.1:0 "$(addr r1)"
 	wait_routes r2 "dst r1 2" "r1 r1 1"
-	big=$(printf '%02000d' 0)
-	t0=${EPOCHREALTIME/./}
-	run --separate-stderr quilt-send -w 20 -d dst "$(addr r2)" "$big"
-	t1=${EPOCHREALTIME/./}
-	echo "$stderr"
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "quilt-send: $(addr r2): node dst is unreachable: 1 message not delivered" ]
-	[ $((t1 - t0)) -lt 10000000 ]
+	lost_then_small r2 2000
 	[ "$(relay_counter r2 oversize)" -eq 1 ]
-	run --separate-stderr quilt-send -w 20 -d dst "$(addr r2)" small
-	echo "$stderr"
-	[ "$status" -eq 0 ]
-	[ "$(awk -F'\t' '{ print $NF }' "$T/listen.out")" = small ]
 	# r2's child for r1 never had to refuse a frame: no restart
 	[ "$(relay_counter r2 restarts)" -eq 0 ]
 	[ "$(ctl r2 peers | cut -f1,3)" = "$(tabs "r1 up")" ]
