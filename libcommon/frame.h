@@ -56,7 +56,7 @@ int frame_count_parts(const char *body, size_t len);
 
 /* Decimal digits of v. */
 static inline size_t
-frame_digits(size_t v)
+frame_digits(uint64_t v)
 {
 	size_t d = 1;
 
@@ -74,18 +74,38 @@ frame_size(size_t len)
 	return (frame_digits(len) + 1 + len + 1);
 }
 
+/*
+ * v in decimal, its frame_digits(v) digits ending just before end: two
+ * digits a division (frame headers and the relay's ids are on hot paths).
+ */
+static inline void
+frame_put_dec(char *end, uint64_t v)
+{
+	static const char d2[] =
+	    "0001020304050607080910111213141516171819"
+	    "2021222324252627282930313233343536373839"
+	    "4041424344454647484950515253545556575859"
+	    "6061626364656667686970717273747576777879"
+	    "8081828384858687888990919293949596979899";
+
+	for (; v >= 100; v /= 100) {
+		end -= 2;
+		memcpy(end, d2 + 2 * (v % 100), 2);
+	}
+	if (v >= 10)
+		memcpy(end - 2, d2 + 2 * v, 2);
+	else
+		end[-1] = '0' + v;
+}
+
 /* Write "len:" at out; returns the bytes written (at most FRAME_HDR_MAX). */
 static inline size_t
 frame_put_hdr(char *out, size_t len)
 {
 	size_t d = frame_digits(len);
-	char *e = out + d;
 
-	*e = ':';
-	do {
-		*--e = '0' + len % 10;
-		len /= 10;
-	} while (len != 0);
+	frame_put_dec(out + d, len);
+	out[d] = ':';
 	return (d + 1);
 }
 
@@ -121,28 +141,9 @@ size_t frame_putv(char *out, size_t cap, int n, const char *const *p,
 static inline size_t
 frame_u64(char *out, uint64_t v)
 {
-	static const char d2[] =
-	    "0001020304050607080910111213141516171819"
-	    "2021222324252627282930313233343536373839"
-	    "4041424344454647484950515253545556575859"
-	    "6061626364656667686970717273747576777879"
-	    "8081828384858687888990919293949596979899";
-	char t[20];
-	size_t i = sizeof(t), n;
+	size_t n = frame_digits(v);
 
-	/* Two digits a division. */
-	for (; v >= 100; v /= 100) {
-		i -= 2;
-		memcpy(t + i, d2 + 2 * (v % 100), 2);
-	}
-	if (v >= 10) {
-		i -= 2;
-		memcpy(t + i, d2 + 2 * v, 2);
-	} else {
-		t[--i] = '0' + v;
-	}
-	n = sizeof(t) - i;
-	memcpy(out, t + i, n);
+	frame_put_dec(out + n, v);
 	out[n] = '\0';
 	return (n);
 }
