@@ -617,9 +617,22 @@ peer_remove(struct peer *p)
 /* ---- frames out -------------------------------------------------------- */
 
 /*
+ * Is a frame of body bytes over next hop p's limit (its -M smaller than
+ * ours)?  Such a frame is never sent to it (its side could only refuse
+ * it, a relay's send child by dying): counted here, as it is dropped.
+ */
+static int
+over_limit(const struct peer *p, size_t body)
+{
+	if (p->maxmsg == 0 || body <= p->maxmsg)
+		return (0);
+	S.c_oversize++;
+	return (1);
+}
+
+/*
  * Queue a whole frame as numbered data to peer p: 0, or -1 when it is
- * full.  A frame over the peer's limit (its -M smaller than ours) is
- * dropped and counted, 1: its child could only refuse it, and die on it.
+ * full, 1 when it is over the peer's limit (dropped).
  */
 static int
 peer_queue(struct peer *p, const char *frame, size_t n)
@@ -628,11 +641,9 @@ peer_queue(struct peer *p, const char *frame, size_t n)
 	size_t blen;
 	char *w;
 
-	if (p->maxmsg && n > p->maxmsg && frame_parse(frame, n, n, &body,
-	    &blen) > 0 && blen > p->maxmsg) {
-		S.c_oversize++;
+	if (n > p->maxmsg && frame_parse(frame, n, n, &body, &blen) > 0 &&
+	    over_limit(p, blen))
 		return (1);
-	}
 	if ((w = link_reserve(&p->l, n)) == NULL)
 		return (-1);
 	memcpy(w, frame, n);
@@ -677,8 +688,8 @@ lq_push(struct peer *p, int origin, uint64_t id, uint32_t n, int want,
 
 /*
  * A leaf takes ["", "msg", PART...]: remember which message it was (and,
- * for a client's, which k of which connection to answer).  0 also when
- * the leaf would refuse it (it never arrives there).
+ * for a client's, which k of which connection to answer).  0, -1 when
+ * there is no room, 1 when it is over the leaf's limit (dropped).
  */
 static int
 leaf_queue(struct peer *p, int origin, uint64_t id, int want,
@@ -687,8 +698,8 @@ leaf_queue(struct peer *p, int origin, uint64_t id, int want,
 	size_t body = WIRE_MSG_PREFIX_LEN + plen, sz = frame_size(body);
 	char *w;
 
-	if (body > p->maxmsg)
-		return (0);
+	if (over_limit(p, body))
+		return (1);
 	if (!lq_room(p) || (w = link_reserve(&p->l, sz)) == NULL)
 		return (-1);
 	wire_put_msgn_fast(w, parts, plen);
@@ -1472,13 +1483,10 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 			continue;
 		if (!all && S.nodes[d].via != i)
 			continue;
-		if (p->relay) {
-			if (peer_queue(p, frame, flen) == 1)
-				continue;
-		} else if (all || p->nidx == d) {
-			(void)leaf_queue(p, x->origin, x->id, x->want, 0, 0,
-			    x->parts, x->plen);
-		}
+		if (p->relay ? peer_queue(p, frame, flen) == 1 :
+		    (all || p->nidx == d) && leaf_queue(p, x->origin, x->id,
+		    x->want, 0, 0, x->parts, x->plen) == 1)
+			continue;	/* over its limit */
 		S.c_fwd++;
 	}
 	return (0);
@@ -1577,7 +1585,7 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 		 * (client_run takes most of these, a run at a time). */
 		struct peer *p = &S.peers[S.nodes[d].via];
 
-		if (WIRE_MSG_PREFIX_LEN + m->argslen > p->maxmsg) {
+		if (over_limit(p, WIRE_MSG_PREFIX_LEN + m->argslen)) {
 			if (k)
 				client_lost(serial, k, p->node,
 				    strlen(p->node));
@@ -1603,9 +1611,8 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	body = own_msg_body(dl, idl, m->argslen);
 	sz = frame_size(body);
 	if (d > 0 && S.nodes[d].via != -1 &&
-	    body > S.peers[S.nodes[d].via].maxmsg) {
+	    over_limit(&S.peers[S.nodes[d].via], body)) {
 		/* The next relay takes less (its -M): lost at once. */
-		S.c_oversize++;
 		if (k)
 			client_lost(serial, k, dest, dl);
 		return (0);

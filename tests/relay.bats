@@ -877,6 +877,7 @@ lost_then_small() {
 @test "a leaf with -M 100: a message through r1 over its limit is answered lost at once (exit 1 within -w 20); the next one, under it, is written (exit 0)" {
 	leaf_chain -M 100
 	lost_then_small r1 200
+	[ "$(relay_counter r1 oversize)" -eq 1 ]
 }
 
 # relay_counter NODE NAME: one of NODE's counters.
