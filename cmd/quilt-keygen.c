@@ -18,7 +18,8 @@
 static noreturn void
 usage(int status)
 {
-	fprintf(status ? stderr : stdout, "usage: quilt-keygen [-fV] file | -\n");
+	fprintf(status ? stderr : stdout,
+	    "usage: quilt-keygen [-fV] file | -\n");
 	exit(status);
 }
 
@@ -31,7 +32,7 @@ main(int argc, char *argv[])
 	ssize_t w;
 
 	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	while ((ch = getopt(argc, argv, "+fhV")) != -1) {
 		switch (ch) {
 		case 'f':
@@ -55,12 +56,12 @@ main(int argc, char *argv[])
 		fd = 1;
 	} else {
 		/* Never replace a key by accident: -f says so. */
-		flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC :
-		    O_EXCL);
+		flags = O_WRONLY | O_CREAT | O_CLOEXEC |
+		    (force ? O_TRUNC : O_EXCL);
 		if ((fd = open(argv[0], flags, 0600)) == -1)
 			log_die(errno == EEXIST ? EX_USAGE : EX_OSERR, "%s%s",
-			    argv[0], errno == EEXIST ? " (use -f to replace it)" :
-			    "");
+			    argv[0],
+			    errno == EEXIST ? " (use -f to replace it)" : "");
 		if (force && fchmod(fd, 0600) == -1)
 			log_die(EX_OSERR, "%s", argv[0]);
 	}

@@ -44,13 +44,13 @@
 #define SESS_MAX 1024
 #define SESS_AGE_MS (3600 * 1000LL)
 #define MARKS 4096
-#define CHILD_BATCH (256 * 1024)	/* -C: bytes of frames per batch */
+#define CHILD_BATCH (256 * 1024) /* -C: bytes of frames per batch */
 
 struct opts {
 	enum fmt fmt;
 	int raw, backlog, maxconn;
 	const char *cmd, *ready;
-	const char *child;	/* -C: quilt-relay's incoming side, instance */
+	const char *child; /* -C: quilt-relay's incoming side, instance */
 	const char *keyfile[2];
 	int nkeys;
 	size_t maxmsg;
@@ -63,8 +63,8 @@ struct opts {
 
 struct session {
 	unsigned char sid[WIRE_SID_LEN];
-	uint64_t taken;		/* appended to the output */
-	uint64_t written;	/* taken by write(2): what we acknowledge */
+	uint64_t taken; /* appended to the output */
+	uint64_t written; /* taken by write(2): what we acknowledge */
 	long long used;
 	struct conn *conn;
 	unsigned gen;
@@ -75,29 +75,29 @@ enum cstate { C_HELLO, C_CONFIRM, C_OPEN, C_LINGER, C_CLOSED };
 
 struct conn {
 	unsigned id;
-	uint64_t serial;	/* -C: the router's name for it */
-	int reported;		/* -C: "open" was said */
+	uint64_t serial; /* -C: the router's name for it */
+	int reported; /* -C: "open" was said */
 	int fd;
 	enum cstate state;
 	struct link link;
 	char remote[ADDR_STRLEN];
 	struct sockaddr_storage la, ra;
 	socklen_t lalen, ralen;
-	long long deadline;	/* hello or linger */
+	long long deadline; /* hello or linger */
 	struct wire_hello peer;
-	struct seal *seal;	/* during the sealed handshake */
-	char *transcript;	/* both hellos, for the key derivation */
+	struct seal *seal; /* during the sealed handshake */
+	char *transcript; /* both hellos, for the key derivation */
 	size_t tlen;
 	struct session *sess;
-	uint64_t acked;		/* the last "ack N" sent */
-	int blocked;		/* waits for room in its output */
+	uint64_t acked; /* the last "ack N" sent */
+	int blocked; /* waits for room in its output */
 	int peer_bye, bye_sent, rd_eof, wr_shut;
 
 	/* -e: the handler and its two pipes. */
 	pid_t pid;
-	int hin, hout;		/* our ends */
-	struct sink hs;		/* towards its standard input */
-	struct buf hbuf;	/* from its standard output */
+	int hin, hout; /* our ends */
+	struct sink hs; /* towards its standard input */
+	struct buf hbuf; /* from its standard output */
 	int hout_eof, exited, status, exit_sent, hin_dead;
 };
 
@@ -108,7 +108,7 @@ static struct {
 	struct addr a;
 	char bound[ADDR_STRLEN];
 	struct sink out;
-	struct conn **conns;	/* nslots: a handler may outlive its socket */
+	struct conn **conns; /* nslots: a handler may outlive its socket */
 	int nslots, nconns, nlive;
 	struct session *sess;
 	unsigned char keys[2][SEAL_KEYLEN];
@@ -116,8 +116,8 @@ static struct {
 	int stopping;
 	long long drain_deadline, hello_ms;
 	uint64_t serial;
-	struct buf rin;		/* -C: frames from the router */
-	struct sink cout;	/* -C: clients' frames, on fd 3 */
+	struct buf rin; /* -C: frames from the router */
+	struct sink cout; /* -C: clients' frames, on fd 3 */
 } S;
 
 static void conn_process(struct conn *c);
@@ -200,7 +200,7 @@ flush_out(void)
 {
 	if (S.o.child && sink_flush(&S.cout, written, NULL) == -1 &&
 	    errno != EAGAIN)
-		exit(0);	/* the router is gone */
+		exit(0); /* the router is gone */
 	if (sink_flush(&S.out, written, NULL) == -1 && errno != EAGAIN) {
 		if (errno == EPIPE)
 			log_diex(EX_IOERR, "stdout: the reader went away");
@@ -221,7 +221,6 @@ child_sink(const struct conn *c)
 	return (c->peer.relay[0] ? &S.out : &S.cout);
 }
 
-
 /*
  * A frame for the router: every frame of a relay peer but its acks, bye
  * and error (all numbered), a client's msg for any node (numbered), and a
@@ -234,8 +233,8 @@ child_frame(struct conn *c, const struct wire_msg *m, const char *frame,
     size_t len)
 {
 	char n[24], k[24];
-	const char *p[] = { "frame", n, k, frame };
-	size_t l[] = { 5, 0, 0, len };
+	const char *p[] = {"frame", n, k, frame};
+	size_t l[] = {5, 0, 0, len};
 	int counted;
 
 	if (c->peer.relay[0])
@@ -270,7 +269,7 @@ child_batch(struct conn *c)
 	size_t have = buf_len(&c->link.in), off = 0, len;
 	struct sink *sk = child_sink(c);
 	char n[24], k[24];
-	const char *p[] = { "frames", n, k, data };
+	const char *p[] = {"frames", n, k, data};
 	size_t l[4];
 	uint64_t count = 0;
 
@@ -287,8 +286,9 @@ child_batch(struct conn *c)
 			m.cmd = W_MSG;
 		else if (wire_decode(body, len, &m) == -1)
 			break;
-		if (c->peer.relay[0] ? m.cmd == W_ACK || m.cmd == W_BYE ||
-		    m.cmd == W_ERROR : m.cmd != W_MSG)
+		if (c->peer.relay[0] ?
+			m.cmd == W_ACK || m.cmd == W_BYE || m.cmd == W_ERROR :
+			m.cmd != W_MSG)
 			break;
 		off += f;
 		count++;
@@ -316,19 +316,19 @@ on_router(void *arg, int fd, int revents)
 
 	r = buf_fill(&S.rin, 0, 65536);
 	if (r == 0 || (r == -1 && errno != EAGAIN && errno != ENOBUFS))
-		exit(0);	/* the router is gone: so are we */
-	while ((f = frame_parse(buf_data(&S.rin), buf_len(&S.rin),
-	    S.rin.max, &body, &len)) > 0) {
+		exit(0); /* the router is gone: so are we */
+	while ((f = frame_parse(buf_data(&S.rin), buf_len(&S.rin), S.rin.max,
+		    &body, &len)) > 0) {
 		struct frame_iter it;
 		unsigned long long serial;
 		int i;
 
 		frame_iter_init(&it, body, len);
 		for (i = 0; i < 3 && frame_next_part(&it, &p[i], &l[i]) == 1;
-		    i++)
+		     i++)
 			;
-		if (i == 3 && frame_part_num(p[1], l[1], UINT64_MAX,
-		    &serial) == 0) {
+		if (i == 3 &&
+		    frame_part_num(p[1], l[1], UINT64_MAX, &serial) == 0) {
 			for (int j = 0; j < S.nslots; j++) {
 				struct conn *c = S.conns[j];
 
@@ -338,9 +338,8 @@ on_router(void *arg, int fd, int revents)
 				if (l[0] == 2 && memcmp(p[0], "to", 2) == 0) {
 					(void)link_ctl(&c->link, p[2], l[2]);
 					conn_settle(c);
-				}
-				else if (l[0] == 4 && memcmp(p[0], "drop", 4)
-				    == 0)
+				} else if (l[0] == 4 &&
+				    memcmp(p[0], "drop", 4) == 0)
 					conn_fail(c, "%.*s", (int)l[2], p[2]);
 				break;
 			}
@@ -357,10 +356,10 @@ static void
 conn_ack(struct conn *c)
 {
 	char n[24];
-	const char *args[] = { n, NULL };
+	const char *args[] = {n, NULL};
 
-	if (c->sess == NULL || c->state != C_OPEN || c->sess->written ==
-	    c->acked)
+	if (c->sess == NULL || c->state != C_OPEN ||
+	    c->sess->written == c->acked)
 		return;
 	c->acked = c->sess->written;
 	snprintf(n, sizeof(n), "%" PRIu64, c->acked);
@@ -403,7 +402,7 @@ conn_close(struct conn *c)
 	c->state = C_CLOSED;
 	if (c->reported) {
 		char n[24];
-		const char *p[] = { "close", n };
+		const char *p[] = {"close", n};
 
 		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
 		(void)sink_putv(child_sink(c), 2, p, NULL);
@@ -428,7 +427,7 @@ static void
 conn_fail(struct conn *c, const char *fmt, ...)
 {
 	char why[256];
-	const char *args[] = { why, NULL };
+	const char *args[] = {why, NULL};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -437,7 +436,7 @@ conn_fail(struct conn *c, const char *fmt, ...)
 	log_warnx("%s: %s", c->remote, why);
 	if (!S.o.raw && c->fd != -1) {
 		c->link.ctl.start = c->link.ctl.end = 0;
-		c->link.qs = c->link.q.end;	/* nothing more of ours */
+		c->link.qs = c->link.q.end; /* nothing more of ours */
 		(void)link_ctlv(&c->link, "error", args, NULL, 0);
 		(void)link_flush(&c->link);
 	}
@@ -454,8 +453,8 @@ conn_broken(struct conn *c, int err)
 {
 	if (c->link.seal != NULL && !c->link.final_in)
 		log_warnx("%s: the sealed stream was cut before its end (%s)",
-		    c->remote, err && err != EPIPE ? strerror(err) :
-		    "no final record");
+		    c->remote,
+		    err && err != EPIPE ? strerror(err) : "no final record");
 	else if (err)
 		log_info("%s: %s", c->remote, strerror(err));
 }
@@ -573,19 +572,19 @@ spawn(struct conn *c)
 
 			setenv("PROTO", "UNIX", 1);
 			if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr,
-			    &len) == 0) {
+				&len) == 0) {
 				setenv_num("UNIXREMOTEEUID", cr.uid);
 				setenv_num("UNIXREMOTEEGID", cr.gid);
 				setenv_num("UNIXREMOTEPID", cr.pid);
 			}
 		} else {
 			setenv("PROTO", "TCP", 1);
-			addr_host_port((struct sockaddr *)&c->la, c->lalen, host,
-			    sizeof(host), &port);
+			addr_host_port((struct sockaddr *)&c->la, c->lalen,
+			    host, sizeof(host), &port);
 			setenv("TCPLOCALIP", host, 1);
 			setenv_num("TCPLOCALPORT", port);
-			addr_host_port((struct sockaddr *)&c->ra, c->ralen, host,
-			    sizeof(host), &port);
+			addr_host_port((struct sockaddr *)&c->ra, c->ralen,
+			    host, sizeof(host), &port);
 			setenv("TCPREMOTEIP", host, 1);
 			setenv_num("TCPREMOTEPORT", port);
 		}
@@ -603,7 +602,8 @@ spawn(struct conn *c)
 	if (net_setup_fd(c->hin) == -1 || net_setup_fd(c->hout) == -1)
 		return (-1);
 	if (sink_init(&c->hs, c->hin, 0, fmt_bound(S.o.maxmsg) + OUT_CHUNK,
-	    MARKS) == -1 || buf_init(&c->hbuf, 0, S.o.maxmsg + 65536) == -1)
+		MARKS) == -1 ||
+	    buf_init(&c->hbuf, 0, S.o.maxmsg + 65536) == -1)
 		return (-1);
 	c->hs.term = S.o.raw ? -1 : fmt_term(S.o.fmt);
 	loop_add(&S.loop, c->hin, 0, on_handler_in, c);
@@ -618,8 +618,8 @@ conn_ready(struct conn *c)
 	c->state = C_OPEN;
 	if (S.o.child) {
 		char n[24];
-		const char *p[] = { "open", n, c->peer.node, c->peer.relay,
-		    c->remote };
+		const char *p[] = {"open", n, c->peer.node, c->peer.relay,
+		    c->remote};
 
 		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
 		(void)sink_putv(child_sink(c), 5, p, NULL);
@@ -632,8 +632,8 @@ conn_ready(struct conn *c)
 }
 
 static void
-handle_hello(struct conn *c, const char *raw, size_t rawlen,
-    const char *body, size_t len)
+handle_hello(struct conn *c, const char *raw, size_t rawlen, const char *body,
+    size_t len)
 {
 	struct wire_msg m;
 	struct wire_hello me;
@@ -653,17 +653,20 @@ handle_hello(struct conn *c, const char *raw, size_t rawlen,
 	me.vmin = WIRE_VMIN;
 	me.vmax = WIRE_VMAX;
 	if (wire_version(&me, &c->peer) == 0) {
-		conn_fail(c, "no common protocol version (this listener speaks "
-		    "%u-%u, the peer %u-%u)", me.vmin, me.vmax, c->peer.vmin,
-		    c->peer.vmax);
+		conn_fail(c,
+		    "no common protocol version (this listener speaks "
+		    "%u-%u, the peer %u-%u)",
+		    me.vmin, me.vmax, c->peer.vmin, c->peer.vmax);
 		return;
 	}
 	if (c->peer.sealed && S.o.nkeys == 0) {
-		conn_fail(c, "the peer is sealed (-k) and this listener is not");
+		conn_fail(c,
+		    "the peer is sealed (-k) and this listener is not");
 		return;
 	}
 	if (!c->peer.sealed && S.o.nkeys > 0) {
-		conn_fail(c, "this listener is sealed (-k) and the peer is not");
+		conn_fail(c,
+		    "this listener is sealed (-k) and the peer is not");
 		return;
 	}
 	c->sess = sess_find(c->peer.sid, c->peer.from < 0 ? 0 : c->peer.from,
@@ -685,8 +688,10 @@ handle_hello(struct conn *c, const char *raw, size_t rawlen,
 	c->sess->live = 1;
 	/* Acks sent on a lost connection may never have arrived: start from
 	 * what the sender says it has, so the next ack covers the rest. */
-	c->acked = c->peer.from >= 0 && (uint64_t)c->peer.from <
-	    c->sess->written ? (uint64_t)c->peer.from : c->sess->written;
+	c->acked = c->peer.from >= 0 &&
+		(uint64_t)c->peer.from < c->sess->written ?
+	    (uint64_t)c->peer.from :
+	    c->sess->written;
 	memcpy(me.node, S.o.node, sizeof(me.node));
 	memcpy(me.sid, c->peer.sid, WIRE_SID_LEN);
 	me.maxmsg = S.o.maxmsg;
@@ -746,10 +751,12 @@ handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 	}
 	for (k = 0; k < S.o.nkeys; k++)
 		if (seal_derive(c->seal, S.keys[k], pk, c->transcript,
-		    c->tlen) == 0 && seal_check(c->seal, tag) == 0)
+			c->tlen) == 0 &&
+		    seal_check(c->seal, tag) == 0)
 			break;
 	if (k == S.o.nkeys || seal_pull_init(c->seal, hdr) == -1) {
-		conn_fail(c, "authentication failed: the peer does not hold "
+		conn_fail(c,
+		    "authentication failed: the peer does not hold "
 		    "the key, or the handshake was altered");
 		return;
 	}
@@ -758,8 +765,9 @@ handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 	flen = wire_put_confirm(frame, tag, hdr);
 	link_take(&c->link, n);
 	/* The last plaintext: queued ahead of the first record. */
-	if (buf_len(&c->link.ctl) > 0 || buf_append(&c->link.ctl, frame,
-	    flen) == -1 || link_flush(&c->link) != (ssize_t)flen) {
+	if (buf_len(&c->link.ctl) > 0 ||
+	    buf_append(&c->link.ctl, frame, flen) == -1 ||
+	    link_flush(&c->link) != (ssize_t)flen) {
 		conn_fail(c, "could not send the key confirmation");
 		return;
 	}
@@ -768,7 +776,7 @@ handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 		conn_fail(c, "out of memory");
 		return;
 	}
-	c->seal = NULL;		/* the link has it now */
+	c->seal = NULL; /* the link has it now */
 	free(c->transcript);
 	c->transcript = NULL;
 	log_info("%s: sealed with key %d", c->remote, k + 1);
@@ -778,9 +786,10 @@ handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 static int
 dest_ok(const struct wire_msg *m)
 {
-	return (m->destlen == 0 || (m->destlen == 3 &&
-	    memcmp(m->dest, "all", 3) == 0) || (m->destlen ==
-	    strlen(S.o.node) && memcmp(m->dest, S.o.node, m->destlen) == 0));
+	return (m->destlen == 0 ||
+	    (m->destlen == 3 && memcmp(m->dest, "all", 3) == 0) ||
+	    (m->destlen == strlen(S.o.node) &&
+		memcmp(m->dest, S.o.node, m->destlen) == 0));
 }
 
 /* Frames from a framed peer, as far as the output takes them. */
@@ -801,13 +810,15 @@ process_framed(struct conn *c)
 	c->blocked = 0;
 	while (c->state == C_OPEN || c->state == C_HELLO ||
 	    c->state == C_CONFIRM) {
-		f = link_frame(&c->link, c->state != C_OPEN ? WIRE_HELLO_MAX :
-		    0, &body, &len);
+		f = link_frame(&c->link,
+		    c->state != C_OPEN ? WIRE_HELLO_MAX : 0, &body, &len);
 		if (f == 0)
 			break;
 		if (f == -1) {
-			conn_fail(c, errno == EMSGSIZE ? "frame over the "
-			    "message limit" : "malformed frame");
+			conn_fail(c,
+			    errno == EMSGSIZE ? "frame over the "
+						"message limit" :
+						"malformed frame");
 			return;
 		}
 		if (c->state == C_HELLO) {
@@ -836,8 +847,8 @@ process_framed(struct conn *c)
 		}
 		/* A msg for us: [], or our name (from a relay). */
 		if ((m.args = wire_is_msg(body, len, &m.argslen)) == NULL &&
-		    len >= S.o.minelen && memcmp(body, S.o.mine,
-		    S.o.minelen) == 0) {
+		    len >= S.o.minelen &&
+		    memcmp(body, S.o.mine, S.o.minelen) == 0) {
 			m.args = body + S.o.minelen;
 			m.argslen = len - S.o.minelen;
 		}
@@ -880,7 +891,7 @@ process_framed(struct conn *c)
 			}
 			if (sk->count == sk->cap ||
 			    (w = sink_reserve(sk, fmt_bound(m.argslen))) ==
-			    NULL) {
+				NULL) {
 				c->blocked = 1;
 				goto out;
 			}
@@ -903,12 +914,14 @@ process_framed(struct conn *c)
 			break;
 		case W_PING: {
 			char seq[24];
-			const char *args[] = { seq, S.o.node, "0", NULL };
+			const char *args[] = {seq, S.o.node, "0", NULL};
 
 			/* A node of a mesh is for quilt-relay to reach. */
 			if (!dest_ok(&m)) {
-				conn_fail(c, "no route to %.*s", (int)(m.destlen >
-				    WIRE_NODE_MAX ? WIRE_NODE_MAX : m.destlen),
+				conn_fail(c, "no route to %.*s",
+				    (int)(m.destlen > WIRE_NODE_MAX ?
+					    WIRE_NODE_MAX :
+					    m.destlen),
 				    m.dest);
 				return;
 			}
@@ -983,7 +996,8 @@ process_raw(struct conn *c)
 		if (r == 0)
 			return;
 		if (r == -1) {
-			conn_fail(c, "record longer than the limit of %zu bytes",
+			conn_fail(c,
+			    "record longer than the limit of %zu bytes",
 			    S.o.maxmsg);
 			return;
 		}
@@ -1020,7 +1034,7 @@ queue_replies(struct conn *c)
 		/* Raw: its bytes go to the socket as they are. */
 		if (buf_len(&c->hbuf) > 0 && c->fd != -1 &&
 		    buf_append(&c->link.ctl, buf_data(&c->hbuf),
-		    buf_len(&c->hbuf)) == 0)
+			buf_len(&c->hbuf)) == 0)
 			buf_consume(&c->hbuf, buf_len(&c->hbuf));
 		if (c->fd == -1)
 			c->hbuf.start = c->hbuf.end = 0;
@@ -1034,17 +1048,18 @@ queue_replies(struct conn *c)
 			return;
 		if (r == -1) {
 			log_warnx("%s: handler output: %s", c->remote,
-			    errno == EMSGSIZE ? "message over the peer's limit" :
-			    "malformed netstring");
+			    errno == EMSGSIZE ?
+				"message over the peer's limit" :
+				"malformed netstring");
 			c->hbuf.start = c->hbuf.end = 0;
 			return;
 		}
 		if (c->fd == -1 || c->state != C_OPEN) {
-			buf_consume(&c->hbuf, r);	/* nobody to send to */
+			buf_consume(&c->hbuf, r); /* nobody to send to */
 			continue;
 		}
 		fsz = S.o.fmt == FMT_NET ? wire_msgn_size(0, len) :
-		    wire_msg1_size(0, len);
+					   wire_msg1_size(0, len);
 		if ((w = link_reserve(&c->link, fsz)) == NULL)
 			return;
 		if (S.o.fmt == FMT_NET)
@@ -1070,8 +1085,10 @@ conn_settle(struct conn *c)
 
 	if (c->pid > 0 || c->hout != -1 || buf_len(&c->hbuf) > 0)
 		queue_replies(c);
-	if (c->fd != -1 && (c->state == C_OPEN || c->state == C_HELLO ||
-	    c->state == C_CONFIRM) && buf_len(&c->link.in) > 0)
+	if (c->fd != -1 &&
+	    (c->state == C_OPEN || c->state == C_HELLO ||
+		c->state == C_CONFIRM) &&
+	    buf_len(&c->link.in) > 0)
 		conn_process(c);
 	if (c->hin != -1 && (!sink_empty(&c->hs) || c->hs.count > 0))
 		hin_flush(c);
@@ -1089,8 +1106,9 @@ conn_settle(struct conn *c)
 		return;
 
 	/* The end of the sender's input reaches the handler. */
-	if (c->hin != -1 && sink_empty(&c->hs) && (c->rd_eof || c->peer_bye ||
-	    S.stopping) && buf_len(&c->link.in) == 0) {
+	if (c->hin != -1 && sink_empty(&c->hs) &&
+	    (c->rd_eof || c->peer_bye || S.stopping) &&
+	    buf_len(&c->link.in) == 0) {
 		loop_del(&S.loop, c->hin);
 		close(c->hin);
 		c->hin = -1;
@@ -1107,26 +1125,29 @@ conn_settle(struct conn *c)
 			conn_close(c);
 			return;
 		}
-		if (S.o.cmd && ((c->rd_eof && c->wr_shut) || (c->exited &&
-		    handler_output_done(c) && buf_len(&c->link.ctl) == 0))) {
+		if (S.o.cmd &&
+		    ((c->rd_eof && c->wr_shut) ||
+			(c->exited && handler_output_done(c) &&
+			    buf_len(&c->link.ctl) == 0))) {
 			conn_close(c);
 			return;
 		}
 	} else if (c->state == C_OPEN) {
-		int all_written = c->sess && c->sess->written ==
-		    c->sess->taken && buf_len(&c->link.in) == 0;
+		int all_written = c->sess &&
+		    c->sess->written == c->sess->taken &&
+		    buf_len(&c->link.in) == 0;
 
 		conn_ack(c);
 		if (S.o.cmd) {
-			if (!c->bye_sent && (handler_output_done(c) ||
-			    c->exited) && !link_unsent(&c->link) &&
-			    c->hout == -1) {
+			if (!c->bye_sent &&
+			    (handler_output_done(c) || c->exited) &&
+			    !link_unsent(&c->link) && c->hout == -1) {
 				(void)link_ctlv(&c->link, "bye", NULL, NULL, 0);
 				c->bye_sent = 1;
 			}
 			if (c->bye_sent && c->exited && !c->exit_sent) {
 				char st[8];
-				const char *args[] = { st, NULL };
+				const char *args[] = {st, NULL};
 
 				snprintf(st, sizeof(st), "%d", c->status);
 				(void)link_ctlv(&c->link, "exit", args, NULL,
@@ -1176,8 +1197,9 @@ conn_settle(struct conn *c)
 		return;
 	}
 	if (!c->rd_eof && !c->blocked && !S.stopping &&
-	    buf_room(&c->link.in) + c->link.in.start + (c->link.in.max -
-	    c->link.in.cap) > 0)
+	    buf_room(&c->link.in) + c->link.in.start +
+		    (c->link.in.max - c->link.in.cap) >
+		0)
 		ev |= POLLIN;
 	if (c->state == C_LINGER && !c->rd_eof)
 		ev |= POLLIN;
@@ -1187,9 +1209,11 @@ conn_settle(struct conn *c)
 	if (c->hin != -1)
 		loop_want(&S.loop, c->hin, sink_empty(&c->hs) ? 0 : POLLOUT);
 	if (c->hout != -1)
-		loop_want(&S.loop, c->hout, buf_len(&c->link.q) <
-		    c->link.window / 2 && buf_len(&c->link.ctl) < 4 *
-		    OUT_CHUNK ? POLLIN : 0);
+		loop_want(&S.loop, c->hout,
+		    buf_len(&c->link.q) < c->link.window / 2 &&
+			    buf_len(&c->link.ctl) < 4 * OUT_CHUNK ?
+			POLLIN :
+			0);
 }
 
 static void
@@ -1211,12 +1235,13 @@ on_conn(void *arg, int fd, int revents)
 			/* Nothing of a bad record is delivered, nor after it;
 			 * the sender is told, in our own sealed stream. */
 			c->link.in.start = c->link.in.end = 0;
-			conn_fail(c, "integrity check failed: a sealed record "
+			conn_fail(c,
+			    "integrity check failed: a sealed record "
 			    "was altered, replayed or forged");
 			return;
 		}
-		if (r == 0 || (r == -1 && errno != EAGAIN && errno !=
-		    ENOBUFS)) {
+		if (r == 0 ||
+		    (r == -1 && errno != EAGAIN && errno != ENOBUFS)) {
 			c->rd_eof = 1;
 			conn_broken(c, r == -1 ? errno : 0);
 		}
@@ -1238,8 +1263,9 @@ on_accept(void *arg, int fd, int revents)
 	int cfd, id;
 
 	/* Only with a free slot: what waits stays in the backlog. */
-	for (int burst = 0; burst < 64 && S.nlive < S.o.maxconn &&
-	    S.nconns < S.nslots; burst++) {
+	for (int burst = 0;
+	     burst < 64 && S.nlive < S.o.maxconn && S.nconns < S.nslots;
+	     burst++) {
 		struct sockaddr_storage ra;
 		socklen_t ralen = sizeof(ra);
 
@@ -1270,8 +1296,9 @@ on_accept(void *arg, int fd, int revents)
 		else
 			addr_str(c->remote, (struct sockaddr *)&ra, ralen);
 		(void)net_setup_fd(cfd);
-		if (link_init(&c->link, cfd, S.o.raw ? S.o.maxmsg + 1 :
-		    S.o.maxmsg, WINDOW, 0) == -1) {
+		if (link_init(&c->link, cfd,
+			S.o.raw ? S.o.maxmsg + 1 : S.o.maxmsg, WINDOW,
+			0) == -1) {
 			close(cfd);
 			free(c);
 			return;
@@ -1310,7 +1337,7 @@ reap(void *arg, int sig)
 			c->pid = 0;
 			c->exited = 1;
 			c->status = WIFEXITED(st) ? WEXITSTATUS(st) :
-			    128 + WTERMSIG(st);
+						    128 + WTERMSIG(st);
 			/* Take what it wrote before it went; a grandchild may
 			 * hold the pipe open, so do not wait for its end. */
 			if (c->hout != -1) {
@@ -1344,8 +1371,8 @@ stop(void *arg, int sig)
 		_exit(1);
 	}
 	S.stopping = 1;
-	S.drain_deadline = net_now_ms() + env_ms("QUILT_DRAIN_TIMEOUT",
-	    DRAIN_TIMEOUT_MS);
+	S.drain_deadline = net_now_ms() +
+	    env_ms("QUILT_DRAIN_TIMEOUT", DRAIN_TIMEOUT_MS);
 	log_info("stopping: writing what was received");
 	if (S.lfd != -1) {
 		loop_del(&S.loop, S.lfd);
@@ -1364,14 +1391,15 @@ is_loopback(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_UNIX)
 		return (1);
 	if (ss->ss_family == AF_INET)
-		return ((ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr)
-		    >> 24) == 127);
+		return (
+		    (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
+			24) == 127);
 	if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a =
-		    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)
+						->sin6_addr;
 
-		return (IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) &&
-		    a->s6_addr[12] == 127));
+		return (IN6_IS_ADDR_LOOPBACK(a) ||
+		    (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127));
 	}
 	return (0);
 }
@@ -1381,7 +1409,6 @@ on_stdout(void *arg, int fd, int revents)
 {
 	flush_out();
 }
-
 
 static int
 all_done(void)
@@ -1412,20 +1439,23 @@ run(void)
 				continue;
 			}
 			if ((c->state == C_HELLO || c->state == C_CONFIRM ||
-			    c->state == C_LINGER) && now >= c->deadline) {
+				c->state == C_LINGER) &&
+			    now >= c->deadline) {
 				if (c->state != C_LINGER)
 					log_info("%s: no hello in time",
 					    c->remote);
 				else
 					log_info("%s: the peer did not close "
-					    "in time after our bye", c->remote);
+						 "in time after our bye",
+					    c->remote);
 				conn_close(c);
 				continue;
 			}
 			/* Acks for what the last write took; output room for
 			 * those that waited for it. */
-			if (c->blocked || (c->sess && c->sess->written !=
-			    c->acked) || (c->hin != -1 && c->hs.count > 0))
+			if (c->blocked ||
+			    (c->sess && c->sess->written != c->acked) ||
+			    (c->hin != -1 && c->hs.count > 0))
 				conn_settle(c);
 			if ((c = S.conns[i]) == NULL)
 				continue;
@@ -1449,33 +1479,38 @@ run(void)
 					}
 				if (handlers)
 					log_warnx("stopping: drain deadline "
-					    "passed; %d handler%s still running "
-					    "sent SIGTERM", handlers, handlers ==
-					    1 ? "" : "s");
+						  "passed; %d handler%s still "
+						  "running "
+						  "sent SIGTERM",
+					    handlers, handlers == 1 ? "" : "s");
 				if (!sink_empty(&S.out))
 					log_warnx("stopping: drain deadline "
-					    "passed with standard output blocked;"
-					    " what is unwritten is not "
-					    "acknowledged");
+						  "passed with standard output "
+						  "blocked;"
+						  " what is unwritten is not "
+						  "acknowledged");
 				return (0);
 			}
 			if (next == -1 || S.drain_deadline < next)
 				next = S.drain_deadline;
 		}
 		if (S.lfd != -1)
-			loop_want(&S.loop, S.lfd, S.nlive < S.o.maxconn &&
-			    S.nconns < S.nslots ?
-			    POLLIN : 0);
+			loop_want(&S.loop, S.lfd,
+			    S.nlive < S.o.maxconn && S.nconns < S.nslots ?
+				POLLIN :
+				0);
 		loop_want(&S.loop, 1, sink_empty(&S.out) ? 0 : POLLOUT);
 		if (S.o.child)
-			loop_want(&S.loop, 3, sink_empty(&S.cout) ? 0 : POLLOUT);
+			loop_want(&S.loop, 3,
+			    sink_empty(&S.cout) ? 0 : POLLOUT);
 		if (S.escaped && !S.warned_escape) {
 			log_warnx(FMT_ESCAPED_WARNING);
 			S.warned_escape = 1;
 		}
 		(void)any_blocked;
-		if (loop_once(&S.loop, next == -1 ? -1 : (int)(next > now ?
-		    next - now : 0)) == -1)
+		if (loop_once(&S.loop,
+			next == -1 ? -1 : (int)(next > now ? next - now : 0)) ==
+		    -1)
 			log_die(EX_OSERR, "poll");
 	}
 }
@@ -1488,10 +1523,10 @@ main(int argc, char *argv[])
 	socklen_t sslen;
 	const char *why, *addrarg = ":1601";
 	int ch, gai, seen_b = 0, seen_c = 0, seen_e = 0, seen_M = 0, seen_n = 0,
-	    seen_P = 0;
+		     seen_P = 0;
 
 	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->backlog = 20;
 	o->maxconn = 40;
@@ -1523,9 +1558,11 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(0);
 		case 'k':
-			/* Twice while a key is being rotated: either is good. */
+			/* Twice while a key is being rotated: either is good.
+			 */
 			if (o->nkeys == 2)
-				log_diex(EX_USAGE, "option -k given more than "
+				log_diex(EX_USAGE,
+				    "option -k given more than "
 				    "twice");
 			o->keyfile[o->nkeys++] = optarg;
 			break;
@@ -1565,12 +1602,15 @@ main(int argc, char *argv[])
 	if (argc == 1)
 		addrarg = argv[0];
 	if (o->raw && o->nkeys > 0)
-		log_diex(EX_USAGE, "-R and -k are exclusive: raw mode has no "
+		log_diex(EX_USAGE,
+		    "-R and -k are exclusive: raw mode has no "
 		    "protocol to seal");
 	if (o->child && (o->raw || o->cmd))
-		log_diex(EX_USAGE, "-C is quilt-relay's child mode: no -R, no -e");
+		log_diex(EX_USAGE,
+		    "-C is quilt-relay's child mode: no -R, no -e");
 	if (o->raw && o->fmt == FMT_NET)
-		log_diex(EX_USAGE, "-R and -N are exclusive: raw mode has no "
+		log_diex(EX_USAGE,
+		    "-R and -N are exclusive: raw mode has no "
 		    "netstrings");
 	if (addr_parse(addrarg, 1, &S.a, &why) == -1)
 		log_diex(EX_USAGE, "bad address %s: %s", addrarg, why);
@@ -1580,7 +1620,8 @@ main(int argc, char *argv[])
 	if (!o->node[0])
 		wire_default_node(o->node);
 	o->minelen = frame_put(frame_put(o->mine, o->node, strlen(o->node)),
-	    "msg", 3) - o->mine;
+			 "msg", 3) -
+	    o->mine;
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	S.hello_ms = env_ms("QUILT_HELLO_TIMEOUT", HELLO_TIMEOUT_MS);
@@ -1588,10 +1629,12 @@ main(int argc, char *argv[])
 		opt_key(o->keyfile[k], S.keys[k], EX_NOINPUT, EX_CONFIG);
 
 	/* Everything that can fail for want of resources, before the loop. */
-	if ((S.conns = calloc(S.nslots = 2 * o->maxconn, sizeof(*S.conns))) == NULL ||
+	if ((S.conns = calloc(S.nslots = 2 * o->maxconn, sizeof(*S.conns))) ==
+		NULL ||
 	    (S.sess = calloc(SESS_MAX, sizeof(*S.sess))) == NULL ||
 	    sink_init(&S.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
-	    -1 || loop_init(&S.loop) == -1)
+		-1 ||
+	    loop_init(&S.loop) == -1)
 		log_die(EX_OSERR, "memory");
 	S.lfd = net_listen(&S.a, SOCK_STREAM, o->backlog, &ss, &sslen, &gai);
 	if (S.lfd == -1) {
@@ -1622,13 +1665,13 @@ main(int argc, char *argv[])
 	sink_nonblock_std(1);
 	loop_add(&S.loop, 1, 0, on_stdout, NULL);
 	if (o->child) {
-		const char *p[] = { "listening", S.bound };
+		const char *p[] = {"listening", S.bound};
 
 		/* Standard input and output are one socket pair to the
 		 * router: what it says comes in on 0, and its end is ours. */
 		if (buf_init(&S.rin, 65536, 4 * 65536 + 2 * o->maxmsg) == -1 ||
 		    sink_init(&S.cout, 3, 0, fmt_bound(o->maxmsg) + OUT_CHUNK,
-		    MARKS) == -1 ||
+			MARKS) == -1 ||
 		    loop_add(&S.loop, 0, POLLIN, on_router, NULL) == -1 ||
 		    loop_add(&S.loop, 3, 0, on_stdout, NULL) == -1)
 			log_die(EX_OSERR, "memory");
@@ -1640,8 +1683,8 @@ main(int argc, char *argv[])
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			S.serial = (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec /
-			    1000;
+			S.serial = (uint64_t)ts.tv_sec * 1000000 +
+			    ts.tv_nsec / 1000;
 		}
 		(void)fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
 		(void)sink_putv(&S.out, 2, p, NULL);
@@ -1651,7 +1694,8 @@ main(int argc, char *argv[])
 	log_warnx("listening on %s", S.bound);
 	if (o->nkeys == 0 && !is_loopback(&ss))
 		log_warnx("%s is not a loopback address and there is no -k: "
-		    "any peer that reaches it is accepted", S.bound);
+			  "any peer that reaches it is accepted",
+		    S.bound);
 	run();
 	seal_wipe(S.keys, sizeof(S.keys));
 	remove_files();

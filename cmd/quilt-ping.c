@@ -34,7 +34,7 @@ static struct {
 	const char *addrstr, *dest, *keyfile;
 	unsigned char key[SEAL_KEYLEN];
 	int json, quiet;
-	long long count;	/* 0: until interrupted */
+	long long count; /* 0: until interrupted */
 	long long interval_ms, timeout_ms, deadline_ms;
 	size_t size;
 	char *payload;
@@ -43,7 +43,7 @@ static struct {
 	struct link link;
 	struct wire_hello me, peer;
 	long long start_us, deadline_at;
-	long long sent_us[RING];	/* by sequence number, 0 when answered */
+	long long sent_us[RING]; /* by sequence number, 0 when answered */
 	uint64_t transmitted, received;
 	long long next_send_us, last_send_us;
 	double tmin, tmax, tsum, tsum2;
@@ -54,7 +54,8 @@ static noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] [-k keyfile] "
+	    "usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] [-k "
+	    "keyfile] "
 	    "[-s size]\n"
 	    "                  [-W timeout] [-w deadline] address\n");
 	exit(status);
@@ -73,7 +74,7 @@ now_us(void)
 static void
 end_stream(void)
 {
-	struct pollfd pfd = { .fd = S.link.fd, .events = POLLOUT };
+	struct pollfd pfd = {.fd = S.link.fd, .events = POLLOUT};
 
 	if (S.link.seal == NULL || S.link.fd == -1)
 		return;
@@ -90,8 +91,9 @@ static noreturn void
 summary(void)
 {
 	long long elapsed = (now_us() - S.start_us) / 1000;
-	unsigned loss = S.transmitted ? (unsigned)((S.transmitted -
-	    S.received) * 100 / S.transmitted) : 0;
+	unsigned loss = S.transmitted ?
+	    (unsigned)((S.transmitted - S.received) * 100 / S.transmitted) :
+	    0;
 	double avg = 0, mdev = 0;
 
 	if (S.received) {
@@ -101,19 +103,22 @@ summary(void)
 	}
 	if (S.json) {
 		printf("{\"transmitted\":%" PRIu64 ",\"received\":%" PRIu64
-		    ",\"loss_pct\":%u,\"time_ms\":%lld", S.transmitted,
-		    S.received, loss, elapsed);
+		       ",\"loss_pct\":%u,\"time_ms\":%lld",
+		    S.transmitted, S.received, loss, elapsed);
 		if (S.received)
-			printf(",\"min_ms\":%.3f,\"avg_ms\":%.3f,\"max_ms\":%.3f,"
-			    "\"mdev_ms\":%.3f", S.tmin, avg, S.tmax, mdev);
+			printf(",\"min_ms\":%.3f,\"avg_ms\":%.3f,\"max_ms\":%."
+			       "3f,"
+			       "\"mdev_ms\":%.3f",
+			    S.tmin, avg, S.tmax, mdev);
 		printf("}\n");
 	} else {
 		printf("--- %s ping statistics ---\n", S.addrstr);
 		printf("%" PRIu64 " packets transmitted, %" PRIu64 " received, "
-		    "%u%% packet loss, time %lldms\n", S.transmitted,
-		    S.received, loss, elapsed);
+		       "%u%% packet loss, time %lldms\n",
+		    S.transmitted, S.received, loss, elapsed);
 		if (S.received)
-			printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n",
+			printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f "
+			       "ms\n",
 			    S.tmin, avg, S.tmax, mdev);
 	}
 	fflush(stdout);
@@ -131,15 +136,15 @@ static void
 send_ping(void)
 {
 	char seq[24];
-	const char *args[] = { seq, NULL };
+	const char *args[] = {seq, NULL};
 	long long t = now_us();
 
 	S.transmitted++;
 	snprintf(seq, sizeof(seq), "%" PRIu64, S.transmitted);
 	S.sent_us[S.transmitted % RING] = t;
 	S.last_send_us = t;
-	if (link_ctlv_to(&S.link, S.dest ? S.dest : "", "ping", args,
-	    S.payload, S.size) == -1 ||
+	if (link_ctlv_to(&S.link, S.dest ? S.dest : "", "ping", args, S.payload,
+		S.size) == -1 ||
 	    (link_flush(&S.link) == -1 && errno != EAGAIN))
 		log_die(2, "%s", S.addrstr);
 }
@@ -177,16 +182,16 @@ pong(const struct wire_msg *m)
 	if (S.json) {
 		char j[6 * WIRE_NODE_MAX + 1];
 
-		j[fmt_json(j, node, nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX :
-		    nodelen)] = '\0';
+		j[fmt_json(j, node,
+		    nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX : nodelen)] = '\0';
 		printf("{\"seq\":%llu,\"node\":\"%s\",\"hops\":%.*s,"
-		    "\"bytes\":%zu,\"time_ms\":%.3f}\n", seq, j,
-		    (int)(hopslen > 8 ? 8 : hopslen), hops, plen, ms);
+		       "\"bytes\":%zu,\"time_ms\":%.3f}\n",
+		    seq, j, (int)(hopslen > 8 ? 8 : hopslen), hops, plen, ms);
 	} else if (!S.quiet) {
 		printf("%zu bytes from %.*s: seq=%llu hops=%.*s time=%.3f ms\n",
-		    plen, (int)(nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX :
-		    nodelen), node, seq, (int)(hopslen > 8 ? 8 : hopslen), hops,
-		    ms);
+		    plen,
+		    (int)(nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX : nodelen),
+		    node, seq, (int)(hopslen > 8 ? 8 : hopslen), hops, ms);
 	}
 	fflush(stdout);
 }
@@ -208,8 +213,10 @@ on_sock(void *arg, int fd, int revents)
 	if (r == -1 && errno == EAGAIN)
 		return;
 	if (r == -1 && errno == EBADMSG)
-		log_diex(2, "%s: integrity check failed: a sealed record was "
-		    "altered, replayed or forged", S.addrstr);
+		log_diex(2,
+		    "%s: integrity check failed: a sealed record was "
+		    "altered, replayed or forged",
+		    S.addrstr);
 	while ((f = link_frame(&S.link, 0, &body, &len)) > 0) {
 		if (wire_decode(body, len, &m) == -1)
 			log_diex(2, "%s: malformed frame from the peer",
@@ -235,8 +242,8 @@ on_sock(void *arg, int fd, int revents)
 	if (f == -1)
 		log_diex(2, "%s: malformed frame from the peer", S.addrstr);
 	if (r == 0 || r == -1) {
-		log_warnx("%s: %s", S.addrstr, r == 0 ? "connection closed" :
-		    strerror(errno));
+		log_warnx("%s: %s", S.addrstr,
+		    r == 0 ? "connection closed" : strerror(errno));
 		summary();
 	}
 }
@@ -246,12 +253,12 @@ main(int argc, char *argv[])
 {
 	const char *why;
 	char whybuf[256];
-	int ch, seen[128] = { 0 };
+	int ch, seen[128] = {0};
 	enum client_err e;
 
 	log_init(argv[0]);
-	log_usage_status = 2;	/* iputils ping's convention */
-	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	log_usage_status = 2; /* iputils ping's convention */
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	S.interval_ms = 1000;
 	S.timeout_ms = 10000;
 	S.size = 56;
@@ -268,7 +275,8 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(0);
 		case 'i':
-			S.interval_ms = parse_ms(optarg, 0, 3600000, "interval");
+			S.interval_ms = parse_ms(optarg, 0, 3600000,
+			    "interval");
 			break;
 		case 'j':
 			S.json = 1;
@@ -327,16 +335,19 @@ main(int argc, char *argv[])
 	S.start_us = now_us();
 	if (S.deadline_ms)
 		S.deadline_at = S.start_us + S.deadline_ms * 1000;
-	e = client_open(&S.a, S.deadline_ms && S.deadline_ms < S.timeout_ms ?
-	    (int)S.deadline_ms : (int)S.timeout_ms, &S.link, &S.me, &S.peer,
-	    S.keyfile ? S.key : NULL, whybuf, sizeof(whybuf));
-	seal_wipe(S.key, sizeof(S.key));	/* never needed again */
+	e = client_open(&S.a,
+	    S.deadline_ms && S.deadline_ms < S.timeout_ms ? (int)S.deadline_ms :
+							    (int)S.timeout_ms,
+	    &S.link, &S.me, &S.peer, S.keyfile ? S.key : NULL, whybuf,
+	    sizeof(whybuf));
+	seal_wipe(S.key, sizeof(S.key)); /* never needed again */
 	if (e == CLIENT_TEMPFAIL && strcmp(whybuf, "timed out") == 0) {
 		/* A silent peer is "no reply", as ping(8) to a silent host:
 		 * the first ping went unanswered with the hello. */
 		log_warnx("%s: no answer within %lld ms", S.addrstr,
 		    S.deadline_ms && S.deadline_ms < S.timeout_ms ?
-		    S.deadline_ms : S.timeout_ms);
+			S.deadline_ms :
+			S.timeout_ms);
 		S.transmitted = 1;
 		summary();
 	}
@@ -349,8 +360,8 @@ main(int argc, char *argv[])
 	    loop_signal(&S.loop, SIGTERM, on_signal, NULL) == -1)
 		log_die(2, "setup");
 	if (!S.json && !S.quiet)
-		printf("PING %s (%s): %zu data bytes\n", S.addrstr,
-		    S.peer.node, S.size);
+		printf("PING %s (%s): %zu data bytes\n", S.addrstr, S.peer.node,
+		    S.size);
 	S.start_us = now_us();
 	S.next_send_us = S.start_us;
 	for (;;) {
@@ -361,8 +372,8 @@ main(int argc, char *argv[])
 			summary();
 		if (S.count && S.transmitted >= (uint64_t)S.count) {
 			/* All sent: wait for the replies, at most -W. */
-			if (!outstanding || t - S.last_send_us >= S.timeout_ms *
-			    1000)
+			if (!outstanding ||
+			    t - S.last_send_us >= S.timeout_ms * 1000)
 				summary();
 			wait = S.last_send_us + S.timeout_ms * 1000 - t;
 		} else if (S.interval_ms == 0 && outstanding &&
@@ -380,8 +391,8 @@ main(int argc, char *argv[])
 		}
 		if (S.deadline_at && S.deadline_at - t < wait)
 			wait = S.deadline_at - t;
-		loop_want(&S.loop, S.link.fd, POLLIN |
-		    (link_pending(&S.link) ? POLLOUT : 0));
+		loop_want(&S.loop, S.link.fd,
+		    POLLIN | (link_pending(&S.link) ? POLLOUT : 0));
 		if (loop_once(&S.loop, (int)((wait + 999) / 1000)) == -1)
 			log_die(2, "poll");
 	}

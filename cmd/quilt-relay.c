@@ -55,9 +55,9 @@
 #define NBR_MAX 64
 #define PEERS_MAX 64
 #define HOP_LIMIT 32
-#define PEND_MAX 65536		/* end-to-end messages in flight (a power of 2) */
-#define DEDUP_BITS 65536	/* per origin (a power of 2) */
-#define WQ_MAX 65536		/* local messages waiting for write(2) */
+#define PEND_MAX 65536 /* end-to-end messages in flight (a power of 2) */
+#define DEDUP_BITS 65536 /* per origin (a power of 2) */
+#define WQ_MAX 65536 /* local messages waiting for write(2) */
 #define LPING_MAX 256
 #define PEER_WINDOW (8 * 1024 * 1024)
 #define IN_CHUNK (256 * 1024)
@@ -80,7 +80,7 @@ struct rbatch {
 struct node {
 	char name[WIRE_NODE_MAX + 1];
 	size_t namelen;
-	char inst[WIRE_INST_MAX + 1];	/* of its link state; "" for a leaf */
+	char inst[WIRE_INST_MAX + 1]; /* of its link state; "" for a leaf */
 	uint64_t seq;
 	char addr[ADDR_STRLEN];
 	int nnbr;
@@ -121,14 +121,14 @@ struct peer {
 	pid_t pid;
 	int fd;
 	struct link l;
-	uint64_t base;		/* n_acked when its child started */
+	uint64_t base; /* n_acked when its child started */
 	int up, relay;
 	char node[WIRE_NODE_MAX + 1];
 	int nidx;
 	size_t maxmsg;
 	long long started, restart_at, backoff;
-	long long down_at;	/* its child died: down unless up again by then */
-	int reported;		/* its child said up or down once */
+	long long down_at; /* its child died: down unless up again by then */
+	int reported; /* its child said up or down once */
 	uint64_t sent, acked_total;
 	/* Leaf: one entry per data frame in l.q, oldest first. */
 	struct lmeta *lq;
@@ -138,7 +138,7 @@ struct peer {
 /* A connection to our listen child, by its serial. */
 struct conn {
 	uint64_t serial;
-	unsigned gen;		/* of the listen child it came through */
+	unsigned gen; /* of the listen child it came through */
 	char node[WIRE_NODE_MAX + 1];
 	char inst[WIRE_INST_MAX + 1];
 	int relay, used;
@@ -223,13 +223,17 @@ static struct {
 	int in_eof;
 	struct sink out;
 	uint64_t out_count, out_written;
-	struct { short origin; uint8_t want; uint64_t id; } *wq;
+	struct {
+		short origin;
+		uint8_t want;
+		uint64_t id;
+	} * wq;
 	size_t wq_head, wq_count;
 	int escaped;
 
 	/* End to end. */
 	struct pend *pend;
-	struct pend_map *maps;	/* beside pend, made for the first "all" */
+	struct pend_map *maps; /* beside pend, made for the first "all" */
 	uint64_t next_id;
 
 	struct lping lpings[LPING_MAX];
@@ -244,13 +248,13 @@ static struct {
 	} cd;
 
 	/* Counters. */
-	uint64_t c_in, c_local_in, c_fwd, c_delivered, c_dup, c_hops,
-	    c_noroute, c_oversize, c_bad, c_restarts;
+	uint64_t c_in, c_local_in, c_fwd, c_delivered, c_dup, c_hops, c_noroute,
+	    c_oversize, c_bad, c_restarts;
 
-	char *msgbuf;		/* one message being made */
+	char *msgbuf; /* one message being made */
 	size_t msgbuf_len;
-	char *partbuf;		/* a line of standard input as a part */
-	char **argpeers;	/* started once we listen: they learn where */
+	char *partbuf; /* a line of standard input as a part */
+	char **argpeers; /* started once we listen: they learn where */
 	int nargpeers, peers_started;
 
 	char scratch[4096];
@@ -267,7 +271,8 @@ static noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] "
+	    "usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l "
+	    "address] "
 	    "[-M size]\n"
 	    "                   [-P file] -n name [peer ...]\n"
 	    "       quilt-relay [-j] -Q control command\n");
@@ -330,15 +335,15 @@ bit_set(uint8_t *b, int i, int v)
 static int
 pend_want(const struct pend *e, int w)
 {
-	return (e->all ? bit_get(S.maps[e - S.pend].want, w) : w == e->dest &&
-	    e->left > 0);
+	return (e->all ? bit_get(S.maps[e - S.pend].want, w) :
+			 w == e->dest && e->left > 0);
 }
 
 static int
 pend_lost(const struct pend *e, int w)
 {
-	return (e->all ? bit_get(S.maps[e - S.pend].lost, w) : w == e->dest &&
-	    e->nlost > 0);
+	return (e->all ? bit_get(S.maps[e - S.pend].lost, w) :
+			 w == e->dest && e->nlost > 0);
 }
 
 /* Node w wrote it (lost 0), or cannot (lost 1). */
@@ -396,7 +401,8 @@ dedup_seen(int o, uint64_t id)
 static void
 find_exe_dir(void)
 {
-	ssize_t n = readlink("/proc/self/exe", S.exe_dir, sizeof(S.exe_dir) - 1);
+	ssize_t n = readlink("/proc/self/exe", S.exe_dir,
+	    sizeof(S.exe_dir) - 1);
 	char *slash;
 
 	if (n <= 0) {
@@ -415,14 +421,14 @@ find_exe_dir(void)
 static pid_t
 spawn(const char *prog, char *const argv[], int *fd, int *fd3)
 {
-	int sv[2], sv3[2] = { -1, -1 };
+	int sv[2], sv3[2] = {-1, -1};
 	pid_t pid;
 	char path[PATH_MAX + 64];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		return (-1);
-	if (fd3 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv3) ==
-	    -1) {
+	if (fd3 &&
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv3) == -1) {
 		close(sv[0]);
 		close(sv[1]);
 		return (-1);
@@ -566,8 +572,8 @@ peer_add(const char *addr, int fixed)
 	p->nidx = -1;
 	p->fd = -1;
 	p->backoff = BACKOFF_MIN;
-	if (link_init(&p->l, -1, S.maxmsg + 1024, 2 * PEER_WINDOW, S.maxmsg +
-	    1024) == -1)
+	if (link_init(&p->l, -1, S.maxmsg + 1024, 2 * PEER_WINDOW,
+		S.maxmsg + 1024) == -1)
 		log_die(EX_OSERR, "memory");
 	if (i >= S.npeers)
 		S.npeers = i + 1;
@@ -670,9 +676,10 @@ lq_push(struct peer *p, int origin, uint64_t id, uint32_t n, int want,
 
 	if (p->lq_count > 0) {
 		e = &p->lq[(p->lq_head + p->lq_count - 1) % WQ_MAX];
-		if (e->origin == origin && e->want == want && e->id + e->n ==
-		    id && e->serial == serial && (serial == 0 ||
-		    e->k + e->n == k) && e->n <= UINT32_MAX - n) {
+		if (e->origin == origin && e->want == want &&
+		    e->id + e->n == id && e->serial == serial &&
+		    (serial == 0 || e->k + e->n == k) &&
+		    e->n <= UINT32_MAX - n) {
 			e->n += n;
 			return;
 		}
@@ -692,8 +699,8 @@ lq_push(struct peer *p, int origin, uint64_t id, uint32_t n, int want,
  * there is no room, 1 when it is over the leaf's limit (dropped).
  */
 static int
-leaf_queue(struct peer *p, int origin, uint64_t id, int want,
-    uint64_t serial, uint64_t k, const char *parts, size_t plen)
+leaf_queue(struct peer *p, int origin, uint64_t id, int want, uint64_t serial,
+    uint64_t k, const char *parts, size_t plen)
 {
 	size_t body = WIRE_MSG_PREFIX_LEN + plen, sz = frame_size(body);
 	char *w;
@@ -714,8 +721,8 @@ static void
 to_conn(uint64_t serial, const char *frame, size_t n)
 {
 	char s[24];
-	const char *p[] = { "to", s, frame };
-	size_t l[] = { 2, 0, n };
+	const char *p[] = {"to", s, frame};
+	size_t l[] = {2, 0, n};
 	size_t sz;
 
 	l[1] = frame_u64(s, serial);
@@ -730,7 +737,7 @@ static void
 drop_conn(uint64_t serial, const char *why)
 {
 	char s[24], f[512];
-	const char *p[] = { "drop", s, why };
+	const char *p[] = {"drop", s, why};
 	size_t sz;
 
 	snprintf(s, sizeof(s), "%" PRIu64, serial);
@@ -866,8 +873,7 @@ pend_reroute(void)
 		if (!e->used)
 			continue;
 		for (int w = 0; w < S.nnodes && e->left > 0; w++) {
-			if (!pend_want(e, w) || w == 0 ||
-			    S.nodes[w].via != -1)
+			if (!pend_want(e, w) || w == 0 || S.nodes[w].via != -1)
 				continue;
 			pend_clear(e, w, 1);
 			if (e->left == 0)
@@ -930,7 +936,7 @@ route_all(void)
 		int nn = 0;
 
 		if (!S.nodes[u].inst[0])
-			continue;	/* a leaf: nothing beyond */
+			continue; /* a leaf: nothing beyond */
 		for (int j = 0; j < S.nodes[u].nnbr; j++) {
 			int v = S.nodes[u].nbr[j];
 
@@ -1063,8 +1069,9 @@ handle_route(const struct wire_msg *m, int pi)
 	for (int i = 0; i < 4; i++)
 		if (frame_next_part(&it, &p[i], &l[i]) != 1)
 			goto bad;
-	if (!wire_inst_ok(p[1], l[1]) || frame_part_num(p[2], l[2],
-	    UINT64_MAX, &seq) == -1 || l[3] >= ADDR_STRLEN)
+	if (!wire_inst_ok(p[1], l[1]) ||
+	    frame_part_num(p[2], l[2], UINT64_MAX, &seq) == -1 ||
+	    l[3] >= ADDR_STRLEN)
 		goto bad;
 	memcpy(inst, p[1], l[1]);
 	inst[l[1]] = '\0';
@@ -1079,12 +1086,15 @@ handle_route(const struct wire_msg *m, int pi)
 			return;
 		if (strcmp(me->dup_inst, inst) == 0 && seq > me->dup_seq &&
 		    !S.dup_reported) {
-			log_warnx("another relay named %s is alive (instance %s;"
-			    " this one is %s)", S.me, inst, S.inst);
+			log_warnx("another relay named %s is alive (instance "
+				  "%s;"
+				  " this one is %s)",
+			    S.me, inst, S.inst);
 			S.dup_reported = 1;
 		}
 		if (strcmp(me->dup_inst, inst) != 0 || seq > me->dup_seq) {
-			snprintf(me->dup_inst, sizeof(me->dup_inst), "%s", inst);
+			snprintf(me->dup_inst, sizeof(me->dup_inst), "%s",
+			    inst);
 			me->dup_seq = seq;
 			/* Say we are here, a few times: a live twin answers. */
 			if (S.dup_answers < 3) {
@@ -1103,8 +1113,8 @@ handle_route(const struct wire_msg *m, int pi)
 	if (!newer) {
 		/* An older instance: a past life, or a twin.  Its news is
 		 * passed on (so that the twins hear of each other), once. */
-		if (strcmp(inst, x->inst) == 0 || (strcmp(inst, x->oinst) ==
-		    0 && seq <= x->oseq))
+		if (strcmp(inst, x->inst) == 0 ||
+		    (strcmp(inst, x->oinst) == 0 && seq <= x->oseq))
 			return;
 		snprintf(x->oinst, sizeof(x->oinst), "%s", inst);
 		x->oseq = seq;
@@ -1143,8 +1153,8 @@ handle_route(const struct wire_msg *m, int pi)
 	return;
 bad:
 	S.c_bad++;
-	log_warnx("%s: a malformed route frame", pi >= 0 ? S.peers[pi].addr :
-	    "a relay");
+	log_warnx("%s: a malformed route frame",
+	    pi >= 0 ? S.peers[pi].addr : "a relay");
 }
 
 /* ---- the mesh ---------------------------------------------------------- */
@@ -1163,7 +1173,7 @@ forward(int d, const char *frame, size_t n)
 		return (0);
 	}
 	if (!S.peers[via].relay)
-		return (0);	/* a leaf: only messages, see send_msg */
+		return (0); /* a leaf: only messages, see send_msg */
 	switch (peer_queue(&S.peers[via], frame, n)) {
 	case -1:
 		return (-1);
@@ -1300,8 +1310,7 @@ flush_dones(void)
 
 /* -j: {"from":NAME,"data":TEXT} or "data":[PART,...] and a newline. */
 static ssize_t
-put_json(char *out, const char *name, size_t nl, const char *parts,
-    size_t plen)
+put_json(char *out, const char *name, size_t nl, const char *parts, size_t plen)
 {
 	int np = frame_count_parts(parts, plen);
 	struct frame_iter it;
@@ -1338,24 +1347,23 @@ put_json(char *out, const char *name, size_t nl, const char *parts,
  * the chosen format, straight from the frame.  -1 when the output is full.
  */
 static int
-write_local(int origin, int want, uint64_t id, const char *parts,
-    size_t plen)
+write_local(int origin, int want, uint64_t id, const char *parts, size_t plen)
 {
 	const struct node *x = &S.nodes[origin];
 	/* Each part takes at least 3 bytes of plen ("0:,"), and JSON at most
 	 * 6 bytes a byte and 4 more a part. */
 	size_t need = S.json ? 6 * (plen + x->namelen) + 40 :
-	    fmt_bound(plen + x->namelen + 16);
+			       fmt_bound(plen + x->namelen + 16);
 	char *w;
 	ssize_t k;
 
 	if (S.wq_count == WQ_MAX || (w = sink_reserve(&S.out, need)) == NULL)
 		return (-1);
 	k = S.json ? put_json(w, x->name, x->namelen, parts, plen) :
-	    fmt_put_from(S.fmt, w, x->name, x->namelen, parts, plen,
-	    &S.escaped);
+		     fmt_put_from(S.fmt, w, x->name, x->namelen, parts, plen,
+			 &S.escaped);
 	if (k == -1)
-		return (0);	/* not a sequence of parts: dropped */
+		return (0); /* not a sequence of parts: dropped */
 	sink_commit(&S.out, k);
 	S.out_count++;
 	(void)sink_mark(&S.out, 0, 0, S.out_count, 1);
@@ -1387,8 +1395,8 @@ local_written(void *arg, unsigned id, unsigned gen, uint64_t count)
 static int
 two_digits(const char *p, size_t n)
 {
-	return (n == 2 && p[0] >= '0' && p[0] <= '9' && p[1] >= '0' &&
-	    p[1] <= '9');
+	return (
+	    n == 2 && p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9');
 }
 
 struct mmsg {
@@ -1396,7 +1404,7 @@ struct mmsg {
 	uint64_t id;
 	const char *parts;
 	size_t plen;
-	char *hopsp;		/* the two digits in the frame */
+	char *hopsp; /* the two digits in the frame */
 };
 
 /* Parse [DEST, "msg", ORIGIN, HOPS, ID, FLAGS, PART...]'s args. */
@@ -1412,8 +1420,7 @@ parse_mmsg(const struct wire_msg *m, struct mmsg *x)
 	for (int i = 0; i < 4; i++)
 		if (frame_next_part(&it, &p[i], &l[i]) != 1)
 			return (-1);
-	if ((x->origin = node_get(p[0], l[0])) == -1 || !two_digits(p[1],
-	    l[1]))
+	if ((x->origin = node_get(p[0], l[0])) == -1 || !two_digits(p[1], l[1]))
 		return (-1);
 	x->hops = (p[1][0] - '0') * 10 + (p[1][1] - '0');
 	x->hopsp = (char *)p[1];
@@ -1456,7 +1463,7 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 	if (!room_for(d, flen, from_peer != -1))
 		return (-1);
 	if (x->origin == 0 && from_peer != -1) {
-		S.c_dup++;	/* ours, come back round a cycle */
+		S.c_dup++; /* ours, come back round a cycle */
 		return (0);
 	}
 	if (x->origin != 0 && dedup_seen(x->origin, x->id)) {
@@ -1468,8 +1475,9 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 		    -1) {
 			/* Taken back: it is seen again when it comes again. */
 			if (x->origin != 0)
-				S.nodes[x->origin].dd_bits[(x->id % DEDUP_BITS)
-				    / 64] &= ~(1ULL << (x->id % 64));
+				S.nodes[x->origin]
+				    .dd_bits[(x->id % DEDUP_BITS) / 64] &= ~(
+				    1ULL << (x->id % 64));
 			return (-1);
 		}
 		if (!all)
@@ -1484,9 +1492,10 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 		if (!all && S.nodes[d].via != i)
 			continue;
 		if (p->relay ? peer_queue(p, frame, flen) == 1 :
-		    (all || p->nidx == d) && leaf_queue(p, x->origin, x->id,
-		    x->want, 0, 0, x->parts, x->plen) == 1)
-			continue;	/* over its limit */
+			       (all || p->nidx == d) &&
+			    leaf_queue(p, x->origin, x->id, x->want, 0, 0,
+				x->parts, x->plen) == 1)
+			continue; /* over its limit */
 		S.c_fwd++;
 	}
 	return (0);
@@ -1510,8 +1519,8 @@ pend_new(uint64_t serial, uint64_t k, int all, int d)
 	if (all) {
 		struct pend_map *pm;
 
-		if (S.maps == NULL && (S.maps = calloc(PEND_MAX,
-		    sizeof(*S.maps))) == NULL)
+		if (S.maps == NULL &&
+		    (S.maps = calloc(PEND_MAX, sizeof(*S.maps))) == NULL)
 			return (NULL);
 		pm = &S.maps[e - S.pend];
 		memset(pm, 0, sizeof(*pm));
@@ -1541,9 +1550,8 @@ own_msg_body(size_t dl, size_t idl, size_t plen)
  * where its parts start, *hopsp where its HOPS digits are.
  */
 static char *
-put_own_msg(char *out, size_t body, const char *dest, size_t dl,
-    const char *id, size_t idl, int want, const char *parts, size_t plen,
-    char **hopsp)
+put_own_msg(char *out, size_t body, const char *dest, size_t dl, const char *id,
+    size_t idl, int want, const char *parts, size_t plen, char **hopsp)
 {
 	char *o = out + frame_put_hdr(out, body);
 
@@ -1579,7 +1587,7 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	struct mmsg x;
 
 	if (S.pend[S.next_id % PEND_MAX].used)
-		return (-1);	/* too much in flight: wait */
+		return (-1); /* too much in flight: wait */
 	if (d > 0 && S.nodes[d].via != -1 && !S.peers[S.nodes[d].via].relay) {
 		/* For a leaf next to us: as the leaf takes it, it is done
 		 * (client_run takes most of these, a run at a time). */
@@ -1591,8 +1599,9 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 				    strlen(p->node));
 			return (0);
 		}
-		if (!room(d, m->argslen + 16) || leaf_queue(p, 0, S.next_id,
-		    k != 0, serial, k, m->args, m->argslen) == -1)
+		if (!room(d, m->argslen + 16) ||
+		    leaf_queue(p, 0, S.next_id, k != 0, serial, k, m->args,
+			m->argslen) == -1)
 			return (-1);
 		S.next_id++;
 		S.c_in++;
@@ -1620,10 +1629,10 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	if (d != 0 && !room(d, sz))
 		return (-1);
 	if (sz > S.msgbuf_len)
-		return (0);	/* over our limit: the listener checked it */
+		return (0); /* over our limit: the listener checked it */
 	f = S.msgbuf;
-	o = put_own_msg(f, body, dest, dl, id, idl, k != 0, m->args,
-	    m->argslen, &x.hopsp);
+	o = put_own_msg(f, body, dest, dl, id, idl, k != 0, m->args, m->argslen,
+	    &x.hopsp);
 	/* What parse_mmsg would find in it, without parsing it. */
 	mm.cmd = W_MSG;
 	mm.dest = dest;
@@ -1654,13 +1663,13 @@ static void
 client_lost(uint64_t serial, uint64_t k, const char *dest, size_t dl)
 {
 	char kk[24], name[WIRE_NODE_MAX + 1];
-	const char *p[] = { "", "lost", kk, name };
+	const char *p[] = {"", "lost", kk, name};
 	char *f = S.scratch;
 	size_t sz;
 
 	snprintf(kk, sizeof(kk), "%" PRIu64, k);
-	snprintf(name, sizeof(name), "%.*s", (int)(dl > WIRE_NODE_MAX ?
-	    WIRE_NODE_MAX : dl), dest);
+	snprintf(name, sizeof(name), "%.*s",
+	    (int)(dl > WIRE_NODE_MAX ? WIRE_NODE_MAX : dl), dest);
 	cd_flush();
 	sz = frame_putv(f, sizeof(S.scratch), 4, p, NULL);
 	if (sz <= sizeof(S.scratch))
@@ -1674,16 +1683,16 @@ send_pong(int origin, const char *node, const char *tag, size_t tl,
     const char *seq, size_t sl, int dist, const char *pay, size_t pl)
 {
 	char d[8], *f = S.scratch;
-	const char *p[] = { S.nodes[origin].name, "pong", node, "00", tag, seq,
-	    d, pay };
-	size_t l[] = { strlen(p[0]), 4, strlen(node), 2, tl, sl, 0, pl };
+	const char *p[] = {S.nodes[origin].name, "pong", node, "00", tag, seq,
+	    d, pay};
+	size_t l[] = {strlen(p[0]), 4, strlen(node), 2, tl, sl, 0, pl};
 	size_t sz;
 
 	l[6] = snprintf(d, sizeof(d), "%d", dist);
 	if (origin == 0) {
 		/* Our own client's: ["", "pong", SEQ, NODE, HOPS, PAYLOAD]. */
-		const char *q[] = { "", "pong", seq, node, d, pay };
-		size_t ql[] = { 0, 4, sl, strlen(node), l[6], pl };
+		const char *q[] = {"", "pong", seq, node, d, pay};
+		size_t ql[] = {0, 4, sl, strlen(node), l[6], pl};
 		unsigned long long serial;
 
 		if (frame_part_num(tag, tl, UINT64_MAX, &serial) == -1)
@@ -1727,20 +1736,20 @@ mesh_ping(const struct wire_msg *m, char *frame, size_t flen)
 		/* A leaf answers pings itself: ask it, remember for whom. */
 		struct lping *lp = &S.lpings[S.lping_next % LPING_MAX];
 		char tag[24];
-		const char *q[] = { "", "ping", tag, p[4] };
-		size_t ql[] = { 0, 4, 0, l[4] };
+		const char *q[] = {"", "ping", tag, p[4]};
+		size_t ql[] = {0, 4, 0, l[4]};
 		char *f = S.scratch;
 		size_t sz;
 
 		lp->origin = o;
 		lp->tag = 0;
-		frame_part_num(p[2], l[2], UINT64_MAX, (unsigned long long *)
-		    &lp->tag);
+		frame_part_num(p[2], l[2], UINT64_MAX,
+		    (unsigned long long *)&lp->tag);
 		snprintf(lp->seq, sizeof(lp->seq), "%.*s", (int)l[3], p[3]);
 		lp->hops = hops + 1;
 		lp->used = 1;
-		ql[2] = snprintf(tag, sizeof(tag), "%u", S.lping_next %
-		    LPING_MAX);
+		ql[2] = snprintf(tag, sizeof(tag), "%u",
+		    S.lping_next % LPING_MAX);
 		S.lping_next++;
 		sz = frame_putv(f, sizeof(S.scratch), 4, q, ql);
 		if (sz <= sizeof(S.scratch))
@@ -1773,8 +1782,8 @@ mesh_pong(const struct wire_msg *m, char *frame, size_t flen)
 		goto bad;
 	hops = (p[1][0] - '0') * 10 + (p[1][1] - '0');
 	if (o == 0) {
-		const char *q[] = { "", "pong", p[3], p[0], p[4], p[5] };
-		size_t ql[] = { 0, 4, l[3], l[0], l[4], l[5] };
+		const char *q[] = {"", "pong", p[3], p[0], p[4], p[5]};
+		size_t ql[] = {0, 4, l[3], l[0], l[4], l[5]};
 		char *f = S.scratch;
 		size_t sz;
 
@@ -1811,12 +1820,12 @@ client_ping(const struct wire_msg *m, uint64_t serial)
 		pay = "", pl = 0;
 	d = node_find(m->dest, m->destlen);
 	if (d == -1 || S.nodes[d].via == -1)
-		return;	/* unanswered, as ping(8) over a dead route */
+		return; /* unanswered, as ping(8) over a dead route */
 	{
 		/* As if it had come from the mesh for its destination (in
 		 * msgbuf: mesh_ping writes what it sends in scratch). */
-		const char *p[] = { m->dest, "ping", S.me, "00", tag, seq, pay };
-		size_t l[] = { m->destlen, 4, S.nodes[0].namelen, 2, 0, sl, pl };
+		const char *p[] = {m->dest, "ping", S.me, "00", tag, seq, pay};
+		size_t l[] = {m->destlen, 4, S.nodes[0].namelen, 2, 0, sl, pl};
 		const char *body;
 		size_t blen;
 		struct wire_msg mm;
@@ -1891,14 +1900,15 @@ requeue(struct peer *p)
 		    (d = node_find(m.dest, m.destlen)) > 0 &&
 		    (via = S.nodes[d].via) != -1 && &S.peers[via] != p) {
 			if (S.peers[via].relay) {
-				(void)peer_queue(&S.peers[via], p->l.q.base + off,
-				    f);
+				(void)peer_queue(&S.peers[via],
+				    p->l.q.base + off, f);
 			} else if (m.cmd == W_MSG) {
 				struct mmsg x;
 
 				if (parse_mmsg(&m, &x) == 0)
-					(void)leaf_queue(&S.peers[via], x.origin,
-					    x.id, x.want, 0, 0, x.parts, x.plen);
+					(void)leaf_queue(&S.peers[via],
+					    x.origin, x.id, x.want, 0, 0,
+					    x.parts, x.plen);
 			}
 		}
 		off += f;
@@ -1917,8 +1927,9 @@ client_frame(struct conn *c, uint64_t k, const struct wire_msg *m)
 	}
 	if (m->cmd != W_MSG)
 		return (0);
-	if (m->destlen != 0 && !(m->destlen == 3 && memcmp(m->dest, "all",
-	    3) == 0) && node_find(m->dest, m->destlen) == -1) {
+	if (m->destlen != 0 &&
+	    !(m->destlen == 3 && memcmp(m->dest, "all", 3) == 0) &&
+	    node_find(m->dest, m->destlen) == -1) {
 		/* No such node, as far as we know. */
 		if (!wire_node_ok(m->dest, m->destlen)) {
 			drop_conn(c->serial, "bad destination");
@@ -1962,9 +1973,10 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 	if (f <= 0 || wire_decode(ib, ibl, &m) == -1 || m.cmd != W_MSG)
 		return (0);
 	*taken = 1;
-	if (m.destlen == 0 || (m.destlen == 3 && memcmp(m.dest, "all", 3) ==
-	    0) || (d = node_find(m.dest, m.destlen)) <= 0 ||
-	    S.nodes[d].via == -1 || !S.peers[S.nodes[d].via].up)
+	if (m.destlen == 0 ||
+	    (m.destlen == 3 && memcmp(m.dest, "all", 3) == 0) ||
+	    (d = node_find(m.dest, m.destlen)) <= 0 || S.nodes[d].via == -1 ||
+	    !S.peers[S.nodes[d].via].up)
 		return (client_frame(c, k, &m) == -1 ? -1 : f);
 	p = &S.peers[S.nodes[d].via];
 	relay = p->relay;
@@ -1980,8 +1992,8 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 		if (n > 0) {
 			if (off == len)
 				break;
-			f = frame_parse(frames + off, len - off, len - off,
-			    &ib, &ibl);
+			f = frame_parse(frames + off, len - off, len - off, &ib,
+			    &ibl);
 			if (f <= 0 || ibl < hl || memcmp(ib, head, hl) != 0)
 				break;
 		}
@@ -1989,8 +2001,8 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 		if (relay) {
 			if (S.pend[(S.next_id + n) % PEND_MAX].used)
 				break;
-			body = own_msg_body(m.destlen, frame_digits(S.next_id +
-			    n), ibl - hl);
+			body = own_msg_body(m.destlen,
+			    frame_digits(S.next_id + n), ibl - hl);
 		}
 		fsz = frame_size(body);
 		if (body > p->maxmsg || out + fsz > bytes)
@@ -2019,7 +2031,7 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 			(void)put_own_msg(w, bd[i], m.dest, m.destlen, id,
 			    frame_u64(id, S.next_id), 1, frames + io[i] + hl,
 			    il[i] - hl, &hops);
-			put_hops(hops, 1);	/* one hop, as route_msg */
+			put_hops(hops, 1); /* one hop, as route_msg */
 			w += sz[i];
 			(void)pend_new(c->serial, k + i, 0, d);
 		}
@@ -2070,8 +2082,8 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 	    (m.destlen == 3 && memcmp(m.dest, "all", 3) == 0) ||
 	    (d = node_find(m.dest, m.destlen)) <= 0 ||
 	    (via = S.nodes[d].via) == -1 || !S.peers[via].up || via == from ||
-	    ((leaf = !S.peers[via].relay) && (S.peers[via].nidx != d ||
-	    !lq_room(&S.peers[via]))))
+	    ((leaf = !S.peers[via].relay) &&
+		(S.peers[via].nidx != d || !lq_room(&S.peers[via]))))
 		return (route_msg(&m, &x, frames, f, from) == -1 ? -1 : f);
 	p = &S.peers[via];
 	peer_budget(p, 1, &bytes, &fr);
@@ -2094,8 +2106,8 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 				break;
 			h = (char *)q + hl;
 			if (h[0] != '2' || h[1] != ':' || h[4] != ',' ||
-			    !two_digits(h + 2, 2) || (h[2] - '0') * 10 +
-			    (h[3] - '0') >= HOP_LIMIT)
+			    !two_digits(h + 2, 2) ||
+			    (h[2] - '0') * 10 + (h[3] - '0') >= HOP_LIMIT)
 				break;
 			frame_iter_init(&it, h + 5, ibl - hl - 5);
 			if (frame_next_part(&it, &q, &ql) != 1 ||
@@ -2109,9 +2121,10 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 			po[n] = it.p - frames;
 			pl[n] = it.n;
 		}
-		fsz = leaf ? frame_size(WIRE_MSG_PREFIX_LEN + pl[n]) : (size_t)f;
-		if (out + fsz > bytes || (leaf ? WIRE_MSG_PREFIX_LEN + pl[n] :
-		    ibl) > p->maxmsg)
+		fsz = leaf ? frame_size(WIRE_MSG_PREFIX_LEN + pl[n]) :
+			     (size_t)f;
+		if (out + fsz > bytes ||
+		    (leaf ? WIRE_MSG_PREFIX_LEN + pl[n] : ibl) > p->maxmsg)
 			break;
 		fs[n] = f;
 		sz[n++] = fsz;
@@ -2121,8 +2134,8 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 	if (n == 0) {
 		/* Not even the first: wait, unless the peer refuses it. */
 		if ((leaf ? WIRE_MSG_PREFIX_LEN + pl[0] : ibl) > p->maxmsg)
-			return (route_msg(&m, &x, frames, f, from) == -1 ? -1 :
-			    f);
+			return (
+			    route_msg(&m, &x, frames, f, from) == -1 ? -1 : f);
 		return (-1);
 	}
 	f = fs[0];
@@ -2141,7 +2154,7 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 		out += sz[i];
 	}
 	if (i == 0) {
-		S.c_dup++;	/* as route_msg counts it */
+		S.c_dup++; /* as route_msg counts it */
 		return (f);
 	}
 	if (!leaf)
@@ -2157,8 +2170,7 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 
 /* A frame that came from relay peer pi (via the listen child). */
 static int
-relay_frame(char *frame, size_t flen, const char *body, size_t blen,
-    int from)
+relay_frame(char *frame, size_t flen, const char *body, size_t blen, int from)
 {
 	struct wire_msg m;
 	struct mmsg x;
@@ -2201,12 +2213,15 @@ relay_frame(char *frame, size_t flen, const char *body, size_t blen,
 			if (r != 1)
 				break;
 			if ((dash = memchr(q, '-', ql)) == NULL) {
-				if (frame_part_num(q, ql, UINT64_MAX, &id) == -1)
+				if (frame_part_num(q, ql, UINT64_MAX, &id) ==
+				    -1)
 					break;
 				last = id;
 			} else if (frame_part_num(q, dash - q, UINT64_MAX,
-			    &id) == -1 || frame_part_num(dash + 1, ql - (dash -
-			    q) - 1, UINT64_MAX, &last) == -1 || last < id)
+				       &id) == -1 ||
+			    frame_part_num(dash + 1, ql - (dash - q) - 1,
+				UINT64_MAX, &last) == -1 ||
+			    last < id)
 				break;
 			/* Only our last PEND_MAX ids can be in flight, and a
 			 * frame answers each at most once: the work is bounded
@@ -2253,8 +2268,8 @@ conn_find(uint64_t serial)
 	/* Its own slot, else where it went (see "open"). */
 	if (S.conns[last].used && S.conns[last].serial == serial)
 		return (&S.conns[last]);
-	for (int i = 0, j = serial % CONNS_MAX; i < CONNS_MAX; i++,
-	    j = (j + 1) % CONNS_MAX)
+	for (int i = 0, j = serial % CONNS_MAX; i < CONNS_MAX;
+	     i++, j = (j + 1) % CONNS_MAX)
 		if (S.conns[j].used && S.conns[j].serial == serial) {
 			last = j;
 			return (&S.conns[j]);
@@ -2284,14 +2299,13 @@ server_connect(struct conn *c, const struct wire_msg *m)
 	const char *why;
 
 	frame_iter_init(&it, m->args, m->argslen);
-	if (frame_next_part(&it, &a, &al) != 1 || al == 0 || al >=
-	    sizeof(addr))
+	if (frame_next_part(&it, &a, &al) != 1 || al == 0 || al >= sizeof(addr))
 		return;
 	memcpy(addr, a, al);
 	addr[al] = '\0';
 	if (addr_parse(addr, 0, &parsed, &why) == -1) {
-		log_warnx("%s: server-connect to a bad address %s: %s",
-		    c->node, addr, why);
+		log_warnx("%s: server-connect to a bad address %s: %s", c->node,
+		    addr, why);
 		return;
 	}
 	for (int i = 0; i < S.npeers; i++) {
@@ -2300,7 +2314,7 @@ server_connect(struct conn *c, const struct wire_msg *m)
 		if (!p->used)
 			continue;
 		if (strcmp(p->addr, addr) == 0)
-			return;		/* connected, or trying */
+			return; /* connected, or trying */
 		if (p->up && strcmp(p->node, c->node) == 0)
 			return;
 		if (!p->up && !p->fixed && strcmp(p->node, c->node) == 0) {
@@ -2327,19 +2341,20 @@ twins(struct conn *c)
 		char *f = S.scratch;
 		size_t sz;
 
-		if (!d->used || d == c || !d->relay || strcmp(d->node, c->node)
-		    != 0 || strcmp(d->inst, c->inst) == 0)
+		if (!d->used || d == c || !d->relay ||
+		    strcmp(d->node, c->node) != 0 ||
+		    strcmp(d->inst, c->inst) == 0)
 			continue;
 		log_warnx("two relays named %s are alive (instances %s and %s)",
 		    c->node, d->inst, c->inst);
 		{
-			const char *p[] = { "", "duplicate", d->inst };
+			const char *p[] = {"", "duplicate", d->inst};
 
 			sz = frame_putv(f, sizeof(S.scratch), 3, p, NULL);
 			to_conn(c->serial, f, sz);
 		}
 		{
-			const char *p[] = { "", "duplicate", c->inst };
+			const char *p[] = {"", "duplicate", c->inst};
 
 			sz = frame_putv(f, sizeof(S.scratch), 3, p, NULL);
 			to_conn(d->serial, f, sz);
@@ -2357,8 +2372,8 @@ twins(struct conn *c)
  * its body.  0 done; -1 wait.
  */
 static int
-conn_frame(struct conn *c, uint64_t k, char *frame, size_t flen,
-    const char *ib, size_t ibl)
+conn_frame(struct conn *c, uint64_t k, char *frame, size_t flen, const char *ib,
+    size_t ibl)
 {
 	struct wire_msg m;
 	int r;
@@ -2411,16 +2426,18 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 			uint64_t nf = 1;
 
 			/* A run to a leaf or relay next to us, at once. */
-			f = c->relay ? relay_run(c, (char *)p[3] + off,
-			    l[3] - off, &nf) : client_run(c, k, p[3] + off,
-			    l[3] - off, &nf);
+			f = c->relay ?
+			    relay_run(c, (char *)p[3] + off, l[3] - off, &nf) :
+			    client_run(c, k, p[3] + off, l[3] - off, &nf);
 			if (f == 0) {
 				f = frame_parse(p[3] + off, l[3] - off, l[3],
 				    &ib, &ibl);
 				if (f <= 0)
 					return (0);
 				f = conn_frame(c, k, (char *)p[3] + off, f, ib,
-				    ibl) == -1 ? -1 : f;
+					ibl) == -1 ?
+				    -1 :
+				    f;
 			}
 			if (f == -1) {
 				/* Go on from here when there is room. */
@@ -2464,8 +2481,8 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 		memcpy(c->node, p[2], l[2]);
 		c->node[l[2]] = '\0';
 		c->relay = l[3] > 0;
-		snprintf(c->inst, sizeof(c->inst), "%.*s", (int)(l[3] >
-		    WIRE_INST_MAX ? WIRE_INST_MAX : l[3]), p[3]);
+		snprintf(c->inst, sizeof(c->inst), "%.*s",
+		    (int)(l[3] > WIRE_INST_MAX ? WIRE_INST_MAX : l[3]), p[3]);
 		if (c->relay)
 			twins(c);
 		return (0);
@@ -2479,10 +2496,12 @@ listen_frame(char *frame, size_t flen, const char *body, size_t blen,
 				for (int i = 0; i < S.npeers; i++)
 					if (S.peers[i].used && S.peers[i].up &&
 					    S.peers[i].down_at &&
-					    strcmp(S.peers[i].node, c->node) == 0)
+					    strcmp(S.peers[i].node, c->node) ==
+						0)
 						peer_down(&S.peers[i]);
 			for (size_t i = 0; i < PEND_MAX; i++)
-				if (S.pend[i].used && S.pend[i].serial == serial)
+				if (S.pend[i].used &&
+				    S.pend[i].serial == serial)
 					S.pend[i].used = 0;
 		}
 		return (0);
@@ -2504,7 +2523,7 @@ static void
 announce(struct peer *p, const char *local)
 {
 	char addr[ADDR_STRLEN], *f = S.scratch;
-	const char *q[3] = { "", "server-connect", addr };
+	const char *q[3] = {"", "server-connect", addr};
 	size_t sz;
 
 	if (S.announce) {
@@ -2512,8 +2531,8 @@ announce(struct peer *p, const char *local)
 	} else if (strncmp(S.L.bound, "unix:", 5) == 0 || !local[0]) {
 		snprintf(addr, sizeof(addr), "%s", S.L.bound);
 	} else {
-		const char *port = strrchr(S.L.bound, ':'), *lc =
-		    strrchr(local, ':');
+		const char *port = strrchr(S.L.bound, ':'),
+			   *lc = strrchr(local, ':');
 
 		snprintf(addr, sizeof(addr), "%.*s%s", (int)(lc - local), local,
 		    port);
@@ -2543,7 +2562,8 @@ twin_told(const struct wire_msg *m)
 	if (n == strlen(S.inst) && memcmp(p, S.inst, n) == 0)
 		return;
 	log_warnx("another relay named %s is alive (instance %.*s; this one "
-	    "is %s)", S.me, (int)n, p, S.inst);
+		  "is %s)",
+	    S.me, (int)n, p, S.inst);
 	S.dup_reported = 1;
 }
 
@@ -2551,8 +2571,8 @@ twin_told(const struct wire_msg *m)
 /* Leaf p wrote the first t messages of run e: "done" in its name to
  * whoever waits (batched in b for origin *cur). */
 static void
-leaf_wrote(struct peer *p, const struct lmeta *e, uint64_t t,
-    struct rbatch *b, int *cur)
+leaf_wrote(struct peer *p, const struct lmeta *e, uint64_t t, struct rbatch *b,
+    int *cur)
 {
 	if (e->serial != 0) {
 		/* A client's run: answered to it, if it is still there. */
@@ -2587,8 +2607,8 @@ peer_report(struct peer *p, const char *body, size_t blen)
 	frame_iter_init(&it, body, blen);
 	while (n < 5 && frame_next_part(&it, &q[n], &l[n]) == 1)
 		n++;
-	if ((n == 5 && l[0] == 2 && memcmp(q[0], "up", 2) == 0) || (n >= 1 &&
-	    l[0] == 4 && memcmp(q[0], "down", 4) == 0))
+	if ((n == 5 && l[0] == 2 && memcmp(q[0], "up", 2) == 0) ||
+	    (n >= 1 && l[0] == 4 && memcmp(q[0], "down", 4) == 0))
 		p->reported = 1;
 	if (n == 2 && l[0] == 3 && memcmp(q[0], "ack", 3) == 0) {
 		if (frame_part_num(q[1], l[1], UINT64_MAX, &v) == -1)
@@ -2789,7 +2809,7 @@ static void listen_closed(void);
 static void
 listen_drain(void)
 {
-	struct link *ls[] = { &S.L.l, &S.L.c };
+	struct link *ls[] = {&S.L.l, &S.L.c};
 
 	for (int i = 0; i < 2; i++) {
 		struct link *l = ls[i];
@@ -2801,8 +2821,9 @@ listen_drain(void)
 			while (link_read(l) > 0)
 				;
 		n = buf_len(&l->in);
-		while (off < n && (f = frame_parse(buf_data(&l->in) + off,
-		    n - off, l->maxin, &body, &blen)) > 0)
+		while (off < n &&
+		    (f = frame_parse(buf_data(&l->in) + off, n - off, l->maxin,
+			 &body, &blen)) > 0)
 			off += f;
 		l->in.end = l->in.start + off;
 		(i == 0 ? &S.L.stale : &S.L.cstale)[0] = off;
@@ -2874,7 +2895,7 @@ process_stdin(void)
 		if (r == -1) {
 			log_warnx("stdin: %s: the rest of the input is ignored",
 			    errno == EMSGSIZE ? "a message over the limit" :
-			    "a malformed netstring");
+						"a malformed netstring");
 			S.in.start = S.in.end = 0;
 			S.in_eof = 1;
 			return;
@@ -2885,7 +2906,7 @@ process_stdin(void)
 			frame_iter_init(&it, p, len);
 			if (frame_next_part(&it, &dest, &dl) != 1) {
 				log_warnx("stdin: a message with no "
-				    "destination");
+					  "destination");
 				buf_consume(&S.in, r);
 				continue;
 			}
@@ -2904,15 +2925,18 @@ process_stdin(void)
 		if (!(dl == 3 && memcmp(dest, "all", 3) == 0) &&
 		    !wire_node_ok(dest, dl)) {
 			log_warnx("stdin: '%.*s' is not a node name: the line "
-			    "is dropped", (int)(dl > 64 ? 64 : dl), dest);
+				  "is dropped",
+			    (int)(dl > 64 ? 64 : dl), dest);
 			buf_consume(&S.in, r);
 			continue;
 		}
 		if (!(dl == 3 && memcmp(dest, "all", 3) == 0) &&
-		    node_find(dest, dl) != 0 && (node_find(dest, dl) == -1 ||
-		    S.nodes[node_find(dest, dl)].via == -1)) {
+		    node_find(dest, dl) != 0 &&
+		    (node_find(dest, dl) == -1 ||
+			S.nodes[node_find(dest, dl)].via == -1)) {
 			log_warnx("stdin: no route to %.*s: the message is "
-			    "dropped", (int)dl, dest);
+				  "dropped",
+			    (int)dl, dest);
 			buf_consume(&S.in, r);
 			continue;
 		}
@@ -2965,8 +2989,7 @@ on_stdout(void *arg, int fd, int revents)
 
 /* ---- control ----------------------------------------------------------- */
 
-static void
-ctl_printf(FILE *f, int json, const char *fmt, ...)
+static void ctl_printf(FILE *f, int json, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -2990,24 +3013,31 @@ ctl_command(FILE *f, const char *cmd, int json)
 			if (!p->used)
 				continue;
 			if (json)
-				ctl_printf(f, 1, "{\"node\":\"%s\",\"address\":"
+				ctl_printf(f, 1,
+				    "{\"node\":\"%s\",\"address\":"
 				    "\"%s\",\"state\":\"%s\",\"kind\":\"%s\","
 				    "\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
-				    "}\n", p->node[0] ? p->node : "-", p->addr,
-				    p->up ? "up" : "down", p->relay ? "relay" :
-				    "leaf", p->sent, p->acked_total);
+				    "}\n",
+				    p->node[0] ? p->node : "-", p->addr,
+				    p->up ? "up" : "down",
+				    p->relay ? "relay" : "leaf", p->sent,
+				    p->acked_total);
 			else
-				ctl_printf(f, 0, "%s\t%s\t%s\t%s\t%" PRIu64 "\t%"
-				    PRIu64 "\n", p->node[0] ? p->node : "-",
-				    p->addr, p->up ? "up" : "down", p->relay ?
-				    "relay" : "leaf", p->sent, p->acked_total);
+				ctl_printf(f, 0,
+				    "%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64
+				    "\n",
+				    p->node[0] ? p->node : "-", p->addr,
+				    p->up ? "up" : "down",
+				    p->relay ? "relay" : "leaf", p->sent,
+				    p->acked_total);
 		}
 	} else if (strcmp(cmd, "routes") == 0 || strcmp(cmd, "nodes") == 0) {
 		short idx[NODES_MAX];
 		int n = 0, routes = cmd[0] == 'r';
 
 		for (int i = 1; i < S.nnodes; i++)
-			if (S.nodes[i].used && (!routes || S.nodes[i].via != -1))
+			if (S.nodes[i].used &&
+			    (!routes || S.nodes[i].via != -1))
 				idx[n++] = i;
 		if (!routes)
 			idx[n++] = 0;
@@ -3015,48 +3045,64 @@ ctl_command(FILE *f, const char *cmd, int json)
 		for (int j = 0; j < n; j++) {
 			struct node *x = &S.nodes[idx[j]];
 			const char *hop = x->via == -1 ? "-" :
-			    S.peers[x->via].node;
+							 S.peers[x->via].node;
 
 			if (routes && json)
-				ctl_printf(f, 1, "{\"node\":\"%s\",\"next\":"
-				    "\"%s\",\"distance\":%d}\n", x->name, hop,
-				    x->dist);
+				ctl_printf(f, 1,
+				    "{\"node\":\"%s\",\"next\":"
+				    "\"%s\",\"distance\":%d}\n",
+				    x->name, hop, x->dist);
 			else if (routes)
 				ctl_printf(f, 0, "%s\t%s\t%d\n", x->name, hop,
 				    x->dist);
 			else if (json)
-				ctl_printf(f, 1, "{\"node\":\"%s\",\"instance\":"
+				ctl_printf(f, 1,
+				    "{\"node\":\"%s\",\"instance\":"
 				    "\"%s\",\"address\":\"%s\",\"reachable\":"
-				    "%s}\n", x->name, idx[j] == 0 ? S.inst :
-				    x->inst[0] ? x->inst : "-", idx[j] == 0 ?
-				    S.L.bound : x->addr[0] ? x->addr : "-",
+				    "%s}\n",
+				    x->name,
+				    idx[j] == 0	   ? S.inst :
+					x->inst[0] ? x->inst :
+						     "-",
+				    idx[j] == 0	   ? S.L.bound :
+					x->addr[0] ? x->addr :
+						     "-",
 				    idx[j] == 0 || x->via != -1 ? "true" :
-				    "false");
+								  "false");
 			else
 				ctl_printf(f, 0, "%s\t%s\t%s\t%s\n", x->name,
-				    idx[j] == 0 ? S.inst : x->inst[0] ? x->inst
-				    : "-", idx[j] == 0 ? S.L.bound : x->addr[0] ?
-				    x->addr : "-", idx[j] == 0 || x->via != -1 ?
-				    "reachable" : "unreachable");
+				    idx[j] == 0	   ? S.inst :
+					x->inst[0] ? x->inst :
+						     "-",
+				    idx[j] == 0	   ? S.L.bound :
+					x->addr[0] ? x->addr :
+						     "-",
+				    idx[j] == 0 || x->via != -1 ?
+					"reachable" :
+					"unreachable");
 		}
 	} else if (strcmp(cmd, "counters") == 0) {
-		const struct { const char *name; uint64_t v; } c[] = {
-			{ "messages_in", S.c_in },
-			{ "local_in", S.c_local_in },
-			{ "forwarded", S.c_fwd },
-			{ "delivered", S.c_delivered },
-			{ "duplicates", S.c_dup },
-			{ "hop_limit", S.c_hops },
-			{ "no_route", S.c_noroute },
-			{ "oversize", S.c_oversize },
-			{ "malformed", S.c_bad },
-			{ "restarts", S.c_restarts },
+		const struct {
+			const char *name;
+			uint64_t v;
+		} c[] = {
+		    {"messages_in", S.c_in},
+		    {"local_in", S.c_local_in},
+		    {"forwarded", S.c_fwd},
+		    {"delivered", S.c_delivered},
+		    {"duplicates", S.c_dup},
+		    {"hop_limit", S.c_hops},
+		    {"no_route", S.c_noroute},
+		    {"oversize", S.c_oversize},
+		    {"malformed", S.c_bad},
+		    {"restarts", S.c_restarts},
 		};
 
 		for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 			if (json)
-				ctl_printf(f, 1, "{\"name\":\"%s\",\"value\":%"
-				    PRIu64 "}\n", c[i].name, c[i].v);
+				ctl_printf(f, 1,
+				    "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n",
+				    c[i].name, c[i].v);
 			else
 				ctl_printf(f, 0, "%s\t%" PRIu64 "\n", c[i].name,
 				    c[i].v);
@@ -3078,23 +3124,28 @@ ctl_command(FILE *f, const char *cmd, int json)
 			for (int b = 0; b < n; b++) {
 				int u = idx[a], v = idx[b];
 				int uv = S.nodes[u].inst[0] || u == 0 ?
-				    lists(u, v) : 0;
+				    lists(u, v) :
+				    0;
 				int vu = S.nodes[v].inst[0] || v == 0 ?
-				    lists(v, u) : 0;
+				    lists(v, u) :
+				    0;
 				int leafu = u != 0 && !S.nodes[u].inst[0];
 				int leafv = v != 0 && !S.nodes[v].inst[0];
 
-				if (strcmp(S.nodes[u].name, S.nodes[v].name)
-				    >= 0)
+				if (strcmp(S.nodes[u].name, S.nodes[v].name) >=
+				    0)
 					continue;
-				if ((uv && vu) || (uv && leafv) || (vu && leafu))
+				if ((uv && vu) || (uv && leafv) ||
+				    (vu && leafu))
 					fprintf(f, "\t\"%s\" -- \"%s\";\n",
 					    S.nodes[u].name, S.nodes[v].name);
 			}
 		fprintf(f, "}\n");
 	} else {
-		fprintf(f, "error: unknown command '%s' (peers, routes, "
-		    "nodes, counters, dot)\n", cmd);
+		fprintf(f,
+		    "error: unknown command '%s' (peers, routes, "
+		    "nodes, counters, dot)\n",
+		    cmd);
 	}
 }
 
@@ -3112,7 +3163,7 @@ static void
 on_control(void *arg, int fd, int revents)
 {
 	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	struct timeval tv = { 1, 0 };
+	struct timeval tv = {1, 0};
 	char line[128];
 	ssize_t n = 0, r;
 	FILE *f;
@@ -3122,8 +3173,8 @@ on_control(void *arg, int fd, int revents)
 	/* A short exchange, bounded in time: the loop waits for it. */
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (n < (ssize_t)sizeof(line) - 1 && (r = read(c, line + n,
-	    sizeof(line) - 1 - n)) > 0) {
+	while (n < (ssize_t)sizeof(line) - 1 &&
+	    (r = read(c, line + n, sizeof(line) - 1 - n)) > 0) {
 		n += r;
 		if (memchr(line, '\n', n))
 			break;
@@ -3161,8 +3212,10 @@ control_client(const char *ctl, const char *cmd, int json)
 			log_diex(EX_UNAVAILABLE, "%s: no control line", ctl);
 	}
 	if (strncmp(path, "unix:", 5) != 0)
-		log_diex(EX_USAGE, "%s: not a control address (unix:PATH) or "
-		    "ready file", ctl);
+		log_diex(EX_USAGE,
+		    "%s: not a control address (unix:PATH) or "
+		    "ready file",
+		    ctl);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path + 5) >= sizeof(sun.sun_path))
@@ -3178,7 +3231,8 @@ control_client(const char *ctl, const char *cmd, int json)
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		if (strncmp(buf, "error: ", 7) == 0) {
 			err = 1;
-			fprintf(stderr, "quilt-relay: %.*s", (int)n - 7, buf + 7);
+			fprintf(stderr, "quilt-relay: %.*s", (int)n - 7,
+			    buf + 7);
 			continue;
 		}
 		if (fwrite(buf, 1, n, stdout) != (size_t)n)
@@ -3201,10 +3255,10 @@ control_open(void)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(S.ctlpath, sizeof(S.ctlpath),
-	    "%s/quilt-relay-%s-%ld.ctl", tmp, S.me, (long)getpid()) >=
-	    sizeof(sun.sun_path))
-		snprintf(S.ctlpath, sizeof(S.ctlpath), "/tmp/quilt-relay-%ld.ctl",
-		    (long)getpid());
+		"%s/quilt-relay-%s-%ld.ctl", tmp, S.me,
+		(long)getpid()) >= sizeof(sun.sun_path))
+		snprintf(S.ctlpath, sizeof(S.ctlpath),
+		    "/tmp/quilt-relay-%ld.ctl", (long)getpid());
 	strcpy(sun.sun_path, S.ctlpath);
 	unlink(S.ctlpath);
 	if ((S.cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
@@ -3235,7 +3289,7 @@ reap(void *arg, int sig)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		long long now = net_now_ms();
 		const char *why = WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) :
-		    "exited";
+						    "exited";
 
 		if (pid == S.L.pid) {
 			S.L.pid = 0;
@@ -3243,11 +3297,14 @@ reap(void *arg, int sig)
 			if (S.stopping)
 				continue;
 			if (!S.L.bound[0])
-				log_diex(EX_OSERR, "quilt-listen could not "
-				    "listen on %s", S.listen);
+				log_diex(EX_OSERR,
+				    "quilt-listen could not "
+				    "listen on %s",
+				    S.listen);
 			if (now - S.L.started > 10000)
 				S.L.backoff = BACKOFF_MIN;
-			log_warnx("quilt-listen (%s): %s; restarting in %lld ms",
+			log_warnx("quilt-listen (%s): %s; restarting in %lld "
+				  "ms",
 			    S.L.bound, why, S.L.backoff);
 			S.L.restart_at = now + S.L.backoff;
 			if ((S.L.backoff *= 2) > BACKOFF_MAX)
@@ -3270,9 +3327,13 @@ reap(void *arg, int sig)
 				p->down_at = now + RESTART_GRACE_MS;
 			if (now - p->started > 10000)
 				p->backoff = BACKOFF_MIN;
-			log_warnx("quilt-send (%s): %s%s; restarting in %lld ms",
-			    p->addr, why, WIFEXITED(st) && WEXITSTATUS(st) ==
-			    EX_PROTOCOL ? " (refused)" : "", p->backoff);
+			log_warnx("quilt-send (%s): %s%s; restarting in %lld "
+				  "ms",
+			    p->addr, why,
+			    WIFEXITED(st) && WEXITSTATUS(st) == EX_PROTOCOL ?
+				" (refused)" :
+				"",
+			    p->backoff);
 			p->restart_at = now + p->backoff;
 			if ((p->backoff *= 2) > BACKOFF_MAX)
 				p->backoff = BACKOFF_MAX;
@@ -3333,7 +3394,7 @@ finish(void)
 		if (pid == -1)
 			break;
 		if (pid == 0) {
-			struct timespec ts = { 0, 10 * 1000000 };
+			struct timespec ts = {0, 10 * 1000000};
 
 			nanosleep(&ts, NULL);
 		}
@@ -3343,10 +3404,11 @@ finish(void)
 		log_warnx(FMT_ESCAPED_WARNING);
 	if (S.verbose)
 		log_info("messages in %" PRIu64 " (local %" PRIu64 "), "
-		    "forwarded %" PRIu64 ", delivered %" PRIu64 ", duplicates %"
-		    PRIu64 ", no route %" PRIu64 ", restarts %" PRIu64, S.c_in,
-		    S.c_local_in, S.c_fwd, S.c_delivered, S.c_dup, S.c_noroute,
-		    S.c_restarts);
+			 "forwarded %" PRIu64 ", delivered %" PRIu64
+			 ", duplicates %" PRIu64 ", no route %" PRIu64
+			 ", restarts %" PRIu64,
+		    S.c_in, S.c_local_in, S.c_fwd, S.c_delivered, S.c_dup,
+		    S.c_noroute, S.c_restarts);
 	exit(0);
 }
 
@@ -3363,8 +3425,7 @@ make_instance(void)
 	    (unsigned long long)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000,
 	    r[0], r[1]);
 	/* Message ids too: a new life starts above the old one's. */
-	S.next_id = ((uint64_t)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000) <<
-	    8;
+	S.next_id = ((uint64_t)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000) << 8;
 }
 
 /*
@@ -3410,7 +3471,7 @@ state_init(int outfd)
 	    buf_init(&S.in, IN_CHUNK, S.maxmsg + IN_CHUNK) == -1 ||
 	    /* -j writes up to 6 bytes a byte of a message */
 	    sink_init(&S.out, outfd, 0, 6 * (S.maxmsg + 128) + IN_CHUNK,
-	    4096) == -1)
+		4096) == -1)
 		return (-1);
 	S.out.term = S.fmt == FMT_NET ? -1 : S.json ? '\n' : fmt_term(S.fmt);
 	return (0);
@@ -3427,8 +3488,8 @@ run(void)
 		if (!S.stopping && S.L.fd == -1 && S.L.pid == 0 &&
 		    now >= S.L.restart_at)
 			listen_start();
-		if (!S.stopping && S.L.pid == 0 && (next == -1 ||
-		    S.L.restart_at < next))
+		if (!S.stopping && S.L.pid == 0 &&
+		    (next == -1 || S.L.restart_at < next))
 			next = S.L.restart_at;
 		if (!S.peers_started && S.L.bound[0]) {
 			/* Now they can be told where we are. */
@@ -3480,29 +3541,32 @@ run(void)
 			if (p->used && p->fd != -1) {
 				if (link_pending(&p->l) > 0)
 					(void)link_flush(&p->l);
-				loop_want(&S.loop, p->fd, POLLIN |
-				    (link_pending(&p->l) ? POLLOUT : 0));
+				loop_want(&S.loop, p->fd,
+				    POLLIN |
+					(link_pending(&p->l) ? POLLOUT : 0));
 			}
 		}
 		if (S.L.fd != -1) {
 			if (link_pending(&S.L.l) > 0)
 				(void)link_flush(&S.L.l);
-			loop_want(&S.loop, S.L.fd, (S.L.blocked ? 0 : POLLIN) |
-			    (link_pending(&S.L.l) ? POLLOUT : 0));
+			loop_want(&S.loop, S.L.fd,
+			    (S.L.blocked ? 0 : POLLIN) |
+				(link_pending(&S.L.l) ? POLLOUT : 0));
 		}
 		if (S.L.cfd != -1)
 			loop_want(&S.loop, S.L.cfd, S.L.cblocked ? 0 : POLLIN);
 		if (!S.in_eof)
-			loop_want(&S.loop, 0, buf_len(&S.in) < IN_CHUNK ?
-			    POLLIN : 0);
+			loop_want(&S.loop, 0,
+			    buf_len(&S.in) < IN_CHUNK ? POLLIN : 0);
 		loop_want(&S.loop, 1, sink_empty(&S.out) ? 0 : POLLOUT);
-		if ((S.L.blocked || S.L.cblocked) && (next == -1 || next > now +
-		    10))
+		if ((S.L.blocked || S.L.cblocked) &&
+		    (next == -1 || next > now + 10))
 			next = now + 10;
 		if (S.stopping && (next == -1 || S.stop_deadline < next))
 			next = S.stop_deadline;
-		if (loop_once(&S.loop, next == -1 ? -1 : (int)(next > now ?
-		    next - now : 0)) == -1)
+		if (loop_once(&S.loop,
+			next == -1 ? -1 : (int)(next > now ? next - now : 0)) ==
+		    -1)
 			log_die(EX_OSERR, "poll");
 	}
 }
@@ -3513,7 +3577,7 @@ main(int argc, char *argv[])
 	const char *ctl = NULL, *why;
 	struct addr a;
 	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
-	    seen_Q = 0;
+		seen_Q = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
@@ -3540,7 +3604,8 @@ main(int argc, char *argv[])
 			break;
 		case 'k':
 			if (S.nkeys == 2)
-				log_diex(EX_USAGE, "option -k given more than "
+				log_diex(EX_USAGE,
+				    "option -k given more than "
 				    "twice");
 			S.keyfile[S.nkeys++] = optarg;
 			break;
@@ -3569,7 +3634,8 @@ main(int argc, char *argv[])
 			log_level = 0;
 			break;
 		case 's':
-			log_diex(EX_USAGE, "-s: the Spread-compatible daemon is not "
+			log_diex(EX_USAGE,
+			    "-s: the Spread-compatible daemon is not "
 			    "in this build");
 		case 'v':
 			log_level = 2;
@@ -3586,11 +3652,15 @@ main(int argc, char *argv[])
 	if (ctl) {
 		if (argc != 1)
 			usage(EX_USAGE);
-		if (strcmp(argv[0], "peers") != 0 && strcmp(argv[0], "routes") !=
-		    0 && strcmp(argv[0], "nodes") != 0 && strcmp(argv[0],
-		    "counters") != 0 && strcmp(argv[0], "dot") != 0)
-			log_diex(EX_USAGE, "unknown control command '%s' "
-			    "(peers, routes, nodes, counters, dot)", argv[0]);
+		if (strcmp(argv[0], "peers") != 0 &&
+		    strcmp(argv[0], "routes") != 0 &&
+		    strcmp(argv[0], "nodes") != 0 &&
+		    strcmp(argv[0], "counters") != 0 &&
+		    strcmp(argv[0], "dot") != 0)
+			log_diex(EX_USAGE,
+			    "unknown control command '%s' "
+			    "(peers, routes, nodes, counters, dot)",
+			    argv[0]);
 		return (control_client(ctl, argv[0], S.json));
 	}
 	if (!S.me[0])
@@ -3607,8 +3677,10 @@ main(int argc, char *argv[])
 			log_diex(EX_USAGE, "bad peer address %s: %s", argv[i],
 			    why);
 		if (a.kind == ADDR_UDP)
-			log_diex(EX_USAGE, "%s: this build has no udp "
-			    "transport", argv[i]);
+			log_diex(EX_USAGE,
+			    "%s: this build has no udp "
+			    "transport",
+			    argv[i]);
 	}
 	if (argc > PEERS_MAX)
 		log_diex(EX_USAGE, "too many peers (at most %d)", PEERS_MAX);

@@ -43,10 +43,10 @@ struct opts {
 	enum fmt fmt;
 	int reconnect, use_exit, all;
 	const char *dest, *keyfile;
-	const char *child;	/* -C: an outgoing side of quilt-relay */
+	const char *child; /* -C: an outgoing side of quilt-relay */
 	size_t maxmsg;
 	char node[WIRE_NODE_MAX + 1];
-	long long wait_ms;	/* -w, 0 for none */
+	long long wait_ms; /* -w, 0 for none */
 };
 
 static struct {
@@ -57,8 +57,8 @@ static struct {
 	struct link link;
 	struct wire_hello me, peer;
 	unsigned char key[SEAL_KEYLEN];
-	int up;			/* a session was set up once */
-	long long deadline;	/* of the whole run, 0 for none */
+	int up; /* a session was set up once */
+	long long deadline; /* of the whole run, 0 for none */
 
 	/* Input: standard input, or the operands. */
 	struct buf in;
@@ -91,7 +91,8 @@ static noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-send [-0NqrvVx] [-a | -d node] [-k keyfile] [-M size] "
+	    "usage: quilt-send [-0NqrvVx] [-a | -d node] [-k keyfile] [-M "
+	    "size] "
 	    "[-n node]\n"
 	    "                  [-w seconds] address [message ...]\n");
 	exit(status);
@@ -103,8 +104,9 @@ counters(void)
 	if (log_level < 2)
 		return;
 	log_info("sent %" PRIu64 " messages (%" PRIu64 " bytes), "
-	    "acknowledged %" PRIu64 ", replies %" PRIu64 ", round trips %"
-	    PRIu64 ", resends %" PRIu64 ", reconnects %" PRIu64,
+		 "acknowledged %" PRIu64 ", replies %" PRIu64
+		 ", round trips %" PRIu64 ", resends %" PRIu64
+		 ", reconnects %" PRIu64,
 	    S.link.n_queued, S.bytes_msg, S.link.n_acked, S.replies_in, S.acks,
 	    S.resends, S.reconnects);
 }
@@ -128,8 +130,8 @@ unreached(void)
 	if (S.e2e_lost == 0)
 		return;
 	/* In name order, whatever order the news came in. */
-	qsort(S.lost, S.nlost, sizeof(S.lost[0]), (int (*)(const void *,
-	    const void *))strcmp);
+	qsort(S.lost, S.nlost, sizeof(S.lost[0]),
+	    (int (*)(const void *, const void *))strcmp);
 	for (int i = 0; i < S.nlost; i++) {
 		if (i)
 			strcat(list, ", ");
@@ -142,8 +144,8 @@ unreached(void)
 		    S.addrstr, S.e2e_lost, S.e2e_lost == 1 ? "" : "s", list);
 	else
 		log_warnx("%s: node %s is unreachable: %" PRIu64 " message%s "
-		    "not delivered", S.addrstr, list, S.e2e_lost,
-		    S.e2e_lost == 1 ? "" : "s");
+			  "not delivered",
+		    S.addrstr, list, S.e2e_lost, S.e2e_lost == 1 ? "" : "s");
 }
 
 /* what: "connection lost" or "deadline reached"; cause may be NULL. */
@@ -155,8 +157,9 @@ lost(const char *what, const char *cause)
 	if (S.e2e) {
 		n = S.link.n_queued - S.e2e_done - S.e2e_lost;
 		log_warnx("%s: %s: %" PRIu64 " message%s not confirmed as "
-		    "written by %s%s%s%s%s", S.addrstr, what, n, n == 1 ? "" :
-		    "s", S.o.all ? "every node" : S.o.dest,
+			  "written by %s%s%s%s%s",
+		    S.addrstr, what, n, n == 1 ? "" : "s",
+		    S.o.all ? "every node" : S.o.dest,
 		    S.in_eof ? "" : ", the rest of the input not sent",
 		    cause ? " (" : "", cause ? cause : "", cause ? ")" : "");
 		unreached();
@@ -198,7 +201,7 @@ child_up(void)
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	char local[ADDR_STRLEN] = "", max[24];
-	const char *p[] = { "up", S.peer.node, S.peer.relay, max, local };
+	const char *p[] = {"up", S.peer.node, S.peer.relay, max, local};
 
 	if (getsockname(S.link.fd, (struct sockaddr *)&ss, &sslen) == 0 &&
 	    ss.ss_family != AF_UNIX)
@@ -215,13 +218,13 @@ static int
 setup(void)
 {
 	static const int status[] = {
-		[CLIENT_OK] = 0,
-		[CLIENT_NOHOST] = EX_NOHOST,
-		[CLIENT_TEMPFAIL] = EX_TEMPFAIL,
-		[CLIENT_UNAVAILABLE] = EX_UNAVAILABLE,
-		[CLIENT_OSERR] = EX_OSERR,
-		[CLIENT_PROTOCOL] = EX_PROTOCOL,
-		[CLIENT_AUTH] = EX_PROTOCOL,
+	    [CLIENT_OK] = 0,
+	    [CLIENT_NOHOST] = EX_NOHOST,
+	    [CLIENT_TEMPFAIL] = EX_TEMPFAIL,
+	    [CLIENT_UNAVAILABLE] = EX_UNAVAILABLE,
+	    [CLIENT_OSERR] = EX_OSERR,
+	    [CLIENT_PROTOCOL] = EX_PROTOCOL,
+	    [CLIENT_AUTH] = EX_PROTOCOL,
 	};
 	char why[256];
 	enum client_err e;
@@ -231,11 +234,11 @@ setup(void)
 	    S.o.keyfile ? S.key : NULL, why, sizeof(why));
 	if (e != CLIENT_OK) {
 		/* While reconnecting (-r), failed tries are only progress. */
-		void (*say)(const char *, ...) = S.up && e != CLIENT_PROTOCOL ?
-		    log_info : log_warnx;
+		void (*say)(const char *,
+		    ...) = S.up && e != CLIENT_PROTOCOL ? log_info : log_warnx;
 
-		if (e == CLIENT_NOHOST || (e == CLIENT_TEMPFAIL &&
-		    strncmp(why, "resolve ", 8) == 0))
+		if (e == CLIENT_NOHOST ||
+		    (e == CLIENT_TEMPFAIL && strncmp(why, "resolve ", 8) == 0))
 			say("%s", why);
 		else if (e == CLIENT_UNAVAILABLE || e == CLIENT_OSERR)
 			say("connect %s: %s", S.addrstr, why);
@@ -247,8 +250,8 @@ setup(void)
 		S.peer.resume = S.link.n_acked;
 	if (link_rewind(&S.link, S.peer.resume) == -1) {
 		log_warnx("%s: the peer resumes from message %" PRId64
-		    " of %" PRIu64, S.addrstr, S.peer.resume,
-		    S.link.n_queued);
+			  " of %" PRIu64,
+		    S.addrstr, S.peer.resume, S.link.n_queued);
 		close(S.link.fd);
 		S.link.fd = -1;
 		return (EX_PROTOCOL);
@@ -283,14 +286,14 @@ cut(const char *why)
 	log_info("%s: connection lost%s%s; reconnecting", S.addrstr,
 	    why ? ": " : "", why ? why : "");
 	if (S.o.child) {
-		const char *p[] = { "down", why ? why : "connection lost" };
+		const char *p[] = {"down", why ? why : "connection lost"};
 
 		child_emit(p, NULL, 2);
 		flush_out();
 	}
 	for (;;) {
 		/* -C: the router's end closing ends us, even now. */
-		struct pollfd pfd = { .fd = 0, .events = POLLRDHUP };
+		struct pollfd pfd = {.fd = 0, .events = POLLRDHUP};
 
 		if (S.deadline && net_now_ms() >= S.deadline)
 			lost("deadline reached", why);
@@ -326,8 +329,9 @@ child_pump(void)
 	ssize_t r = 0;
 	char *w;
 
-	room = S.link.window > buf_len(&S.link.q) ? S.link.window -
-	    buf_len(&S.link.q) : 0;
+	room = S.link.window > buf_len(&S.link.q) ?
+	    S.link.window - buf_len(&S.link.q) :
+	    0;
 	frames = link_room_frames(&S.link);
 	if (frames > sizeof(sizes) / sizeof(sizes[0]))
 		frames = sizeof(sizes) / sizeof(sizes[0]);
@@ -337,11 +341,14 @@ child_pump(void)
 		if (r <= 0)
 			break;
 		if (len > S.peer.maxmsg)
-			log_diex(EX_DATAERR, "%s: a frame of %zu bytes is over "
-			    "the peer's limit", S.addrstr, len);
+			log_diex(EX_DATAERR,
+			    "%s: a frame of %zu bytes is over "
+			    "the peer's limit",
+			    S.addrstr, len);
 		if (!S.peer.relay[0] && wire_msg_head(body, len) == 0) {
 			if (wire_decode(body, len, &m) == -1)
-				log_diex(EX_SOFTWARE, "a malformed frame from "
+				log_diex(EX_SOFTWARE,
+				    "a malformed frame from "
 				    "the router");
 			if (m.cmd == W_PING)
 				break;
@@ -407,10 +414,13 @@ pump(void)
 				return;
 			if (r == -1) {
 				if (errno == EMSGSIZE)
-					log_diex(EX_DATAERR, "stdin: message "
+					log_diex(EX_DATAERR,
+					    "stdin: message "
 					    "exceeds the peer's limit of %zu "
-					    "bytes", peer);
-				log_diex(EX_DATAERR, "stdin: malformed "
+					    "bytes",
+					    peer);
+				log_diex(EX_DATAERR,
+				    "stdin: malformed "
 				    "netstring");
 			}
 		}
@@ -419,9 +429,10 @@ pump(void)
 		else
 			body = wire_msg1_body(dl, len);
 		if (body > peer)
-			log_diex(EX_DATAERR, "message of %zu bytes (%zu with its "
-			    "envelope) exceeds the peer's limit of %zu", len, body,
-			    peer);
+			log_diex(EX_DATAERR,
+			    "message of %zu bytes (%zu with its "
+			    "envelope) exceeds the peer's limit of %zu",
+			    len, body, peer);
 		fsz = frame_size(body);
 		/* Enough is queued ahead of the writer (the sealing): more
 		 * would only be copied out of the cache before it is read. */
@@ -494,8 +505,8 @@ handle_frame(const char *body, size_t len)
 	if (wire_decode(body, len, &m) == -1)
 		goto bad;
 	if (S.o.child && m.cmd != W_ACK && m.cmd != W_BYE && m.cmd != W_PING) {
-		const char *p[] = { "frame", body };
-		size_t l[] = { 5, len };
+		const char *p[] = {"frame", body};
+		size_t l[] = {5, len};
 
 		/* Pongs, errors: the router's business. */
 		child_emit(p, l, 2);
@@ -519,16 +530,19 @@ handle_frame(const char *body, size_t len)
 			unsigned long long first;
 
 			if (dash == NULL) {
-				if (frame_part_num(p, n, S.link.n_queued, &v)
-				    == -1)
+				if (frame_part_num(p, n, S.link.n_queued, &v) ==
+				    -1)
 					goto bad;
 				first = v;
 			} else if (frame_part_num(p, dash - p, S.link.n_queued,
-			    &first) == -1 || frame_part_num(dash + 1, n - (dash -
-			    p) - 1, S.link.n_queued, &v) == -1 || v < first)
+				       &first) == -1 ||
+			    frame_part_num(dash + 1, n - (dash - p) - 1,
+				S.link.n_queued, &v) == -1 ||
+			    v < first)
 				goto bad;
-			if (first == 0 || S.e2e_done + S.e2e_lost + (v - first) >=
-			    S.link.n_queued)
+			if (first == 0 ||
+			    S.e2e_done + S.e2e_lost + (v - first) >=
+				S.link.n_queued)
 				goto bad;
 			S.e2e_done += v - first + 1;
 		}
@@ -574,10 +588,10 @@ handle_frame(const char *body, size_t len)
 			goto bad;
 		{
 			char seq[24];
-			const char *args[] = { seq, S.me.node, "0", NULL };
+			const char *args[] = {seq, S.me.node, "0", NULL};
 
-			snprintf(seq, sizeof(seq), "%.*s", (int)(n < 20 ? n : 20),
-			    p);
+			snprintf(seq, sizeof(seq), "%.*s",
+			    (int)(n < 20 ? n : 20), p);
 			if (frame_next_part(&it, &p, &n) != 1)
 				p = "", n = 0;
 			link_ctlv(&S.link, "pong", args, p, n);
@@ -634,7 +648,8 @@ on_sock(void *arg, int fd, int revents)
 		return;
 	if (r == -1 && errno == EBADMSG) {
 		log_warnx("%s: integrity check failed: a sealed record was "
-		    "altered, replayed or forged", S.addrstr);
+			  "altered, replayed or forged",
+		    S.addrstr);
 		finish(EX_PROTOCOL);
 	}
 	while ((r > 0 || buf_len(&S.link.in) > 0)) {
@@ -656,8 +671,8 @@ on_sock(void *arg, int fd, int revents)
 
 		/* Everything acknowledged and the peer done: a clean end. */
 		if (S.in_eof && S.link.n_acked == S.link.n_queued &&
-		    (S.peer_bye || !S.peer.handler) && (!S.e2e ||
-		    S.e2e_done + S.e2e_lost == S.link.n_queued)) {
+		    (S.peer_bye || !S.peer.handler) &&
+		    (!S.e2e || S.e2e_done + S.e2e_lost == S.link.n_queued)) {
 			if (S.e2e_lost)
 				finish((unreached(), 1));
 			end_stream();
@@ -674,7 +689,7 @@ on_stdin(void *arg, int fd, int revents)
 	ssize_t r = buf_fill(&S.in, 0, IN_CHUNK);
 
 	if (r == 0 && S.o.child)
-		finish(0);	/* the router is gone */
+		finish(0); /* the router is gone */
 	if (r == 0)
 		S.in_eof = 1;
 	else if (r == -1 && errno != EAGAIN && errno != ENOBUFS)
@@ -693,8 +708,9 @@ progress(long long now)
 	if (!S.progress || now < S.next_progress)
 		return;
 	S.next_progress = now + 1000;
-	fprintf(stderr, "\rquilt-send: %" PRIu64 " sent, %" PRIu64
-	    " acknowledged ", S.link.n_queued, S.link.n_acked);
+	fprintf(stderr,
+	    "\rquilt-send: %" PRIu64 " sent, %" PRIu64 " acknowledged ",
+	    S.link.n_queued, S.link.n_acked);
 	fflush(stderr);
 }
 
@@ -710,7 +726,7 @@ progress(long long now)
 static void
 end_stream(void)
 {
-	struct pollfd pfd = { .fd = S.link.fd, .events = POLLOUT };
+	struct pollfd pfd = {.fd = S.link.fd, .events = POLLOUT};
 	long long until = net_now_ms() + 1000;
 
 	if (S.link.seal == NULL || S.link.fd == -1)
@@ -732,7 +748,7 @@ handler_gone(void)
 	if (!(S.peer.handler && S.got_exit && S.peer_bye))
 		return;
 	while (!sink_empty(&S.out) && !S.out_dead) {
-		struct pollfd pfd = { .fd = 1, .events = POLLOUT };
+		struct pollfd pfd = {.fd = 1, .events = POLLOUT};
 
 		flush_out();
 		(void)poll(&pfd, 1, 1000);
@@ -744,7 +760,8 @@ handler_gone(void)
 		finish(S.exit_status);
 	if (n > 0) {
 		log_warnx("%s: the handler exited: %" PRIu64 " message%s not "
-		    "acknowledged", S.addrstr, n, n == 1 ? "" : "s");
+			  "acknowledged",
+		    S.addrstr, n, n == 1 ? "" : "s");
 		finish(1);
 	}
 	finish(0);
@@ -784,7 +801,7 @@ run(void)
 		flush_out();
 		if (S.ack_due) {
 			char n[24];
-			const char *args[] = { n, NULL };
+			const char *args[] = {n, NULL};
 
 			snprintf(n, sizeof(n), "%" PRIu64, S.replies_out);
 			link_ctlv(&S.link, "ack", args, NULL, 0);
@@ -797,7 +814,7 @@ run(void)
 		}
 		if (S.o.child && S.link.n_acked != S.acked_said) {
 			char n[24];
-			const char *p[] = { "ack", n };
+			const char *p[] = {"ack", n};
 
 			snprintf(n, sizeof(n), "%" PRIu64, S.link.n_acked);
 			child_emit(p, NULL, 2);
@@ -822,8 +839,11 @@ run(void)
 		loop_want(&S.loop, S.link.fd, ev);
 		/* Read more input only when the window has room for it. */
 		if (!S.args)
-			loop_want(&S.loop, 0, !S.in_eof && S.need_more &&
-			    buf_len(&S.link.q) < S.link.window / 2 ? POLLIN : 0);
+			loop_want(&S.loop, 0,
+			    !S.in_eof && S.need_more &&
+				    buf_len(&S.link.q) < S.link.window / 2 ?
+				POLLIN :
+				0);
 		loop_want(&S.loop, 1, sink_empty(&S.out) ? 0 : POLLOUT);
 		if (S.deadline) {
 			if (now >= S.deadline)
@@ -848,7 +868,7 @@ main(int argc, char *argv[])
 	int ch, seen_M = 0, seen_n = 0, seen_w = 0, seen_d = 0, seen_k = 0, st;
 
 	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->maxmsg = 16 * 1024 * 1024;
 	while ((ch = getopt(argc, argv, "+0aC:Nd:hk:M:n:qrUvVw:x")) != -1) {
@@ -894,7 +914,8 @@ main(int argc, char *argv[])
 			o->reconnect = 1;
 			break;
 		case 'U':
-			log_diex(EX_USAGE, "-U is for the udp transport, "
+			log_diex(EX_USAGE,
+			    "-U is for the udp transport, "
 			    "which this build does not have");
 		case 'v':
 			log_level = 2;
@@ -928,7 +949,8 @@ main(int argc, char *argv[])
 		log_diex(EX_USAGE, "%s: this build has no udp transport",
 		    argv[0]);
 	if (o->child && (argc > 1 || o->dest || o->wait_ms || o->use_exit))
-		log_diex(EX_USAGE, "-C is quilt-relay's child mode: no messages, "
+		log_diex(EX_USAGE,
+		    "-C is quilt-relay's child mode: no messages, "
 		    "-a, -d, -w or -x");
 	if (argc > 1) {
 		S.args = argv + 1;
@@ -981,7 +1003,7 @@ main(int argc, char *argv[])
 		link_set_window(&S.link, w < WINDOW ? w : WINDOW,
 		    S.peer.maxmsg);
 		if (buf_init(&S.in, f < IN_CHUNK ? f : IN_CHUNK,
-		    S.peer.maxmsg + IN_CHUNK) == -1)
+			S.peer.maxmsg + IN_CHUNK) == -1)
 			log_die(EX_OSERR, "memory");
 	}
 	S.need_more = 1;

@@ -24,10 +24,10 @@
 #include "ready.h"
 #include "spread.h"
 
-#define IN_MAX		(4u << 20)	/* input buffer */
-#define MSG_MAX		(IN_MAX - 65536)	/* the largest message we take */
-#define OUT_MAX		(64u << 20)
-#define OUT_PAUSE	(8u << 20)	/* stop reading the daemon above this */
+#define IN_MAX (4u << 20) /* input buffer */
+#define MSG_MAX (IN_MAX - 65536) /* the largest message we take */
+#define OUT_MAX (64u << 20)
+#define OUT_PAUSE (8u << 20) /* stop reading the daemon above this */
 
 struct opts {
 	const char *daemon;
@@ -44,20 +44,21 @@ struct state {
 	struct spread_addr addr;
 	struct spread_session s;
 	struct buf in, out, tx, part;
-	int *joined;		/* per group: the daemon confirmed our join */
+	int *joined; /* per group: the daemon confirmed our join */
 	int njoined;
 	int ready_written;
 	int escaped_warned;
-	int stdout_nb;		/* we set O_NONBLOCK on stdout */
+	int stdout_nb; /* we set O_NONBLOCK on stdout */
 	int stdout_flags;
 };
 
-static int sigpipe_fd[2] = { -1, -1 };
+static int sigpipe_fd[2] = {-1, -1};
 
 static void
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] "
+	fprintf(f,
+	    "usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] "
 	    "[-u private] group ...\n");
 	exit(status);
 }
@@ -274,8 +275,8 @@ print_memb(struct state *st, const struct spread_msg *m,
 		out_json_names(st, local, nlocal);
 		out_str(st, ",\"vs_sets\":[");
 		off = 0;
-		for (int i = 0; spread_vs_next(b, &off, &at, &count, &names) ==
-		    1; i++) {
+		for (int i = 0;
+		     spread_vs_next(b, &off, &at, &count, &names) == 1; i++) {
 			if (i > 0)
 				out_str(st, ",");
 			out_json_names(st, names, count);
@@ -347,8 +348,9 @@ finish(struct state *st, int status)
 	ssize_t n;
 
 	for (int i = 0; i < st->o->ngroups; i++)
-		tx(st, req, spread_leave_encode(req, sizeof(req), pg,
-		    st->o->groups[i]));
+		tx(st, req,
+		    spread_leave_encode(req, sizeof(req), pg,
+			st->o->groups[i]));
 	tx(st, req, spread_kill_encode(req, sizeof(req), pg));
 	/* The requests are small: give the daemon two seconds at most. */
 	pfd.fd = st->s.fd;
@@ -391,8 +393,10 @@ handle(struct state *st, const struct spread_msg *m)
 			memcpy(g, m->groups, spread_name_len(m->groups));
 			g[spread_name_len(m->groups)] = '\0';
 		}
-		fatal(st, EX_UNAVAILABLE, "%s: REJECT_MESS: the daemon refused "
-		    "a request for group %s", d, g);
+		fatal(st, EX_UNAVAILABLE,
+		    "%s: REJECT_MESS: the daemon refused "
+		    "a request for group %s",
+		    d, g);
 	}
 	if (spread_is_regular(m->h.type)) {
 		print_msg(st, m);
@@ -435,7 +439,7 @@ parse_input(struct state *st)
 	ssize_t r;
 
 	while ((r = spread_msg_decode((uint8_t *)buf_data(&st->in),
-	    buf_len(&st->in), MSG_MAX, &m)) > 0) {
+		    buf_len(&st->in), MSG_MAX, &m)) > 0) {
 		handle(st, &m);
 		buf_consume(&st->in, r);
 		if (buf_len(&st->out) >= OUT_PAUSE)
@@ -444,7 +448,7 @@ parse_input(struct state *st)
 	if (r == -1)
 		fatal(st, EX_PROTOCOL, "%s: ILLEGAL_MESSAGE: %s", st->o->daemon,
 		    errno == EMSGSIZE ? "message from the daemon too large" :
-		    "malformed message from the daemon");
+					"malformed message from the daemon");
 }
 
 static void
@@ -458,7 +462,8 @@ run(struct state *st)
 
 		pfd[0].fd = sigpipe_fd[0];
 		pfd[0].events = POLLIN;
-		/* Paused, the socket is not watched at all (no POLLHUP spin). */
+		/* Paused, the socket is not watched at all (no POLLHUP spin).
+		 */
 		pfd[1].fd = paused && buf_len(&st->tx) == 0 ? -1 : st->s.fd;
 		pfd[1].events = (paused ? 0 : POLLIN) |
 		    (buf_len(&st->tx) ? POLLOUT : 0);
@@ -474,11 +479,11 @@ run(struct state *st)
 			finish(st, 0);
 		if ((pfd[2].revents & (POLLERR | POLLHUP)) &&
 		    !(pfd[2].revents & POLLOUT))
-			finish(st, 0);	/* | head: a quiet end */
+			finish(st, 0); /* | head: a quiet end */
 		if (pfd[2].revents & POLLOUT) {
 			n = buf_drain(&st->out, 1);
 			if (n == -1 && errno == EPIPE)
-				finish(st, 0);	/* | head: a quiet end */
+				finish(st, 0); /* | head: a quiet end */
 			if (n == -1 && errno != EAGAIN && errno != EINTR) {
 				log_warn("stdout");
 				finish(st, EX_IOERR);
@@ -493,7 +498,8 @@ run(struct state *st)
 				    "%s: CONNECTION_CLOSED: %s", st->o->daemon,
 				    strerror(errno));
 		}
-		if (!paused && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (!paused &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			n = buf_fill(&st->in, st->s.fd, 65536);
 			if (n == 0) {
 				parse_input(st);
@@ -519,7 +525,7 @@ run(struct state *st)
 int
 main(int argc, char *argv[])
 {
-	struct opts o = { .fmt = FMT_LINE };
+	struct opts o = {.fmt = FMT_LINE};
 	struct state st;
 	int ch, seen_s = 0, seen_u = 0, seen_p = 0, code, timeout = 10000;
 	const char *detail, *env;
@@ -527,7 +533,7 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 
 	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	while ((ch = getopt(argc, argv, "+0NfhjmP:qs:u:vV")) != -1) {
 		switch (ch) {
 		case '0':
@@ -589,16 +595,20 @@ main(int argc, char *argv[])
 		log_diex(EX_USAGE, "%s: ILLEGAL_SPREAD: %s", o.daemon,
 		    spread_errtext(SPREAD_ILLEGAL_SPREAD));
 	if (*o.name != '\0' && !spread_private_valid(o.name, strlen(o.name)))
-		log_diex(EX_USAGE, "private name \"%s\": REJECT_ILLEGAL_NAME: "
-		    "must be 1..10 bytes from '$' to '~'", o.name);
+		log_diex(EX_USAGE,
+		    "private name \"%s\": REJECT_ILLEGAL_NAME: "
+		    "must be 1..10 bytes from '$' to '~'",
+		    o.name);
 	/* Joining a group twice is one join: keep the first. */
 	o.groups = argv;
 	for (int i = 0; i < argc; i++) {
 		int dup = 0;
 
 		if (!spread_group_valid(argv[i], strlen(argv[i])))
-			log_diex(EX_USAGE, "group \"%s\": ILLEGAL_GROUP: must "
-			    "be 1..31 bytes from '$' to '~'", argv[i]);
+			log_diex(EX_USAGE,
+			    "group \"%s\": ILLEGAL_GROUP: must "
+			    "be 1..31 bytes from '$' to '~'",
+			    argv[i]);
 		for (int j = 0; j < o.ngroups; j++)
 			dup |= strcmp(o.groups[j], argv[i]) == 0;
 		if (!dup)
@@ -624,7 +634,7 @@ main(int argc, char *argv[])
 		log_die(EX_OSERR, "malloc");
 
 	if (spread_session_open(&st.s, &st.addr, o.name,
-	    SPREAD_HELLO_MEMBERSHIP, timeout, &code, &detail) == -1)
+		SPREAD_HELLO_MEMBERSHIP, timeout, &code, &detail) == -1)
 		log_spread_setup(o.daemon, &st.addr, code, detail);
 	log_info("connected to %s as %s (Spread %d.%d.%d)", o.daemon,
 	    st.s.reply.private_group, st.s.reply.major, st.s.reply.minor,
@@ -637,8 +647,9 @@ main(int argc, char *argv[])
 		st.stdout_nb = 1;
 
 	for (int i = 0; i < o.ngroups; i++)
-		tx(&st, req, spread_join_encode(req, sizeof(req),
-		    st.s.reply.private_group, o.groups[i]));
+		tx(&st, req,
+		    spread_join_encode(req, sizeof(req),
+			st.s.reply.private_group, o.groups[i]));
 	run(&st);
 	return (0);
 }

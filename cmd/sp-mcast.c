@@ -30,9 +30,9 @@
 #include "net.h"
 #include "spread.h"
 
-#define TX_HIGH		(1u << 20)	/* stop reading input above this */
-#define RX_MAX		(4u << 20)
-#define CLOSE_WAIT_MS	5000
+#define TX_HIGH (1u << 20) /* stop reading input above this */
+#define RX_MAX (4u << 20)
+#define CLOSE_WAIT_MS 5000
 
 struct opts {
 	const char *daemon;
@@ -42,7 +42,7 @@ struct opts {
 	enum fmt fmt;
 	const char **groups;
 	int ngroups;
-	char **msgs;		/* after "--"; NULL: standard input */
+	char **msgs; /* after "--"; NULL: standard input */
 	int nmsgs;
 };
 
@@ -51,19 +51,20 @@ struct state {
 	struct spread_addr addr;
 	struct spread_session s;
 	struct buf in, tx, rx;
-	uint8_t *enc;		/* one encoded message */
+	uint8_t *enc; /* one encoded message */
 	size_t enc_cap;
 	unsigned long long sent, bytes;
 	int in_eof;
-	unsigned long long inno;	/* input messages seen */
+	unsigned long long inno; /* input messages seen */
 	int connected, timeout;
-	int stop, failed;	/* bad input: send what came before, then 65 */
+	int stop, failed; /* bad input: send what came before, then 65 */
 };
 
 static void
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: sp-mcast [-0Nqvx] [-s daemon] [-T msgtype] "
+	fprintf(f,
+	    "usage: sp-mcast [-0Nqvx] [-s daemon] [-T msgtype] "
 	    "[-t service] [-u private] group ... [-- message ...]\n");
 	exit(status);
 }
@@ -78,10 +79,11 @@ max_data(int ngroups)
 static void
 too_long(struct opts *o, const char *what, unsigned long long n, size_t len)
 {
-	log_diex(EX_DATAERR, "%s %llu of %zu bytes: MESSAGE_TOO_LONG: "
-	    "%zu bytes at most to %d group%s (32 x groups + data <= %d)", what,
-	    n, len, max_data(o->ngroups), o->ngroups, o->ngroups > 1 ? "s" : "",
-	    SPREAD_MAX_BODY);
+	log_diex(EX_DATAERR,
+	    "%s %llu of %zu bytes: MESSAGE_TOO_LONG: "
+	    "%zu bytes at most to %d group%s (32 x groups + data <= %d)",
+	    what, n, len, max_data(o->ngroups), o->ngroups,
+	    o->ngroups > 1 ? "s" : "", SPREAD_MAX_BODY);
 }
 
 static void
@@ -103,24 +105,28 @@ check_rx(struct state *st)
 	ssize_t r;
 
 	while ((r = spread_msg_decode((uint8_t *)buf_data(&st->rx),
-	    buf_len(&st->rx), RX_MAX, &m)) > 0) {
+		    buf_len(&st->rx), RX_MAX, &m)) > 0) {
 		if (spread_is_reject(m.h.type)) {
 			char g[SPREAD_GROUP_SIZE + 1] = "";
 			size_t l = m.h.num_groups > 0 ?
-			    spread_name_len(m.groups) : 0;
+			    spread_name_len(m.groups) :
+			    0;
 
 			memcpy(g, m.groups, l);
 			g[l] = '\0';
-			log_diex(EX_UNAVAILABLE, "%s: REJECT_MESS: the daemon "
-			    "refused a message to %s", st->o->daemon, g);
+			log_diex(EX_UNAVAILABLE,
+			    "%s: REJECT_MESS: the daemon "
+			    "refused a message to %s",
+			    st->o->daemon, g);
 		}
-		buf_consume(&st->rx, r);	/* a message to us: not ours */
+		buf_consume(&st->rx, r); /* a message to us: not ours */
 	}
 	if (r == -1)
-		log_diex(EX_PROTOCOL, "%s: ILLEGAL_MESSAGE: malformed message "
-		    "from the daemon", st->o->daemon);
+		log_diex(EX_PROTOCOL,
+		    "%s: ILLEGAL_MESSAGE: malformed message "
+		    "from the daemon",
+		    st->o->daemon);
 }
-
 
 /* Connect on the first message: bad input refused before it sends nothing. */
 static void
@@ -129,8 +135,8 @@ connect_daemon(struct state *st)
 	const char *detail;
 	int code;
 
-	if (spread_session_open(&st->s, &st->addr, st->o->name, 0,
-	    st->timeout, &code, &detail) == -1)
+	if (spread_session_open(&st->s, &st->addr, st->o->name, 0, st->timeout,
+		&code, &detail) == -1)
 		log_spread_setup(st->o->daemon, &st->addr, code, detail);
 	st->connected = 1;
 	log_info("connected to %s as %s (Spread %d.%d.%d)", st->o->daemon,
@@ -145,9 +151,9 @@ send_msg(struct state *st, const char *data, size_t len)
 
 	if (!st->connected)
 		connect_daemon(st);
-	n = spread_mcast_encode(st->enc, st->enc_cap,
-	    st->s.reply.private_group, st->o->service,
-	    st->o->groups, st->o->ngroups, st->o->mess_type, data, len);
+	n = spread_mcast_encode(st->enc, st->enc_cap, st->s.reply.private_group,
+	    st->o->service, st->o->groups, st->o->ngroups, st->o->mess_type,
+	    data, len);
 	if (n == -1 || buf_append(&st->tx, st->enc, n) == -1)
 		log_diex(EX_SOFTWARE, "cannot encode a message");
 	st->sent++;
@@ -195,8 +201,10 @@ parse_input(struct state *st)
 		if (r == -1 && errno == EMSGSIZE)
 			len = max + 1;
 		else if (r == -1) {
-			bad_input(st, "stdin: message %llu: malformed "
-			    "netstring", st->inno);
+			bad_input(st,
+			    "stdin: message %llu: malformed "
+			    "netstring",
+			    st->inno);
 			return;
 		} else if (st->o->fmt == FMT_NET) {
 			struct frame_iter it;
@@ -204,18 +212,22 @@ parse_input(struct state *st)
 			frame_iter_init(&it, data, len);
 			if (frame_next_part(&it, &part, &plen) != 1 ||
 			    frame_next_part(&it, &data, &len) != 0) {
-				bad_input(st, "stdin: message %llu: not one "
+				bad_input(st,
+				    "stdin: message %llu: not one "
 				    "part (sp-mcast sends one part per "
-				    "message)", st->inno);
+				    "message)",
+				    st->inno);
 				return;
 			}
 			data = part;
 			len = plen;
 		}
 		if (len > max) {
-			bad_input(st, "stdin: message %llu: MESSAGE_TOO_LONG: "
+			bad_input(st,
+			    "stdin: message %llu: MESSAGE_TOO_LONG: "
 			    "%zu bytes at most to %d group%s (32 x groups + "
-			    "data <= %d)", st->inno, max, ng, ng > 1 ? "s" : "",
+			    "data <= %d)",
+			    st->inno, max, ng, ng > 1 ? "s" : "",
 			    SPREAD_MAX_BODY);
 			return;
 		}
@@ -223,7 +235,6 @@ parse_input(struct state *st)
 		buf_consume(&st->in, r);
 	}
 }
-
 
 static void
 lost(struct state *st, int err)
@@ -253,13 +264,15 @@ run(struct state *st)
 			if (buf_len(&st->in) == 0)
 				reading = 0;
 			else if (!st->stop && buf_len(&st->tx) < TX_HIGH)
-				bad_input(st, "stdin: message %llu: truncated "
-				    "at the end of the input", st->inno + 1);
+				bad_input(st,
+				    "stdin: message %llu: truncated "
+				    "at the end of the input",
+				    st->inno + 1);
 		}
 		if (st->stop)
 			reading = 0;
 		if (!reading && !st->connected)
-			return (0);	/* no message: nothing to say */
+			return (0); /* no message: nothing to say */
 		if (!reading && !killed) {
 			disconnect(st);
 			killed = 1;
@@ -272,13 +285,15 @@ run(struct state *st)
 			timeout = deadline - net_now_ms();
 			if (timeout <= 0) {
 				log_warnx("%s: the daemon did not close the "
-				    "session after the disconnect",
+					  "session after the disconnect",
 				    st->o->daemon);
 				return (0);
 			}
 		}
 		pfd[0].fd = reading && !st->in_eof &&
-		    buf_len(&st->tx) < TX_HIGH ? 0 : -1;
+			buf_len(&st->tx) < TX_HIGH ?
+		    0 :
+		    -1;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = st->connected ? st->s.fd : -1;
 		pfd[1].events = POLLIN | (buf_len(&st->tx) ? POLLOUT : 0);
@@ -313,7 +328,8 @@ run(struct state *st)
 				lost(st, n == 0 ? 0 : errno);
 			}
 			if (n == -1 && errno == ENOBUFS)
-				log_diex(EX_PROTOCOL, "%s: ILLEGAL_MESSAGE: "
+				log_diex(EX_PROTOCOL,
+				    "%s: ILLEGAL_MESSAGE: "
 				    "message from the daemon too large",
 				    st->o->daemon);
 			if (n == -1 && errno != EAGAIN && errno != EINTR)
@@ -326,14 +342,14 @@ run(struct state *st)
 int
 main(int argc, char *argv[])
 {
-	struct opts o = { .service = SPREAD_AGREED_MESS, .fmt = FMT_LINE };
+	struct opts o = {.service = SPREAD_AGREED_MESS, .fmt = FMT_LINE};
 	struct state st;
 	int ch, seen_s = 0, seen_u = 0, seen_t = 0, seen_T = 0;
 	int selfdiscard = 0, i;
 	const char *env;
 
 	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);	/* EPIPE is handled where it happens */
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	while ((ch = getopt(argc, argv, "+0Nhqs:T:t:u:vVx")) != -1) {
 		switch (ch) {
 		case '0':
@@ -358,7 +374,8 @@ main(int argc, char *argv[])
 		case 't':
 			opt_once(&seen_t, ch);
 			if ((o.service = spread_service_parse(optarg)) == 0)
-				log_diex(EX_USAGE, "service \"%s\": "
+				log_diex(EX_USAGE,
+				    "service \"%s\": "
 				    "ILLEGAL_SERVICE: must be unreliable, "
 				    "reliable, fifo, causal, agreed or safe",
 				    optarg);
@@ -406,16 +423,22 @@ main(int argc, char *argv[])
 		log_diex(EX_USAGE, "%s: ILLEGAL_SPREAD: %s", o.daemon,
 		    spread_errtext(SPREAD_ILLEGAL_SPREAD));
 	if (*o.name != '\0' && !spread_private_valid(o.name, strlen(o.name)))
-		log_diex(EX_USAGE, "private name \"%s\": REJECT_ILLEGAL_NAME: "
-		    "must be 1..10 bytes from '$' to '~'", o.name);
+		log_diex(EX_USAGE,
+		    "private name \"%s\": REJECT_ILLEGAL_NAME: "
+		    "must be 1..10 bytes from '$' to '~'",
+		    o.name);
 	if (o.ngroups > SPREAD_MAX_GROUPS)
-		log_diex(EX_USAGE, "%d groups: ILLEGAL_GROUP: at most %d "
-		    "groups per message", o.ngroups, SPREAD_MAX_GROUPS);
+		log_diex(EX_USAGE,
+		    "%d groups: ILLEGAL_GROUP: at most %d "
+		    "groups per message",
+		    o.ngroups, SPREAD_MAX_GROUPS);
 	for (i = 0; i < o.ngroups; i++)
 		if (!spread_dest_valid(o.groups[i], strlen(o.groups[i])))
-			log_diex(EX_USAGE, "group \"%s\": ILLEGAL_GROUP: must "
+			log_diex(EX_USAGE,
+			    "group \"%s\": ILLEGAL_GROUP: must "
 			    "be 1..31 bytes from '$' to '~', or a private "
-			    "group #name#daemon", o.groups[i]);
+			    "group #name#daemon",
+			    o.groups[i]);
 	for (i = 0; i < o.nmsgs; i++)
 		if (strlen(o.msgs[i]) > max_data(o.ngroups))
 			too_long(&o, "message", i + 1, strlen(o.msgs[i]));

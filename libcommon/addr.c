@@ -55,8 +55,8 @@ addr_parse(const char *s, int listener, struct addr *a, const char **why)
 	if (*s == '[') {
 		const char *e = strchr(s, ']');
 
-		if (e == NULL || e[1] != ':' || (size_t)(e - s - 1) >=
-		    sizeof(a->host) || e == s + 1) {
+		if (e == NULL || e[1] != ':' ||
+		    (size_t)(e - s - 1) >= sizeof(a->host) || e == s + 1) {
 			*why = "expected [v6addr]:port";
 			goto bad;
 		}
@@ -64,7 +64,8 @@ addr_parse(const char *s, int listener, struct addr *a, const char **why)
 		port = e + 2;
 	} else if ((port = strrchr(s, ':')) != NULL) {
 		if (memchr(s, ':', port - s) != NULL) {
-			*why = "an IPv6 address goes in brackets: [v6addr]:port";
+			*why =
+			    "an IPv6 address goes in brackets: [v6addr]:port";
 			goto bad;
 		}
 		if ((size_t)(port - s) >= sizeof(a->host)) {
@@ -128,7 +129,8 @@ addr_host_port(const struct sockaddr *sa, socklen_t len, char *host,
 	} else if (sa->sa_family == AF_UNIX) {
 		const struct sockaddr_un *un = (const void *)sa;
 		size_t n = len > offsetof(struct sockaddr_un, sun_path) ?
-		    len - offsetof(struct sockaddr_un, sun_path) : 0;
+		    len - offsetof(struct sockaddr_un, sun_path) :
+		    0;
 
 		if (n >= hostlen)
 			n = hostlen - 1;

@@ -14,8 +14,8 @@ enum addr_kind { ADDR_TCP, ADDR_UNIX, ADDR_UDP };
 
 struct addr {
 	enum addr_kind kind;
-	char host[256];		/* empty: all interfaces / loopback */
-	unsigned port_lo, port_hi;	/* equal unless a range */
+	char host[256]; /* empty: all interfaces / loopback */
+	unsigned port_lo, port_hi; /* equal unless a range */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 

@@ -15,7 +15,7 @@
 static int
 write_all(int fd, const char *p, size_t n, long long deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
 
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -56,10 +56,10 @@ fail(struct link *l, enum client_err e, char *why, size_t whylen,
  * with *e and why set.
  */
 static ssize_t
-read_frame(struct link *l, long long deadline, const char **body,
-    size_t *len, enum client_err *e, char *why, size_t whylen)
+read_frame(struct link *l, long long deadline, const char **body, size_t *len,
+    enum client_err *e, char *why, size_t whylen)
 {
-	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
 	ssize_t r;
 
 	for (;;) {
@@ -105,9 +105,10 @@ is_error(const struct wire_msg *m, struct link *l, enum client_err *e,
 		return (0);
 	frame_iter_init(&it, m->args, m->argslen);
 	(void)frame_next_part(&it, &p, &n);
-	*e = fail(l, strstr(p, "authentication") != NULL && n < 200 ?
-	    CLIENT_AUTH : CLIENT_PROTOCOL, why, whylen, "refused: %.*s", p,
-	    n);
+	*e = fail(l,
+	    strstr(p, "authentication") != NULL && n < 200 ? CLIENT_AUTH :
+							     CLIENT_PROTOCOL,
+	    why, whylen, "refused: %.*s", p, n);
 	return (1);
 }
 
@@ -136,9 +137,11 @@ confirm(struct link *l, long long deadline, struct seal *s,
 	seal_push_init(s, hdr);
 	n = wire_put_confirm(frame, tag, hdr);
 	if (write_all(l->fd, frame, n, deadline) == -1)
-		return (fail(l, errno == ETIMEDOUT ? CLIENT_TEMPFAIL :
-		    CLIENT_UNAVAILABLE, why, whylen, errno == ETIMEDOUT ?
-		    "timed out" : strerror(errno), NULL, 0));
+		return (fail(l,
+		    errno == ETIMEDOUT ? CLIENT_TEMPFAIL : CLIENT_UNAVAILABLE,
+		    why, whylen,
+		    errno == ETIMEDOUT ? "timed out" : strerror(errno), NULL,
+		    0));
 	if ((r = read_frame(l, deadline, &body, &len, &e, why, whylen)) == 0)
 		return (e);
 	if (wire_decode(body, len, &m) == -1)
@@ -150,9 +153,11 @@ confirm(struct link *l, long long deadline, struct seal *s,
 		return (fail(l, CLIENT_PROTOCOL, why, whylen,
 		    "bad confirmation from the peer", NULL, 0));
 	if (seal_check(s, tag) == -1 || seal_pull_init(s, hdr) == -1)
-		return (fail(l, CLIENT_AUTH, why, whylen, "authentication "
+		return (fail(l, CLIENT_AUTH, why, whylen,
+		    "authentication "
 		    "failed: the peer does not hold this key, or the handshake "
-		    "was altered", NULL, 0));
+		    "was altered",
+		    NULL, 0));
 	link_take(l, r);
 	return (CLIENT_OK);
 }
@@ -179,22 +184,23 @@ client_open(const struct addr *a, int timeout_ms, struct link *l,
 		if (gai != 0) {
 			snprintf(why, whylen, "resolve %s: %s", a->host,
 			    gai_strerror(gai));
-			return (gai == EAI_AGAIN ? CLIENT_TEMPFAIL :
-			    CLIENT_NOHOST);
+			return (
+			    gai == EAI_AGAIN ? CLIENT_TEMPFAIL : CLIENT_NOHOST);
 		}
-		snprintf(why, whylen, "%s", errno == ETIMEDOUT ? "timed out" :
-		    strerror(errno));
+		snprintf(why, whylen, "%s",
+		    errno == ETIMEDOUT ? "timed out" : strerror(errno));
 		if (errno == ETIMEDOUT)
 			return (CLIENT_TEMPFAIL);
-		return (errno == EMFILE || errno == ENFILE || errno ==
-		    ENOBUFS || errno == ENOMEM ? CLIENT_OSERR :
-		    CLIENT_UNAVAILABLE);
+		return (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM ?
+			CLIENT_OSERR :
+			CLIENT_UNAVAILABLE);
 	}
 	me->sealed = psk != NULL;
 	if (psk != NULL) {
 		if ((s = seal_new(1)) == NULL)
-			return (fail(l, CLIENT_OSERR, why, whylen, "out of memory",
-			    NULL, 0));
+			return (fail(l, CLIENT_OSERR, why, whylen,
+			    "out of memory", NULL, 0));
 		seal_pk_hex(s, me->kx);
 	}
 	hlen = wire_put_hello(hello, me);
@@ -219,21 +225,23 @@ client_open(const struct addr *a, int timeout_ms, struct link *l,
 	memcpy(transcript + hlen, buf_data(&l->in), r);
 	link_take(l, r);
 	if (wire_version(me, peer) == 0) {
-		snprintf(why, whylen, "no common protocol version (we speak "
-		    "%u-%u, the peer %u-%u)", me->vmin, me->vmax, peer->vmin,
-		    peer->vmax);
+		snprintf(why, whylen,
+		    "no common protocol version (we speak "
+		    "%u-%u, the peer %u-%u)",
+		    me->vmin, me->vmax, peer->vmin, peer->vmax);
 		e = fail(l, CLIENT_PROTOCOL, why + strlen(why), 1, "", NULL, 0);
 		goto out;
 	}
 	if (peer->sealed != me->sealed) {
-		e = fail(l, CLIENT_PROTOCOL, why, whylen, peer->sealed ?
-		    "the peer is sealed (-k) and we are not" :
-		    "the peer is not sealed (no -k)", NULL, 0);
+		e = fail(l, CLIENT_PROTOCOL, why, whylen,
+		    peer->sealed ? "the peer is sealed (-k) and we are not" :
+				   "the peer is not sealed (no -k)",
+		    NULL, 0);
 		goto out;
 	}
 	if (s != NULL) {
-		e = confirm(l, deadline, s, psk, peer, transcript, hlen + r, why,
-		    whylen);
+		e = confirm(l, deadline, s, psk, peer, transcript, hlen + r,
+		    why, whylen);
 		if (e != CLIENT_OK)
 			goto out;
 		if (link_seal(l, s) == -1) {
@@ -242,18 +250,16 @@ client_open(const struct addr *a, int timeout_ms, struct link *l,
 			    NULL, 0);
 			goto out;
 		}
-		s = NULL;	/* the link has it now */
+		s = NULL; /* the link has it now */
 	}
 	link_set_peer_max(l, peer->maxmsg);
 	return (CLIENT_OK);
-ioerr:
-	{
-		int timedout = errno == ETIMEDOUT;
+ioerr : {
+	int timedout = errno == ETIMEDOUT;
 
-		e = fail(l, timedout ? CLIENT_TEMPFAIL : CLIENT_UNAVAILABLE,
-		    why, whylen, timedout ? "timed out" : strerror(errno), NULL,
-		    0);
-	}
+	e = fail(l, timedout ? CLIENT_TEMPFAIL : CLIENT_UNAVAILABLE, why,
+	    whylen, timedout ? "timed out" : strerror(errno), NULL, 0);
+}
 out:
 	seal_free(s);
 	return (e);

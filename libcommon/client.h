@@ -15,12 +15,12 @@
 
 enum client_err {
 	CLIENT_OK,
-	CLIENT_NOHOST,		/* the name did not resolve */
-	CLIENT_TEMPFAIL,	/* timed out, or the resolver failed for now */
-	CLIENT_UNAVAILABLE,	/* refused, unreachable, closed */
-	CLIENT_OSERR,		/* out of fds, memory */
-	CLIENT_PROTOCOL,	/* bad hello, no common version, refused by it */
-	CLIENT_AUTH,		/* sealing: wrong key, or tampered with */
+	CLIENT_NOHOST, /* the name did not resolve */
+	CLIENT_TEMPFAIL, /* timed out, or the resolver failed for now */
+	CLIENT_UNAVAILABLE, /* refused, unreachable, closed */
+	CLIENT_OSERR, /* out of fds, memory */
+	CLIENT_PROTOCOL, /* bad hello, no common version, refused by it */
+	CLIENT_AUTH, /* sealing: wrong key, or tampered with */
 };
 
 /*

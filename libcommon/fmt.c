@@ -15,7 +15,7 @@ fmt_next(enum fmt f, const char *p, size_t n, int eof, size_t max,
 	if (f == FMT_NET) {
 		r = frame_parse(p, n, max, data, len);
 		if (r == 0 && eof && n > 0) {
-			errno = EBADMSG;	/* cut in the middle */
+			errno = EBADMSG; /* cut in the middle */
 			return (-1);
 		}
 		if (r > 0 && frame_count_parts(*data, *len) == -1) {
@@ -50,11 +50,24 @@ put_escaped(char *out, const char *p, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		switch (p[i]) {
-		case '\\': *o++ = '\\'; *o++ = '\\'; break;
-		case '\n': *o++ = '\\'; *o++ = 'n'; break;
-		case '\t': *o++ = '\\'; *o++ = 't'; break;
-		case '\0': *o++ = '\\'; *o++ = '0'; break;
-		default: *o++ = p[i];
+		case '\\':
+			*o++ = '\\';
+			*o++ = '\\';
+			break;
+		case '\n':
+			*o++ = '\\';
+			*o++ = 'n';
+			break;
+		case '\t':
+			*o++ = '\\';
+			*o++ = 't';
+			break;
+		case '\0':
+			*o++ = '\\';
+			*o++ = '0';
+			break;
+		default:
+			*o++ = p[i];
 		}
 	}
 	return (o - out);
@@ -102,8 +115,9 @@ put_joined(enum fmt f, char *out, const char *first, size_t firstlen,
 	char *o = out;
 	int r, esc = 0, i = 0;
 
-	if (first != NULL && (memchr(first, term, firstlen) != NULL ||
-	    memchr(first, '\t', firstlen) != NULL))
+	if (first != NULL &&
+	    (memchr(first, term, firstlen) != NULL ||
+		memchr(first, '\t', firstlen) != NULL))
 		esc = 1;
 	frame_iter_init(&it, body, len);
 	while ((r = frame_next_part(&it, &p, &n)) == 1)
@@ -184,11 +198,26 @@ fmt_json(char *out, const char *p, size_t len)
 		unsigned char c = p[i];
 
 		switch (c) {
-		case '"': *o++ = '\\'; *o++ = '"'; break;
-		case '\\': *o++ = '\\'; *o++ = '\\'; break;
-		case '\n': *o++ = '\\'; *o++ = 'n'; break;
-		case '\r': *o++ = '\\'; *o++ = 'r'; break;
-		case '\t': *o++ = '\\'; *o++ = 't'; break;
+		case '"':
+			*o++ = '\\';
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			*o++ = '\\';
+			break;
+		case '\n':
+			*o++ = '\\';
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = '\\';
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = '\\';
+			*o++ = 't';
+			break;
 		default:
 			if (c < 0x20 || c == 0x7f) {
 				memcpy(o, "\\u00", 4);

@@ -71,6 +71,7 @@ size_t fmt_put_part(enum fmt f, char *out, const char *p, size_t len,
 size_t fmt_json(char *out, const char *p, size_t len);
 
 /* The warning to print once when fmt_put escaped something. */
-#define FMT_ESCAPED_WARNING "some messages were escaped; use -N for lossless output"
+#define FMT_ESCAPED_WARNING                                                    \
+	"some messages were escaped; use -N for lossless output"
 
 #endif

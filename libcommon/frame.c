@@ -4,8 +4,7 @@
 #include <limits.h>
 
 ssize_t
-frame_parse(const char *p, size_t n, size_t max, const char **body,
-    size_t *len)
+frame_parse(const char *p, size_t n, size_t max, const char **body, size_t *len)
 {
 	size_t i, v = 0;
 
@@ -107,8 +106,8 @@ frame_part_num(const char *p, size_t len, unsigned long long max,
 		x = x * 10 + (p[i] - '0');
 	}
 	if (len == 20) {
-		if (p[19] < '0' || p[19] > '9' || x > (ULLONG_MAX - (p[19] -
-		    '0')) / 10)
+		if (p[19] < '0' || p[19] > '9' ||
+		    x > (ULLONG_MAX - (p[19] - '0')) / 10)
 			return (-1);
 		x = x * 10 + (p[19] - '0');
 	}

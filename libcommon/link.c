@@ -80,8 +80,9 @@ link_seal(struct link *l, struct seal *s)
 	l->in.start = l->in.end = 0;
 	/* Records are opened into in: room for many, so that the part of a
 	 * frame left at the end is moved down rarely. */
-	(void)buf_reserve(&l->in, 16 * SEAL_RECORD_MAX < l->in.max ?
-	    16 * SEAL_RECORD_MAX : l->in.max);
+	(void)buf_reserve(&l->in,
+	    16 * SEAL_RECORD_MAX < l->in.max ? 16 * SEAL_RECORD_MAX :
+					       l->in.max);
 	return (0);
 }
 
@@ -154,7 +155,7 @@ int
 link_ctl(struct link *l, const char *frame, size_t n)
 {
 	if (l->final_due) {
-		errno = EPIPE;	/* our stream has ended */
+		errno = EPIPE; /* our stream has ended */
 		return (-1);
 	}
 	return (buf_append(&l->ctl, frame, n));
@@ -174,7 +175,7 @@ link_ctlv_to(struct link *l, const char *dest, const char *cmd,
 	size_t n = wire_put_ctl_to(NULL, 0, dest, cmd, args, bin, binlen);
 
 	if (l->final_due) {
-		errno = EPIPE;	/* our stream has ended */
+		errno = EPIPE; /* our stream has ended */
 		return (-1);
 	}
 	if (buf_reserve(&l->ctl, n) == -1)
@@ -196,7 +197,7 @@ link_ack(struct link *l, uint64_t n)
 	for (uint64_t k = l->n_acked; k < n; k++)
 		off += l->sz[k & l->szmask];
 	if (off > l->qs) {
-		errno = EPROTO;	/* acknowledges what was not wholly sent */
+		errno = EPROTO; /* acknowledges what was not wholly sent */
 		return (-1);
 	}
 	l->n_acked = n;
@@ -277,10 +278,10 @@ seal_some(struct link *l)
 	size_t clen, m;
 	int n;
 
-	while (buf_room(&l->wout) + l->wout.start >= SEAL_RECORD_MAX +
-	    SEAL_ABYTES + SEAL_LENLEN) {
-		if (buf_reserve(&l->wout, SEAL_RECORD_MAX + SEAL_ABYTES +
-		    SEAL_LENLEN) == -1)
+	while (buf_room(&l->wout) + l->wout.start >=
+	    SEAL_RECORD_MAX + SEAL_ABYTES + SEAL_LENLEN) {
+		if (buf_reserve(&l->wout,
+			SEAL_RECORD_MAX + SEAL_ABYTES + SEAL_LENLEN) == -1)
 			return;
 		n = gather(l, iov, &clen);
 		m = 0;
@@ -289,7 +290,7 @@ seal_some(struct link *l)
 		if (n >= 1 && (iov[0].iov_len >= SEAL_RECORD_MAX || n == 1)) {
 			src = iov[0].iov_base;
 			m = iov[0].iov_len < SEAL_RECORD_MAX ? iov[0].iov_len :
-			    SEAL_RECORD_MAX;
+							       SEAL_RECORD_MAX;
 		} else {
 			for (int i = 0; i < n && m < SEAL_RECORD_MAX; i++) {
 				size_t k = iov[i].iov_len;
@@ -303,7 +304,7 @@ seal_some(struct link *l)
 		if (m == 0) {
 			if (!l->final_due || l->final_sent)
 				return;
-			l->final_sent = 1;	/* the end of our stream */
+			l->final_sent = 1; /* the end of our stream */
 		}
 		l->wout.end += seal_record(l->seal,
 		    (unsigned char *)buf_tail(&l->wout), src, m,
@@ -353,12 +354,12 @@ open_some(struct link *l)
 
 	while (buf_len(&l->win) > 0) {
 		if (l->final_in) {
-			errno = EBADMSG;	/* nothing may follow the end */
+			errno = EBADMSG; /* nothing may follow the end */
 			return (-1);
 		}
 		if (buf_room(&l->in) < SEAL_RECORD_MAX &&
 		    buf_reserve(&l->in, SEAL_RECORD_MAX) == -1)
-			return (0);	/* in is full: read it first */
+			return (0); /* in is full: read it first */
 		m = seal_open(l->seal, (unsigned char *)buf_tail(&l->in),
 		    buf_data(&l->win), buf_len(&l->win), &used, &final);
 		if (m == -2)
@@ -381,16 +382,16 @@ link_read(struct link *l)
 		if (open_some(l) == -1)
 			return (-1);
 		/* Room for a whole record: a part of one moves to the front. */
-		n = buf_fill(&l->win, l->fd, SEAL_RECORD_MAX + SEAL_ABYTES +
-		    SEAL_LENLEN);
+		n = buf_fill(&l->win, l->fd,
+		    SEAL_RECORD_MAX + SEAL_ABYTES + SEAL_LENLEN);
 		if (n > 0)
 			l->bytes_in += n;
 		if (n == -1 && errno == ENOBUFS)
-			n = 1;	/* in is full: say "data" and let it drain */
+			n = 1; /* in is full: say "data" and let it drain */
 		if (n > 0 && open_some(l) == -1)
 			return (-1);
 		if (n == 0 && !l->final_in) {
-			errno = EPIPE;	/* cut before the FINAL record */
+			errno = EPIPE; /* cut before the FINAL record */
 			return (-1);
 		}
 		return (n);

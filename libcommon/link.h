@@ -19,8 +19,8 @@
 
 struct link {
 	int fd;
-	struct buf in;		/* bytes from the peer, frames parsed in place */
-	struct buf ctl;		/* control frames to write */
+	struct buf in; /* bytes from the peer, frames parsed in place */
+	struct buf ctl; /* control frames to write */
 	/* Data frames: q.base[q.start..qs) sent, waiting for the ack;
 	 * q.base[qs..q.end) not yet sent.  bound is a frame boundary <= qs,
 	 * pushed forward when a control frame must go between two frames. */
@@ -32,16 +32,16 @@ struct link {
 	 * when it is full the window is. */
 	uint32_t *sz;
 	size_t szmask;
-	uint64_t n_bound;	/* messages before bound */
-	size_t window;		/* most bytes of data frames held */
-	size_t maxin;		/* the largest frame taken from the peer */
+	uint64_t n_bound; /* messages before bound */
+	size_t window; /* most bytes of data frames held */
+	size_t maxin; /* the largest frame taken from the peer */
 	uint64_t n_queued, n_acked;
 	uint64_t bytes_in, bytes_out;
 
 	/* Sealed (-k): records on the wire, frames in in/ctl/q as above. */
 	struct seal *seal;
-	struct buf win, wout;	/* ciphertext from and to the peer */
-	int final_due;		/* our stream ends after what is queued */
+	struct buf win, wout; /* ciphertext from and to the peer */
+	int final_due; /* our stream ends after what is queued */
 	int final_sent, final_in;
 };
 
@@ -158,8 +158,8 @@ ssize_t link_read(struct link *l);
  * pointing into the link's buffer, valid until link_take; 0 for "need
  * more"; -1 with EMSGSIZE or EBADMSG.  max 0 means the link's maxin.
  */
-static inline ssize_t link_frame(struct link *l, size_t max,
-    const char **body, size_t *len);
+static inline ssize_t link_frame(struct link *l, size_t max, const char **body,
+    size_t *len);
 
 /* Done with the frame of n bytes that link_frame returned. */
 static inline void

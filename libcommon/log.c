@@ -38,7 +38,8 @@ vlog(int err, const char *fmt, va_list ap)
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	if (err)
-		n += snprintf(line + n, sizeof(line) - n, ": %s", strerror(err));
+		n += snprintf(line + n, sizeof(line) - n, ": %s",
+		    strerror(err));
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
@@ -117,8 +118,8 @@ parse_num(const char *s, long long lo, long long hi, const char *what)
 	v = strtoll(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi ||
 	    *s == ' ' || *s == '+')
-		log_diex(log_usage_status, "%s must be %lld..%lld: %s", what, lo, hi,
-		    s);
+		log_diex(log_usage_status, "%s must be %lld..%lld: %s", what,
+		    lo, hi, s);
 	return (v);
 }
 
@@ -152,8 +153,9 @@ parse_ms(const char *s, long long lo_ms, long long hi_ms, const char *what)
 		goto bad;
 	return (ip);
 bad:
-	log_diex(log_usage_status, "%s must be %lld.%03lld..%lld.%03lld seconds: %s",
-	    what, lo_ms / 1000, lo_ms % 1000, hi_ms / 1000, hi_ms % 1000, s);
+	log_diex(log_usage_status,
+	    "%s must be %lld.%03lld..%lld.%03lld seconds: %s", what,
+	    lo_ms / 1000, lo_ms % 1000, hi_ms / 1000, hi_ms % 1000, s);
 }
 
 long long
@@ -166,15 +168,27 @@ parse_size(const char *s, long long lo, long long hi, const char *what)
 	v = strtoll(s, &end, 10);
 	if (end != s && *end != '\0' && end[1] == '\0') {
 		switch (*end) {
-		case 'k': case 'K': mul = 1024; end++; break;
-		case 'm': case 'M': mul = 1024 * 1024; end++; break;
-		case 'g': case 'G': mul = 1024LL * 1024 * 1024; end++; break;
+		case 'k':
+		case 'K':
+			mul = 1024;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			mul = 1024 * 1024;
+			end++;
+			break;
+		case 'g':
+		case 'G':
+			mul = 1024LL * 1024 * 1024;
+			end++;
+			break;
 		}
 	}
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
 	    v > hi / mul || v * mul < lo || v * mul > hi)
-		log_diex(log_usage_status, "%s must be %lld..%lld bytes: %s", what, lo,
-		    hi, s);
+		log_diex(log_usage_status, "%s must be %lld..%lld bytes: %s",
+		    what, lo, hi, s);
 	return (v * mul);
 }
 
@@ -191,7 +205,8 @@ opt_key(const char *path, unsigned char *key, int st_noinput, int st_config)
 	}
 	if (loose)
 		log_warnx("key file %s: readable by group or others; chmod 600 "
-		    "it", path);
+			  "it",
+		    path);
 }
 
 void
@@ -202,14 +217,17 @@ log_spread_setup(const char *daemon, const struct spread_addr *a, int code,
 	int status = EX_UNAVAILABLE;
 
 	if (name == NULL)
-		log_diex(EX_PROTOCOL, "%s: the daemon answered with unknown "
-		    "code %d", daemon, code);
+		log_diex(EX_PROTOCOL,
+		    "%s: the daemon answered with unknown "
+		    "code %d",
+		    daemon, code);
 	if (code == SPREAD_COULD_NOT_CONNECT) {
 		if (errno == ENXIO)
 			log_diex(EX_NOHOST, "%s: %s: resolve %s: %s", daemon,
 			    name, a->host, detail);
 		if (errno == ETIMEDOUT)
-			log_diex(EX_TEMPFAIL, "%s: %s: timed out", daemon, name);
+			log_diex(EX_TEMPFAIL, "%s: %s: timed out", daemon,
+			    name);
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM)
 			status = EX_OSERR;
@@ -227,8 +245,10 @@ const char *
 opt_node(const char *s)
 {
 	if (!wire_node_ok(s, strlen(s)))
-		log_diex(log_usage_status, "bad node name: %s (want 1 to 64 of "
-		    "A-Z a-z 0-9 . _ -, not \"all\")", s);
+		log_diex(log_usage_status,
+		    "bad node name: %s (want 1 to 64 of "
+		    "A-Z a-z 0-9 . _ -, not \"all\")",
+		    s);
 	return (s);
 }
 

@@ -26,9 +26,9 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Fatal: always shown, then exit(status). */
 noreturn void log_die(int status, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 noreturn void log_diex(int status, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Parse a whole decimal integer in [lo, hi]; anything else is fatal:
@@ -62,8 +62,8 @@ void opt_key(const char *path, unsigned char *key, int st_noinput,
  * the error as Spread does and the status follows STYLE.md.
  */
 struct spread_addr;
-noreturn void log_spread_setup(const char *daemon,
-    const struct spread_addr *a, int code, const char *detail);
+noreturn void log_spread_setup(const char *daemon, const struct spread_addr *a,
+    int code, const char *detail);
 
 /* A node name for -n or -d ([A-Za-z0-9._-]{1,64}, never "all"), or fatal. */
 const char *opt_node(const char *s);

@@ -136,7 +136,8 @@ loop_once(struct loop *l, int timeout_ms)
 		if (l->pfd[i].revents == 0)
 			continue;
 		r--;
-		/* A callback may have closed it, or another taken its number. */
+		/* A callback may have closed it, or another taken its number.
+		 */
 		if (e->fn == NULL || e->gen != l->pgen[i])
 			continue;
 		e->fn(e->arg, fd, l->pfd[i].revents);

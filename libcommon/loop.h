@@ -20,7 +20,7 @@ struct loop_ent {
 };
 
 struct loop {
-	struct loop_ent *ent;	/* indexed by fd */
+	struct loop_ent *ent; /* indexed by fd */
 	int cap;
 	struct pollfd *pfd;
 	unsigned *pgen;

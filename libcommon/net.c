@@ -103,8 +103,8 @@ bind_port(const struct addr *a, int type, int backlog, unsigned port,
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
 			if ((pass == 0) != (ai->ai_family == AF_INET6))
 				continue;
-			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			    ai->ai_protocol);
+			fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 			if (fd == -1) {
 				e = errno;
 				continue;
@@ -144,13 +144,14 @@ net_listen(const struct addr *a, int type, int backlog,
 	if (a->kind == ADDR_UNIX)
 		return (bind_unix(a, type, backlog, ss, sslen));
 	if (a->port_lo == a->port_hi)
-		return (bind_port(a, type, backlog, a->port_lo, ss, sslen, gai));
+		return (
+		    bind_port(a, type, backlog, a->port_lo, ss, sslen, gai));
 	/* A random free port in the range, as Kamaelia's TCPServer did. */
 	span = a->port_hi - a->port_lo + 1;
 	start = seal_uniform(span);
 	for (unsigned i = 0; i < span; i++) {
-		fd = bind_port(a, type, backlog, a->port_lo + (start + i) % span,
-		    ss, sslen, gai);
+		fd = bind_port(a, type, backlog,
+		    a->port_lo + (start + i) % span, ss, sslen, gai);
 		if (fd != -1 || errno != EADDRINUSE)
 			break;
 	}

@@ -15,8 +15,8 @@ ready_write(const char *path, const char *line)
 	int fd, n, len, e;
 
 	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.%ld.tmp",
-	    slash ? (int)(slash - path + 1) : 0, path,
-	    slash ? slash + 1 : path, (long)getpid());
+	    slash ? (int)(slash - path + 1) : 0, path, slash ? slash + 1 : path,
+	    (long)getpid());
 	len = snprintf(buf, sizeof(buf), "%s\n", line);
 	if (n >= (int)sizeof(tmp) || len >= (int)sizeof(buf)) {
 		errno = ENAMETOOLONG;

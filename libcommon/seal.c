@@ -143,7 +143,7 @@ void
 seal_free(struct seal *s)
 {
 	if (s != NULL)
-		sodium_free(s);	/* wipes it */
+		sodium_free(s); /* wipes it */
 }
 
 void
@@ -180,9 +180,11 @@ seal_derive(struct seal *s, const unsigned char psk[SEAL_KEYLEN],
 	/* crypto_kx gives one key each way; both go into each derived key,
 	 * in client-to-listener order, so the two ends agree. */
 	if (s->client)
-		r = crypto_kx_client_session_keys(rx, tx, s->pk, s->sk, peer_pk);
+		r = crypto_kx_client_session_keys(rx, tx, s->pk, s->sk,
+		    peer_pk);
 	else
-		r = crypto_kx_server_session_keys(rx, tx, s->pk, s->sk, peer_pk);
+		r = crypto_kx_server_session_keys(rx, tx, s->pk, s->sk,
+		    peer_pk);
 	if (r != 0) {
 		errno = EPROTO;
 		return (-1);
@@ -191,10 +193,10 @@ seal_derive(struct seal *s, const unsigned char psk[SEAL_KEYLEN],
 	memcpy(both + 32, s->client ? rx : tx, 32);
 	crypto_generichash(th, sizeof(th), transcript, tlen,
 	    (const unsigned char *)"quilt transcript", 16);
-	kdf(s->client ? s->tx : s->rx, psk, "quilt 1 client to listener",
-	    both, 64, th);
-	kdf(s->client ? s->rx : s->tx, psk, "quilt 1 listener to client",
-	    both, 64, th);
+	kdf(s->client ? s->tx : s->rx, psk, "quilt 1 client to listener", both,
+	    64, th);
+	kdf(s->client ? s->rx : s->tx, psk, "quilt 1 listener to client", both,
+	    64, th);
 	kdf(s->client ? s->mytag : s->peertag, psk, "quilt 1 client confirm",
 	    both, 64, th);
 	kdf(s->client ? s->peertag : s->mytag, psk, "quilt 1 listener confirm",
@@ -250,8 +252,8 @@ seal_record(struct seal *s, unsigned char *out, const void *m, size_t mlen,
 	out[2] = n >> 8;
 	out[3] = n;
 	crypto_secretstream_xchacha20poly1305_push(&s->push, out + SEAL_LENLEN,
-	    &clen, m, mlen, NULL, 0, final ?
-	    crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+	    &clen, m, mlen, NULL, 0,
+	    final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
 	return (SEAL_LENLEN + (size_t)clen);
 }
 
@@ -274,8 +276,9 @@ seal_open(struct seal *s, unsigned char *out, const void *c, size_t clen,
 	if (clen < SEAL_LENLEN + n)
 		return (-2);
 	if (crypto_secretstream_xchacha20poly1305_pull(&s->pull, out, &mlen,
-	    &tag, p + SEAL_LENLEN, n, NULL, 0) != 0 || (tag != 0 && tag !=
-	    crypto_secretstream_xchacha20poly1305_TAG_FINAL)) {
+		&tag, p + SEAL_LENLEN, n, NULL, 0) != 0 ||
+	    (tag != 0 &&
+		tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)) {
 		errno = EBADMSG;
 		return (-1);
 	}

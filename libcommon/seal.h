@@ -56,8 +56,8 @@ void seal_wipe(void *p, size_t n);
  * set when group or others may read it.  The key buffer holds the key
  * until seal_wipe.
  */
-int seal_key_load(const char *path, unsigned char key[SEAL_KEYLEN],
-    int *loose, const char **why);
+int seal_key_load(const char *path, unsigned char key[SEAL_KEYLEN], int *loose,
+    const char **why);
 
 /* Write a new key as 64 hex characters and a newline into out[65+1]. */
 void seal_key_new_hex(char out[2 * SEAL_KEYLEN + 2]);

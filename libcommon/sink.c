@@ -30,8 +30,7 @@ sink_free(struct sink *s)
 }
 
 int
-sink_mark(struct sink *s, unsigned id, unsigned gen, uint64_t count,
-    uint64_t n)
+sink_mark(struct sink *s, unsigned id, unsigned gen, uint64_t count, uint64_t n)
 {
 	struct sink_mark *m;
 
@@ -106,7 +105,8 @@ sink_flush(struct sink *s, sink_done_fn *done, void *arg)
 		/* count - part of the batch's own are still to come. */
 		if (k > 0) {
 			m->part += k;
-			done(arg, m->id, m->gen, m->count - m->npending + m->part);
+			done(arg, m->id, m->gen,
+			    m->count - m->npending + m->part);
 		}
 	}
 	if (n > 0)
@@ -114,7 +114,7 @@ sink_flush(struct sink *s, sink_done_fn *done, void *arg)
 	return (n);
 }
 
-static int saved_fl[3] = { -1, -1, -1 };
+static int saved_fl[3] = {-1, -1, -1};
 
 static void
 restore_std(void)

@@ -14,11 +14,11 @@
 #include "buf.h"
 
 struct sink_mark {
-	uint64_t pos;		/* absolute byte position of the batch end */
-	uint64_t count;		/* the source's message count at that point */
-	uint64_t npending;	/* messages in the batch */
-	uint64_t part;		/* of which already written */
-	unsigned id, gen;	/* the source */
+	uint64_t pos; /* absolute byte position of the batch end */
+	uint64_t count; /* the source's message count at that point */
+	uint64_t npending; /* messages in the batch */
+	uint64_t part; /* of which already written */
+	unsigned id, gen; /* the source */
 };
 
 struct sink {
@@ -33,12 +33,10 @@ struct sink {
 };
 
 /* Called by sink_flush for each source whose messages got written. */
-typedef void sink_done_fn(void *arg, unsigned id, unsigned gen,
-    uint64_t count);
+typedef void sink_done_fn(void *arg, unsigned id, unsigned gen, uint64_t count);
 
 /* -1 ENOMEM. */
-int sink_init(struct sink *s, int fd, size_t cap, size_t max,
-    unsigned nmarks);
+int sink_init(struct sink *s, int fd, size_t cap, size_t max, unsigned nmarks);
 void sink_free(struct sink *s);
 
 /* Room for n bytes at the tail, or NULL (the sink is full: stop reading). */
@@ -61,8 +59,7 @@ sink_commit(struct sink *s, size_t n)
  * Append a frame of the n parts p[i] of len[i] bytes (len NULL: strings),
  * as frame_putv writes it.  -1 when the sink is full (the caller waits).
  */
-int sink_putv(struct sink *s, int n, const char *const *p,
-    const size_t *len);
+int sink_putv(struct sink *s, int n, const char *const *p, const size_t *len);
 
 /*
  * Source id/gen has, after what is now appended, count messages in; n of

@@ -24,37 +24,34 @@ static const struct {
 	const char *name;
 	const char *text;
 } errtab[] = {
-	{ SPREAD_ACCEPT_SESSION, "ACCEPT_SESSION", "session accepted" },
-	{ SPREAD_ILLEGAL_SPREAD, "ILLEGAL_SPREAD",
-	    "not a Spread daemon name (PORT or PORT@HOST)" },
-	{ SPREAD_COULD_NOT_CONNECT, "COULD_NOT_CONNECT",
-	    "could not connect to the daemon" },
-	{ SPREAD_REJECT_QUOTA, "REJECT_QUOTA",
-	    "the daemon has too many sessions" },
-	{ SPREAD_REJECT_NO_NAME, "REJECT_NO_NAME",
-	    "the daemon did not get a private name" },
-	{ SPREAD_REJECT_ILLEGAL_NAME, "REJECT_ILLEGAL_NAME",
-	    "the daemon refused the private name" },
-	{ SPREAD_REJECT_NOT_UNIQUE, "REJECT_NOT_UNIQUE",
-	    "private name already in use on the daemon" },
-	{ SPREAD_REJECT_VERSION, "REJECT_VERSION",
-	    "protocol version refused" },
-	{ SPREAD_CONNECTION_CLOSED, "CONNECTION_CLOSED",
-	    "connection closed by the daemon" },
-	{ SPREAD_REJECT_AUTH, "REJECT_AUTH", "authentication refused" },
-	{ SPREAD_ILLEGAL_SESSION, "ILLEGAL_SESSION", "illegal session" },
-	{ SPREAD_ILLEGAL_SERVICE, "ILLEGAL_SERVICE", "illegal service type" },
-	{ SPREAD_ILLEGAL_MESSAGE, "ILLEGAL_MESSAGE",
-	    "malformed message from the daemon" },
-	{ SPREAD_ILLEGAL_GROUP, "ILLEGAL_GROUP", "illegal group name" },
-	{ SPREAD_BUFFER_TOO_SHORT, "BUFFER_TOO_SHORT", "buffer too short" },
-	{ SPREAD_GROUPS_TOO_SHORT, "GROUPS_TOO_SHORT",
-	    "group buffer too short" },
-	{ SPREAD_MESSAGE_TOO_LONG, "MESSAGE_TOO_LONG", "message too long" },
-	{ SPREAD_NET_ERROR_ON_SESSION, "NET_ERROR_ON_SESSION",
-	    "network error on the session" },
-	{ SPREAD_SP_BUG, "SP_BUG", "internal error" },
-	{ SPREAD_ILLEGAL_TIME, "ILLEGAL_TIME", "illegal time" },
+    {SPREAD_ACCEPT_SESSION, "ACCEPT_SESSION", "session accepted"},
+    {SPREAD_ILLEGAL_SPREAD, "ILLEGAL_SPREAD",
+	"not a Spread daemon name (PORT or PORT@HOST)"},
+    {SPREAD_COULD_NOT_CONNECT, "COULD_NOT_CONNECT",
+	"could not connect to the daemon"},
+    {SPREAD_REJECT_QUOTA, "REJECT_QUOTA", "the daemon has too many sessions"},
+    {SPREAD_REJECT_NO_NAME, "REJECT_NO_NAME",
+	"the daemon did not get a private name"},
+    {SPREAD_REJECT_ILLEGAL_NAME, "REJECT_ILLEGAL_NAME",
+	"the daemon refused the private name"},
+    {SPREAD_REJECT_NOT_UNIQUE, "REJECT_NOT_UNIQUE",
+	"private name already in use on the daemon"},
+    {SPREAD_REJECT_VERSION, "REJECT_VERSION", "protocol version refused"},
+    {SPREAD_CONNECTION_CLOSED, "CONNECTION_CLOSED",
+	"connection closed by the daemon"},
+    {SPREAD_REJECT_AUTH, "REJECT_AUTH", "authentication refused"},
+    {SPREAD_ILLEGAL_SESSION, "ILLEGAL_SESSION", "illegal session"},
+    {SPREAD_ILLEGAL_SERVICE, "ILLEGAL_SERVICE", "illegal service type"},
+    {SPREAD_ILLEGAL_MESSAGE, "ILLEGAL_MESSAGE",
+	"malformed message from the daemon"},
+    {SPREAD_ILLEGAL_GROUP, "ILLEGAL_GROUP", "illegal group name"},
+    {SPREAD_BUFFER_TOO_SHORT, "BUFFER_TOO_SHORT", "buffer too short"},
+    {SPREAD_GROUPS_TOO_SHORT, "GROUPS_TOO_SHORT", "group buffer too short"},
+    {SPREAD_MESSAGE_TOO_LONG, "MESSAGE_TOO_LONG", "message too long"},
+    {SPREAD_NET_ERROR_ON_SESSION, "NET_ERROR_ON_SESSION",
+	"network error on the session"},
+    {SPREAD_SP_BUG, "SP_BUG", "internal error"},
+    {SPREAD_ILLEGAL_TIME, "ILLEGAL_TIME", "illegal time"},
 };
 
 const char *
@@ -187,16 +184,16 @@ spread_private_group_valid(const char *s, size_t len)
 	if (hash == NULL)
 		return (0);
 	plen = hash - (s + 1);
-	return (spread_private_valid(s + 1, plen) &&
-	    len - plen - 2 >= 1 && len - plen - 2 <= SPREAD_MAX_PROC &&
+	return (spread_private_valid(s + 1, plen) && len - plen - 2 >= 1 &&
+	    len - plen - 2 <= SPREAD_MAX_PROC &&
 	    legal(hash + 1, len - plen - 2));
 }
 
 int
 spread_dest_valid(const char *s, size_t len)
 {
-	return (spread_group_valid(s, len) ||
-	    spread_private_group_valid(s, len));
+	return (
+	    spread_group_valid(s, len) || spread_private_group_valid(s, len));
 }
 
 size_t
@@ -333,8 +330,7 @@ spread_offer_has(const struct spread_offer *o, const char *method)
 }
 
 ssize_t
-spread_choice_encode(uint8_t *buf, size_t cap, const char *const *m,
-    int count)
+spread_choice_encode(uint8_t *buf, size_t cap, const char *const *m, int count)
 {
 	if (cap < SPREAD_AUTH_CHOICE || count < 0 ||
 	    count > SPREAD_AUTH_SLOTS) {
@@ -414,7 +410,8 @@ spread_accept_decode(const uint8_t *p, size_t n, int with_patch,
 	if (n < hdr)
 		return (0);
 	if ((int8_t)p[1] < 0 || (int8_t)p[2] < 0 ||
-	    (with_patch && (int8_t)p[3] < 0) || p[hdr - 1] >= SPREAD_GROUP_SIZE) {
+	    (with_patch && (int8_t)p[3] < 0) ||
+	    p[hdr - 1] >= SPREAD_GROUP_SIZE) {
 		errno = EPROTO;
 		return (-1);
 	}
@@ -493,8 +490,7 @@ has_old_type(uint32_t type)
 }
 
 ssize_t
-spread_msg_decode(const uint8_t *p, size_t n, size_t max,
-    struct spread_msg *m)
+spread_msg_decode(const uint8_t *p, size_t n, size_t max, struct spread_msg *m)
 {
 	ssize_t r;
 	uint64_t size;
@@ -546,8 +542,9 @@ spread_msg_encode(uint8_t *buf, size_t cap, const struct spread_msg *m)
 	}
 	spread_header_encode(buf, &m->h);
 	if (m->has_old_type) {
-		put32(buf + off, m->old_type |
-		    (m->h.big ? 0 : SPREAD_ENDIAN_MARK), m->h.big);
+		put32(buf + off,
+		    m->old_type | (m->h.big ? 0 : SPREAD_ENDIAN_MARK),
+		    m->h.big);
 		off += 4;
 	}
 	if (glen)
@@ -704,15 +701,14 @@ spread_is_reg_memb(uint32_t type)
 int
 spread_is_transition(uint32_t type)
 {
-	return (spread_is_membership(type) &&
-	    (type & SPREAD_TRANSITION_MESS) && !(type & SPREAD_REG_MEMB_MESS));
+	return (spread_is_membership(type) && (type & SPREAD_TRANSITION_MESS) &&
+	    !(type & SPREAD_REG_MEMB_MESS));
 }
 
 int
 spread_is_self_leave(uint32_t type)
 {
-	return (spread_is_membership(type) &&
-	    (type & SPREAD_CAUSED_BY_LEAVE) &&
+	return (spread_is_membership(type) && (type & SPREAD_CAUSED_BY_LEAVE) &&
 	    !(type & (SPREAD_REG_MEMB_MESS | SPREAD_TRANSITION_MESS)));
 }
 
@@ -720,12 +716,12 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } services[] = {
-	{ SPREAD_UNRELIABLE_MESS, "unreliable" },
-	{ SPREAD_RELIABLE_MESS, "reliable" },
-	{ SPREAD_FIFO_MESS, "fifo" },
-	{ SPREAD_CAUSAL_MESS, "causal" },
-	{ SPREAD_AGREED_MESS, "agreed" },
-	{ SPREAD_SAFE_MESS, "safe" },
+    {SPREAD_UNRELIABLE_MESS, "unreliable"},
+    {SPREAD_RELIABLE_MESS, "reliable"},
+    {SPREAD_FIFO_MESS, "fifo"},
+    {SPREAD_CAUSAL_MESS, "causal"},
+    {SPREAD_AGREED_MESS, "agreed"},
+    {SPREAD_SAFE_MESS, "safe"},
 };
 
 const char *
@@ -786,7 +782,7 @@ spread_memb_decode(const struct spread_msg *m, struct spread_memb *b)
 		goto bad;
 	if (len == 0 && !spread_is_reg_memb(m->h.type) &&
 	    !spread_is_transition(m->h.type))
-		return (0);	/* the self-leave notice has no body */
+		return (0); /* the self-leave notice has no body */
 	if (len < 12)
 		goto bad;
 	b->proc_id = (int32_t)get32(p, b->big);
@@ -863,8 +859,8 @@ spread_memb_encode(uint8_t *buf, size_t cap, const struct spread_memb *b)
 }
 
 ssize_t
-spread_vs_encode(uint8_t *buf, size_t cap, uint32_t count,
-    const uint8_t *names, int big)
+spread_vs_encode(uint8_t *buf, size_t cap, uint32_t count, const uint8_t *names,
+    int big)
 {
 	size_t size = 4 + (size_t)count * SPREAD_GROUP_SIZE;
 
@@ -894,7 +890,7 @@ now_ms(void)
 static int
 wait_fd(int fd, short events, long long deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd = {.fd = fd, .events = events};
 	long long left;
 	int r;
 
@@ -1008,31 +1004,30 @@ write_all(int fd, const uint8_t *p, size_t n, long long deadline)
 
 int
 spread_session_open(struct spread_session *s, const struct spread_addr *a,
-    const char *name, int flags, int timeout_ms, int *code,
-    const char **detail)
+    const char *name, int flags, int timeout_ms, int *code, const char **detail)
 {
 	long long deadline = now_ms() + timeout_ms;
-	struct spread_hello h = { .major = 5, .minor = 0, .patch = 1 };
+	struct spread_hello h = {.major = 5, .minor = 0, .patch = 1};
 	struct spread_offer o;
 	uint8_t buf[128];
 	size_t need;
 	ssize_t n;
 	int fd = -1, r, err;
-	static const char *const null_auth[] = { "NULL" };
+	static const char *const null_auth[] = {"NULL"};
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	*code = SPREAD_COULD_NOT_CONNECT;
 	*detail = NULL;
 	if (a->is_unix) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
 		fd = connect_one(AF_UNIX, (struct sockaddr *)&sun, sizeof(sun),
 		    deadline);
 	} else {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-			.ai_flags = AI_ADDRCONFIG };
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+		    .ai_flags = AI_ADDRCONFIG};
 		struct addrinfo *res, *ai;
 		char port[8];
 
@@ -1040,7 +1035,7 @@ spread_session_open(struct spread_session *s, const struct spread_addr *a,
 		r = getaddrinfo(a->host, port, &hints, &res);
 		if (r != 0) {
 			*detail = r == EAI_SYSTEM ? strerror(errno) :
-			    gai_strerror(r);
+						    gai_strerror(r);
 			errno = ENXIO;
 			return (-1);
 		}
@@ -1090,8 +1085,8 @@ spread_session_open(struct spread_session *s, const struct spread_addr *a,
 	if (!spread_offer_has(&o, "NULL")) {
 		/* An empty offer is followed by the daemon's REJECT_AUTH. */
 		*code = SPREAD_REJECT_AUTH;
-		*detail = o.len == 0 ? "the daemon allows no authentication"
-				     : "the daemon does not offer NULL "
+		*detail = o.len == 0 ? "the daemon allows no authentication" :
+				       "the daemon does not offer NULL "
 				       "authentication";
 		errno = 0;
 		goto fail;
@@ -1138,7 +1133,7 @@ rd:
 	}
 io:
 	*code = errno == ETIMEDOUT ? SPREAD_COULD_NOT_CONNECT :
-	    SPREAD_CONNECTION_CLOSED;
+				     SPREAD_CONNECTION_CLOSED;
 	*detail = errno == ETIMEDOUT ? "timed out" : strerror(errno);
 	goto fail;
 garbage:

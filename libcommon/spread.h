@@ -25,71 +25,71 @@
 #include <sys/types.h>
 
 /* Type bits (PROTOCOL.md section 4). */
-#define SPREAD_UNRELIABLE_MESS		0x00000001u
-#define SPREAD_RELIABLE_MESS		0x00000002u
-#define SPREAD_FIFO_MESS		0x00000004u
-#define SPREAD_CAUSAL_MESS		0x00000008u
-#define SPREAD_AGREED_MESS		0x00000010u
-#define SPREAD_SAFE_MESS		0x00000020u
-#define SPREAD_REGULAR_MESS		0x0000003fu
-#define SPREAD_SELF_DISCARD		0x00000040u
-#define SPREAD_CAUSED_BY_JOIN		0x00000100u
-#define SPREAD_CAUSED_BY_LEAVE		0x00000200u
-#define SPREAD_CAUSED_BY_DISCONNECT	0x00000400u
-#define SPREAD_CAUSED_BY_NETWORK	0x00000800u
-#define SPREAD_CAUSE_MASK		0x00000f00u
-#define SPREAD_REG_MEMB_MESS		0x00001000u
-#define SPREAD_TRANSITION_MESS		0x00002000u
-#define SPREAD_MEMBERSHIP_MESS		0x00003f00u
-#define SPREAD_JOIN_MESS		0x00010000u
-#define SPREAD_LEAVE_MESS		0x00020000u
-#define SPREAD_KILL_MESS		0x00040000u
-#define SPREAD_REJECT_MESS		0x00400000u
-#define SPREAD_ENDIAN_MARK		0x80000080u
+#define SPREAD_UNRELIABLE_MESS 0x00000001u
+#define SPREAD_RELIABLE_MESS 0x00000002u
+#define SPREAD_FIFO_MESS 0x00000004u
+#define SPREAD_CAUSAL_MESS 0x00000008u
+#define SPREAD_AGREED_MESS 0x00000010u
+#define SPREAD_SAFE_MESS 0x00000020u
+#define SPREAD_REGULAR_MESS 0x0000003fu
+#define SPREAD_SELF_DISCARD 0x00000040u
+#define SPREAD_CAUSED_BY_JOIN 0x00000100u
+#define SPREAD_CAUSED_BY_LEAVE 0x00000200u
+#define SPREAD_CAUSED_BY_DISCONNECT 0x00000400u
+#define SPREAD_CAUSED_BY_NETWORK 0x00000800u
+#define SPREAD_CAUSE_MASK 0x00000f00u
+#define SPREAD_REG_MEMB_MESS 0x00001000u
+#define SPREAD_TRANSITION_MESS 0x00002000u
+#define SPREAD_MEMBERSHIP_MESS 0x00003f00u
+#define SPREAD_JOIN_MESS 0x00010000u
+#define SPREAD_LEAVE_MESS 0x00020000u
+#define SPREAD_KILL_MESS 0x00040000u
+#define SPREAD_REJECT_MESS 0x00400000u
+#define SPREAD_ENDIAN_MARK 0x80000080u
 
 /* Reply codes and the library's error codes (PROTOCOL.md 2.5). */
-#define SPREAD_ACCEPT_SESSION		1
-#define SPREAD_ILLEGAL_SPREAD		(-1)
-#define SPREAD_COULD_NOT_CONNECT	(-2)
-#define SPREAD_REJECT_QUOTA		(-3)
-#define SPREAD_REJECT_NO_NAME		(-4)
-#define SPREAD_REJECT_ILLEGAL_NAME	(-5)
-#define SPREAD_REJECT_NOT_UNIQUE	(-6)
-#define SPREAD_REJECT_VERSION		(-7)
-#define SPREAD_CONNECTION_CLOSED	(-8)
-#define SPREAD_REJECT_AUTH		(-9)
-#define SPREAD_ILLEGAL_SESSION		(-11)
-#define SPREAD_ILLEGAL_SERVICE		(-12)
-#define SPREAD_ILLEGAL_MESSAGE		(-13)
-#define SPREAD_ILLEGAL_GROUP		(-14)
-#define SPREAD_BUFFER_TOO_SHORT		(-15)
-#define SPREAD_GROUPS_TOO_SHORT		(-16)
-#define SPREAD_MESSAGE_TOO_LONG		(-17)
-#define SPREAD_NET_ERROR_ON_SESSION	(-18)
-#define SPREAD_SP_BUG			(-19)
-#define SPREAD_ILLEGAL_TIME		(-20)
+#define SPREAD_ACCEPT_SESSION 1
+#define SPREAD_ILLEGAL_SPREAD (-1)
+#define SPREAD_COULD_NOT_CONNECT (-2)
+#define SPREAD_REJECT_QUOTA (-3)
+#define SPREAD_REJECT_NO_NAME (-4)
+#define SPREAD_REJECT_ILLEGAL_NAME (-5)
+#define SPREAD_REJECT_NOT_UNIQUE (-6)
+#define SPREAD_REJECT_VERSION (-7)
+#define SPREAD_CONNECTION_CLOSED (-8)
+#define SPREAD_REJECT_AUTH (-9)
+#define SPREAD_ILLEGAL_SESSION (-11)
+#define SPREAD_ILLEGAL_SERVICE (-12)
+#define SPREAD_ILLEGAL_MESSAGE (-13)
+#define SPREAD_ILLEGAL_GROUP (-14)
+#define SPREAD_BUFFER_TOO_SHORT (-15)
+#define SPREAD_GROUPS_TOO_SHORT (-16)
+#define SPREAD_MESSAGE_TOO_LONG (-17)
+#define SPREAD_NET_ERROR_ON_SESSION (-18)
+#define SPREAD_SP_BUG (-19)
+#define SPREAD_ILLEGAL_TIME (-20)
 
 /* Limits (PROTOCOL.md section 7). */
-#define SPREAD_DEFAULT_PORT	4803
-#define SPREAD_HEADER_SIZE	48
-#define SPREAD_GROUP_SIZE	32	/* a name field; names are 1..31 bytes */
-#define SPREAD_MAX_PRIVATE	10	/* private name */
-#define SPREAD_MAX_PROC		19	/* daemon name */
-#define SPREAD_MAX_GROUPS	100	/* destinations of one message */
+#define SPREAD_DEFAULT_PORT 4803
+#define SPREAD_HEADER_SIZE 48
+#define SPREAD_GROUP_SIZE 32 /* a name field; names are 1..31 bytes */
+#define SPREAD_MAX_PRIVATE 10 /* private name */
+#define SPREAD_MAX_PROC 19 /* daemon name */
+#define SPREAD_MAX_GROUPS 100 /* destinations of one message */
 /* 32 * groups + data: what every daemon version delivers without dying. */
-#define SPREAD_MAX_BODY		143152
-#define SPREAD_AUTH_SLOTS	3
-#define SPREAD_AUTH_NAME	30
-#define SPREAD_AUTH_CHOICE	(SPREAD_AUTH_SLOTS * SPREAD_AUTH_NAME)
-#define SPREAD_MAX_AUTH_LIST	90
+#define SPREAD_MAX_BODY 143152
+#define SPREAD_AUTH_SLOTS 3
+#define SPREAD_AUTH_NAME 30
+#define SPREAD_AUTH_CHOICE (SPREAD_AUTH_SLOTS * SPREAD_AUTH_NAME)
+#define SPREAD_MAX_AUTH_LIST 90
 /* hello: 3 version bytes, flags, length, name. */
-#define SPREAD_HELLO_MAX	(5 + SPREAD_MAX_PRIVATE)
+#define SPREAD_HELLO_MAX (5 + SPREAD_MAX_PRIVATE)
 /* accept: code, 3 version bytes, length, a name of up to 31 bytes. */
-#define SPREAD_ACCEPT_MAX	(5 + SPREAD_GROUP_SIZE - 1)
+#define SPREAD_ACCEPT_MAX (5 + SPREAD_GROUP_SIZE - 1)
 
 /* Hello flags. */
-#define SPREAD_HELLO_MEMBERSHIP	0x01
-#define SPREAD_HELLO_PRIORITY	0x10
+#define SPREAD_HELLO_MEMBERSHIP 0x01
+#define SPREAD_HELLO_PRIORITY 0x10
 
 /*
  * The Spread name of a reply or error code ("REJECT_AUTH",
@@ -104,10 +104,10 @@ const char *spread_errtext(int code);
 /* Daemon names. */
 
 struct spread_addr {
-	int is_unix;		/* 1: Unix socket at path; 0: TCP host:port */
+	int is_unix; /* 1: Unix socket at path; 0: TCP host:port */
 	unsigned port;
-	char host[256];		/* TCP: as written, without brackets */
-	char path[108];		/* Unix: "/tmp/PORT" */
+	char host[256]; /* TCP: as written, without brackets */
+	char path[108]; /* Unix: "/tmp/PORT" */
 };
 
 /*
@@ -147,10 +147,10 @@ size_t spread_name_len(const uint8_t field[SPREAD_GROUP_SIZE]);
 
 struct spread_hello {
 	uint8_t major, minor, patch;
-	int has_patch;		/* decoded: the version carries a patch byte */
-	uint8_t flags;		/* SPREAD_HELLO_MEMBERSHIP | priority << 4 */
-	uint8_t name_len;	/* as announced: 0 asks the daemon for one */
-	char name[256];		/* NUL-terminated copy of the name bytes */
+	int has_patch; /* decoded: the version carries a patch byte */
+	uint8_t flags; /* SPREAD_HELLO_MEMBERSHIP | priority << 4 */
+	uint8_t name_len; /* as announced: 0 asks the daemon for one */
+	char name[256]; /* NUL-terminated copy of the name bytes */
 };
 
 /* Whether a client of this version sends a patch byte (> 3.14). */
@@ -158,8 +158,7 @@ int spread_version_has_patch(unsigned major, unsigned minor);
 /* Whether a client of this version has the auth step (>= 3.16.0). */
 int spread_version_has_auth(unsigned major, unsigned minor, unsigned patch);
 /* Whether the accept reply to it has a patch byte (>= 3.15.0). */
-int spread_version_reply_patch(unsigned major, unsigned minor,
-    unsigned patch);
+int spread_version_reply_patch(unsigned major, unsigned minor, unsigned patch);
 
 /*
  * Encode a hello (version h->major.minor.patch, with the patch byte when
@@ -175,8 +174,7 @@ ssize_t spread_hello_encode(uint8_t *buf, size_t cap,
  * above 10 or a name byte outside 0x24..0x7e is decoded all the same:
  * judging it is the daemon's job.
  */
-ssize_t spread_hello_decode(const uint8_t *p, size_t n,
-    struct spread_hello *h);
+ssize_t spread_hello_decode(const uint8_t *p, size_t n, struct spread_hello *h);
 
 /*
  * The daemon's authentication offer: a length byte then the method
@@ -184,9 +182,9 @@ ssize_t spread_hello_decode(const uint8_t *p, size_t n,
  * code instead (the connection is refused).
  */
 struct spread_offer {
-	int code;		/* 0, or the negative error code sent */
+	int code; /* 0, or the negative error code sent */
 	size_t len;
-	char methods[SPREAD_MAX_AUTH_LIST + 1];	/* "NULL " */
+	char methods[SPREAD_MAX_AUTH_LIST + 1]; /* "NULL " */
 };
 
 /* Encode the offer of a method list ("NULL "); -1 EMSGSIZE if too long. */
@@ -196,8 +194,7 @@ ssize_t spread_offer_encode(uint8_t *buf, size_t cap, const char *methods);
  * Decode an offer (client side).  A negative byte decodes as one byte
  * with o->code set.  A length above 90: EPROTO.
  */
-ssize_t spread_offer_decode(const uint8_t *p, size_t n,
-    struct spread_offer *o);
+ssize_t spread_offer_decode(const uint8_t *p, size_t n, struct spread_offer *o);
 
 /* Whether the offered list holds the method name. */
 int spread_offer_has(const struct spread_offer *o, const char *method);
@@ -225,11 +222,11 @@ ssize_t spread_choice_decode(const uint8_t *p, size_t n,
  * no NUL.  Or one negative error byte.
  */
 struct spread_accept {
-	int code;		/* SPREAD_ACCEPT_SESSION or an error code */
+	int code; /* SPREAD_ACCEPT_SESSION or an error code */
 	uint8_t major, minor, patch;
 	int has_patch;
 	size_t len;
-	char private_group[SPREAD_GROUP_SIZE];	/* NUL-terminated */
+	char private_group[SPREAD_GROUP_SIZE]; /* NUL-terminated */
 };
 
 /* Encode an accept (a->code is ignored); -1 EMSGSIZE if the name > 31. */
@@ -249,13 +246,13 @@ ssize_t spread_accept_decode(const uint8_t *p, size_t n, int with_patch,
 /* Messages. */
 
 struct spread_header {
-	uint32_t type;		/* the type bits, the byte-order marker cleared */
-	uint8_t name[SPREAD_GROUP_SIZE];	/* raw field */
+	uint32_t type; /* the type bits, the byte-order marker cleared */
+	uint8_t name[SPREAD_GROUP_SIZE]; /* raw field */
 	int32_t num_groups;
-	uint32_t hint;		/* as its first sender wrote it, marker included */
+	uint32_t hint; /* as its first sender wrote it, marker included */
 	int32_t data_len;
-	int big;		/* the header's integers were big-endian */
-	int hint_big;		/* the hint was big-endian */
+	int big; /* the header's integers were big-endian */
+	int hint_big; /* the hint was big-endian */
 };
 
 /* 1 on a big-endian host. */
@@ -287,11 +284,11 @@ void spread_header_encode(uint8_t p[SPREAD_HEADER_SIZE],
 /* A whole message: a view into the bytes it was decoded from. */
 struct spread_msg {
 	struct spread_header h;
-	int has_old_type;	/* a reject: the original type follows */
-	uint32_t old_type;	/* marker cleared */
-	const uint8_t *groups;	/* num_groups fields of 32 bytes */
-	const uint8_t *data;	/* data_len bytes */
-	size_t size;		/* bytes the whole message takes */
+	int has_old_type; /* a reject: the original type follows */
+	uint32_t old_type; /* marker cleared */
+	const uint8_t *groups; /* num_groups fields of 32 bytes */
+	const uint8_t *data; /* data_len bytes */
+	size_t size; /* bytes the whole message takes */
 };
 
 /*
@@ -308,8 +305,7 @@ ssize_t spread_msg_decode(const uint8_t *p, size_t n, size_t max,
  * Encode a whole message from m (header, old_type if has_old_type, the
  * groups and data m points at).  Returns m's size or -1 EMSGSIZE.
  */
-ssize_t spread_msg_encode(uint8_t *buf, size_t cap,
-    const struct spread_msg *m);
+ssize_t spread_msg_encode(uint8_t *buf, size_t cap, const struct spread_msg *m);
 
 /*
  * Client requests, in this host's byte order.  sender is the session's
@@ -328,7 +324,7 @@ ssize_t spread_mcast_encode(uint8_t *buf, size_t cap, const char *sender,
     const void *data, size_t len);
 
 /* Join, leave (one group name, 1..31 legal bytes) and disconnect. */
-#define SPREAD_REQUEST_SIZE	(SPREAD_HEADER_SIZE + SPREAD_GROUP_SIZE)
+#define SPREAD_REQUEST_SIZE (SPREAD_HEADER_SIZE + SPREAD_GROUP_SIZE)
 ssize_t spread_join_encode(uint8_t *buf, size_t cap, const char *sender,
     const char *group);
 ssize_t spread_leave_encode(uint8_t *buf, size_t cap, const char *sender,
@@ -338,11 +334,11 @@ ssize_t spread_kill_encode(uint8_t *buf, size_t cap, const char *sender);
 /* ------------------------------------------------------------------ */
 /* Classification of a received message (PROTOCOL.md section 4). */
 
-int spread_is_regular(uint32_t type);	/* a service bit, no REJECT */
-int spread_is_membership(uint32_t type);	/* 0x3f00, no REJECT */
+int spread_is_regular(uint32_t type); /* a service bit, no REJECT */
+int spread_is_membership(uint32_t type); /* 0x3f00, no REJECT */
 int spread_is_reg_memb(uint32_t type);
 int spread_is_transition(uint32_t type);
-int spread_is_self_leave(uint32_t type);	/* LEAVE cause alone */
+int spread_is_self_leave(uint32_t type); /* LEAVE cause alone */
 int spread_is_reject(uint32_t type);
 
 /*
@@ -364,11 +360,11 @@ const char *spread_memb_reason(uint32_t type);
 /* Membership bodies, in the daemon's byte order (the header's). */
 
 struct spread_memb {
-	int32_t proc_id, time, index;	/* the group id */
-	int has_gid;		/* regular membership or transitional */
+	int32_t proc_id, time, index; /* the group id */
+	int has_gid; /* regular membership or transitional */
 	uint32_t num_vs_sets;
-	uint32_t local_offset;	/* bytes from the first vs_set */
-	const uint8_t *vs;	/* the vs_sets, vs_len bytes */
+	uint32_t local_offset; /* bytes from the first vs_set */
+	const uint8_t *vs; /* the vs_sets, vs_len bytes */
 	size_t vs_len;
 	int big;
 };
@@ -408,7 +404,7 @@ ssize_t spread_vs_encode(uint8_t *buf, size_t cap, uint32_t count,
 
 struct spread_session {
 	int fd;
-	struct spread_accept reply;	/* daemon version, private group */
+	struct spread_accept reply; /* daemon version, private group */
 };
 
 /*
@@ -421,8 +417,8 @@ struct spread_session {
  * garbage; or the daemon's rejection code) and detail pointing at a few
  * words of explanation.
  */
-int spread_session_open(struct spread_session *s,
-    const struct spread_addr *a, const char *name, int flags,
-    int timeout_ms, int *code, const char **detail);
+int spread_session_open(struct spread_session *s, const struct spread_addr *a,
+    const char *name, int flags, int timeout_ms, int *code,
+    const char **detail);
 
 #endif

@@ -9,24 +9,27 @@
 #include "frame.h"
 #include "seal.h"
 
-#define CMD(s, c) { s, sizeof(s) - 1, c }
+#define CMD(s, c)                                                              \
+	{                                                                      \
+		s, sizeof(s) - 1, c                                            \
+	}
 static const struct {
 	const char *name;
 	size_t len;
 	enum wire_cmd cmd;
 } cmds[] = {
-	CMD("msg", W_MSG),
-	CMD("ack", W_ACK),
-	CMD("ping", W_PING),
-	CMD("pong", W_PONG),
-	CMD("bye", W_BYE),
-	CMD("exit", W_EXIT),
-	CMD("hello", W_HELLO),
-	CMD("error", W_ERROR),
-	CMD("server-connect", W_SERVER_CONNECT),
-	CMD("route", W_ROUTE),
-	CMD("done", W_DONE),
-	CMD("lost", W_LOST),
+    CMD("msg", W_MSG),
+    CMD("ack", W_ACK),
+    CMD("ping", W_PING),
+    CMD("pong", W_PONG),
+    CMD("bye", W_BYE),
+    CMD("exit", W_EXIT),
+    CMD("hello", W_HELLO),
+    CMD("error", W_ERROR),
+    CMD("server-connect", W_SERVER_CONNECT),
+    CMD("route", W_ROUTE),
+    CMD("done", W_DONE),
+    CMD("lost", W_LOST),
 };
 
 int
@@ -122,8 +125,8 @@ wire_put_msgn(char *out, const char *dest, size_t destlen, const char *parts,
 }
 
 size_t
-wire_put_ctl(char *out, size_t cap, const char *cmd,
-    const char *const *args, const void *bin, size_t binlen)
+wire_put_ctl(char *out, size_t cap, const char *cmd, const char *const *args,
+    const void *bin, size_t binlen)
 {
 	return (wire_put_ctl_to(out, cap, "", cmd, args, bin, binlen));
 }
@@ -132,8 +135,7 @@ size_t
 wire_put_ctl_to(char *out, size_t cap, const char *dest, const char *cmd,
     const char *const *args, const void *bin, size_t binlen)
 {
-	size_t body = frame_size(strlen(dest)) + frame_size(strlen(cmd)),
-	    total;
+	size_t body = frame_size(strlen(dest)) + frame_size(strlen(cmd)), total;
 	char *o;
 
 	for (int i = 0; args && args[i]; i++)
@@ -157,8 +159,8 @@ wire_put_ctl_to(char *out, size_t cap, const char *dest, const char *cmd,
 size_t
 wire_put_hello(char *out, const struct wire_hello *h)
 {
-	char ver[32], node[80], sid[sizeof("session=") + 2 * WIRE_SID_LEN], max[40], sealed[16],
-	    from[40], resume[40], handler[16], kx[80],
+	char ver[32], node[80], sid[sizeof("session=") + 2 * WIRE_SID_LEN],
+	    max[40], sealed[16], from[40], resume[40], handler[16], kx[80],
 	    relay[sizeof("relay=") + WIRE_INST_MAX];
 	const char *args[13];
 	int n = 0;
@@ -228,8 +230,9 @@ wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
 	    n != strlen(WIRE_PROTO) || memcmp(p, WIRE_PROTO, n) != 0)
 		goto bad;
 	/* "VMIN-VMAX" */
-	if (frame_next_part(&it, &p, &n) != 1 || (v = memchr(p, '-', n)) ==
-	    NULL || frame_part_num(p, v - p, 65535, &x) == -1 ||
+	if (frame_next_part(&it, &p, &n) != 1 ||
+	    (v = memchr(p, '-', n)) == NULL ||
+	    frame_part_num(p, v - p, 65535, &x) == -1 ||
 	    frame_part_num(v + 1, n - (v - p) - 1, 65535, &y) == -1 || x > y ||
 	    x == 0)
 		goto bad;
@@ -285,8 +288,8 @@ wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
 			h->relay[vn] = '\0';
 		}
 	}
-	if (!have_node || !have_sid || h->maxmsg == 0 || (h->sealed &&
-	    !h->kx[0]))
+	if (!have_node || !have_sid || h->maxmsg == 0 ||
+	    (h->sealed && !h->kx[0]))
 		goto bad;
 	return (0);
 bad:
@@ -299,7 +302,7 @@ wire_put_confirm(char *out, const unsigned char tag[WIRE_TAGLEN],
     const unsigned char hdr[WIRE_STREAMHDR])
 {
 	char taghex[2 * WIRE_TAGLEN + 1], hdrhex[2 * WIRE_STREAMHDR + 1];
-	const char *args[] = { taghex, hdrhex, NULL };
+	const char *args[] = {taghex, hdrhex, NULL};
 
 	seal_hex(taghex, tag, WIRE_TAGLEN);
 	seal_hex(hdrhex, hdr, WIRE_STREAMHDR);
@@ -341,8 +344,8 @@ wire_inst_ok(const char *s, size_t len)
 	if (len < 1 || len > WIRE_INST_MAX)
 		return (0);
 	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return (0);
 	return (1);
 }
@@ -350,14 +353,15 @@ wire_inst_ok(const char *s, size_t len)
 int
 wire_node_ok(const char *s, size_t len)
 {
-	if (len < 1 || len > WIRE_NODE_MAX || (len == 3 && memcmp(s, "all", 3)
-	    == 0))
+	if (len < 1 || len > WIRE_NODE_MAX ||
+	    (len == 3 && memcmp(s, "all", 3) == 0))
 		return (0);
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			(c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			c == '-'))
 			return (0);
 	}
 	return (1);

@@ -5,11 +5,10 @@
  *
  *   hello  "quilt" "VMIN-VMAX" key=value...   first frame each way
  *   msg    part...                            numbered data, acknowledged
- *   ack    N                                  the peer's first N messages are written
- *   ping   SEQ PAYLOAD   ->  pong SEQ NODE HOPS PAYLOAD
- *   bye                                        no more msg from this side
- *   exit   STATUS                              the -e handler's exit status
- *   error  TEXT                                then the sender closes
+ *   ack    N                                  the peer's first N messages are
+ * written ping   SEQ PAYLOAD   ->  pong SEQ NODE HOPS PAYLOAD bye no more msg
+ * from this side exit   STATUS                              the -e handler's
+ * exit status error  TEXT                                then the sender closes
  *
  * A relay (quilt-relay) says so in its hello (relay=INSTANCE) and tells a
  * sender of -d/-a what became of its messages end to end:
@@ -105,9 +104,11 @@ wire_msg_head(const char *body, size_t len)
 		d = (body[0] - '0') * 10 + (body[1] - '0');
 		i = 3;
 	} else {
-		return (body[0] == '0' && body[1] == ':' && memcmp(body,
-		    WIRE_MSG_PREFIX, WIRE_MSG_PREFIX_LEN) == 0 ?
-		    WIRE_MSG_PREFIX_LEN : 0);
+		return (body[0] == '0' && body[1] == ':' &&
+			    memcmp(body, WIRE_MSG_PREFIX,
+				WIRE_MSG_PREFIX_LEN) == 0 ?
+			WIRE_MSG_PREFIX_LEN :
+			0);
 	}
 	i += d;
 	if (d > WIRE_NODE_MAX || len < i + 7 || body[i] != ',' ||
@@ -154,8 +155,8 @@ wire_put_msgn_fast(char *out, const char *parts, size_t len)
 size_t wire_msg1_body(size_t destlen, size_t len);
 /* Whole frame bytes of the same. */
 size_t wire_msg1_size(size_t destlen, size_t len);
-char *wire_put_msg1(char *out, const char *dest, size_t destlen,
-    const char *p, size_t len);
+char *wire_put_msg1(char *out, const char *dest, size_t destlen, const char *p,
+    size_t len);
 
 /* The same for [dest, "msg", parts...] where parts is a body of parts. */
 size_t wire_msgn_body(size_t destlen, size_t partslen);
@@ -172,8 +173,8 @@ size_t wire_put_ctl(char *out, size_t cap, const char *cmd,
     const char *const *args, const void *bin, size_t binlen);
 
 /* The same for [dest, cmd, args...]: a ping for a node of a mesh. */
-size_t wire_put_ctl_to(char *out, size_t cap, const char *dest,
-    const char *cmd, const char *const *args, const void *bin, size_t binlen);
+size_t wire_put_ctl_to(char *out, size_t cap, const char *dest, const char *cmd,
+    const char *const *args, const void *bin, size_t binlen);
 
 struct wire_hello {
 	unsigned vmin, vmax;
