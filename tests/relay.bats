@@ -660,6 +660,19 @@ hop_limits() {
 	if command -v jq >/dev/null; then
 		printf '%s\n' "${lines[@]}" | jq -e . >/dev/null
 	fi
+	# -j of peers, nodes and counters: the text lines' fields, in order
+	quilt-relay -j -Q "$M/n2.ready" peers >"$T/peers.j"
+	[ "$(wc -l <"$T/peers.j")" -eq "$(wc -l <"$T/peers")" ]
+	# (sent and acked move between the two calls)
+	diff <(awk -F'\t' '{ printf "{\"node\":\"%s\",\"address\":\"%s\",\"state\":\"%s\",\"kind\":\"%s\",\"sent\":N,\"acked\":N}\n", $1, $2, $3, $4 }' "$T/peers") \
+		<(sed -E 's/"(sent|acked)":[0-9]+/"\1":N/g' "$T/peers.j")
+	quilt-relay -j -Q "$M/n1.ready" nodes >"$T/nodes.j"
+	diff <(awk -F'\t' '{ printf "{\"node\":\"%s\",\"instance\":\"%s\",\"address\":\"%s\",\"reachable\":%s}\n", $1, $2, $3, $4 == "reachable" ? "true" : "false" }' "$T/nodes1") \
+		"$T/nodes.j"
+	quilt-relay -j -Q "$M/n2.ready" counters >"$T/counters.j"
+	[ "$(wc -l <"$T/counters.j")" -eq "$(wc -l <"$T/counters")" ]
+	[ "$(grep -vcE '^\{"name":"[a-z_]+","value":[0-9]+\}$' "$T/counters.j")" -eq 0 ]
+	[ "$(cut -d'"' -f4 "$T/counters.j")" = "$(cut -f1 "$T/counters")" ]
 }
 
 @test "dot: a ring of 5 gives every node once and every link once (names sorted within a line), the same from every node; dot -Tpng renders it" {
