@@ -2989,20 +2989,6 @@ on_stdout(void *arg, int fd, int revents)
 
 /* ---- control ----------------------------------------------------------- */
 
-static void ctl_printf(FILE *f, int json, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-ctl_printf(FILE *f, int json, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)json;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-}
-
 static void
 ctl_command(FILE *f, const char *cmd, int json)
 {
@@ -3012,24 +2998,15 @@ ctl_command(FILE *f, const char *cmd, int json)
 
 			if (!p->used)
 				continue;
-			if (json)
-				ctl_printf(f, 1,
-				    "{\"node\":\"%s\",\"address\":"
-				    "\"%s\",\"state\":\"%s\",\"kind\":\"%s\","
-				    "\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
-				    "}\n",
-				    p->node[0] ? p->node : "-", p->addr,
-				    p->up ? "up" : "down",
-				    p->relay ? "relay" : "leaf", p->sent,
-				    p->acked_total);
-			else
-				ctl_printf(f, 0,
-				    "%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64
-				    "\n",
-				    p->node[0] ? p->node : "-", p->addr,
-				    p->up ? "up" : "down",
-				    p->relay ? "relay" : "leaf", p->sent,
-				    p->acked_total);
+			fprintf(f,
+			    json ? "{\"node\":\"%s\",\"address\":\"%s\","
+				   "\"state\":\"%s\",\"kind\":\"%s\","
+				   "\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
+				   "}\n" :
+				   "%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\n",
+			    p->node[0] ? p->node : "-", p->addr,
+			    p->up ? "up" : "down", p->relay ? "relay" : "leaf",
+			    p->sent, p->acked_total);
 		}
 	} else if (strcmp(cmd, "routes") == 0 || strcmp(cmd, "nodes") == 0) {
 		short idx[NODES_MAX];
@@ -3046,40 +3023,28 @@ ctl_command(FILE *f, const char *cmd, int json)
 			struct node *x = &S.nodes[idx[j]];
 			const char *hop = x->via == -1 ? "-" :
 							 S.peers[x->via].node;
+			const char *inst = x->inst[0] ? x->inst : "-";
+			const char *addr = x->addr[0] ? x->addr : "-";
+			int up = idx[j] == 0 || x->via != -1;
 
-			if (routes && json)
-				ctl_printf(f, 1,
-				    "{\"node\":\"%s\",\"next\":"
-				    "\"%s\",\"distance\":%d}\n",
+			if (idx[j] == 0)
+				inst = S.inst, addr = S.L.bound;
+			if (routes)
+				fprintf(f,
+				    json ? "{\"node\":\"%s\",\"next\":\"%s\","
+					   "\"distance\":%d}\n" :
+					   "%s\t%s\t%d\n",
 				    x->name, hop, x->dist);
-			else if (routes)
-				ctl_printf(f, 0, "%s\t%s\t%d\n", x->name, hop,
-				    x->dist);
-			else if (json)
-				ctl_printf(f, 1,
-				    "{\"node\":\"%s\",\"instance\":"
-				    "\"%s\",\"address\":\"%s\",\"reachable\":"
-				    "%s}\n",
-				    x->name,
-				    idx[j] == 0	   ? S.inst :
-					x->inst[0] ? x->inst :
-						     "-",
-				    idx[j] == 0	   ? S.L.bound :
-					x->addr[0] ? x->addr :
-						     "-",
-				    idx[j] == 0 || x->via != -1 ? "true" :
-								  "false");
 			else
-				ctl_printf(f, 0, "%s\t%s\t%s\t%s\n", x->name,
-				    idx[j] == 0	   ? S.inst :
-					x->inst[0] ? x->inst :
-						     "-",
-				    idx[j] == 0	   ? S.L.bound :
-					x->addr[0] ? x->addr :
-						     "-",
-				    idx[j] == 0 || x->via != -1 ?
-					"reachable" :
-					"unreachable");
+				fprintf(f,
+				    json ?
+					"{\"node\":\"%s\",\"instance\":\"%s\","
+					"\"address\":\"%s\",\"reachable\":%s}"
+					"\n" :
+					"%s\t%s\t%s\t%s\n",
+				    x->name, inst, addr,
+				    json ? (up ? "true" : "false") :
+					   (up ? "reachable" : "unreachable"));
 		}
 	} else if (strcmp(cmd, "counters") == 0) {
 		const struct {
@@ -3099,13 +3064,10 @@ ctl_command(FILE *f, const char *cmd, int json)
 		};
 
 		for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-			if (json)
-				ctl_printf(f, 1,
-				    "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n",
-				    c[i].name, c[i].v);
-			else
-				ctl_printf(f, 0, "%s\t%" PRIu64 "\n", c[i].name,
-				    c[i].v);
+			fprintf(f,
+			    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
+				   "%s\t%" PRIu64 "\n",
+			    c[i].name, c[i].v);
 	} else if (strcmp(cmd, "dot") == 0) {
 		/* Nodes we can reach (and us), and the links both ends list
 		 * (a leaf's from its relay). */
