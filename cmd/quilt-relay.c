@@ -1197,6 +1197,10 @@ peer_budget(const struct peer *p, int transit, size_t *bytes, size_t *frames)
 
 	*bytes = used < cap ? cap - used : 0;
 	*frames = fr > keep ? fr - keep : 0;
+	/* A leaf's records of runs fill before its ring when no run joins
+	 * the one before it: then it takes nothing more, as when full. */
+	if (!p->relay && p->lq_count >= WQ_MAX)
+		*frames = 0;
 }
 
 /* Room in p's queue for a frame of n bytes? */
@@ -1849,6 +1853,8 @@ leaf_pong(struct peer *pr, const struct wire_msg *m)
 	size_t l[4];
 	unsigned long long t;
 	struct lping *lp;
+	char tag[24];
+	int tl;
 
 	frame_iter_init(&it, m->args, m->argslen);
 	for (int i = 0; i < 3; i++)
@@ -1862,16 +1868,9 @@ leaf_pong(struct peer *pr, const struct wire_msg *m)
 	if (!lp->used)
 		return;
 	lp->used = 0;
-	{
-		char tag[24];
-		int tl = snprintf(tag, sizeof(tag), "%" PRIu64, lp->tag);
-
-		send_pong(lp->origin, pr->node, tag, tl, lp->seq,
-		    strlen(lp->seq), lp->hops, p[3], l[3]);
-		if (lp->origin == 0) {
-			/* Our own client: mesh_pong would not see it. */
-		}
-	}
+	tl = snprintf(tag, sizeof(tag), "%" PRIu64, lp->tag);
+	send_pong(lp->origin, pr->node, tag, tl, lp->seq, strlen(lp->seq),
+	    lp->hops, p[3], l[3]);
 }
 
 /*

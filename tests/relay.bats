@@ -930,6 +930,30 @@ relay_counter() {
 
 # ---- sealing -------------------------------------------------------------------
 
+# leaf_sent NODE LEAF: the frames NODE has queued to LEAF (its "sent").
+leaf_sent() {
+	ctl "$1" peers | awk -F'\t' -v n="$2" '$1 == n { print $5 }'
+}
+
+@test "a stopped leaf behind r1 while r2's standard input sends 70000 messages to it, each one a run of its own (every other one is for r1): r1 stops taking at 65536 runs queued and nothing is dropped; continued, dst writes all 70000 in order" {
+	leaf_chain
+	kill -STOP "$LPID"
+	# Every other message is for r1: the ids of those for dst are not
+	# consecutive, so none joins the one before it in r1's records.
+	awk 'BEGIN { for (i = 1; i <= 70000; i++) printf "dst m%d\nr1 x%d\n", i, i }' \
+		>"$T/r2.in" &
+	wait_for -t 30 '[ "$(leaf_sent r1 dst)" -ge 65536 ]'
+	[ "$(leaf_sent r1 dst)" -eq 65536 ]
+	kill -CONT "$LPID"
+	wait_for -t 60 '[ "$(wc -l <"$T/listen.out")" -ge 70000 ]'
+	wait_for -t 30 '[ "$(wc -l <"$T/r1.out")" -ge 70000 ]'
+	[ "$(wc -l <"$T/listen.out")" -eq 70000 ]
+	cmp <(awk -F'\t' '{ print $NF }' "$T/listen.out") \
+		<(awk 'BEGIN { for (i = 1; i <= 70000; i++) print "m" i }')
+	[ "$(wc -l <"$T/r1.out")" -eq 70000 ]
+	[ "$(leaf_sent r1 dst)" -eq 70000 ]
+}
+
 @test "-k: a sealed mesh (scripts/mesh -k) routes end to end; a client without the key is refused (76)" {
 	quilt-keygen "$T/k.key"
 	mesh_up -k "$T/k.key" line 3
