@@ -12,6 +12,7 @@
  *   ["", "server-connect", ADDR]                            connect back
  *   [DEST, "msg", ORIGIN, HOPS, ID, FLAGS, PART...]          DEST or "all"
  *   [ORIGIN, "done", WRITER, HOPS, ID...]                    end to end
+ *   [ORIGIN, "lost", NODE, HOPS, ID]                         NODE cannot
  *   [DEST, "ping", ORIGIN, HOPS, TAG, SEQ, PAYLOAD]
  *   [ORIGIN, "pong", NODE, HOPS, TAG, SEQ, DISTANCE, PAYLOAD]
  * HOPS is two digits, counted up at each relay, so that a frame is passed
@@ -831,15 +832,15 @@ pend_finish(struct pend *e)
 	e->used = 0;
 }
 
-/* Node w wrote message id of ours. */
+/* Node w wrote message id of ours (lost 0), or cannot (lost 1). */
 static void
-pend_done(int w, uint64_t id)
+pend_answer(int w, uint64_t id, int lost)
 {
 	struct pend *e = &S.pend[id % PEND_MAX];
 
 	if (!e->used || e->id != id || !pend_want(e, w))
 		return;
-	pend_clear(e, w, 0);
+	pend_clear(e, w, lost);
 	if (e->left == 0)
 		pend_finish(e);
 }
@@ -1294,13 +1295,31 @@ static void
 done_add(int o, uint64_t id)
 {
 	if (o == 0) {
-		pend_done(0, id);
+		pend_answer(0, id, 0);
 		return;
 	}
 	if (rb_add(&S.nodes[o].done, id) == -1) {
 		send_done(o, 0, &S.nodes[o].done);
 		(void)rb_add(&S.nodes[o].done, id);
 	}
+}
+
+/*
+ * [ORIGIN, "lost", NODE, HOPS, ID] towards origin o: its message id will
+ * never be written by NODE.  Best effort: when the queue towards o is full
+ * nothing is sent, and the sender learns it at its deadline.
+ */
+static void
+send_lost(int o, const char *node, size_t nl, uint64_t id)
+{
+	char f[WIRE_NODE_MAX * 2 + 64], num[24];
+	const char *p[] = {S.nodes[o].name, "lost", node, "00", num};
+	size_t l[] = {strlen(S.nodes[o].name), 4, nl, 2, 0}, sz;
+
+	l[4] = frame_u64(num, id);
+	sz = frame_putv(f, sizeof(f), 5, p, l);
+	if (sz <= sizeof(f) && room_for(o, sz, 1))
+		(void)forward(o, f, sz);
 }
 
 static void
@@ -1498,8 +1517,14 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 		if (p->relay ? peer_queue(p, frame, flen) == 1 :
 			       (all || p->nidx == d) &&
 			    leaf_queue(p, x->origin, x->id, x->want, 0, 0,
-				x->parts, x->plen) == 1)
-			continue; /* over its limit */
+				x->parts, x->plen) == 1) {
+			/* Over its limit.  When it is the destination, no
+			 * copy of the message can ever be written: say so. */
+			if (!all && p->nidx == d && x->origin != 0 && x->want)
+				send_lost(x->origin, m->dest, m->destlen,
+				    x->id);
+			continue;
+		}
 		S.c_fwd++;
 	}
 	return (0);
@@ -2181,7 +2206,8 @@ relay_frame(char *frame, size_t flen, const char *body, size_t blen, int from)
 		if (parse_mmsg(&m, &x) == -1)
 			return (-2);
 		return (route_msg(&m, &x, frame, flen, from));
-	case W_DONE: {
+	case W_DONE:
+	case W_LOST: {
 		struct frame_iter it;
 		const char *p[2];
 		size_t l[2];
@@ -2230,7 +2256,7 @@ relay_frame(char *frame, size_t flen, const char *body, size_t blen, int from)
 			if (id + PEND_MAX < S.next_id)
 				id = S.next_id - PEND_MAX;
 			for (; id <= last && budget > 0; id++, budget--)
-				pend_done(w, id);
+				pend_answer(w, id, m.cmd == W_LOST);
 		}
 		return (0);
 	}
@@ -2581,7 +2607,7 @@ leaf_wrote(struct peer *p, const struct lmeta *e, uint64_t t, struct rbatch *b,
 	}
 	for (uint64_t i = 0; i < t; i++) {
 		if (e->origin == 0) {
-			pend_done(p->nidx, e->id + i);
+			pend_answer(p->nidx, e->id + i, 0);
 			continue;
 		}
 		if (b->n > 0 && e->origin != *cur)

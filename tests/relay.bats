@@ -893,6 +893,13 @@ lost_then_small() {
 	[ "$(relay_counter r1 oversize)" -eq 1 ]
 }
 
+@test "a leaf with -M 100, the message sent to r2: r1 drops it (oversize 1) and sends r2 a lost, so the sender is told at once (exit 1 within -w 20); the next one is written" {
+	leaf_chain -M 100
+	lost_then_small r2 200
+	[ "$(relay_counter r1 oversize)" -eq 1 ]
+	[ "$(relay_counter r2 oversize)" -eq 0 ]
+}
+
 # relay_counter NODE NAME: one of NODE's counters.
 relay_counter() {
 	ctl "$1" counters | awk -F'\t' -v n="$2" '$1 == n { print $2 }'
@@ -910,7 +917,7 @@ relay_counter() {
 	[ "$(ctl r2 peers | cut -f1,3)" = "$(tabs "r1 up")" ]
 }
 
-@test "a relay peer with a smaller -M in transit (r3 -> r2 -> r1 -M 1000): of 11 messages the one over it is dropped at r2 (oversize 1), the 10 others are written in order; the sender says 1 not confirmed at -w (exit 1); no child restarted" {
+@test "a relay peer with a smaller -M in transit (r3 -> r2 -> r1 -M 1000): of 11 messages the one over it is dropped at r2 (oversize 1), the 10 others are written in order; the sender says 1 not confirmed at -w (exit 1); for r1 itself, r2 answers lost at once; no child restarted" {
 	start_listener -n dst 127.0.0.1:0
 	start_relay r1 -M 1000 -l 127.0.0.1:0 "$ADDR"
 	start_relay r2 -l 127.0.0.1:0 "$(addr r1)"
@@ -923,6 +930,18 @@ relay_counter() {
 	[ "$stderr" = "quilt-send: $(addr r3): deadline reached: 1 message not confirmed as written by dst" ]
 	[ "$(awk -F'\t' '{ print $NF }' "$T/listen.out")" = "$(seq 1 10)" ]
 	[ "$(relay_counter r2 oversize)" -eq 1 ]
+	# r1 is the destination: no copy can be written, r2 says so
+	t0=${EPOCHREALTIME/./}
+	run --separate-stderr quilt-send -w 20 -d r1 "$(addr r3)" "$(printf '%02000d' 0)"
+	t1=${EPOCHREALTIME/./}
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "quilt-send: $(addr r3): node r1 is unreachable: 1 message not delivered" ]
+	[ $((t1 - t0)) -lt 10000000 ]
+	[ "$(relay_counter r2 oversize)" -eq 2 ]
+	run --separate-stderr quilt-send -w 20 -d r1 "$(addr r3)" small
+	[ "$status" -eq 0 ]
+	[ "$(tail -n 1 "$T/r1.out" | awk -F'\t' '{ print $NF }')" = small ]
 	for r in r1 r2 r3; do
 		[ "$(relay_counter "$r" restarts)" -eq 0 ]
 	done
