@@ -1262,9 +1262,14 @@ rb_add(struct rbatch *b, uint64_t id)
 	return (0);
 }
 
-/* [ORIGIN, "done", WRITER, HOPS, ID-or-RANGE...] towards origin o. */
+/*
+ * [ORIGIN, "done", WRITER, HOPS, ID-or-RANGE...] towards origin o, or with
+ * lost, [ORIGIN, "lost", NODE, HOPS, ID...]: w will never write them.  When
+ * the queue towards o is full nothing is sent: the sender learns it at its
+ * deadline.
+ */
 static void
-send_done(int o, int w, struct rbatch *b)
+send_answer(int o, int w, int lost, struct rbatch *b)
 {
 	char *f = S.scratch, nums[DONE_BATCH][48];
 	const char *p[DONE_BATCH + 5];
@@ -1272,7 +1277,7 @@ send_done(int o, int w, struct rbatch *b)
 	size_t sz;
 
 	p[k++] = S.nodes[o].name;
-	p[k++] = "done";
+	p[k++] = lost ? "lost" : "done";
 	p[k++] = S.nodes[w].name;
 	p[k++] = "00";
 	for (int i = 0; i < b->n; i++) {
@@ -1299,27 +1304,9 @@ done_add(int o, uint64_t id)
 		return;
 	}
 	if (rb_add(&S.nodes[o].done, id) == -1) {
-		send_done(o, 0, &S.nodes[o].done);
+		send_answer(o, 0, 0, &S.nodes[o].done);
 		(void)rb_add(&S.nodes[o].done, id);
 	}
-}
-
-/*
- * [ORIGIN, "lost", NODE, HOPS, ID] towards origin o: its message id will
- * never be written by NODE.  Best effort: when the queue towards o is full
- * nothing is sent, and the sender learns it at its deadline.
- */
-static void
-send_lost(int o, const char *node, size_t nl, uint64_t id)
-{
-	char f[WIRE_NODE_MAX * 2 + 64], num[24];
-	const char *p[] = {S.nodes[o].name, "lost", node, "00", num};
-	size_t l[] = {strlen(S.nodes[o].name), 4, nl, 2, 0}, sz;
-
-	l[4] = frame_u64(num, id);
-	sz = frame_putv(f, sizeof(f), 5, p, l);
-	if (sz <= sizeof(f) && room_for(o, sz, 1))
-		(void)forward(o, f, sz);
 }
 
 static void
@@ -1327,7 +1314,7 @@ flush_dones(void)
 {
 	for (int o = 1; o < S.nnodes; o++)
 		if (S.nodes[o].done.n > 0)
-			send_done(o, 0, &S.nodes[o].done);
+			send_answer(o, 0, 0, &S.nodes[o].done);
 	cd_flush();
 }
 
@@ -1520,9 +1507,12 @@ route_msg(const struct wire_msg *m, struct mmsg *x, char *frame, size_t flen,
 				x->parts, x->plen) == 1) {
 			/* Over its limit.  When it is the destination, no
 			 * copy of the message can ever be written: say so. */
-			if (!all && p->nidx == d && x->origin != 0 && x->want)
-				send_lost(x->origin, m->dest, m->destlen,
-				    x->id);
+			if (!all && p->nidx == d && x->origin != 0 && x->want) {
+				struct rbatch b = {.r = {{x->id, x->id}},
+				    .n = 1};
+
+				send_answer(x->origin, d, 1, &b);
+			}
 			continue;
 		}
 		S.c_fwd++;
@@ -2611,10 +2601,10 @@ leaf_wrote(struct peer *p, const struct lmeta *e, uint64_t t, struct rbatch *b,
 			continue;
 		}
 		if (b->n > 0 && e->origin != *cur)
-			send_done(*cur, p->nidx, b);
+			send_answer(*cur, p->nidx, 0, b);
 		*cur = e->origin;
 		if (rb_add(b, e->id + i) == -1) {
-			send_done(*cur, p->nidx, b);
+			send_answer(*cur, p->nidx, 0, b);
 			(void)rb_add(b, e->id + i);
 		}
 	}
@@ -2665,7 +2655,7 @@ peer_report(struct peer *p, const char *body, size_t blen)
 				}
 			}
 			if (b.n > 0)
-				send_done(cur, p->nidx, &b);
+				send_answer(cur, p->nidx, 0, &b);
 		}
 		p->acked_total += v - p->l.n_acked;
 		(void)link_ack(&p->l, v);
