@@ -385,3 +385,39 @@ wire_default_node(char *out)
 	}
 	out[n] = '\0';
 }
+
+int
+wire_get_range(const char *p, size_t n, uint64_t max, uint64_t *first,
+    uint64_t *last)
+{
+	const char *dash = memchr(p, '-', n);
+	unsigned long long a, b;
+
+	if (dash == NULL) {
+		if (frame_part_num(p, n, max, &a) == -1)
+			return (-1);
+		b = a;
+	} else if (frame_part_num(p, dash - p, max, &a) == -1 ||
+	    frame_part_num(dash + 1, n - (dash - p) - 1, max, &b) == -1 ||
+	    b < a) {
+		return (-1);
+	}
+	*first = a;
+	*last = b;
+	return (0);
+}
+
+size_t
+wire_put_range(char *out, uint64_t first, uint64_t last)
+{
+	char num[24];
+	size_t d = frame_u64(num, first);
+
+	memcpy(out, num, d);
+	if (last == first)
+		return (d);
+	out[d] = '-';
+	frame_u64(num, last);
+	memcpy(out + d + 1, num, frame_digits(last));
+	return (d + 1 + frame_digits(last));
+}

@@ -225,6 +225,18 @@ int wire_node_ok(const char *s, size_t len);
 /* Instance ids: [0-9a-f]{1,32}. */
 int wire_inst_ok(const char *s, size_t len);
 
+/*
+ * Message numbers as done and lost frames carry them: "K", or a range
+ * "FIRST-LAST" with FIRST <= LAST (numbers mostly finish in order).
+ * wire_get_range: 0, or -1 when the part is neither or a number is over
+ * max.  wire_put_range writes one at out (at most WIRE_RANGE_MAX bytes, no
+ * NUL) and returns its length: "K" when first == last.
+ */
+#define WIRE_RANGE_MAX 41
+int wire_get_range(const char *p, size_t n, uint64_t max, uint64_t *first,
+    uint64_t *last);
+size_t wire_put_range(char *out, uint64_t first, uint64_t last);
+
 /* A default node name from the host name; out has WIRE_NODE_MAX + 1. */
 void wire_default_node(char *out);
 

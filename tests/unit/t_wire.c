@@ -576,7 +576,57 @@ t_ctl(void)
 	return (0);
 }
 
+static int
+t_ranges(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t max, first, last;
+		int ok;
+	} c[] = {
+		{ "7", 100, 7, 7, 1 },
+		{ "0", 100, 0, 0, 1 },
+		{ "3-9", 100, 3, 9, 1 },
+		{ "9-9", 100, 9, 9, 2 },
+		{ "18446744073709551615", UINT64_MAX, UINT64_MAX, UINT64_MAX, 1 },
+		{ "1-18446744073709551615", UINT64_MAX, 1, UINT64_MAX, 1 },
+		{ "9-3", 100, 0, 0, 0 },
+		{ "101", 100, 0, 0, 0 },
+		{ "1-101", 100, 0, 0, 0 },
+		{ "", 100, 0, 0, 0 },
+		{ "-", 100, 0, 0, 0 },
+		{ "-5", 100, 0, 0, 0 },
+		{ "5-", 100, 0, 0, 0 },
+		{ "1-2-3", 100, 0, 0, 0 },
+		{ "07", 100, 0, 0, 0 },
+		{ "1 ", 100, 0, 0, 0 },
+	};
+	char out[WIRE_RANGE_MAX], *e;
+	uint64_t a, b;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		e = tc_exact(c[i].s, strlen(c[i].s));
+		a = b = 12345;
+		CHECKF((wire_get_range(e, strlen(c[i].s), c[i].max, &a, &b) ==
+		    0) == (c[i].ok != 0), "\"%s\"", c[i].s);
+		free(e);
+		if (!c[i].ok)
+			continue;
+		CHECKF(a == c[i].first && b == c[i].last, "\"%s\"", c[i].s);
+		n = wire_put_range(out, a, b);
+		if (c[i].ok == 2) /* "9-9" is written "9" */
+			continue;
+		CHECKF(n == strlen(c[i].s) && memcmp(out, c[i].s, n) == 0,
+		    "\"%s\" came back as \"%.*s\"", c[i].s, (int)n, out);
+	}
+	n = wire_put_range(out, UINT64_MAX - 1, UINT64_MAX);
+	CHECK(n == WIRE_RANGE_MAX);
+	return (0);
+}
+
 static const struct tcase cases[] = {
+	{ "ranges: K and FIRST-LAST both ways, malformed refused", t_ranges },
 	{ "wire_decode: dest, command, args; fewer than two parts",
 	    t_decode },
 	{ "msg frames: written sizes equal msg1/msgn size and body",
