@@ -3136,34 +3136,128 @@ ctl_line(FILE *f, const char *line)
 		ctl_command(f, line, 0);
 }
 
+/*
+ * The control socket is served as ospfd's control.c serves its own: every
+ * client non-blocking, its request line gathered as it comes and its answer
+ * written as the socket takes it, so that a slow or silent client never
+ * holds the router.  A client has CTL_DEADLINE_MS to send its line and take
+ * the answer; CTL_MAX clients at once, more wait in the backlog.
+ */
+#define CTL_MAX 8
+#define CTL_LINE 128
+#define CTL_DEADLINE_MS 5000
+
+struct ctl_client {
+	int fd;
+	char line[CTL_LINE];
+	size_t len;
+	char *out; /* the answer, from open_memstream */
+	size_t outlen, outoff;
+	long long deadline;
+};
+
+static struct ctl_client ctls[CTL_MAX];
+
+static void
+ctl_close(struct ctl_client *k)
+{
+	loop_del(&S.loop, k->fd);
+	close(k->fd);
+	k->fd = -1;
+	free(k->out);
+	k->out = NULL;
+}
+
+static void
+on_ctl_client(void *arg, int fd, int revents)
+{
+	struct ctl_client *k = arg;
+	ssize_t r;
+
+	if (k->out == NULL) {
+		char *nl;
+		FILE *f;
+
+		r = read(fd, k->line + k->len, sizeof(k->line) - 1 - k->len);
+		if (r == 0 || (r == -1 && errno != EAGAIN && errno != EINTR)) {
+			ctl_close(k);
+			return;
+		}
+		if (r > 0)
+			k->len += r;
+		k->line[k->len] = '\0';
+		if ((nl = strpbrk(k->line, "\r\n")) == NULL) {
+			if (k->len == sizeof(k->line) - 1)
+				ctl_close(k); /* no command is that long */
+			return;
+		}
+		*nl = '\0';
+		if ((f = open_memstream(&k->out, &k->outlen)) == NULL) {
+			ctl_close(k);
+			return;
+		}
+		ctl_line(f, k->line);
+		if (fclose(f) != 0) {
+			ctl_close(k);
+			return;
+		}
+		k->outoff = 0;
+		loop_want(&S.loop, fd, POLLOUT);
+	}
+	while (k->outoff < k->outlen) {
+		r = write(fd, k->out + k->outoff, k->outlen - k->outoff);
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (r <= 0)
+			break;
+		k->outoff += r;
+	}
+	ctl_close(k);
+}
+
 static void
 on_control(void *arg, int fd, int revents)
 {
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	struct timeval tv = {1, 0};
-	char line[128];
-	ssize_t n = 0, r;
-	FILE *f;
+	for (int i = 0; i < CTL_MAX; i++) {
+		struct ctl_client *k = &ctls[i];
 
-	if (c == -1)
-		return;
-	/* A short exchange, bounded in time: the loop waits for it. */
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (n < (ssize_t)sizeof(line) - 1 &&
-	    (r = read(c, line + n, sizeof(line) - 1 - n)) > 0) {
-		n += r;
-		if (memchr(line, '\n', n))
-			break;
+		if (k->fd != -1)
+			continue;
+		if ((k->fd = accept4(fd, NULL, NULL,
+			 SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1)
+			return;
+		k->len = 0;
+		k->out = NULL;
+		k->deadline = net_now_ms() + CTL_DEADLINE_MS;
+		if (loop_add(&S.loop, k->fd, POLLIN, on_ctl_client, k) == -1) {
+			close(k->fd);
+			k->fd = -1;
+			return;
+		}
 	}
-	line[n] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	if ((f = fdopen(c, "w")) == NULL) {
-		close(c);
-		return;
+}
+
+/* Clients past their deadline go; the socket waits while all are busy. */
+static void
+ctl_tick(long long now, long long *next)
+{
+	int busy = 0;
+
+	for (int i = 0; i < CTL_MAX; i++) {
+		struct ctl_client *k = &ctls[i];
+
+		if (k->fd == -1)
+			continue;
+		if (now >= k->deadline) {
+			ctl_close(k);
+			continue;
+		}
+		busy++;
+		if (*next == -1 || k->deadline < *next)
+			*next = k->deadline;
 	}
-	ctl_line(f, line);
-	fclose(f);
+	if (S.cfd != -1)
+		loop_want(&S.loop, S.cfd, busy < CTL_MAX ? POLLIN : 0);
 }
 
 static int
@@ -3243,6 +3337,9 @@ control_open(void)
 	    listen(S.cfd, 8) == -1)
 		log_die(EX_OSERR, "control socket %s", S.ctlpath);
 	chmod(S.ctlpath, 0600);
+	(void)fcntl(S.cfd, F_SETFL, fcntl(S.cfd, F_GETFL) | O_NONBLOCK);
+	for (int i = 0; i < CTL_MAX; i++)
+		ctls[i].fd = -1;
 	loop_add(&S.loop, S.cfd, POLLIN, on_control, NULL);
 }
 
@@ -3539,6 +3636,7 @@ run(void)
 		if ((S.L.blocked || S.L.cblocked) &&
 		    (next == -1 || next > now + 10))
 			next = now + 10;
+		ctl_tick(now, &next);
 		if (S.stopping && (next == -1 || S.stop_deadline < next))
 			next = S.stop_deadline;
 		if (loop_once(&S.loop,
