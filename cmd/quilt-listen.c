@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "cmsg.h"
 #include "fmt.h"
 #include "frame.h"
 #include "link.h"
@@ -44,7 +45,6 @@
 #define SESS_MAX 1024
 #define SESS_AGE_MS (3600 * 1000LL)
 #define MARKS 4096
-#define CHILD_BATCH (256 * 1024) /* -C: bytes of frames per batch */
 
 struct opts {
 	enum fmt fmt;
@@ -275,7 +275,7 @@ child_batch(struct conn *c)
 
 	if (c->peer_bye)
 		return (0);
-	while (off < have && off < CHILD_BATCH) {
+	while (off < have && off < CMSG_BATCH) {
 		ssize_t f = frame_parse(data + off, have - off, c->link.maxin,
 		    &body, &len);
 		struct wire_msg m;

@@ -41,6 +41,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "cmsg.h"
 #include "fmt.h"
 #include "frame.h"
 #include "link.h"
@@ -71,6 +72,9 @@
 /* A link its child says is down stays a route this long: a relay's
  * incoming side restarted is back well within it (restart 100 ms). */
 #define DOWN_GRACE_MS 500
+/* The largest frame of the listen child: a batch of frames of a connection
+ * (CMSG_BATCH bytes, and the frame that ends it, of up to -M). */
+#define LISTEN_FRAME_MAX (S.maxmsg + CMSG_BATCH + 4096)
 
 /* Message ids, as ranges FIRST-LAST (they mostly come in order). */
 struct rbatch {
@@ -88,9 +92,13 @@ struct node {
 	short nbr[NBR_MAX];
 	/* Routing: the peer to send through, -1 when unreachable. */
 	int via, dist;
-	/* A second instance of this name whose state still changes. */
+	/* A second instance of this name whose state still changes: its
+	 * record, passed on as it came (so that twins hear of each other). */
 	char oinst[WIRE_INST_MAX + 1];
 	uint64_t oseq;
+	char oaddr[ADDR_STRLEN];
+	int onbr_n;
+	short onbr[NBR_MAX];
 	/* Duplicate names: another instance of our own name. */
 	char dup_inst[WIRE_INST_MAX + 1];
 	uint64_t dup_seq;
@@ -134,6 +142,10 @@ struct peer {
 	/* Leaf: one entry per data frame in l.q, oldest first. */
 	struct lmeta *lq;
 	size_t lq_head, lq_count;
+	/* Relay: link state records still to send it (node i's current
+	 * record, and the record of a second instance of node i): written
+	 * into its queue when there is room, whatever their size. */
+	uint8_t lsa_due[NODES_MAX / 8], olsa_due[NODES_MAX / 8];
 };
 
 /* A connection to our listen child, by its serial. */
@@ -965,24 +977,29 @@ route_all(void)
 		}
 }
 
-/* Our link state, as a frame, into buf (cap bytes); its size. */
+/*
+ * Node n's link state record (old: the second instance's) as a frame into
+ * buf (cap bytes); its size, written only when it fits.
+ */
 static size_t
-lsa_frame(int n, char *buf, size_t cap)
+lsa_frame(int n, int old, char *buf, size_t cap)
 {
 	struct node *x = &S.nodes[n];
-	const char *p[6 + NBR_MAX + PEERS_MAX];
+	const char *p[6 + NBR_MAX];
+	const short *nbr = old ? x->onbr : x->nbr;
+	int nn = old ? x->onbr_n : x->nnbr;
 	char seq[24];
 	int k = 0;
 
 	p[k++] = "";
 	p[k++] = "route";
 	p[k++] = x->name;
-	p[k++] = x->inst;
-	snprintf(seq, sizeof(seq), "%" PRIu64, x->seq);
+	p[k++] = old ? x->oinst : x->inst;
+	frame_u64(seq, old ? x->oseq : x->seq);
 	p[k++] = seq;
-	p[k++] = x->addr;
-	for (int i = 0; i < x->nnbr; i++)
-		p[k++] = S.nodes[x->nbr[i]].name;
+	p[k++] = old ? x->oaddr : x->addr;
+	for (int i = 0; i < nn; i++)
+		p[k++] = S.nodes[nbr[i]].name;
 	return (frame_putv(buf, cap, k, p, NULL));
 }
 
@@ -1003,14 +1020,40 @@ lsa_self(void)
 	snprintf(me->addr, sizeof(me->addr), "%s", S.L.bound);
 }
 
+/*
+ * The records due to relay peer p, into its queue as far as there is room
+ * (a record is never dropped: what does not fit now goes when the queue
+ * drains, at the next call).  Counted as sent data like any frame.
+ */
+static void
+lsa_flush(struct peer *p)
+{
+	if (!p->used || !p->up || !p->relay)
+		return;
+	for (int n = 0; n < S.nnodes; n++) {
+		for (int old = 0; old < 2; old++) {
+			uint8_t *due = old ? p->olsa_due : p->lsa_due;
+			size_t sz;
+			char *w;
+
+			if (!bit_get(due, n))
+				continue;
+			sz = lsa_frame(n, old, NULL, 0);
+			if ((w = link_reserve(&p->l, sz)) == NULL)
+				return;
+			lsa_frame(n, old, w, sz);
+			link_commit(&p->l, sz);
+			p->sent++;
+			bit_set(due, n, 0);
+		}
+	}
+}
+
 static void
 send_lsa(struct peer *p, int n)
 {
-	char *f = S.scratch;
-	size_t sz = lsa_frame(n, f, sizeof(S.scratch));
-
-	if (sz <= sizeof(S.scratch))
-		(void)peer_queue(p, f, sz);
+	bit_set(p->lsa_due, n, 1);
+	lsa_flush(p);
 }
 
 /* Our link state (or node n's, except to peer except) to every relay peer. */
@@ -1030,28 +1073,6 @@ flood_lsa(int except)
 {
 	lsa_self();
 	flood_node(0, except);
-}
-
-/* A route frame as it came (its body in m), to every relay peer but pi. */
-static void
-flood_raw(const struct wire_msg *m, int pi)
-{
-	const char *body = m->dest - frame_digits(m->destlen) - 1;
-	size_t blen = (m->args + m->argslen) - body;
-	char *f = S.scratch;
-	size_t sz = frame_size(blen);
-
-	if (sz > sizeof(S.scratch))
-		return;
-	f += frame_put_hdr(f, blen);
-	memcpy(f, body, blen);
-	f[blen] = ',';
-	for (int i = 0; i < S.npeers; i++) {
-		struct peer *p = &S.peers[i];
-
-		if (p->used && p->up && p->relay && i != pi)
-			(void)peer_queue(p, S.scratch, sz);
-	}
 }
 
 /* ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR...] from peer pi. */
@@ -1119,12 +1140,38 @@ handle_route(const struct wire_msg *m, int pi)
 			return;
 		snprintf(x->oinst, sizeof(x->oinst), "%s", inst);
 		x->oseq = seq;
-		flood_raw(m, pi);
+		memcpy(x->oaddr, p[3], l[3]);
+		x->oaddr[l[3]] = '\0';
+		x->onbr_n = 0;
+		for (;;) {
+			const char *q;
+			size_t ql;
+			int r = frame_next_part(&it, &q, &ql), v;
+
+			if (r == 0)
+				break;
+			if (r == -1)
+				goto bad;
+			if ((v = node_get(q, ql)) == -1 || x->onbr_n == NBR_MAX)
+				continue;
+			x->onbr[x->onbr_n++] = v;
+		}
+		for (int i = 0; i < S.npeers; i++) {
+			struct peer *pr = &S.peers[i];
+
+			if (pr->used && pr->up && pr->relay && i != pi) {
+				bit_set(pr->olsa_due, n, 1);
+				lsa_flush(pr);
+			}
+		}
 		return;
 	}
 	if (x->inst[0] && strcmp(inst, x->inst) != 0) {
 		memcpy(x->oinst, x->inst, sizeof(x->oinst));
 		x->oseq = x->seq;
+		memcpy(x->oaddr, x->addr, sizeof(x->oaddr));
+		memcpy(x->onbr, x->nbr, sizeof(x->onbr));
+		x->onbr_n = x->nnbr;
 	}
 	if (strcmp(inst, x->inst) != 0) {
 		/* A new life: its message ids start again. */
@@ -3540,8 +3587,8 @@ state_init(int outfd)
 	    (S.wq = calloc(WQ_MAX, sizeof(*S.wq))) == NULL ||
 	    (S.msgbuf = malloc(S.msgbuf_len = S.maxmsg + 4096)) == NULL ||
 	    (S.partbuf = malloc(S.maxmsg + FRAME_HDR_MAX + 1)) == NULL ||
-	    link_init(&S.L.l, -1, S.maxmsg + 4096, 0, 0) == -1 ||
-	    link_init(&S.L.c, -1, S.maxmsg + 4096, 0, 0) == -1 ||
+	    link_init(&S.L.l, -1, LISTEN_FRAME_MAX, 0, 0) == -1 ||
+	    link_init(&S.L.c, -1, LISTEN_FRAME_MAX, 0, 0) == -1 ||
 	    buf_init(&S.in, IN_CHUNK, S.maxmsg + IN_CHUNK) == -1 ||
 	    /* -j writes up to 6 bytes a byte of a message */
 	    sink_init(&S.out, outfd, 0, 6 * (S.maxmsg + 128) + IN_CHUNK,
@@ -3613,6 +3660,7 @@ run(void)
 			struct peer *p = &S.peers[i];
 
 			if (p->used && p->fd != -1) {
+				lsa_flush(p); /* what waited for room */
 				if (link_pending(&p->l) > 0)
 					(void)link_flush(&p->l);
 				loop_want(&S.loop, p->fd,
