@@ -3,7 +3,7 @@
  * Whatever decodes must re-encode to the bytes it came from, a message
  * must not decode from fewer bytes than it takes, and nothing may read
  * outside the input (the sanitizers watch).  Seeds: the daemon's and the
- * clients' streams of the captures in shared/spread/vectors.
+ * clients' streams of the captures in tests/spread/vectors.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * the other.
  *
  * With -v it answers with the daemon's bytes of connection K (default 1)
- * of a capture of shared/spread/vectors: the authentication offer once the
+ * of a capture of tests/spread/vectors: the authentication offer once the
  * client's hello is in, the reply once its choice is in, and the rest of
  * the daemon's stream once the client has sent N messages (-w, default 0).
  * A refusal in the capture ends the connection after its byte.

@@ -1,5 +1,5 @@
 /*
- * Reader of the annotated Spread captures in shared/spread/vectors/, for the
+ * Reader of the annotated Spread captures in tests/spread/vectors/, for the
  * unit test (t_spread) and the scripted peer (spread-peer).  Header only, so
  * each program includes its own copy; not a helper program of its own.
  *
