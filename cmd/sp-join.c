@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdnoreturn.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -53,6 +54,39 @@ struct state {
 };
 
 static int sigpipe_fd[2] = {-1, -1};
+
+/*
+ * The set-up failed: spread.c says what happened, and the exit status is
+ * ours (STYLE.md): a name that did not resolve 68, a timeout 75, our own
+ * resources 71, a daemon that does not speak the protocol 76, any other
+ * refusal 69.
+ */
+static noreturn void
+setup_failed(const char *daemon, const struct spread_addr *a, int code,
+    const char *detail)
+{
+	struct spread_setup_err e;
+	int status = EX_UNAVAILABLE;
+
+	spread_setup_error(&e, a, code, errno, detail);
+	switch (e.fault) {
+	case SPREAD_FAULT_RESOLVE:
+		status = EX_NOHOST;
+		break;
+	case SPREAD_FAULT_TIMEOUT:
+		status = EX_TEMPFAIL;
+		break;
+	case SPREAD_FAULT_RESOURCE:
+		status = EX_OSERR;
+		break;
+	case SPREAD_FAULT_PROTOCOL:
+		status = EX_PROTOCOL;
+		break;
+	case SPREAD_FAULT_REFUSED:
+		break;
+	}
+	log_diex(status, "%s: %s", daemon, e.text);
+}
 
 static void
 usage(FILE *f, int status)
@@ -635,7 +669,7 @@ main(int argc, char *argv[])
 
 	if (spread_session_open(&st.s, &st.addr, o.name,
 		SPREAD_HELLO_MEMBERSHIP, timeout, &code, &detail) == -1)
-		log_spread_setup(o.daemon, &st.addr, code, detail);
+		setup_failed(o.daemon, &st.addr, code, detail);
 	log_info("connected to %s as %s (Spread %d.%d.%d)", o.daemon,
 	    st.s.reply.private_group, st.s.reply.major, st.s.reply.minor,
 	    st.s.reply.patch);

@@ -2,7 +2,6 @@
 
 #include "fmt.h"
 #include "seal.h"
-#include "spread.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -207,38 +206,6 @@ opt_key(const char *path, unsigned char *key, int st_noinput, int st_config)
 		log_warnx("key file %s: readable by group or others; chmod 600 "
 			  "it",
 		    path);
-}
-
-void
-log_spread_setup(const char *daemon, const struct spread_addr *a, int code,
-    const char *detail)
-{
-	const char *name = spread_errname(code);
-	int status = EX_UNAVAILABLE;
-
-	if (name == NULL)
-		log_diex(EX_PROTOCOL,
-		    "%s: the daemon answered with unknown "
-		    "code %d",
-		    daemon, code);
-	if (code == SPREAD_COULD_NOT_CONNECT) {
-		if (errno == ENXIO)
-			log_diex(EX_NOHOST, "%s: %s: resolve %s: %s", daemon,
-			    name, a->host, detail);
-		if (errno == ETIMEDOUT)
-			log_diex(EX_TEMPFAIL, "%s: %s: timed out", daemon,
-			    name);
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM)
-			status = EX_OSERR;
-		log_diex(status, "%s: %s: %s%s%s", daemon, name,
-		    a->is_unix ? a->path : "", a->is_unix ? ": " : "",
-		    strerror(errno));
-	}
-	if (code == SPREAD_CONNECTION_CLOSED && errno == EPROTO)
-		status = EX_PROTOCOL;
-	log_diex(status, "%s: %s: %s", daemon, name,
-	    detail ? detail : spread_errtext(code));
 }
 
 const char *

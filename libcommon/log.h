@@ -56,15 +56,6 @@ long long parse_size(const char *s, long long lo, long long hi,
 void opt_key(const char *path, unsigned char *key, int st_noinput,
     int st_config);
 
-/*
- * Fatal: a Spread connection could not be set up (sp-join, sp-mcast): code
- * is Spread's error, errno the cause of COULD_NOT_CONNECT; the message names
- * the error as Spread does and the status follows STYLE.md.
- */
-struct spread_addr;
-noreturn void log_spread_setup(const char *daemon, const struct spread_addr *a,
-    int code, const char *detail);
-
 /* A node name for -n or -d ([A-Za-z0-9._-]{1,64}, never "all"), or fatal. */
 const char *opt_node(const char *s);
 

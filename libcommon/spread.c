@@ -1146,3 +1146,37 @@ fail:
 	errno = err;
 	return (-1);
 }
+
+void
+spread_setup_error(struct spread_setup_err *e, const struct spread_addr *a,
+    int code, int err, const char *detail)
+{
+	e->name = spread_errname(code);
+	e->fault = SPREAD_FAULT_REFUSED;
+	if (e->name == NULL) {
+		e->fault = SPREAD_FAULT_PROTOCOL;
+		snprintf(e->text, sizeof(e->text),
+		    "the daemon answered with unknown code %d", code);
+		return;
+	}
+	if (code == SPREAD_COULD_NOT_CONNECT && err == ENXIO) {
+		e->fault = SPREAD_FAULT_RESOLVE;
+		snprintf(e->text, sizeof(e->text), "%s: resolve %s: %s",
+		    e->name, a->host, detail ? detail : "unknown error");
+	} else if (code == SPREAD_COULD_NOT_CONNECT && err == ETIMEDOUT) {
+		e->fault = SPREAD_FAULT_TIMEOUT;
+		snprintf(e->text, sizeof(e->text), "%s: timed out", e->name);
+	} else if (code == SPREAD_COULD_NOT_CONNECT) {
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+		    err == ENOMEM)
+			e->fault = SPREAD_FAULT_RESOURCE;
+		snprintf(e->text, sizeof(e->text), "%s: %s%s%s", e->name,
+		    a->is_unix ? a->path : "", a->is_unix ? ": " : "",
+		    strerror(err));
+	} else {
+		if (code == SPREAD_CONNECTION_CLOSED && err == EPROTO)
+			e->fault = SPREAD_FAULT_PROTOCOL;
+		snprintf(e->text, sizeof(e->text), "%s: %s", e->name,
+		    detail ? detail : spread_errtext(code));
+	}
+}

@@ -81,6 +81,59 @@ t_errnames(void)
 	return (0);
 }
 
+/* Each failure of spread_session_open: the words shown and what it was. */
+static int
+t_setup_errors(void)
+{
+	struct spread_addr tcp, un;
+	struct spread_setup_err e;
+	char want[128];
+
+	CHECK(spread_addr_parse("4803@nowhere.invalid", &tcp) == 0);
+	CHECK(spread_addr_parse("4803", &un) == 0);
+
+	spread_setup_error(&e, &tcp, SPREAD_COULD_NOT_CONNECT, ENXIO,
+	    "Name or service not known");
+	CHECK(e.fault == SPREAD_FAULT_RESOLVE);
+	CHECK(strcmp(e.text, "COULD_NOT_CONNECT: resolve nowhere.invalid: "
+			     "Name or service not known") == 0);
+	spread_setup_error(&e, &tcp, SPREAD_COULD_NOT_CONNECT, ETIMEDOUT,
+	    "timed out");
+	CHECK(e.fault == SPREAD_FAULT_TIMEOUT);
+	CHECK(strcmp(e.text, "COULD_NOT_CONNECT: timed out") == 0);
+	spread_setup_error(&e, &un, SPREAD_COULD_NOT_CONNECT, ENOENT, NULL);
+	CHECK(e.fault == SPREAD_FAULT_REFUSED);
+	CHECK(strcmp(e.name, "COULD_NOT_CONNECT") == 0);
+	snprintf(want, sizeof(want), "COULD_NOT_CONNECT: /tmp/4803: %s",
+	    strerror(ENOENT));
+	CHECK(strcmp(e.text, want) == 0);
+	spread_setup_error(&e, &tcp, SPREAD_COULD_NOT_CONNECT, ECONNREFUSED,
+	    NULL);
+	CHECK(e.fault == SPREAD_FAULT_REFUSED);
+	CHECK(strncmp(e.text, "COULD_NOT_CONNECT: ", 19) == 0 &&
+	    strcmp(e.text + 19, strerror(ECONNREFUSED)) == 0);
+	spread_setup_error(&e, &tcp, SPREAD_COULD_NOT_CONNECT, EMFILE, NULL);
+	CHECK(e.fault == SPREAD_FAULT_RESOURCE);
+	spread_setup_error(&e, &tcp, SPREAD_CONNECTION_CLOSED, EPROTO,
+	    "the daemon's reply is not the Spread protocol");
+	CHECK(e.fault == SPREAD_FAULT_PROTOCOL);
+	CHECK(strcmp(e.text, "CONNECTION_CLOSED: the daemon's reply is not "
+			     "the Spread protocol") == 0);
+	spread_setup_error(&e, &tcp, SPREAD_CONNECTION_CLOSED, 0, NULL);
+	CHECK(e.fault == SPREAD_FAULT_REFUSED);
+	CHECK(strcmp(e.text, "CONNECTION_CLOSED: connection closed by the "
+			     "daemon") == 0);
+	spread_setup_error(&e, &tcp, SPREAD_REJECT_NOT_UNIQUE, 0,
+	    spread_errtext(SPREAD_REJECT_NOT_UNIQUE));
+	CHECK(e.fault == SPREAD_FAULT_REFUSED);
+	CHECK(strcmp(e.text, "REJECT_NOT_UNIQUE: private name already in use "
+			     "on the daemon") == 0);
+	spread_setup_error(&e, &tcp, -10, 0, NULL);
+	CHECK(e.fault == SPREAD_FAULT_PROTOCOL && e.name == NULL);
+	CHECK(strcmp(e.text, "the daemon answered with unknown code -10") == 0);
+	return (0);
+}
+
 static int
 t_addr(void)
 {
@@ -989,6 +1042,8 @@ static const struct {
 	int vectors;
 } cases[] = {
 	{ "every error code has its Spread name", t_errnames, 0 },
+	{ "set-up failures: the words shown and the kind of fault",
+	    t_setup_errors, 0 },
 	{ "daemon names: PORT, PORT@HOST, IPv6, default, bad", t_addr, 0 },
 	{ "private, group and private-group names", t_names, 0 },
 	{ "hello, auth choice, offer, accept, kill are capture 01's bytes",
