@@ -22,6 +22,7 @@
 #include "fmt.h"
 #include "frame.h"
 #include "log.h"
+#include "opt.h"
 #include "ready.h"
 #include "spread.h"
 

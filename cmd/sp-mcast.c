@@ -28,6 +28,7 @@
 #include "fmt.h"
 #include "frame.h"
 #include "log.h"
+#include "opt.h"
 #include "net.h"
 #include "spread.h"
 
