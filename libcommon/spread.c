@@ -5,18 +5,15 @@
  */
 #include "spread.h"
 
+#include "net.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 static const struct {
@@ -877,15 +874,6 @@ spread_vs_encode(uint8_t *buf, size_t cap, uint32_t count, const uint8_t *names,
 /* ------------------------------------------------------------------ */
 /* Client session set-up. */
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Wait for events on fd until the deadline: 1 ready, 0 timed out. */
 static int
 wait_fd(int fd, short events, long long deadline)
@@ -895,7 +883,7 @@ wait_fd(int fd, short events, long long deadline)
 	int r;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - net_now_ms();
 		if (left <= 0)
 			return (0);
 		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
@@ -906,43 +894,39 @@ wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/*
+ * Connect to the daemon through net.c, as every quilt client does; a name
+ * that did not resolve is errno ENXIO with *detail saying why, as
+ * spread_session_open promises.
+ */
 static int
-connect_one(int family, const struct sockaddr *sa, socklen_t salen,
-    long long deadline)
+connect_daemon(const struct spread_addr *a, int timeout_ms, const char **detail)
 {
-	int fd, err = 0, one = 1;
-	socklen_t elen = sizeof(err);
+	struct addr na;
+	int fd, gai, one = 1;
 
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	memset(&na, 0, sizeof(na));
+	if (a->is_unix) {
+		na.kind = ADDR_UNIX;
+		snprintf(na.path, sizeof(na.path), "%s", a->path);
+	} else {
+		na.kind = ADDR_TCP;
+		snprintf(na.host, sizeof(na.host), "%s", a->host);
+		na.port_lo = na.port_hi = a->port;
+	}
+	if ((fd = net_connect(&na, timeout_ms, &gai)) == -1) {
+		if (gai != 0) {
+			*detail = gai == EAI_SYSTEM ? strerror(errno) :
+						      gai_strerror(gai);
+			errno = ENXIO;
+		}
 		return (-1);
-	if (connect(fd, sa, salen) == -1) {
-		if (errno != EINPROGRESS && errno != EAGAIN)
-			goto fail;
-		switch (wait_fd(fd, POLLOUT, deadline)) {
-		case 0:
-			errno = ETIMEDOUT;
-			goto fail;
-		case -1:
-			goto fail;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
-			goto fail;
-		if (err != 0) {
-			errno = err;
-			goto fail;
-		}
 	}
-	if (family != AF_UNIX) {
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	}
+	/* A session idle for long must notice a daemon that went away. */
+	if (!a->is_unix)
+		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one,
+		    sizeof(one));
 	return (fd);
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return (-1);
 }
 
 /* Read exactly n bytes: 1 done, 0 end of file, -1 error or timeout. */
@@ -1006,50 +990,20 @@ int
 spread_session_open(struct spread_session *s, const struct spread_addr *a,
     const char *name, int flags, int timeout_ms, int *code, const char **detail)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = net_now_ms() + timeout_ms;
 	struct spread_hello h = {.major = 5, .minor = 0, .patch = 1};
 	struct spread_offer o;
 	uint8_t buf[128];
 	size_t need;
 	ssize_t n;
-	int fd = -1, r, err;
+	int fd, r, err;
 	static const char *const null_auth[] = {"NULL"};
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	*code = SPREAD_COULD_NOT_CONNECT;
 	*detail = NULL;
-	if (a->is_unix) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
-		fd = connect_one(AF_UNIX, (struct sockaddr *)&sun, sizeof(sun),
-		    deadline);
-	} else {
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-		    .ai_flags = AI_ADDRCONFIG};
-		struct addrinfo *res, *ai;
-		char port[8];
-
-		snprintf(port, sizeof(port), "%u", a->port);
-		r = getaddrinfo(a->host, port, &hints, &res);
-		if (r != 0) {
-			*detail = r == EAI_SYSTEM ? strerror(errno) :
-						    gai_strerror(r);
-			errno = ENXIO;
-			return (-1);
-		}
-		err = ECONNREFUSED;
-		for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-			fd = connect_one(ai->ai_family, ai->ai_addr,
-			    ai->ai_addrlen, deadline);
-			if (fd == -1)
-				err = errno;
-		}
-		freeaddrinfo(res);
-		errno = err;
-	}
-	if (fd == -1)
+	if ((fd = connect_daemon(a, timeout_ms, detail)) == -1)
 		return (-1);
 
 	/* The hello must go in one write: the daemon reads it at once. */
