@@ -93,8 +93,7 @@ static void
 usage(FILE *f, int status)
 {
 	fprintf(f,
-	    "usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] "
-	    "[-u private] group ...\n");
+	    "usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] [-u private] group ...\n");
 	exit(status);
 }
 
@@ -429,8 +428,7 @@ handle(struct state *st, const struct spread_msg *m)
 			g[spread_name_len(m->groups)] = '\0';
 		}
 		fatal(st, EX_UNAVAILABLE,
-		    "%s: REJECT_MESS: the daemon refused "
-		    "a request for group %s",
+		    "%s: REJECT_MESS: the daemon refused a request for group %s",
 		    d, g);
 	}
 	if (spread_is_regular(m->h.type)) {
@@ -631,8 +629,7 @@ main(int argc, char *argv[])
 		    spread_errtext(SPREAD_ILLEGAL_SPREAD));
 	if (*o.name != '\0' && !spread_private_valid(o.name, strlen(o.name)))
 		log_diex(EX_USAGE,
-		    "private name \"%s\": REJECT_ILLEGAL_NAME: "
-		    "must be 1..10 bytes from '$' to '~'",
+		    "private name \"%s\": REJECT_ILLEGAL_NAME: must be 1..10 bytes from '$' to '~'",
 		    o.name);
 	/* Joining a group twice is one join: keep the first. */
 	o.groups = argv;
@@ -641,8 +638,7 @@ main(int argc, char *argv[])
 
 		if (!spread_group_valid(argv[i], strlen(argv[i])))
 			log_diex(EX_USAGE,
-			    "group \"%s\": ILLEGAL_GROUP: must "
-			    "be 1..31 bytes from '$' to '~'",
+			    "group \"%s\": ILLEGAL_GROUP: must be 1..31 bytes from '$' to '~'",
 			    argv[i]);
 		for (int j = 0; j < o.ngroups; j++)
 			dup |= strcmp(o.groups[j], argv[i]) == 0;

@@ -111,8 +111,8 @@ opt_key(const char *path, unsigned char *key, int st_noinput, int st_config)
 		log_die(st_noinput, "key file %s", path);
 	}
 	if (loose)
-		log_warnx("key file %s: readable by group or others; chmod 600 "
-			  "it",
+		log_warnx(
+		    "key file %s: readable by group or others; chmod 600 it",
 		    path);
 }
 
@@ -121,8 +121,7 @@ opt_node(const char *s)
 {
 	if (!wire_node_ok(s, strlen(s)))
 		log_diex(log_usage_status,
-		    "bad node name: %s (want 1 to 64 of "
-		    "A-Z a-z 0-9 . _ -, not \"all\")",
+		    "bad node name: %s (want 1 to 64 of A-Z a-z 0-9 . _ -, not \"all\")",
 		    s);
 	return (s);
 }
