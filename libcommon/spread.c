@@ -16,40 +16,36 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* clang-format off */
+#define E(name, text) { SPREAD_##name, #name, text }
 static const struct {
 	int code;
 	const char *name;
 	const char *text;
 } errtab[] = {
-    {SPREAD_ACCEPT_SESSION, "ACCEPT_SESSION", "session accepted"},
-    {SPREAD_ILLEGAL_SPREAD, "ILLEGAL_SPREAD",
-	"not a Spread daemon name (PORT or PORT@HOST)"},
-    {SPREAD_COULD_NOT_CONNECT, "COULD_NOT_CONNECT",
-	"could not connect to the daemon"},
-    {SPREAD_REJECT_QUOTA, "REJECT_QUOTA", "the daemon has too many sessions"},
-    {SPREAD_REJECT_NO_NAME, "REJECT_NO_NAME",
-	"the daemon did not get a private name"},
-    {SPREAD_REJECT_ILLEGAL_NAME, "REJECT_ILLEGAL_NAME",
-	"the daemon refused the private name"},
-    {SPREAD_REJECT_NOT_UNIQUE, "REJECT_NOT_UNIQUE",
-	"private name already in use on the daemon"},
-    {SPREAD_REJECT_VERSION, "REJECT_VERSION", "protocol version refused"},
-    {SPREAD_CONNECTION_CLOSED, "CONNECTION_CLOSED",
-	"connection closed by the daemon"},
-    {SPREAD_REJECT_AUTH, "REJECT_AUTH", "authentication refused"},
-    {SPREAD_ILLEGAL_SESSION, "ILLEGAL_SESSION", "illegal session"},
-    {SPREAD_ILLEGAL_SERVICE, "ILLEGAL_SERVICE", "illegal service type"},
-    {SPREAD_ILLEGAL_MESSAGE, "ILLEGAL_MESSAGE",
-	"malformed message from the daemon"},
-    {SPREAD_ILLEGAL_GROUP, "ILLEGAL_GROUP", "illegal group name"},
-    {SPREAD_BUFFER_TOO_SHORT, "BUFFER_TOO_SHORT", "buffer too short"},
-    {SPREAD_GROUPS_TOO_SHORT, "GROUPS_TOO_SHORT", "group buffer too short"},
-    {SPREAD_MESSAGE_TOO_LONG, "MESSAGE_TOO_LONG", "message too long"},
-    {SPREAD_NET_ERROR_ON_SESSION, "NET_ERROR_ON_SESSION",
-	"network error on the session"},
-    {SPREAD_SP_BUG, "SP_BUG", "internal error"},
-    {SPREAD_ILLEGAL_TIME, "ILLEGAL_TIME", "illegal time"},
+	E(ACCEPT_SESSION,	"session accepted"),
+	E(ILLEGAL_SPREAD,	"not a Spread daemon name (PORT or PORT@HOST)"),
+	E(COULD_NOT_CONNECT,	"could not connect to the daemon"),
+	E(REJECT_QUOTA,		"the daemon has too many sessions"),
+	E(REJECT_NO_NAME,	"the daemon did not get a private name"),
+	E(REJECT_ILLEGAL_NAME,	"the daemon refused the private name"),
+	E(REJECT_NOT_UNIQUE,	"private name already in use on the daemon"),
+	E(REJECT_VERSION,	"protocol version refused"),
+	E(CONNECTION_CLOSED,	"connection closed by the daemon"),
+	E(REJECT_AUTH,		"authentication refused"),
+	E(ILLEGAL_SESSION,	"illegal session"),
+	E(ILLEGAL_SERVICE,	"illegal service type"),
+	E(ILLEGAL_MESSAGE,	"malformed message from the daemon"),
+	E(ILLEGAL_GROUP,	"illegal group name"),
+	E(BUFFER_TOO_SHORT,	"buffer too short"),
+	E(GROUPS_TOO_SHORT,	"group buffer too short"),
+	E(MESSAGE_TOO_LONG,	"message too long"),
+	E(NET_ERROR_ON_SESSION,	"network error on the session"),
+	E(SP_BUG,		"internal error"),
+	E(ILLEGAL_TIME,		"illegal time"),
 };
+#undef E
+/* clang-format on */
 
 const char *
 spread_errname(int code)
@@ -1039,9 +1035,9 @@ spread_session_open(struct spread_session *s, const struct spread_addr *a,
 	if (!spread_offer_has(&o, "NULL")) {
 		/* An empty offer is followed by the daemon's REJECT_AUTH. */
 		*code = SPREAD_REJECT_AUTH;
-		*detail = o.len == 0 ? "the daemon allows no authentication" :
-				       "the daemon does not offer NULL "
-				       "authentication";
+		*detail = o.len == 0 ?
+		    "the daemon allows no authentication" :
+		    "the daemon does not offer NULL authentication";
 		errno = 0;
 		goto fail;
 	}
