@@ -495,8 +495,7 @@ run(struct state *st)
 
 		pfd[0].fd = sigpipe_fd[0];
 		pfd[0].events = POLLIN;
-		/* Paused, the socket is not watched at all (no POLLHUP spin).
-		 */
+		/* Paused, the socket is not watched (no POLLHUP spin). */
 		pfd[1].fd = paused && buf_len(&st->tx) == 0 ? -1 : st->s.fd;
 		pfd[1].events = (paused ? 0 : POLLIN) |
 		    (buf_len(&st->tx) ? POLLOUT : 0);
