@@ -94,9 +94,13 @@ fuzz:
 		build-fuzz/$$f -max_total_time=$(FUZZTIME) build-fuzz/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
 	done
 
+# Every C file of ours: programs, libcommon, unit tests, fuzz harnesses and
+# test helpers.
+LINTSRC := $(wildcard cmd/*.c cmd/*/*.[ch] libcommon/*.[ch] tests/unit/*.[ch] \
+	tests/fuzz/*.c tests/helpers/*.[ch])
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN57)
-	clang-format --dry-run -Werror cmd/*.c libcommon/*.[ch]
+	clang-format --dry-run -Werror $(LINTSRC)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -9,28 +9,28 @@
 #include "frame.h"
 #include "seal.h"
 
-#define CMD(s, c)                                                              \
-	{                                                                      \
-		s, sizeof(s) - 1, c                                            \
-	}
+/* clang-format off */
+#define CMD(s, c) { s, sizeof(s) - 1, c }
 static const struct {
 	const char *name;
 	size_t len;
 	enum wire_cmd cmd;
 } cmds[] = {
-    CMD("msg", W_MSG),
-    CMD("ack", W_ACK),
-    CMD("ping", W_PING),
-    CMD("pong", W_PONG),
-    CMD("bye", W_BYE),
-    CMD("exit", W_EXIT),
-    CMD("hello", W_HELLO),
-    CMD("error", W_ERROR),
-    CMD("server-connect", W_SERVER_CONNECT),
-    CMD("route", W_ROUTE),
-    CMD("done", W_DONE),
-    CMD("lost", W_LOST),
+	CMD("msg",		W_MSG),
+	CMD("ack",		W_ACK),
+	CMD("ping",		W_PING),
+	CMD("pong",		W_PONG),
+	CMD("bye",		W_BYE),
+	CMD("exit",		W_EXIT),
+	CMD("hello",		W_HELLO),
+	CMD("error",		W_ERROR),
+	CMD("server-connect",	W_SERVER_CONNECT),
+	CMD("route",		W_ROUTE),
+	CMD("done",		W_DONE),
+	CMD("lost",		W_LOST),
 };
+#undef CMD
+/* clang-format on */
 
 int
 wire_decode(const char *body, size_t len, struct wire_msg *m)
