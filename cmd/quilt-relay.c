@@ -105,7 +105,8 @@ struct node {
 	/* Messages from this origin already taken. */
 	char dd_inst[WIRE_INST_MAX + 1];
 	uint64_t dd_top;
-	uint64_t *dd_bits;
+	uint64_t *dd_bits; /* made with the node */
+	int dd_any; /* an id was taken */
 	/* done ids for this origin, sent in batches. */
 	struct rbatch done;
 	int used;
@@ -319,8 +320,13 @@ node_get(const char *name, size_t len)
 		return (i);
 	if (!wire_node_ok(name, len) || S.nnodes == NODES_MAX)
 		return (-1);
-	i = S.nnodes++;
+	i = S.nnodes;
 	memset(&S.nodes[i], 0, sizeof(S.nodes[i]));
+	/* Its table of message ids taken, now, so that a message never
+	 * waits for memory (nor is taken for new when there is none). */
+	if ((S.nodes[i].dd_bits = calloc(DEDUP_BITS / 64, 8)) == NULL)
+		return (-1);
+	S.nnodes++;
 	memcpy(S.nodes[i].name, name, len);
 	S.nodes[i].namelen = len;
 	S.nodes[i].used = 1;
@@ -383,14 +389,13 @@ dedup_seen(int o, uint64_t id)
 	struct node *n = &S.nodes[o];
 	uint64_t *b;
 
-	if (n->dd_bits == NULL) {
-		if ((n->dd_bits = calloc(DEDUP_BITS / 64, 8)) == NULL)
-			return (0);
+	b = n->dd_bits;
+	if (!n->dd_any) {
+		n->dd_any = 1;
 		n->dd_top = id;
-		n->dd_bits[(id % DEDUP_BITS) / 64] |= 1ULL << (id % 64);
+		b[(id % DEDUP_BITS) / 64] |= 1ULL << (id % 64);
 		return (0);
 	}
-	b = n->dd_bits;
 	if (id > n->dd_top) {
 		if (id - n->dd_top >= DEDUP_BITS)
 			memset(b, 0, DEDUP_BITS / 8);
@@ -1175,8 +1180,8 @@ handle_route(const struct wire_msg *m, int pi)
 	}
 	if (strcmp(inst, x->inst) != 0) {
 		/* A new life: its message ids start again. */
-		free(x->dd_bits);
-		x->dd_bits = NULL;
+		memset(x->dd_bits, 0, DEDUP_BITS / 8);
+		x->dd_any = 0;
 	}
 	snprintf(x->inst, sizeof(x->inst), "%s", inst);
 	x->seq = seq;
