@@ -459,6 +459,9 @@ ssize_t
 spreadd_input(struct spreadd *s, const uint8_t *p, size_t n,
     struct spreadd_ev *ev)
 {
+	/* What no event sets; reply and req only where they are meant. */
+	ev->code = 0;
+	ev->len = 0;
 	switch (s->state) {
 	case SPREADD_HELLO:
 		return (hello(s, p, n, ev));
