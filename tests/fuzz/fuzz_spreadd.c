@@ -122,8 +122,7 @@ check_req(const struct spreadd *s, const struct spreadd_ev *ev,
 		break;
 	}
 	case SPREADD_KILL:
-		if (r->ngroups > 1 || r->len != 0 ||
-		    s->state != SPREADD_DONE)
+		if (r->ngroups > 1 || r->len != 0 || s->state != SPREADD_DONE)
 			abort();
 		break;
 	default:
@@ -203,7 +202,8 @@ feed(struct run *r, const uint8_t *in, size_t avail, int copy)
 			e->at = r->taken;
 			e->len = ev.len;
 			memcpy(e->reply, ev.reply, ev.len);
-			if (ev.kind >= SPREADD_MCAST && ev.kind <= SPREADD_KILL) {
+			if (ev.kind >= SPREADD_MCAST &&
+			    ev.kind <= SPREADD_KILL) {
 				e->req = ev.req;
 				e->req.groups = in + r->taken +
 				    (ev.req.groups - p);
@@ -236,8 +236,9 @@ same(const struct run *a, const struct run *b)
 	for (int i = 0; i < a->nev; i++) {
 		const struct ev *x = &a->ev[i], *y = &b->ev[i];
 
-		if (x->kind != y->kind || x->code != y->code || x->at != y->at ||
-		    x->len != y->len || memcmp(x->reply, y->reply, x->len) ||
+		if (x->kind != y->kind || x->code != y->code ||
+		    x->at != y->at || x->len != y->len ||
+		    memcmp(x->reply, y->reply, x->len) ||
 		    memcmp(&x->req, &y->req, sizeof(x->req)))
 			return (0);
 	}
