@@ -189,8 +189,8 @@ root_state() {
 	local before line d p pid runs pids
 	skip_unless_hosts -m
 	before=$(root_state)
-	# A suite of its own whose two tests fail after making hosts (with
-	# -m), processes in them, one host stopped, one cut, one lossy.  (Its
+	# A suite of its own whose two tests fail after making a host (with
+	# -m), processes in it, and stopping, cutting it and making it lossy.  (Its
 	# tests are written TEST: bats would read @test here as its own.  It
 	# takes this file's answer of check: HOSTS_CHECK_DIR.)
 	sed 's/^TEST /@test /' >"$T/failing.bats" <<'EOF'
@@ -198,14 +198,14 @@ load "$QUILT_TOP/tests/helpers/common"
 load "$QUILT_TOP/tests/helpers/hosts"
 setup() {
 	setup_quilt
-	setup_hosts -m 2
+	setup_hosts -m 1
 	echo "$HDIR $(hosts ns 1)" >>"$RECORD"
 	"$HOSTS" exec 1 sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
 	echo "$!" >>"$RECORD.pids"
-	"$HOSTS" exec 2 sh -c 'echo x >/run/x; sleep 1001' </dev/null >/dev/null 2>&1 3>&- &
+	"$HOSTS" exec 1 sh -c 'echo x >/run/x; sleep 1001' </dev/null >/dev/null 2>&1 3>&- &
 	echo "$!" >>"$RECORD.pids"
-	hosts stop 2
-	hosts cut 2
+	hosts stop 1
+	hosts cut 1
 	hosts loss 1 30
 	[ "$BATS_TEST_NUMBER" -eq 1 ]	# the second test fails here
 }
