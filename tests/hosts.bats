@@ -396,4 +396,13 @@ group_gone() {
 	run setpriv --reuid=65534 --regid=65534 --clear-groups bash -s check <"$HOSTS"
 	[ "$status" -eq 1 ]
 	[ "$output" = "hosts: cannot make hosts: not root" ]
+	mkdir "$T/bin"
+	for c in ip bridge nsenter unshare mount umount awk find stat; do
+		ln -s "$(command -v "$c")" "$T/bin/$c"
+	done
+	run env PATH="$T/bin" "$BASH" "$HOSTS" check
+	[ "$status" -eq 1 ]
+	[ "$output" = "hosts: cannot make hosts: nft is not installed" ]
+	run env PATH="$T/bin" "$BASH" "$HOSTS" create 1
+	[ "$status" -eq 69 ]
 }
