@@ -16,10 +16,11 @@ teardown() {
 	teardown_quilt
 }
 
-# listen_remote_ip HOST ADDRESS: a listener in HOST whose handler replies
-# with the sender's address, as the listener saw it (TCPREMOTEIP).
+# listen_remote_ip HOST ADDRESS: a listener in HOST whose handler reads
+# one message (so that it is acknowledged before the handler exits) and
+# replies with the sender's address as the listener saw it (TCPREMOTEIP).
 listen_remote_ip() {
-	listen_in "$1" -q -e 'echo "$TCPREMOTEIP"' "$2"
+	listen_in "$1" -q -e 'read -r m && echo "$TCPREMOTEIP"' "$2"
 }
 
 # echo_session: an echo server in host 1 (quilt-listen -R -e cat) and an
@@ -62,18 +63,21 @@ root_state() {
 
 	listen_remote_ip 1 198.18.0.1:0
 	run hosts exec 2 quilt-send "$ADDR" hello
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = 198.18.0.2 ]
 
 	LNAME=l6 listen_remote_ip 1 '[2001:2::1]:0'
 	[[ $ADDR == '[2001:2::1]:'* ]]
 	run hosts exec 2 quilt-send "$ADDR" hello
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = 2001:2::2 ]
 
 	# and the other way round
 	LNAME=l2 listen_remote_ip 2 '[2001:2::2]:0'
 	run hosts exec 1 quilt-send "$ADDR" hello
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = 2001:2::1 ]
 	run hosts exec 1 ping -c 1 -W 5 198.18.0.2
