@@ -353,7 +353,7 @@ group_gone() {
 	setup_hosts -m 2
 	for i in 1 2; do
 		hosts exec "$i" sh -c 'mkdir -p /run/dbus && dbus-daemon --system --fork'
-		hosts exec "$i" avahi-daemon --daemonize --no-drop-root --no-chroot
+		hosts exec "$i" avahi-daemon --daemonize
 	done
 	start_in 1 publish avahi-publish -s quilt-test _quilt._tcp 7000
 	wait_for "hosts exec 2 avahi-browse -prt _quilt._tcp 2>/dev/null |
