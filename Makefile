@@ -66,6 +66,17 @@ $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The router of quilt-relay without its main: for its fuzz harness and its
+# unit test, which drive the rooms directly.
+RELAY_ROOMS := $(filter-out cmd/quilt-relay/main.c,$(wildcard cmd/quilt-relay/*.c))
+RELAY_OBJ := $(RELAY_ROOMS:%.c=$(BUILD)/%.o)
+$(BUILD)/tests/replay_fuzz_relay: $(BUILD)/tests/fuzz/fuzz_relay.o \
+    $(BUILD)/tests/fuzz/replay.o $(RELAY_OBJ) $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/t_relay: $(BUILD)/tests/unit/t_relay.o $(RELAY_OBJ) \
+    $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 units: $(UNITS) $(REPLAY) $(HELPERS)
 
 check: deps-check all units
@@ -88,8 +99,9 @@ FUZZTIME ?= 30
 fuzz:
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ); do \
+		extra=; [ $$f = fuzz_relay ] && extra="$(RELAY_ROOMS)"; \
 		clang -g -O1 -fsanitize=fuzzer,address,undefined $(QCFLAGS:-MMD=) \
-			-o build-fuzz/$$f tests/fuzz/$$f.c $(LIBSRC) $(SODIUM_LIBS) || exit 1; \
+			-o build-fuzz/$$f tests/fuzz/$$f.c $$extra $(LIBSRC) $(SODIUM_LIBS) || exit 1; \
 		mkdir -p build-fuzz/corpus-$$f; \
 		build-fuzz/$$f -max_total_time=$(FUZZTIME) build-fuzz/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
 	done

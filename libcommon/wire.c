@@ -28,6 +28,7 @@ static const struct {
 	CMD("route",		W_ROUTE),
 	CMD("done",		W_DONE),
 	CMD("lost",		W_LOST),
+	CMD("duplicate",	W_DUPLICATE),
 };
 #undef CMD
 /* clang-format on */
