@@ -45,6 +45,10 @@
 #define C_HELLO 49
 #define A_HLEN 27
 #define A_HELLO 29
+#define PBLOCK 22 /* bytes 5-26 of CONNECT and ACCEPT: the parameters */
+#define HSAD (HDR + 2 * PBLOCK)
+/* A packet number this far past the largest seen is not believed. */
+#define PN_JUMP (1u << 20)
 
 #define PKT_SEGS 4 /* stream segments one packet carries at most */
 #define REPLAY_BITS 1024
@@ -96,6 +100,10 @@ struct udp {
 	size_t peer_maxmsg, mtu, segmax, umsgmax, ufragmax;
 	struct seal_dg *seal;
 	int confirmed; /* an authenticated datagram came from the peer */
+	/* A sealed datagram's additional data: its header, then both ends'
+	 * parameters as CONNECT and ACCEPT carried them (the client's
+	 * first), so that altering them on the way breaks every seal. */
+	unsigned char ad[HSAD];
 
 	/* Handshake. */
 	unsigned char hello[UDP_HELLO_MAX], peer_hello[UDP_HELLO_MAX];
@@ -405,6 +413,19 @@ ring_push(struct ring *r, const void *m, size_t n, size_t bound)
 
 /* --- set-up --------------------------------------------------------------- */
 
+/* Our parameters as CONNECT or ACCEPT carries them: PBLOCK bytes. */
+static void
+put_params(unsigned char *p, uint32_t id, uint32_t maxmsg, uint32_t maxdg,
+    uint32_t pn, uint32_t off, uint32_t win)
+{
+	put32(p, id);
+	put32(p + 4, maxmsg);
+	put16(p + 8, (uint16_t)maxdg);
+	put32(p + 10, pn);
+	put32(p + 14, off);
+	put32(p + 18, win);
+}
+
 void
 udp_params_default(struct udp_params *p)
 {
@@ -484,6 +505,9 @@ conn_new(const struct udp_params *p, int client, uint64_t now)
 	c->usnd_seq = c->pn_first + 1;
 	c->snd_nxt = c->snd_max = c->sr.lo = c->sr.hi = c->walk = c->snd_una;
 	c->rwin = c->p.rcvbuf;
+	put_params(c->ad + HDR + (client ? 0 : PBLOCK), c->id,
+	    (uint32_t)c->p.maxmsg, (uint32_t)c->p.mtu, (uint32_t)c->pn_first,
+	    (uint32_t)c->snd_una, (uint32_t)c->rwin);
 	c->last_recv = c->last_ping = now;
 	c->last_elic = now;
 	c->state = client ? UDP_CONNECTING : UDP_OPEN;
@@ -538,7 +562,7 @@ set_peer(struct udp *c, uint32_t id, uint32_t maxmsg, uint32_t maxdg,
 	c->rcv_nxt = c->rr.lo = c->rr.hi = first_off;
 	c->rcv_edge = c->rcv_adv = first_off + c->rwin;
 	c->urcv_last = first_pn;
-	c->snd_edge = c->snd_una + win;
+	c->snd_edge = c->snd_una + umin(win, 1u << 30);
 	c->cwnd = 10 * c->mtu; /* RFC 6928 */
 	c->ssthresh = UINT64_MAX;
 }
@@ -1181,8 +1205,15 @@ data_in(struct udp *c, unsigned char *b, size_t len, uint64_t now)
 		c->st.drop_replay++;
 		return;
 	}
+	if (c->rx_any && pn > c->rx_largest + PN_JUMP) {
+		c->st.drop_bad++;
+		return;
+	}
 	if (c->seal) {
-		ssize_t r = seal_dg_open(c->seal, pn, b, HDR, b + HDR, n);
+		ssize_t r;
+
+		memcpy(c->ad, b, HDR);
+		r = seal_dg_open(c->seal, pn, c->ad, HSAD, b + HDR, n);
 
 		if (r < 0) {
 			c->st.drop_auth++;
@@ -1223,7 +1254,8 @@ accept_in(struct udp *c, const unsigned char *b, size_t len, uint64_t now)
 		return;
 	}
 	set_peer(c, id, get32(b + C_MAXMSG), maxdg, get32(b + C_PN),
-	    get32(b + C_OFF), umin(get32(b + C_WIN), 1u << 30));
+	    get32(b + C_OFF), get32(b + C_WIN));
+	memcpy(c->ad + HDR + PBLOCK, b + C_ID, PBLOCK);
 	memcpy(c->peer_hello, b + A_HELLO, hl);
 	c->peer_hellolen = hl;
 	if (c->hs_since == 1)
@@ -1317,12 +1349,7 @@ put_connect(struct udp *c, unsigned char *b, uint64_t now)
 {
 	memset(b, 0, UDP_CONNECT_SIZE);
 	b[0] = UDP_VERSION << 4 | T_CONNECT;
-	put32(b + C_ID, c->id);
-	put32(b + C_MAXMSG, (uint32_t)c->p.maxmsg);
-	put16(b + C_MAXDG, (uint16_t)c->p.mtu);
-	put32(b + C_PN, (uint32_t)c->pn_first);
-	put32(b + C_OFF, (uint32_t)c->snd_una);
-	put32(b + C_WIN, (uint32_t)c->rwin);
+	memcpy(b + C_ID, c->ad + HDR, PBLOCK);
 	memcpy(b + C_COOKIE, c->cookie, COOKIELEN);
 	put16(b + C_HLEN, (uint16_t)c->hellolen);
 	memcpy(b + C_HELLO, c->hello, c->hellolen);
@@ -1340,12 +1367,7 @@ put_accept(struct udp *c, unsigned char *b, uint64_t now)
 {
 	b[0] = UDP_VERSION << 4 | T_ACCEPT;
 	put32(b + 1, c->peer_id);
-	put32(b + C_ID, c->id);
-	put32(b + C_MAXMSG, (uint32_t)c->p.maxmsg);
-	put16(b + C_MAXDG, (uint16_t)c->p.mtu);
-	put32(b + C_PN, (uint32_t)c->pn_first);
-	put32(b + C_OFF, (uint32_t)c->snd_una);
-	put32(b + C_WIN, (uint32_t)c->rwin);
+	memcpy(b + C_ID, c->ad + HDR + PBLOCK, PBLOCK);
 	put16(b + A_HLEN, (uint16_t)c->hellolen);
 	memcpy(b + A_HELLO, c->hello, c->hellolen);
 	c->accept_due = 0;
@@ -1450,7 +1472,8 @@ finish(struct udp *c, unsigned char *b, unsigned char *p)
 	put32(b + 1, c->peer_id);
 	put32(b + 5, (uint32_t)c->pn_next);
 	if (c->seal != NULL) {
-		seal_dg_seal(c->seal, c->pn_next, b, HDR, b + HDR, n);
+		memcpy(c->ad, b, HDR);
+		seal_dg_seal(c->seal, c->pn_next, c->ad, HSAD, b + HDR, n);
 		n += TAG;
 	}
 	c->pn_next++;
@@ -2016,7 +2039,7 @@ udp_listen(const struct udp_listener *l, const void *from, size_t fromlen,
 	req->maxdgram = get16(b + C_MAXDG);
 	req->first_pn = get32(b + C_PN);
 	req->first_off = get32(b + C_OFF);
-	req->window = umin(get32(b + C_WIN), 1u << 30);
+	req->window = get32(b + C_WIN);
 	req->hello = b + C_HELLO;
 	req->hellolen = hl;
 	return (UDP_REQUEST);
@@ -2042,6 +2065,8 @@ udp_accept(const struct udp_params *p, const struct udp_request *req,
 	c->hellolen = len;
 	set_peer(c, req->id, req->maxmsg, req->maxdgram, req->first_pn,
 	    req->first_off, req->window);
+	put_params(c->ad + HDR, req->id, req->maxmsg, req->maxdgram,
+	    req->first_pn, req->first_off, req->window);
 	c->accept_due = 1;
 	return (c);
 }

@@ -61,8 +61,11 @@
  * keys from the hellos as over TCP (seal.h: seal_derive, seal_dg_new) and
  * hands them in: every DATA datagram after the handshake is then sealed
  * with crypto_aead_xchacha20poly1305_ietf, its 64-bit packet number the
- * nonce, its header the additional data, and a replay window of 1024
- * packets: a replayed, forged or truncated datagram is dropped and counted.
+ * nonce, its header and the parameters of CONNECT and ACCEPT (bytes 5-26 of
+ * each: the hellos are in the keys, these in every seal, so nothing of the
+ * handshake can be altered on the way) the additional data, and a replay
+ * window of 1024 packets: a replayed, forged or truncated datagram is
+ * dropped and counted.
  * A client that finds the listener's confirmation wrong says ABORT (key)
  * in the clear; a listener honours it only before the client's first
  * authenticated datagram.

@@ -1377,6 +1377,60 @@ t_sealed(void)
 	return (0);
 }
 
+/* Alter the ACCEPT's first stream offset on the way. */
+static int
+alter_accept(struct sim *s, int from, int to, unsigned char *b, size_t len)
+{
+	(void)s;
+	(void)from;
+	(void)to;
+	if (len > 30 && b[0] == 0x13)
+		b[22] ^= 4;
+	return (0);
+}
+
+/*
+ * Sealed, an ACCEPT whose parameters are altered on the way (here where
+ * the listener's stream starts, which would shift every message): the
+ * hellos are intact, so the keys agree, but every datagram's seal covers
+ * the parameters each end saw: nothing is ever delivered, and the client
+ * gives up after the idle time.
+ */
+static int
+t_sealed_params(void)
+{
+	struct udp_params p = params();
+	struct udp_stats sa;
+	struct sim s;
+	struct udp *a, *b;
+	enum udp_why why;
+	const void *m;
+	int rel;
+
+	sim_init(&s, 17);
+	s.filter = alter_accept;
+	sim_server(&s, 0, &p, 1, psk1);
+	a = sim_client(&s, 1, 0, &p, 1, psk1);
+	while (srv_conn(&s, 0, 1) == NULL)
+		CHECK(step(&s, 1100 * SEC) == 0);
+	b = srv_conn(&s, 0, 1);
+	CHECK(udp_send(b, "shifted?", 8, 1) == 0);
+	while (udp_state(a, NULL, NULL) != UDP_DEAD && s.now < 1100 * SEC) {
+		if (udp_state(a, NULL, NULL) == UDP_OPEN)
+			(void)udp_send(a, "hello?", 6, 1);
+		CHECK(udp_recv(a, &m, &rel) == -1);
+		CHECK(udp_recv(b, &m, &rel) == -1);
+		if (step(&s, 1100 * SEC) == -1)
+			break;
+	}
+	udp_stats(a, &sa);
+	CHECK(udp_state(a, &why, NULL) == UDP_DEAD && why == UDP_WHY_TIMEOUT);
+	CHECKF(sa.drop_auth > 0 && sa.msgs_in == 0, "%llu forged, %llu in",
+	    (unsigned long long)sa.drop_auth, (unsigned long long)sa.msgs_in);
+	sim_free(&s);
+	return (0);
+}
+
 /*
  * Two clients send as fast as they may through one bottleneck (4 MB/s, a
  * queue of 60 KB) to one listener, the second starting half a second
@@ -1734,6 +1788,8 @@ static const struct tcase cases[] = {
 	    t_keepalive},
 	{"sealed: replayed, forged, truncated datagrams dropped and counted",
 	    t_sealed},
+	{"sealed: altered handshake parameters break every seal",
+	    t_sealed_params},
 	{"two senders through one bottleneck share it", t_fair},
 	{"malformed and spoofed datagrams do not disturb a connection",
 	    t_garbage},
