@@ -406,7 +406,8 @@ seal_cookie_check(const struct seal_cookie *k,
 
 	crypto_generichash(a, sizeof(a), m, n, k->cur, sizeof(k->cur));
 	crypto_generichash(b, sizeof(b), m, n, k->prev, sizeof(k->prev));
-	r = (sodium_memcmp(a, mac, sizeof(a)) == 0) |
-	    (sodium_memcmp(b, mac, sizeof(b)) == 0);
-	return (r ? 0 : -1);
+	/* Both compared, whichever matches: no early exit to time. */
+	r = sodium_memcmp(a, mac, sizeof(a));
+	r &= sodium_memcmp(b, mac, sizeof(b));
+	return (r == 0 ? 0 : -1);
 }

@@ -249,12 +249,6 @@ widen(uint64_t near, uint32_t low)
 
 /* LEB128 lengths of at most 4 bytes. */
 static inline size_t
-vlen(size_t v)
-{
-	return (v < 1u << 7 ? 1 : v < 1u << 14 ? 2 : v < 1u << 21 ? 3 : 4);
-}
-
-static inline size_t
 vput(unsigned char *p, size_t v)
 {
 	size_t n = 0;
