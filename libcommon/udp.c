@@ -273,6 +273,13 @@ umax(uint64_t a, uint64_t b)
 	return (a > b ? a : b);
 }
 
+/* Time since t; 0 when the caller's clock is behind it. */
+static inline uint64_t
+since(uint64_t now, uint64_t t)
+{
+	return (now > t ? now - t : 0);
+}
+
 /* --- rings ---------------------------------------------------------------- */
 
 static void
@@ -830,7 +837,7 @@ on_ack(struct udp *c, const unsigned char *f, uint64_t now)
 	 * its own number, so a resent segment is never mistaken (Karn). */
 	if (k->pn == largest && (k->flags & P_OUT) &&
 	    (!c->any_acked || largest > c->largest_acked)) {
-		uint64_t r = now - k->sent;
+		uint64_t r = since(now, k->sent);
 
 		if (c->have_rtt && r >= c->min_rtt + delay)
 			r -= delay;
@@ -1226,7 +1233,7 @@ data_in(struct udp *c, unsigned char *b, size_t len, uint64_t now)
 		c->accept_due = 0;
 		/* A round trip from our ACCEPT, when it went once. */
 		if (!c->client && c->accepts == 1)
-			rtt_sample(c, now - c->hs_sent);
+			rtt_sample(c, since(now, c->hs_sent));
 	}
 	(void)frames(c, b + HDR, n, 1, now, &elic);
 	if (c->state != UDP_DEAD)
@@ -1253,7 +1260,7 @@ accept_in(struct udp *c, const unsigned char *b, size_t len, uint64_t now)
 	memcpy(c->peer_hello, b + A_HELLO, hl);
 	c->peer_hellolen = hl;
 	if (c->hs_since == 1)
-		rtt_sample(c, now - c->hs_sent);
+		rtt_sample(c, since(now, c->hs_sent));
 	c->state = UDP_ACCEPTED;
 }
 
@@ -1295,7 +1302,7 @@ udp_input(struct udp *c, void *dg, size_t len, uint64_t now)
 		}
 		memcpy(c->cookie, b + 5, COOKIELEN);
 		if (c->hs_since == 1)
-			rtt_sample(c, now - c->hs_sent);
+			rtt_sample(c, since(now, c->hs_sent));
 		c->hs_next = now; /* ask again at once, with it */
 		c->hs_since = 0;
 		c->last_recv = now;
@@ -1373,7 +1380,7 @@ put_accept(struct udp *c, unsigned char *b, uint64_t now)
 static unsigned char *
 put_ack(struct udp *c, unsigned char *p, uint64_t now)
 {
-	uint64_t d = (now - c->rx_largest_at) / 8;
+	uint64_t d = since(now, c->rx_largest_at) / 8;
 
 	p[0] = F_ACK;
 	put32(p + 1, (uint32_t)c->rx_largest);
@@ -1494,7 +1501,9 @@ data_out(struct udp *c, unsigned char *b, uint64_t now)
 	memset(&nk, 0, sizeof(nk));
 	if (can && (k->flags & P_OUT)) /* older than the flight window */
 		lose(c, k, now, 1);
-	if (c->rx_any && (want_ack || c->ack_pending))
+	/* A keep-alive or a probe carries our window too: a window update
+	 * that was lost is given again within a keep-alive. */
+	if (c->rx_any && (want_ack || c->ack_pending || c->ping_due))
 		p = put_ack(c, p, now);
 	if (can) {
 		/* Lost segments first, oldest first, each resent alone. */
@@ -1617,7 +1626,7 @@ final_out(struct udp *c, unsigned char *b, uint64_t now)
 static void
 timers(struct udp *c, uint64_t now)
 {
-	if (now - c->last_recv >= c->p.idle_us) {
+	if (since(now, c->last_recv) >= c->p.idle_us) {
 		die(c, UDP_WHY_TIMEOUT, UDP_R_NONE);
 		return;
 	}
@@ -1635,8 +1644,8 @@ timers(struct udp *c, uint64_t now)
 		c->tlp_at = 0;
 		c->tlp_done = 1;
 	}
-	if (now - c->last_recv >= c->p.keepalive_us &&
-	    now - c->last_ping >= c->p.keepalive_us) {
+	if (since(now, c->last_recv) >= c->p.keepalive_us &&
+	    since(now, c->last_ping) >= c->p.keepalive_us) {
 		c->ping_due = c->ka_due = 1;
 		c->last_ping = now;
 	}
@@ -1652,13 +1661,13 @@ udp_output(struct udp *c, void *buf, size_t cap, uint64_t now)
 		return (0);
 	switch (c->state) {
 	case UDP_CONNECTING:
-		if (now - c->last_recv >= c->p.idle_us)
+		if (since(now, c->last_recv) >= c->p.idle_us)
 			die(c, UDP_WHY_TIMEOUT, UDP_R_NONE);
 		else if (now >= c->hs_next)
 			n = put_connect(c, b, now);
 		break;
 	case UDP_ACCEPTED:
-		if (now - c->last_recv >= c->p.idle_us)
+		if (since(now, c->last_recv) >= c->p.idle_us)
 			die(c, UDP_WHY_TIMEOUT, UDP_R_NONE);
 		break;
 	case UDP_OPEN:

@@ -1073,11 +1073,29 @@ t_unreliable(void)
 	return (0);
 }
 
+/* Drop B's next datagram to A, once. */
+static int
+drop_once_from_b(struct sim *s, int from, int to, unsigned char *b,
+    size_t len)
+{
+	int *lost = s->arg;
+
+	(void)to;
+	(void)b;
+	(void)len;
+	if (from == 0 && *lost == 0) {
+		*lost = 1;
+		return (1);
+	}
+	return (0);
+}
+
 /*
  * B does not read for a minute while A writes as fast as it is let: A's
  * send buffer stays within sndbuf (udp_send says ENOBUFS), B holds at
  * most its window, nothing more is sent than B can take, and the
- * connection stays up (window probes); then B reads everything in order.
+ * connection stays up (window probes); then B reads everything in order,
+ * though the acknowledgement that opened its window was lost.
  */
 static int
 t_stalled(void)
@@ -1086,8 +1104,9 @@ t_stalled(void)
 	struct udp_stats sa, sb;
 	struct sim s;
 	struct udp *a, *b;
-	uint32_t sent = 0, got = 0;
-	uint64_t stop, out_mid = 0;
+	uint32_t sent = 0, got = 0, stuck;
+	uint64_t stop, out_mid = 0, moved = 0;
+	int lost = 0;
 
 	p.sndbuf = 200000;
 	p.rcvbuf = 100000;
@@ -1121,6 +1140,11 @@ t_stalled(void)
 	CHECKF(sent < 350 && sa.bytes_out - out_mid < 20000,
 	    "sent %u messages, %llu bytes in the last 30 s", sent,
 	    (unsigned long long)(sa.bytes_out - out_mid));
+	/* B reads now; the acknowledgement that opens the window is lost:
+	 * the next keep-alive exchange gives it again. */
+	s.filter = drop_once_from_b;
+	s.arg = &lost;
+	stuck = sent;
 	while (got < sent + 100 && s.now < stop + 100 * SEC) {
 		const void *m;
 		ssize_t r;
@@ -1133,9 +1157,14 @@ t_stalled(void)
 			CHECK(msg_is(m, r, got, 1000));
 			got++;
 		}
+		if (got > stuck && moved == 0)
+			moved = s.now;
 		CHECK(step(&s, stop + 100 * SEC) == 0);
 	}
 	CHECKF(got >= sent - 300 && got >= 400, "got %u of %u", got, sent);
+	CHECKF(lost == 1 && moved - stop < 2 * SEC,
+	    "moving again %llu us after the reader (%d lost)",
+	    (unsigned long long)(moved - stop), lost);
 	sim_free(&s);
 	return (0);
 }
