@@ -41,7 +41,7 @@
  *               it has keys (6 bytes)
  *   frames: ACK largest[4] delay[2] bitmap[8] cumulative[4] window[4],
  *           STREAM offset[4] length[2] bytes, UMSG seq[4] length[2] bytes,
- *           UFRAG seq[4] total[4] size[2] index[2] bytes, PING, CLOSE
+ *           UFRAG seq[4] total[4] size[2] index[4] bytes, PING, CLOSE
  *           reason[1], PADDING (the rest).
  * On the stream each message is a length (LEB128, at most 4 bytes) and its
  * bytes.  Packet numbers, stream offsets and unreliable sequence numbers
@@ -80,7 +80,20 @@
  *   an unreliable message being reassembled    maxmsg (one at a time)
  *   packets and segments in flight             flight (each ~40 bytes)
  *   gaps in the reliable stream                UDP_GAPS_MAX ranges
+ *   a message across the end of a ring         copied once: maxmsg
  * Each ring is a power of two, so an allocation is at most twice its bound.
+ *
+ * A program's loop.  Client: udp_connect; then, until it is dead, poll its
+ * socket until udp_deadline; udp_input each datagram; in UDP_ACCEPTED check
+ * udp_peer_hello as a TCP hello (sealed: seal_derive over both hellos,
+ * seal_check the listener's confirmation) and udp_start(c, seal_dg_new(s))
+ * or udp_abort(c, UDP_R_KEY); udp_send what it has (ENOBUFS: stop reading
+ * input), udp_recv what came; udp_output until 0 into a sendmmsg batch.
+ * Listener: a datagram from an address that has a connection goes to its
+ * udp_input (1: a new client there: udp_listen it); any other to
+ * udp_listen: send UDP_REPLY back; for UDP_REQUEST check the hello and
+ * udp_accept (sealed: with seal_dg_new, its confirmation in its hello) or
+ * udp_reject; udp_listener_tick on its own deadline.
  *
  * Memory: a message received is a view into the engine's buffers, valid
  * until the next udp_recv, udp_input or udp_free on that connection.
