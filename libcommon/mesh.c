@@ -46,7 +46,9 @@ mesh_get_msg(const char *body, const struct wire_msg *m, struct mesh_msg *x)
 	x->origin = s[0];
 	x->hops_at = s[1].p - body;
 	x->id = v;
-	x->want = s[3].len == 1 && s[3].p[0] == 'e';
+	x->flags = s[3].len == 1 ? s[3].p[0] : '-';
+	x->want = x->flags == 'e';
+	x->spread = x->flags == 's';
 	x->parts = it.p;
 	x->plen = it.n;
 	return (0);
@@ -61,7 +63,7 @@ mesh_msg_body(size_t destlen, size_t originlen, size_t idlen, size_t plen)
 
 char *
 mesh_put_msg(char *out, size_t body, const char *dest, size_t destlen,
-    const char *origin, size_t originlen, int hops, uint64_t id, int want,
+    const char *origin, size_t originlen, int hops, uint64_t id, char flags,
     const char *parts, size_t plen, char **hops_out)
 {
 	char num[24];
@@ -77,8 +79,8 @@ mesh_put_msg(char *out, size_t body, const char *dest, size_t destlen,
 		*hops_out = out + 2;
 	out[4] = ',';
 	out = frame_put(out + 5, num, idl);
-	out = frame_put(out, want ? "e" : "-", 1);
-	memcpy(out, parts, plen);
+	out = frame_put(out, &flags, 1);
+	memmove(out, parts, plen); /* the parts may be in place already */
 	out[plen] = ',';
 	return (out + plen + 1);
 }

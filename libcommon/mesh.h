@@ -55,7 +55,10 @@ struct mesh_msg {
 	int hops;
 	size_t hops_at; /* offset of the HOPS digits in the body */
 	uint64_t id;
-	int want; /* FLAGS "e": the origin waits for the outcome */
+	char flags; /* FLAGS: 'e' the origin waits for the outcome, '-'
+		       not, 's' a frame of the Spread daemons (-s) */
+	int want; /* flags == 'e' */
+	int spread; /* flags == 's' */
 	const char *parts; /* the body of parts, as it came */
 	size_t plen;
 };
@@ -70,11 +73,11 @@ size_t mesh_msg_body(size_t destlen, size_t originlen, size_t idlen,
 
 /*
  * Write that whole frame (frame_size(body) bytes, body from
- * mesh_msg_body) at out, HOPS hops; returns the end.  *hops_out gets
- * where its HOPS digits are.
+ * mesh_msg_body) at out, HOPS hops, FLAGS flags ('e', '-' or 's');
+ * returns the end.  *hops_out gets where its HOPS digits are.
  */
 char *mesh_put_msg(char *out, size_t body, const char *dest, size_t destlen,
-    const char *origin, size_t originlen, int hops, uint64_t id, int want,
+    const char *origin, size_t originlen, int hops, uint64_t id, char flags,
     const char *parts, size_t plen, char **hops_out);
 
 /* ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR...] */

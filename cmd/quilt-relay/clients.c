@@ -85,7 +85,7 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	if (sz > CL.cap)
 		return (0); /* over our limit: the listener checked it */
 	mesh_put_msg(CL.msg, body, dest, dl, conf.me, conf.melen, 0, E.next_id,
-	    k != 0, m->args, m->argslen, &x.hopsp);
+	    k != 0 ? 'e' : '-', m->args, m->argslen, &x.hopsp);
 	/* What get_fmsg would find in it, without parsing it. */
 	mm.cmd = W_MSG;
 	mm.dest = dest;
@@ -94,6 +94,8 @@ client_msg(const struct wire_msg *m, uint64_t serial, uint64_t k)
 	x.m.hops = 0;
 	x.m.id = E.next_id;
 	x.m.want = k != 0;
+	x.m.flags = k != 0 ? 'e' : '-';
+	x.m.spread = 0;
 	x.m.parts = CL.msg + sz - 1 - m->argslen;
 	x.m.plen = m->argslen;
 	if (k && (e = e2e_new(serial, k, all, d)) == NULL)
@@ -214,7 +216,7 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 	} else {
 		for (size_t i = 0; i < n; i++, E.next_id++) {
 			mesh_put_msg(w, CL.bd[i], m.dest, m.destlen, conf.me,
-			    conf.melen, 1, E.next_id, 1, frames + CL.io[i] + hl,
+			    conf.melen, 1, E.next_id, 'e', frames + CL.io[i] + hl,
 			    CL.il[i] - hl, NULL);
 			w += CL.sz[i];
 			(void)e2e_new(c->serial, k + i, 0, d);

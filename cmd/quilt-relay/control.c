@@ -19,6 +19,8 @@
 #include "lsdb.h"
 #include "net.h"
 #include "nodes.h"
+#include "sd.h"
+#include "sd_view.h"
 
 char ctl_path[108];
 
@@ -103,24 +105,34 @@ counters(FILE *f, int json)
 	const struct {
 		const char *name;
 		uint64_t v;
+		int spread; /* shown with -s only */
 	} c[] = {
-	    {"messages_in", ctr.in},
-	    {"local_in", ctr.local_in},
-	    {"forwarded", ctr.fwd},
-	    {"delivered", ctr.delivered},
-	    {"duplicates", ctr.dup},
-	    {"hop_limit", ctr.hops},
-	    {"no_route", ctr.noroute},
-	    {"oversize", ctr.oversize},
-	    {"malformed", ctr.bad},
-	    {"restarts", ctr.restarts},
+	    {"messages_in", ctr.in, 0},
+	    {"local_in", ctr.local_in, 0},
+	    {"forwarded", ctr.fwd, 0},
+	    {"delivered", ctr.delivered, 0},
+	    {"duplicates", ctr.dup, 0},
+	    {"hop_limit", ctr.hops, 0},
+	    {"no_route", ctr.noroute, 0},
+	    {"oversize", ctr.oversize, 0},
+	    {"malformed", ctr.bad, 0},
+	    {"restarts", ctr.restarts, 0},
+	    {"spread_sessions", sdc.sessions, 1},
+	    {"spread_dropped", sdc.dropped, 1},
+	    {"spread_messages", sdc.mcasts, 1},
+	    {"spread_delivered", sdc.delivered, 1},
+	    {"spread_joins", sdc.joins, 1},
+	    {"spread_leaves", sdc.leaves, 1},
+	    {"spread_views", sdc.views, 1},
+	    {"spread_held", sdc.held, 1},
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		fprintf(f,
-		    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
-			   "%s\t%" PRIu64 "\n",
-		    c[i].name, c[i].v);
+		if (!c[i].spread || conf.spread)
+			fprintf(f,
+			    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
+				   "%s\t%" PRIu64 "\n",
+			    c[i].name, c[i].v);
 }
 
 /* Nodes we can reach (and us), and the links both ends list (a leaf's
@@ -170,9 +182,12 @@ control_answer(FILE *f, const char *line)
 		counters(f, json);
 	else if (strcmp(cmd, "dot") == 0)
 		dot(f);
+	else if (strcmp(cmd, "groups") == 0 && conf.spread)
+		view_show(f, json);
+	else if (strcmp(cmd, "groups") == 0)
+		fprintf(f, "error: groups: this relay is not a Spread daemon (no -s)\n");
 	else
-		fprintf(f,
-		    "error: unknown command '%s' (peers, routes, nodes, counters, dot)\n",
+		fprintf(f, "error: unknown command '%s' (peers, routes, nodes, counters, dot, groups)\n",
 		    cmd);
 }
 

@@ -78,7 +78,7 @@ lsa_self(void)
 	short node[PEERS_MAX], peer[PEERS_MAX];
 	int n = hops_links(node, peer);
 
-	ls_self(node, n, L.bound);
+	ls_self(node, n, L.bound, conf.spread ? LS_OPT_SPREAD : 0);
 }
 
 void

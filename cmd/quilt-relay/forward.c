@@ -1,5 +1,6 @@
 #include "forward.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "e2e.h"
@@ -9,6 +10,8 @@
 #include "lsdb.h"
 #include "nodes.h"
 #include "ping.h"
+
+spread_in_fn *fwd_spread_in;
 
 /* What relay_run keeps of a run while it checks it (not on the stack: it
  * is RUN_MAX frames long). */
@@ -43,7 +46,16 @@ route_msg(const struct wire_msg *m, struct fmsg *x, char *frame, size_t flen,
 		ctr.dup++;
 		return (0);
 	}
-	if (all || d == 0) {
+	if ((all || d == 0) && x->m.spread) {
+		/* For our Spread daemon (ours is not sent back to us). */
+		if (x->origin != 0 && fwd_spread_in != NULL &&
+		    fwd_spread_in(x->origin, x->m.parts, x->m.plen) == -1) {
+			dedup_unsee(x->origin, x->m.id);
+			return (-1);
+		}
+		if (!all)
+			return (0);
+	} else if (all || d == 0) {
 		if (local_write(x->origin, x->m.want, x->m.id, x->m.parts,
 			x->m.plen) == -1) {
 			/* Taken back: it is seen again when it comes again. */
@@ -62,6 +74,8 @@ route_msg(const struct wire_msg *m, struct fmsg *x, char *frame, size_t flen,
 			continue;
 		if (!all && ls_via(d) != i)
 			continue;
+		if (x->m.spread && !p->relay)
+			continue; /* a leaf has no Spread daemon */
 		if (p->relay ? peer_queue(p, frame, flen) == 1 :
 			       (all || p->nidx == d) &&
 			    leaf_queue(p, x->origin, x->m.id, x->m.want, 0, 0,
@@ -163,7 +177,7 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 			if (frame_next_part(&it, &q, &ql) != 1 ||
 			    frame_part_num(q, ql, UINT64_MAX, &v) == -1 ||
 			    frame_next_part(&it, &q, &ql) != 1 ||
-			    (ql == 1 && q[0] == 'e') != x.m.want ||
+			    ql != 1 || q[0] != x.m.flags ||
 			    (leaf && v != run.ids[0] + n))
 				break;
 			run.hp[n] = h + 2 - frames;
@@ -314,7 +328,7 @@ requeue(struct peer *p)
 			if (H.p[via].relay) {
 				(void)peer_queue(&H.p[via], frame, f);
 			} else if (m.cmd == W_MSG &&
-			    get_fmsg(frame, body, &m, &x) == 0) {
+			    get_fmsg(frame, body, &m, &x) == 0 && !x.m.spread) {
 				(void)leaf_queue(&H.p[via], x.origin, x.m.id,
 				    x.m.want, 0, 0, x.m.parts, x.m.plen);
 			}
@@ -333,4 +347,59 @@ peer_down(struct peer *p)
 	log_info("%s: link to %s down", p->addr, p->node);
 	links_changed(-1);
 	requeue(p);
+}
+
+/* A frame of ours being made for spread_send (-M and a little). */
+static char *sbuf;
+static size_t scap;
+
+int
+spread_send(int d, int n, const char *const *p, const size_t *len,
+    const char *raw, size_t rawlen)
+{
+	const char *dest = d < 0 ? "all" : node_name(d);
+	size_t dl = d < 0 ? 3 : N.n[d].namelen, plen = 0, body, sz;
+	struct wire_msg m;
+	struct fmsg x;
+	char *o;
+
+	for (int i = 0; i < n; i++)
+		plen += frame_size(len[i]);
+	plen += rawlen;
+	body = mesh_msg_body(dl, conf.melen, frame_digits(E.next_id), plen);
+	sz = frame_size(body);
+	if (sz > scap) {
+		char *b = realloc(sbuf, sz);
+
+		if (b == NULL)
+			return (-1);
+		sbuf = b;
+		scap = sz;
+	}
+	if (!room_for(d, sz, 0))
+		return (-1);
+	/* The parts first, where mesh_put_msg puts them (it copies them
+	 * there itself when they are elsewhere: here they are in place). */
+	o = sbuf + sz - 1 - plen;
+	for (int i = 0; i < n; i++)
+		o = frame_put(o, p[i], len[i]);
+	if (rawlen > 0)
+		memcpy(o, raw, rawlen);
+	mesh_put_msg(sbuf, body, dest, dl, conf.me, conf.melen, 0, E.next_id, 's',
+	    sbuf + sz - 1 - plen, plen, &x.hopsp);
+	m.cmd = W_MSG;
+	m.dest = dest;
+	m.destlen = dl;
+	x.origin = 0;
+	x.m.hops = 0;
+	x.m.id = E.next_id;
+	x.m.want = 0;
+	x.m.spread = 1;
+	x.m.flags = 's';
+	x.m.parts = sbuf + sz - 1 - plen;
+	x.m.plen = plen;
+	if (route_msg(&m, &x, sbuf, sz, -1) == -1)
+		return (-1);
+	E.next_id++;
+	return (0);
 }

@@ -51,4 +51,21 @@ int relay_frame(char *frame, size_t flen, const char *body, size_t blen,
 /* The link to p is down: routes go round it; what it held goes too. */
 void peer_down(struct peer *p);
 
+/*
+ * Frames of the Spread daemons (FLAGS "s") for us go to this callback,
+ * given by main when -s is on (else they are dropped): origin, and the
+ * parts after FLAGS.  It returns 0, or -1 when the frame must wait.
+ */
+typedef int spread_in_fn(int origin, const char *parts, size_t plen);
+extern spread_in_fn *fwd_spread_in;
+
+/*
+ * A frame of ours for the Spread daemon of node d (-1: every relay), its
+ * parts after FLAGS "s" the n netstrings of p[i] (len[i] bytes), then
+ * the parts raw[0..rawlen) as they are (netstrings already): 0 sent, -1
+ * when there is no room on the way now (nothing was sent).
+ */
+int spread_send(int d, int n, const char *const *p, const size_t *len,
+    const char *raw, size_t rawlen);
+
 #endif

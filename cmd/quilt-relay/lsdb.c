@@ -28,10 +28,11 @@ ls_lists(int u, int v)
 }
 
 void
-ls_self(const short *nbr, int n, const char *addr)
+ls_self(const short *nbr, int n, const char *addr, int opts)
 {
 	struct lsrec *me = &LS.n[0].cur;
 
+	me->opts = opts;
 	me->nnbr = 0;
 	for (int i = 0; i < n && me->nnbr < NBR_MAX; i++)
 		if (!ls_lists(0, nbr[i]))
@@ -98,6 +99,7 @@ ls_route(const short *node, const short *peer, int n)
 	for (int i = 1; i < N.count; i++)
 		if (before[i] != -1 && LS.n[i].via == -1)
 			lost++;
+	LS.gen++;
 	return (lost);
 }
 
@@ -111,7 +113,12 @@ take_nbrs(const struct mesh_route *r, struct lsrec *rec)
 	int k, v;
 
 	rec->nnbr = 0;
+	rec->opts = 0;
 	while ((k = frame_next_part(&it, &q, &ql)) == 1) {
+		if (ql == 7 && memcmp(q, "+spread", 7) == 0) {
+			rec->opts |= LS_OPT_SPREAD;
+			continue;
+		}
 		if ((v = node_get(q, ql)) == -1 || rec->nnbr == NBR_MAX)
 			continue;
 		rec->nbr[rec->nnbr++] = v;
@@ -189,10 +196,13 @@ size_t
 ls_frame(int n, int old, char *out, size_t cap)
 {
 	const struct lsrec *rec = old ? &LS.n[n].old : &LS.n[n].cur;
-	const char *nbr[NBR_MAX];
+	const char *nbr[NBR_MAX + 1];
+	int k = 0;
 
 	for (int i = 0; i < rec->nnbr; i++)
-		nbr[i] = node_name(rec->nbr[i]);
+		nbr[k++] = node_name(rec->nbr[i]);
+	if (rec->opts & LS_OPT_SPREAD)
+		nbr[k++] = "+spread";
 	return (mesh_put_route(out, cap, node_name(n), rec->inst, rec->seq,
-	    rec->addr, nbr, rec->nnbr));
+	    rec->addr, nbr, k));
 }

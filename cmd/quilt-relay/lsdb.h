@@ -16,8 +16,16 @@
 #include "mesh.h"
 #include "relay.h"
 
+/*
+ * A record's options, after its neighbours as parts that are not node
+ * names (a relay that does not know one skips it): "+spread", the relay
+ * serves Spread clients (-s) and takes part in their order.
+ */
+#define LS_OPT_SPREAD 1
+
 struct lsrec {
 	char inst[WIRE_INST_MAX + 1]; /* "" for none (a leaf) */
+	int opts;
 	uint64_t seq;
 	char addr[ADDR_STRLEN];
 	int nnbr;
@@ -31,6 +39,7 @@ struct lsnode {
 
 struct lsdb {
 	struct lsnode n[NODES_MAX];
+	unsigned gen; /* counts the times routes were computed */
 	uint64_t myseq;
 	/* Another instance of our own name, heard of in link state. */
 	char dup_inst[WIRE_INST_MAX + 1];
@@ -53,8 +62,9 @@ ls_via(int d)
 /* Does u's record list v? */
 int ls_lists(int u, int v);
 
-/* Our own record: the neighbours given (node indices), our address. */
-void ls_self(const short *nbr, int n, const char *addr);
+/* Our own record: the neighbours given (node indices), our address, our
+ * options. */
+void ls_self(const short *nbr, int n, const char *addr, int opts);
 
 /*
  * Breadth first from here over the links both ends list, our own links

@@ -39,6 +39,9 @@
 #include "ping.h"
 #include "reader.h"
 #include "ready.h"
+#include "sd_io.h"
+#include "sd_view.h"
+#include "sd_order.h"
 #include "seal.h"
 
 #define STOP_MS 2000
@@ -71,6 +74,8 @@ remove_files(void)
 	if (conf.ready && M.ready_done)
 		unlink(conf.ready);
 	control_close();
+	if (conf.spread)
+		sd_close();
 }
 
 static void
@@ -190,7 +195,12 @@ ready(void)
 {
 	char line[2 * ADDR_STRLEN + 128];
 
-	snprintf(line, sizeof(line), "%s\ncontrol unix:%s", L.bound, ctl_path);
+	if (conf.spread)
+		snprintf(line, sizeof(line), "%s\ncontrol unix:%s\nspread %d", L.bound,
+		    ctl_path, sd_port);
+	else
+		snprintf(line, sizeof(line), "%s\ncontrol unix:%s", L.bound,
+		    ctl_path);
 	if (conf.ready && ready_write(conf.ready, line) == -1)
 		log_die(EX_OSERR, "ready file %s", conf.ready);
 	M.ready_done = 1;
@@ -265,6 +275,8 @@ run(void)
 		    (next == -1 || next > now + 10))
 			next = now + 10;
 		control_tick(now, &next);
+		if (conf.spread)
+			sd_tick(now, &next);
 		if (M.stopping && (next == -1 || M.stop_deadline < next))
 			next = M.stop_deadline;
 		if (loop_once(&loop,
@@ -278,7 +290,7 @@ static int
 is_control_command(const char *s)
 {
 	static const char *const cmds[] = {"peers", "routes", "nodes",
-	    "counters", "dot"};
+	    "counters", "dot", "groups"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(s, cmds[i]) == 0)
@@ -292,7 +304,7 @@ main(int argc, char *argv[])
 	const char *ctl = NULL, *why;
 	struct addr a;
 	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
-		seen_Q = 0;
+		seen_Q = 0, seen_s = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
@@ -350,8 +362,9 @@ main(int argc, char *argv[])
 			log_level = 0;
 			break;
 		case 's':
-			log_diex(EX_USAGE,
-			    "-s: the Spread-compatible daemon is not in this build");
+			opt_once(&seen_s, ch);
+			conf.spread = optarg;
+			break;
 		case 'v':
 			log_level = 2;
 			conf.verbose = 1;
@@ -392,6 +405,9 @@ main(int argc, char *argv[])
 	}
 	if (argc > PEERS_MAX)
 		log_diex(EX_USAGE, "too many peers (at most %d)", PEERS_MAX);
+	if (conf.spread && conf.melen > SPREAD_MAX_PROC)
+		log_diex(EX_USAGE, "-s: the node name %s is longer than a Spread daemon's name may be (%d)",
+		    conf.me, SPREAD_MAX_PROC);
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	for (int k = 0; k < conf.nkeys; k++) {
@@ -418,6 +434,17 @@ main(int argc, char *argv[])
 		log_die(EX_OSERR, "signals");
 	if (control_open() == -1)
 		log_die(EX_OSERR, "control socket %s", ctl_path);
+	if (conf.spread) {
+		const char *why;
+
+		if (order_init() == -1)
+			log_die(EX_OSERR, "memory");
+		view_init();
+		if (sd_open(conf.spread, &why) == -1)
+			log_diex(errno == EINVAL ? EX_USAGE : EX_OSERR, "-s %s: %s",
+			    conf.spread, why);
+		fwd_spread_in = view_in;
+	}
 	listen_start();
 	M.argpeers = argv;
 	M.nargpeers = argc;

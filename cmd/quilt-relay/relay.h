@@ -61,6 +61,7 @@ struct conf {
 	char me[WIRE_NODE_MAX + 1];
 	size_t melen;
 	char inst[WIRE_INST_MAX + 1];
+	const char *spread; /* -s: the Spread daemon's address, or NULL */
 };
 
 /* What the control command "counters" shows. */

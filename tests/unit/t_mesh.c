@@ -53,7 +53,7 @@ t_msg(void)
 	struct mesh_msg x;
 	size_t b = mesh_msg_body(2, 5, 3, 6), sz = frame_size(b);
 
-	e = mesh_put_msg(f, b, "n5", 2, "relay", 5, 7, 123, 1, "2:hi,,", 6,
+	e = mesh_put_msg(f, b, "n5", 2, "relay", 5, 7, 123, 'e', "2:hi,,", 6,
 	    &hp);
 	CHECK((size_t)(e - f) == sz);
 	CHECK(decode(f, sz, &body, &m) == 0 && m.cmd == W_MSG);
@@ -64,9 +64,13 @@ t_msg(void)
 	mesh_set_hops(hp, 31);
 	CHECK(mesh_get_msg(body, &m, &x) == 0 && x.hops == 31);
 	/* FLAGS "-": nobody waits. */
-	mesh_put_msg(f, b, "n5", 2, "relay", 5, 0, 123, 0, "2:hi,,", 6, NULL);
+	mesh_put_msg(f, b, "n5", 2, "relay", 5, 0, 123, '-', "2:hi,,", 6, NULL);
 	CHECK(decode(f, sz, &body, &m) == 0 && mesh_get_msg(body, &m, &x) == 0);
-	CHECK(!x.want && x.hops == 0);
+	CHECK(!x.want && !x.spread && x.hops == 0);
+	/* FLAGS "s": a frame of the Spread daemons. */
+	mesh_put_msg(f, b, "n5", 2, "relay", 5, 0, 123, 's', "2:hi,,", 6, NULL);
+	CHECK(decode(f, sz, &body, &m) == 0 && mesh_get_msg(body, &m, &x) == 0);
+	CHECK(!x.want && x.spread && x.flags == 's');
 	return (0);
 }
 
