@@ -233,9 +233,11 @@ setup(void)
 	e = client_open(&S.a, (int)connect_timeout(), &S.link, &S.me, &S.peer,
 	    S.o.keyfile ? S.key : NULL, why, sizeof(why));
 	if (e != CLIENT_OK) {
-		/* While reconnecting (-r), failed tries are only progress. */
-		void (*say)(const char *,
-		    ...) = S.up && e != CLIENT_PROTOCOL ? log_info : log_warnx;
+		/* While reconnecting (-r), failed tries are only progress;
+		 * a refusal that ends the run (76) is always said. */
+		int fatal = e == CLIENT_PROTOCOL || e == CLIENT_AUTH;
+		void (*say)(const char *, ...) = S.up && !fatal ? log_info :
+								  log_warnx;
 
 		if (e == CLIENT_NOHOST ||
 		    (e == CLIENT_TEMPFAIL && strncmp(why, "resolve ", 8) == 0))
