@@ -126,6 +126,8 @@ static struct sink *child_sink(const struct conn *c);
 static int dest_ok(const struct wire_msg *m);
 static void conn_fail(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static void conn_refuse(struct conn *c, enum wire_refusal code, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 static noreturn void
 usage(int status)
@@ -422,18 +424,21 @@ conn_close(struct conn *c)
 	/* Freed by run() once its handler is gone too: callers still hold c. */
 }
 
-/* Say why in an error frame, then close once it is out. */
+/*
+ * Say why in an error frame, then close once it is out.  During the
+ * handshake the frame carries the code of the refusal, so that the client
+ * need not read the text.
+ */
 static void
-conn_fail(struct conn *c, const char *fmt, ...)
+conn_vfail(struct conn *c, enum wire_refusal code, const char *fmt, va_list ap)
 {
 	char why[256];
-	const char *args[] = {why, NULL};
-	va_list ap;
+	const char *args[] = {why, wire_refusal_name(code), NULL};
 
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	log_warnx("%s: %s", c->remote, why);
+	log_warnx("%s: %s%s", c->remote, wire_refusal_lead(code), why);
+	if (code == WR_NONE)
+		args[1] = NULL;
 	if (!S.o.raw && c->fd != -1) {
 		c->link.ctl.start = c->link.ctl.end = 0;
 		c->link.qs = c->link.q.end; /* nothing more of ours */
@@ -441,6 +446,26 @@ conn_fail(struct conn *c, const char *fmt, ...)
 		(void)link_flush(&c->link);
 	}
 	conn_close(c);
+}
+
+static void
+conn_fail(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_vfail(c, WR_NONE, fmt, ap);
+	va_end(ap);
+}
+
+static void
+conn_refuse(struct conn *c, enum wire_refusal code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_vfail(c, code, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -642,37 +667,38 @@ handle_hello(struct conn *c, const char *raw, size_t rawlen, const char *body,
 	int known;
 
 	if (wire_decode(body, len, &m) == -1 || m.cmd != W_HELLO) {
-		conn_fail(c, "expected a quilt hello");
+		conn_refuse(c, WR_HELLO, "expected a quilt hello");
 		return;
 	}
 	if (wire_get_hello(&m, &c->peer) == -1) {
-		conn_fail(c, "bad hello");
+		conn_refuse(c, wire_hello_fault_code(c->peer.fault),
+		    "bad hello: %s", wire_hello_fault_str(c->peer.fault));
 		return;
 	}
 	memset(&me, 0, sizeof(me));
 	me.vmin = WIRE_VMIN;
 	me.vmax = WIRE_VMAX;
 	if (wire_version(&me, &c->peer) == 0) {
-		conn_fail(c,
+		conn_refuse(c, WR_VERSION,
 		    "no common protocol version (this listener speaks "
 		    "%u-%u, the peer %u-%u)",
 		    me.vmin, me.vmax, c->peer.vmin, c->peer.vmax);
 		return;
 	}
 	if (c->peer.sealed && S.o.nkeys == 0) {
-		conn_fail(c,
+		conn_refuse(c, WR_SEALED,
 		    "the peer is sealed (-k) and this listener is not");
 		return;
 	}
 	if (!c->peer.sealed && S.o.nkeys > 0) {
-		conn_fail(c,
+		conn_refuse(c, WR_PLAIN,
 		    "this listener is sealed (-k) and the peer is not");
 		return;
 	}
 	c->sess = sess_find(c->peer.sid, c->peer.from < 0 ? 0 : c->peer.from,
 	    &known);
 	if (c->sess == NULL) {
-		conn_fail(c, "too many live sessions");
+		conn_refuse(c, WR_FULL, "too many live sessions");
 		return;
 	}
 	/* A reconnect of a session still open here: the new one wins. */
@@ -702,7 +728,7 @@ handle_hello(struct conn *c, const char *raw, size_t rawlen, const char *body,
 		snprintf(me.relay, sizeof(me.relay), "%s", S.o.child);
 	if (S.o.nkeys > 0) {
 		if ((c->seal = seal_new(0)) == NULL) {
-			conn_fail(c, "out of memory");
+			conn_refuse(c, WR_BUSY, "out of memory");
 			return;
 		}
 		me.sealed = 1;
@@ -720,7 +746,7 @@ handle_hello(struct conn *c, const char *raw, size_t rawlen, const char *body,
 	/* Sealed: both hellos as they went over the wire are the transcript;
 	 * the sender's confirmation comes next. */
 	if ((c->transcript = malloc(rawlen + flen)) == NULL) {
-		conn_fail(c, "out of memory");
+		conn_refuse(c, WR_BUSY, "out of memory");
 		return;
 	}
 	memcpy(c->transcript, raw, rawlen);
@@ -746,7 +772,7 @@ handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 	if (wire_decode(body, len, &m) == -1 ||
 	    wire_get_confirm(&m, tag, hdr) == -1 ||
 	    seal_unhex(pk, sizeof(pk), c->peer.kx, strlen(c->peer.kx)) == -1) {
-		conn_fail(c, "expected the key confirmation");
+		conn_refuse(c, WR_CONFIRM, "expected the key confirmation");
 		return;
 	}
 	for (k = 0; k < S.o.nkeys; k++)
@@ -755,9 +781,9 @@ handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 		    seal_check(c->seal, tag) == 0)
 			break;
 	if (k == S.o.nkeys || seal_pull_init(c->seal, hdr) == -1) {
-		conn_fail(c,
-		    "authentication failed: the peer does not hold "
-		    "the key, or the handshake was altered");
+		conn_refuse(c, WR_AUTH,
+		    "the peer does not hold the key, or the handshake was "
+		    "altered");
 		return;
 	}
 	seal_tag(c->seal, tag);
@@ -768,12 +794,12 @@ handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
 	if (buf_len(&c->link.ctl) > 0 ||
 	    buf_append(&c->link.ctl, frame, flen) == -1 ||
 	    link_flush(&c->link) != (ssize_t)flen) {
-		conn_fail(c, "could not send the key confirmation");
+		conn_refuse(c, WR_BUSY, "could not send the key confirmation");
 		return;
 	}
 	if (link_seal(&c->link, c->seal) == -1) {
 		c->seal = NULL;
-		conn_fail(c, "out of memory");
+		conn_refuse(c, WR_BUSY, "out of memory");
 		return;
 	}
 	c->seal = NULL; /* the link has it now */
@@ -815,9 +841,9 @@ process_framed(struct conn *c)
 		if (f == 0)
 			break;
 		if (f == -1) {
-			conn_fail(c,
-			    errno == EMSGSIZE ? "frame over the "
-						"message limit" :
+			conn_refuse(c, c->state == C_OPEN ? WR_NONE : WR_HELLO,
+			    "%s",
+			    errno == EMSGSIZE ? "frame over the message limit" :
 						"malformed frame");
 			return;
 		}
