@@ -33,6 +33,7 @@
 #include "net.h"
 #include "ready.h"
 #include "seal.h"
+#include "server.h"
 #include "sink.h"
 #include "wire.h"
 
@@ -61,16 +62,6 @@ struct opts {
 	size_t minelen;
 };
 
-struct session {
-	unsigned char sid[WIRE_SID_LEN];
-	uint64_t taken; /* appended to the output */
-	uint64_t written; /* taken by write(2): what we acknowledge */
-	long long used;
-	struct conn *conn;
-	unsigned gen;
-	int live;
-};
-
 enum cstate { C_HELLO, C_CONFIRM, C_OPEN, C_LINGER, C_CLOSED };
 
 struct conn {
@@ -84,11 +75,8 @@ struct conn {
 	struct sockaddr_storage la, ra;
 	socklen_t lalen, ralen;
 	long long deadline; /* hello or linger */
-	struct wire_hello peer;
-	struct seal *seal; /* during the sealed handshake */
-	char *transcript; /* both hellos, for the key derivation */
-	size_t tlen;
-	struct session *sess;
+	struct server_hs shake; /* the handshake; shake.peer: its hello */
+	struct server_sess *sess;
 	uint64_t acked; /* the last "ack N" sent */
 	int blocked; /* waits for room in its output */
 	int peer_bye, bye_sent, rd_eof, wr_shut;
@@ -110,8 +98,9 @@ static struct {
 	struct sink out;
 	struct conn **conns; /* nslots: a handler may outlive its socket */
 	int nslots, nconns, nlive;
-	struct session *sess;
-	unsigned char keys[2][SEAL_KEYLEN];
+	struct server_table sess;
+	struct server_conf hs;
+	unsigned char keys[SERVER_KEYS][SEAL_KEYLEN];
 	int escaped, warned_escape;
 	int stopping;
 	long long drain_deadline, hello_ms;
@@ -148,49 +137,12 @@ env_ms(const char *name, long long def)
 	return (v > 0 ? v : def);
 }
 
-/* ---- sessions ---------------------------------------------------------- */
-
-static struct session *
-sess_find(const unsigned char *sid, uint64_t from, int *known)
-{
-	struct session *s, *victim = NULL;
-	long long now = net_now_ms();
-
-	for (int i = 0; i < SESS_MAX; i++) {
-		s = &S.sess[i];
-		if (s->used && memcmp(s->sid, sid, WIRE_SID_LEN) == 0) {
-			*known = 1;
-			s->used = now;
-			return (s);
-		}
-	}
-	/* A free slot, else the oldest idle session (the table is bounded). */
-	for (int i = 0; i < SESS_MAX; i++) {
-		s = &S.sess[i];
-		if (!s->used || (!s->live && now - s->used > SESS_AGE_MS)) {
-			victim = s;
-			break;
-		}
-		if (!s->live && (victim == NULL || s->used < victim->used))
-			victim = s;
-	}
-	if (victim == NULL)
-		return (NULL);
-	*known = 0;
-	memcpy(victim->sid, sid, WIRE_SID_LEN);
-	victim->taken = victim->written = from;
-	victim->used = now;
-	victim->conn = NULL;
-	victim->gen++;
-	return (victim);
-}
-
 /* ---- output ------------------------------------------------------------ */
 
 static void
 written(void *arg, unsigned id, unsigned gen, uint64_t count)
 {
-	struct session *s = &S.sess[id];
+	struct server_sess *s = &S.sess.s[id];
 
 	if (s->gen != gen)
 		return;
@@ -220,7 +172,7 @@ flush_out(void)
 static struct sink *
 child_sink(const struct conn *c)
 {
-	return (c->peer.relay[0] ? &S.out : &S.cout);
+	return (c->shake.peer.relay[0] ? &S.out : &S.cout);
 }
 
 /*
@@ -239,7 +191,7 @@ child_frame(struct conn *c, const struct wire_msg *m, const char *frame,
 	size_t l[] = {5, 0, 0, len};
 	int counted;
 
-	if (c->peer.relay[0])
+	if (c->shake.peer.relay[0])
 		counted = m->cmd != W_ACK && m->cmd != W_BYE &&
 		    m->cmd != W_ERROR;
 	else if (m->cmd == W_MSG)
@@ -288,7 +240,7 @@ child_batch(struct conn *c)
 			m.cmd = W_MSG;
 		else if (wire_decode(body, len, &m) == -1)
 			break;
-		if (c->peer.relay[0] ?
+		if (c->shake.peer.relay[0] ?
 			m.cmd == W_ACK || m.cmd == W_BYE || m.cmd == W_ERROR :
 			m.cmd != W_MSG)
 			break;
@@ -382,8 +334,7 @@ conn_free(struct conn *c)
 		close(c->hout);
 	}
 	link_free(&c->link);
-	seal_free(c->seal);
-	free(c->transcript);
+	server_hs_free(&c->shake);
 	sink_free(&c->hs);
 	buf_free(&c->hbuf);
 	S.conns[c->id] = NULL;
@@ -410,9 +361,9 @@ conn_close(struct conn *c)
 		(void)sink_putv(child_sink(c), 2, p, NULL);
 		c->reported = 0;
 	}
+
 	if (c->sess != NULL) {
-		c->sess->live = 0;
-		c->sess->conn = NULL;
+		server_sess_release(c->sess);
 		c->sess = NULL;
 	}
 	/* A handler sees the end of its input once what is queued is in. */
@@ -614,7 +565,7 @@ spawn(struct conn *c)
 			setenv_num("TCPREMOTEPORT", port);
 		}
 		if (!S.o.raw)
-			setenv("QUILTREMOTENODE", c->peer.node, 1);
+			setenv("QUILTREMOTENODE", c->shake.peer.node, 1);
 		execl("/bin/sh", "sh", "-c", S.o.cmd, (char *)NULL);
 		_exit(127);
 	}
@@ -643,8 +594,8 @@ conn_ready(struct conn *c)
 	c->state = C_OPEN;
 	if (S.o.child) {
 		char n[24];
-		const char *p[] = {"open", n, c->peer.node, c->peer.relay,
-		    c->remote};
+		const char *p[] = {"open", n, c->shake.peer.node,
+		    c->shake.peer.relay, c->remote};
 
 		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
 		(void)sink_putv(child_sink(c), 5, p, NULL);
@@ -656,156 +607,69 @@ conn_ready(struct conn *c)
 	}
 }
 
+/*
+ * A frame of the handshake (f bytes, taken here): the peer's hello, or,
+ * sealed, its key confirmation.  server.c decides; here its answer is sent,
+ * a session resumed elsewhere is ended, and the link sealed.
+ */
 static void
-handle_hello(struct conn *c, const char *raw, size_t rawlen, const char *body,
-    size_t len)
+handshake(struct conn *c, const char *body, size_t len, size_t f)
 {
-	struct wire_msg m;
-	struct wire_hello me;
 	char frame[WIRE_HELLO_MAX];
+	enum server_state was = c->shake.state, st;
 	size_t flen;
-	int known;
 
-	if (wire_decode(body, len, &m) == -1 || m.cmd != W_HELLO) {
-		conn_refuse(c, WR_HELLO, "expected a quilt hello");
+	st = server_frame(&c->shake, &S.hs, &S.sess, c, net_now_ms(),
+	    buf_data(&c->link.in), f, body, len, frame, &flen);
+	if (st == SERVER_REFUSED) {
+		conn_refuse(c, c->shake.code, "%s", c->shake.why);
 		return;
 	}
-	if (wire_get_hello(&m, &c->peer) == -1) {
-		conn_refuse(c, wire_hello_fault_code(c->peer.fault),
-		    "bad hello: %s", wire_hello_fault_str(c->peer.fault));
-		return;
-	}
-	memset(&me, 0, sizeof(me));
-	me.vmin = WIRE_VMIN;
-	me.vmax = WIRE_VMAX;
-	if (wire_version(&me, &c->peer) == 0) {
-		conn_refuse(c, WR_VERSION,
-		    "no common protocol version (this listener speaks "
-		    "%u-%u, the peer %u-%u)",
-		    me.vmin, me.vmax, c->peer.vmin, c->peer.vmax);
-		return;
-	}
-	if (c->peer.sealed && S.o.nkeys == 0) {
-		conn_refuse(c, WR_SEALED,
-		    "the peer is sealed (-k) and this listener is not");
-		return;
-	}
-	if (!c->peer.sealed && S.o.nkeys > 0) {
-		conn_refuse(c, WR_PLAIN,
-		    "this listener is sealed (-k) and the peer is not");
-		return;
-	}
-	c->sess = sess_find(c->peer.sid, c->peer.from < 0 ? 0 : c->peer.from,
-	    &known);
-	if (c->sess == NULL) {
-		conn_refuse(c, WR_FULL, "too many live sessions");
-		return;
-	}
-	/* A reconnect of a session still open here: the new one wins. */
-	if (c->sess->conn != NULL && c->sess->conn != c) {
-		struct conn *old = c->sess->conn;
+	link_take(&c->link, f);
+	if (was == SERVER_HELLO) {
+		struct conn *old = c->shake.displaced;
 
-		log_info("%s: session resumed from %s", old->remote, c->remote);
-		c->sess->conn = NULL;
-		old->sess = NULL;
-		conn_close(old);
-	}
-	c->sess->conn = c;
-	c->sess->live = 1;
-	/* Acks sent on a lost connection may never have arrived: start from
-	 * what the sender says it has, so the next ack covers the rest. */
-	c->acked = c->peer.from >= 0 &&
-		(uint64_t)c->peer.from < c->sess->written ?
-	    (uint64_t)c->peer.from :
-	    c->sess->written;
-	memcpy(me.node, S.o.node, sizeof(me.node));
-	memcpy(me.sid, c->peer.sid, WIRE_SID_LEN);
-	me.maxmsg = S.o.maxmsg;
-	me.from = -1;
-	me.resume = c->sess->taken;
-	me.handler = S.o.cmd != NULL;
-	if (S.o.child)
-		snprintf(me.relay, sizeof(me.relay), "%s", S.o.child);
-	if (S.o.nkeys > 0) {
-		if ((c->seal = seal_new(0)) == NULL) {
-			conn_refuse(c, WR_BUSY, "out of memory");
+		c->sess = c->shake.sess;
+		/* A reconnect of a session still open here: the new one
+		 * wins. */
+		if (old != NULL) {
+			log_info("%s: session resumed from %s", old->remote,
+			    c->remote);
+			old->sess = NULL;
+			conn_close(old);
+		}
+		/* Acks sent on a lost connection may never have arrived:
+		 * start from what the sender says it has, so the next ack
+		 * covers the rest. */
+		c->acked = c->shake.peer.from >= 0 &&
+			(uint64_t)c->shake.peer.from < c->sess->written ?
+		    (uint64_t)c->shake.peer.from :
+		    c->sess->written;
+		(void)link_ctl(&c->link, frame, flen);
+		link_set_peer_max(&c->link, c->shake.peer.maxmsg);
+		log_info("%s: node %s, session %s, from message %" PRIu64,
+		    c->remote, c->shake.peer.node,
+		    c->shake.known ? "resumed" : "new", c->sess->taken);
+		if (st == SERVER_CONFIRM) {
+			c->state = C_CONFIRM;
 			return;
 		}
-		me.sealed = 1;
-		seal_pk_hex(c->seal, me.kx);
-	}
-	flen = wire_put_hello(frame, &me);
-	(void)link_ctl(&c->link, frame, flen);
-	link_set_peer_max(&c->link, c->peer.maxmsg);
-	log_info("%s: node %s, session %s, from message %" PRIu64, c->remote,
-	    c->peer.node, known ? "resumed" : "new", c->sess->taken);
-	if (S.o.nkeys == 0) {
 		conn_ready(c);
 		return;
 	}
-	/* Sealed: both hellos as they went over the wire are the transcript;
-	 * the sender's confirmation comes next. */
-	if ((c->transcript = malloc(rawlen + flen)) == NULL) {
-		conn_refuse(c, WR_BUSY, "out of memory");
-		return;
-	}
-	memcpy(c->transcript, raw, rawlen);
-	memcpy(c->transcript + rawlen, frame, flen);
-	c->tlen = rawlen + flen;
-	c->state = C_CONFIRM;
-}
-
-/*
- * The sender's key confirmation: find the key (of -k, or either of two
- * while rotating) that it proves, answer with ours, and seal the link.
- * The frame of n bytes is taken here.
- */
-static void
-handle_confirm(struct conn *c, const char *body, size_t len, size_t n)
-{
-	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
-	char frame[WIRE_HELLO_MAX];
-	struct wire_msg m;
-	size_t flen;
-	int k;
-
-	if (wire_decode(body, len, &m) == -1 ||
-	    wire_get_confirm(&m, tag, hdr) == -1 ||
-	    seal_unhex(pk, sizeof(pk), c->peer.kx, strlen(c->peer.kx)) == -1) {
-		conn_refuse(c, WR_CONFIRM, "expected the key confirmation");
-		return;
-	}
-	for (k = 0; k < S.o.nkeys; k++)
-		if (seal_derive(c->seal, S.keys[k], pk, c->transcript,
-			c->tlen) == 0 &&
-		    seal_check(c->seal, tag) == 0)
-			break;
-	if (k == S.o.nkeys || seal_pull_init(c->seal, hdr) == -1) {
-		conn_refuse(c, WR_AUTH,
-		    "the peer does not hold the key, or the handshake was "
-		    "altered");
-		return;
-	}
-	seal_tag(c->seal, tag);
-	seal_push_init(c->seal, hdr);
-	flen = wire_put_confirm(frame, tag, hdr);
-	link_take(&c->link, n);
-	/* The last plaintext: queued ahead of the first record. */
+	/* Our confirmation, the last plaintext: queued ahead of the first
+	 * record. */
 	if (buf_len(&c->link.ctl) > 0 ||
 	    buf_append(&c->link.ctl, frame, flen) == -1 ||
 	    link_flush(&c->link) != (ssize_t)flen) {
 		conn_refuse(c, WR_BUSY, "could not send the key confirmation");
 		return;
 	}
-	if (link_seal(&c->link, c->seal) == -1) {
-		c->seal = NULL;
+	if (link_seal(&c->link, server_take_seal(&c->shake)) == -1) {
 		conn_refuse(c, WR_BUSY, "out of memory");
 		return;
 	}
-	c->seal = NULL; /* the link has it now */
-	free(c->transcript);
-	c->transcript = NULL;
-	log_info("%s: sealed with key %d", c->remote, k + 1);
+	log_info("%s: sealed with key %d", c->remote, c->shake.key + 1);
 	conn_ready(c);
 }
 
@@ -823,7 +687,7 @@ static void
 process_framed(struct conn *c)
 {
 	struct sink *sk = S.o.cmd ? &c->hs : S.o.child ? child_sink(c) : &S.out;
-	struct session *s = c->sess;
+	struct server_sess *s = c->sess;
 	uint64_t before = s ? s->taken : 0;
 	struct frame_iter it;
 	struct wire_msg m;
@@ -847,19 +711,12 @@ process_framed(struct conn *c)
 						"malformed frame");
 			return;
 		}
-		if (c->state == C_HELLO) {
-			handle_hello(c, buf_data(&c->link.in), f, body, len);
+		if (c->state == C_HELLO || c->state == C_CONFIRM) {
+			handshake(c, body, len, f);
 			if (c->state != C_OPEN && c->state != C_CONFIRM)
 				return;
 			s = c->sess;
 			before = s->taken;
-			link_take(&c->link, f);
-			continue;
-		}
-		if (c->state == C_CONFIRM) {
-			handle_confirm(c, body, len, f);
-			if (c->state != C_OPEN)
-				return;
 			continue;
 		}
 		if (S.o.child) {
@@ -985,7 +842,7 @@ process_framed(struct conn *c)
 	}
 out:
 	if (s != NULL && s->taken != before)
-		(void)sink_mark(sk, s - S.sess, s->gen, s->taken,
+		(void)sink_mark(sk, s - S.sess.s, s->gen, s->taken,
 		    s->taken - before);
 }
 
@@ -1068,7 +925,8 @@ queue_replies(struct conn *c)
 	}
 	for (;;) {
 		r = fmt_next(S.o.fmt, buf_data(&c->hbuf), buf_len(&c->hbuf),
-		    c->hout_eof, c->peer.maxmsg ? c->peer.maxmsg : S.o.maxmsg,
+		    c->hout_eof,
+		    c->shake.peer.maxmsg ? c->shake.peer.maxmsg : S.o.maxmsg,
 		    &p, &len);
 		if (r == 0)
 			return;
@@ -1310,6 +1168,7 @@ on_accept(void *arg, int fd, int revents)
 			return;
 		}
 		c->id = id;
+		server_hs_init(&c->shake);
 		c->serial = ++S.serial;
 		c->fd = cfd;
 		c->hin = c->hout = -1;
@@ -1651,13 +1510,21 @@ main(int argc, char *argv[])
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	S.hello_ms = env_ms("QUILT_HELLO_TIMEOUT", HELLO_TIMEOUT_MS);
-	for (int k = 0; k < o->nkeys; k++)
+	for (int k = 0; k < o->nkeys; k++) {
 		opt_key(o->keyfile[k], S.keys[k], EX_NOINPUT, EX_CONFIG);
+		S.hs.key[k] = S.keys[k];
+	}
+	S.hs.nkeys = o->nkeys;
+	memcpy(S.hs.node, o->node, sizeof(S.hs.node));
+	S.hs.maxmsg = o->maxmsg;
+	S.hs.handler = o->cmd != NULL;
+	if (o->child)
+		snprintf(S.hs.relay, sizeof(S.hs.relay), "%s", o->child);
 
 	/* Everything that can fail for want of resources, before the loop. */
 	if ((S.conns = calloc(S.nslots = 2 * o->maxconn, sizeof(*S.conns))) ==
 		NULL ||
-	    (S.sess = calloc(SESS_MAX, sizeof(*S.sess))) == NULL ||
+	    server_table_init(&S.sess, SESS_MAX, SESS_AGE_MS) == -1 ||
 	    sink_init(&S.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
 		-1 ||
 	    loop_init(&S.loop) == -1)
