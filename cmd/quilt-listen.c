@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "cmsg.h"
 #include "fmt.h"
 #include "frame.h"
 #include "link.h"
@@ -186,9 +187,8 @@ static int
 child_frame(struct conn *c, const struct wire_msg *m, const char *frame,
     size_t len)
 {
-	char n[24], k[24];
-	const char *p[] = {"frame", n, k, frame};
-	size_t l[] = {5, 0, 0, len};
+	struct sink *sk = child_sink(c);
+	struct cmsg cm = {.type = CM_FRAME, .conn = c->serial};
 	int counted;
 
 	if (c->shake.peer.relay[0])
@@ -200,10 +200,10 @@ child_frame(struct conn *c, const struct wire_msg *m, const char *frame,
 		counted = 0;
 	else
 		return (0);
-	l[1] = frame_u64(n, c->serial);
-	l[2] = frame_u64(k, counted ? c->sess->taken + 1 : 0);
-	if (child_sink(c)->count == child_sink(c)->cap ||
-	    sink_putv(child_sink(c), 4, p, l) == -1)
+	cm.n = counted ? c->sess->taken + 1 : 0;
+	cm.data.p = frame;
+	cm.data.len = len;
+	if (sk->count == sk->cap || cmsg_sink(sk, &cm) == -1)
 		return (-1);
 	if (counted)
 		c->sess->taken++;
@@ -222,9 +222,7 @@ child_batch(struct conn *c)
 	const char *data = buf_data(&c->link.in), *body;
 	size_t have = buf_len(&c->link.in), off = 0, len;
 	struct sink *sk = child_sink(c);
-	char n[24], k[24];
-	const char *p[] = {"frames", n, k, data};
-	size_t l[4];
+	struct cmsg cm = {.type = CM_FRAMES, .conn = c->serial};
 	uint64_t count = 0;
 
 	if (c->peer_bye)
@@ -249,23 +247,29 @@ child_batch(struct conn *c)
 	}
 	if (count == 0)
 		return (0);
-	l[0] = 6;
-	l[1] = frame_u64(n, c->serial);
-	l[2] = frame_u64(k, c->sess->taken + 1);
-	l[3] = off;
-	if (sk->count == sk->cap || sink_putv(sk, 4, p, l) == -1)
+	/* The frames go as they lie in the input: the one copy is the
+	 * sink's. */
+	cm.n = c->sess->taken + 1;
+	cm.data.p = data;
+	cm.data.len = off;
+	if (sk->count == sk->cap || cmsg_sink(sk, &cm) == -1)
 		return (-1);
 	link_take(&c->link, off);
 	c->sess->taken += count;
 	return (1);
 }
 
-/* Frames from the router: ["to", CONN, FRAME] and ["drop", CONN, WHY]. */
+/*
+ * Frames from the router: to (a frame for a connection's peer) and drop
+ * (end it with an error).  One for a connection that has ended since is
+ * late, not wrong; anything cmsg does not take is fatal.
+ */
 static void
 on_router(void *arg, int fd, int revents)
 {
-	const char *body, *p[3];
-	size_t len, l[3];
+	const char *body;
+	struct cmsg m;
+	size_t len;
 	ssize_t r, f;
 
 	r = buf_fill(&S.rin, 0, 65536);
@@ -273,30 +277,22 @@ on_router(void *arg, int fd, int revents)
 		exit(0); /* the router is gone: so are we */
 	while ((f = frame_parse(buf_data(&S.rin), buf_len(&S.rin), S.rin.max,
 		    &body, &len)) > 0) {
-		struct frame_iter it;
-		unsigned long long serial;
-		int i;
+		if (cmsg_decode(CM_TO_LISTEN, body, len, &m) == -1)
+			log_diex(EX_SOFTWARE,
+			    "a malformed frame from the router");
+		for (int j = 0; j < S.nslots; j++) {
+			struct conn *c = S.conns[j];
 
-		frame_iter_init(&it, body, len);
-		for (i = 0; i < 3 && frame_next_part(&it, &p[i], &l[i]) == 1;
-		     i++)
-			;
-		if (i == 3 &&
-		    frame_part_num(p[1], l[1], UINT64_MAX, &serial) == 0) {
-			for (int j = 0; j < S.nslots; j++) {
-				struct conn *c = S.conns[j];
-
-				if (c == NULL || c->serial != serial ||
-				    c->state != C_OPEN)
-					continue;
-				if (l[0] == 2 && memcmp(p[0], "to", 2) == 0) {
-					(void)link_ctl(&c->link, p[2], l[2]);
-					conn_settle(c);
-				} else if (l[0] == 4 &&
-				    memcmp(p[0], "drop", 4) == 0)
-					conn_fail(c, "%.*s", (int)l[2], p[2]);
-				break;
+			if (c == NULL || c->serial != m.conn ||
+			    c->state != C_OPEN)
+				continue;
+			if (m.type == CM_TO) {
+				(void)link_ctl(&c->link, m.data.p, m.data.len);
+				conn_settle(c);
+			} else {
+				conn_fail(c, "%.*s", (int)m.text.len, m.text.p);
 			}
+			break;
 		}
 		buf_consume(&S.rin, f);
 	}
@@ -354,14 +350,11 @@ conn_close(struct conn *c)
 	}
 	c->state = C_CLOSED;
 	if (c->reported) {
-		char n[24];
-		const char *p[] = {"close", n};
+		struct cmsg cm = {.type = CM_CLOSE, .conn = c->serial};
 
-		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
-		(void)sink_putv(child_sink(c), 2, p, NULL);
+		(void)cmsg_sink(child_sink(c), &cm);
 		c->reported = 0;
 	}
-
 	if (c->sess != NULL) {
 		server_sess_release(c->sess);
 		c->sess = NULL;
@@ -593,12 +586,15 @@ conn_ready(struct conn *c)
 {
 	c->state = C_OPEN;
 	if (S.o.child) {
-		char n[24];
-		const char *p[] = {"open", n, c->shake.peer.node,
-		    c->shake.peer.relay, c->remote};
+		struct cmsg cm = {.type = CM_OPEN, .conn = c->serial};
 
-		snprintf(n, sizeof(n), "%" PRIu64, c->serial);
-		(void)sink_putv(child_sink(c), 5, p, NULL);
+		cm.node.p = c->shake.peer.node;
+		cm.node.len = strlen(c->shake.peer.node);
+		cm.inst.p = c->shake.peer.relay;
+		cm.inst.len = strlen(c->shake.peer.relay);
+		cm.text.p = c->remote;
+		cm.text.len = strlen(c->remote);
+		(void)cmsg_sink(child_sink(c), &cm);
 		c->reported = 1;
 	}
 	if (S.o.cmd != NULL && spawn(c) == -1) {
@@ -1558,7 +1554,7 @@ main(int argc, char *argv[])
 	sink_nonblock_std(1);
 	loop_add(&S.loop, 1, 0, on_stdout, NULL);
 	if (o->child) {
-		const char *p[] = {"listening", S.bound};
+		struct cmsg cm = {.type = CM_LISTENING};
 
 		/* Standard input and output are one socket pair to the
 		 * router: what it says comes in on 0, and its end is ours. */
@@ -1580,7 +1576,9 @@ main(int argc, char *argv[])
 			    ts.tv_nsec / 1000;
 		}
 		(void)fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
-		(void)sink_putv(&S.out, 2, p, NULL);
+		cm.text.p = S.bound;
+		cm.text.len = strlen(S.bound);
+		(void)cmsg_sink(&S.out, &cm);
 	}
 	if (o->ready && ready_write(o->ready, S.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);

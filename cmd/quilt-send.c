@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "client.h"
+#include "cmsg.h"
 #include "fmt.h"
 #include "frame.h"
 #include "link.h"
@@ -186,11 +187,11 @@ connect_timeout(void)
 	return (t > 0 ? t : 1);
 }
 
-/* -C: a frame of parts to the router (standard output, a socket pair). */
+/* -C: a frame to the router (standard output, a socket pair). */
 static void
-child_emit(const char *const *p, const size_t *len, int n)
+child_emit(const struct cmsg *m)
 {
-	if (sink_putv(&S.out, n, p, len) == -1)
+	if (cmsg_sink(&S.out, m) == -1)
 		log_diex(EX_SOFTWARE, "the router does not read");
 }
 
@@ -200,14 +201,19 @@ child_up(void)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
-	char local[ADDR_STRLEN] = "", max[24];
-	const char *p[] = {"up", S.peer.node, S.peer.relay, max, local};
+	char local[ADDR_STRLEN] = "";
+	struct cmsg m = {.type = CM_UP, .n = S.peer.maxmsg};
 
 	if (getsockname(S.link.fd, (struct sockaddr *)&ss, &sslen) == 0 &&
 	    ss.ss_family != AF_UNIX)
 		addr_str(local, (struct sockaddr *)&ss, sslen);
-	snprintf(max, sizeof(max), "%" PRIu64, S.peer.maxmsg);
-	child_emit(p, NULL, 5);
+	m.node.p = S.peer.node;
+	m.node.len = strlen(S.peer.node);
+	m.inst.p = S.peer.relay;
+	m.inst.len = strlen(S.peer.relay);
+	m.text.p = local;
+	m.text.len = strlen(local);
+	child_emit(&m);
 }
 
 /*
@@ -288,9 +294,11 @@ cut(const char *why)
 	log_info("%s: connection lost%s%s; reconnecting", S.addrstr,
 	    why ? ": " : "", why ? why : "");
 	if (S.o.child) {
-		const char *p[] = {"down", why ? why : "connection lost"};
+		struct cmsg m = {.type = CM_DOWN};
 
-		child_emit(p, NULL, 2);
+		m.text.p = why ? why : "connection lost";
+		m.text.len = strlen(m.text.p);
+		child_emit(&m);
 		flush_out();
 	}
 	for (;;) {
@@ -507,11 +515,10 @@ handle_frame(const char *body, size_t len)
 	if (wire_decode(body, len, &m) == -1)
 		goto bad;
 	if (S.o.child && m.cmd != W_ACK && m.cmd != W_BYE && m.cmd != W_PING) {
-		const char *p[] = {"frame", body};
-		size_t l[] = {5, len};
+		struct cmsg cm = {.type = CM_PEER, .data = {body, len}};
 
 		/* Pongs, errors: the router's business. */
-		child_emit(p, l, 2);
+		child_emit(&cm);
 		if (m.cmd == W_ERROR) {
 			flush_out();
 			finish(EX_PROTOCOL);
@@ -527,26 +534,16 @@ handle_frame(const char *body, size_t len)
 		if (frame_next_part(&it, &p, &n) != 1)
 			goto bad;
 		while ((k = frame_next_part(&it, &p, &n)) == 1) {
-			/* K, or a range FIRST-LAST. */
-			const char *dash = memchr(p, '-', n);
-			unsigned long long first;
+			uint64_t first, last;
 
-			if (dash == NULL) {
-				if (frame_part_num(p, n, S.link.n_queued, &v) ==
-				    -1)
-					goto bad;
-				first = v;
-			} else if (frame_part_num(p, dash - p, S.link.n_queued,
-				       &first) == -1 ||
-			    frame_part_num(dash + 1, n - (dash - p) - 1,
-				S.link.n_queued, &v) == -1 ||
-			    v < first)
-				goto bad;
-			if (first == 0 ||
-			    S.e2e_done + S.e2e_lost + (v - first) >=
+			/* K, or a range FIRST-LAST. */
+			if (wire_get_range(p, n, S.link.n_queued, &first,
+				&last) == -1 ||
+			    first == 0 ||
+			    S.e2e_done + S.e2e_lost + (last - first) >=
 				S.link.n_queued)
 				goto bad;
-			S.e2e_done += v - first + 1;
+			S.e2e_done += last - first + 1;
 		}
 		if (k == -1)
 			goto bad;
@@ -815,11 +812,9 @@ run(void)
 			continue;
 		}
 		if (S.o.child && S.link.n_acked != S.acked_said) {
-			char n[24];
-			const char *p[] = {"ack", n};
+			struct cmsg m = {.type = CM_ACK, .n = S.link.n_acked};
 
-			snprintf(n, sizeof(n), "%" PRIu64, S.link.n_acked);
-			child_emit(p, NULL, 2);
+			child_emit(&m);
 			S.acked_said = S.link.n_acked;
 			flush_out();
 		}

@@ -547,3 +547,23 @@ done' "unix:$T/sock"
 	grep -q '^quilt-listen: stopping: drain deadline passed; 1 handler still running sent SIGTERM' "$T/listen.err"
 	wait_exit "$spid"
 }
+
+# ---- -C: quilt-relay's incoming side -----------------------------------------
+
+@test "-C: a frame from the router with an unknown verb or a wrong arity is fatal (70); a late one is not" {
+	for bad in "$(msgns nosuch 1 x)" "$(msgns to 5)" "$(msgns drop 5 why more)" \
+		"$(msgns to x "$(msgns '' bye)")" "$(msgns to 5 'not a frame')"; do
+		run --separate-stderr quilt-listen -q -C 00ab 127.0.0.1:0 \
+			< <(printf '%s' "$bad") 3>"$T/fd3"
+		echo "$bad: $status $stderr"
+		[ "$status" -eq 70 ]
+		[ "$stderr" = "quilt-listen: a malformed frame from the router" ]
+	done
+	# To a connection it does not have (gone since): not an error; then
+	# the router's end closes, and so does the child, with 0.
+	run --separate-stderr quilt-listen -q -C 00ab 127.0.0.1:0 \
+		< <(printf '%s%s' "$(msgns to 5 "$(msgns '' bye)")" "$(msgns drop 6 bye)") 3>"$T/fd3"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ $output == *":9:listening,"*"127.0.0.1:"* ]]
+}
