@@ -96,7 +96,7 @@ fuzz:
 
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN57)
-	clang-format --dry-run -Werror cmd/*.c libcommon/*.[ch]
+	clang-format --dry-run -Werror $(wildcard cmd/*.c cmd/*/*.[ch]) libcommon/*.[ch]
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

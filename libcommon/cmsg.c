@@ -99,7 +99,8 @@ field_get(enum field f, const char *p, size_t len, struct cmsg *m)
 		m->text.len = len;
 		return (0);
 	case F_FRAME:
-		if (len == 0 || frame_parse(p, len, len, &b, &bl) != (ssize_t)len)
+		if (len == 0 ||
+		    frame_parse(p, len, len, &b, &bl) != (ssize_t)len)
 			return (-1);
 		/* FALLTHROUGH */
 	case F_BYTES:
