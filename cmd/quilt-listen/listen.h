@@ -13,7 +13,8 @@
  * child.c -> libcommon.  A lower file that must tell a higher one returns
  * a value, or calls a callback it was given (the loop callbacks of a
  * handler's pipes are conn.c's, handed to handler_spawn; the sinks' done
- * callback is conn_written).
+ * callback is conn_written).  Each function is described where it is
+ * defined.
  */
 #ifndef QUILT_LISTEN_H
 #define QUILT_LISTEN_H
@@ -126,7 +127,7 @@ conn_timed(const struct conn *c)
 	    c->state == C_LINGER);
 }
 
-/* conns.c: the table (each function says what it does where it is). */
+/* conns.c: the table of connections. */
 int conns_init(struct conns *cs);
 int conns_room(const struct conns *cs);
 void conns_accept(struct conns *cs, int lfd);
