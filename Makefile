@@ -66,6 +66,17 @@ $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The router of quilt-relay without its main: for its fuzz harness and its
+# unit test, which drive the rooms directly.
+RELAY_ROOMS := $(filter-out cmd/quilt-relay/main.c,$(wildcard cmd/quilt-relay/*.c))
+RELAY_OBJ := $(RELAY_ROOMS:%.c=$(BUILD)/%.o)
+$(BUILD)/tests/replay_fuzz_relay: $(BUILD)/tests/fuzz/fuzz_relay.o \
+    $(BUILD)/tests/fuzz/replay.o $(RELAY_OBJ) $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/t_relay: $(BUILD)/tests/unit/t_relay.o $(RELAY_OBJ) \
+    $(BUILD)/libcommon.a
+	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 units: $(UNITS) $(REPLAY) $(HELPERS)
 
 check: deps-check all units
@@ -88,15 +99,20 @@ FUZZTIME ?= 30
 fuzz:
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ); do \
+		extra=; [ $$f = fuzz_relay ] && extra="$(RELAY_ROOMS)"; \
 		clang -g -O1 -fsanitize=fuzzer,address,undefined $(QCFLAGS:-MMD=) \
-			-o build-fuzz/$$f tests/fuzz/$$f.c $(LIBSRC) $(SODIUM_LIBS) || exit 1; \
+			-o build-fuzz/$$f tests/fuzz/$$f.c $$extra $(LIBSRC) $(SODIUM_LIBS) || exit 1; \
 		mkdir -p build-fuzz/corpus-$$f; \
 		build-fuzz/$$f -max_total_time=$(FUZZTIME) build-fuzz/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
 	done
 
+# Every C file of ours: programs, libcommon, unit tests, fuzz harnesses and
+# test helpers.
+LINTSRC := $(wildcard cmd/*.c cmd/*/*.[ch] libcommon/*.[ch] tests/unit/*.[ch] \
+	tests/fuzz/*.c tests/helpers/*.[ch])
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN57)
-	clang-format --dry-run -Werror $(wildcard cmd/*.c cmd/*/*.[ch]) libcommon/*.[ch]
+	clang-format --dry-run -Werror $(LINTSRC)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

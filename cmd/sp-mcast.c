@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdnoreturn.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -27,6 +28,7 @@
 #include "fmt.h"
 #include "frame.h"
 #include "log.h"
+#include "opt.h"
 #include "net.h"
 #include "spread.h"
 
@@ -64,8 +66,7 @@ static void
 usage(FILE *f, int status)
 {
 	fprintf(f,
-	    "usage: sp-mcast [-0Nqvx] [-s daemon] [-T msgtype] "
-	    "[-t service] [-u private] group ... [-- message ...]\n");
+	    "usage: sp-mcast [-0Nqvx] [-s daemon] [-T msgtype] [-t service] [-u private] group ... [-- message ...]\n");
 	exit(status);
 }
 
@@ -80,8 +81,7 @@ static void
 too_long(struct opts *o, const char *what, unsigned long long n, size_t len)
 {
 	log_diex(EX_DATAERR,
-	    "%s %llu of %zu bytes: MESSAGE_TOO_LONG: "
-	    "%zu bytes at most to %d group%s (32 x groups + data <= %d)",
+	    "%s %llu of %zu bytes: MESSAGE_TOO_LONG: %zu bytes at most to %d group%s (32 x groups + data <= %d)",
 	    what, n, len, max_data(o->ngroups), o->ngroups,
 	    o->ngroups > 1 ? "s" : "", SPREAD_MAX_BODY);
 }
@@ -95,6 +95,39 @@ disconnect(struct state *st)
 
 	if (n > 0)
 		(void)buf_append(&st->tx, req, n);
+}
+
+/*
+ * The set-up failed: spread.c says what happened, and the exit status is
+ * ours (STYLE.md): a name that did not resolve 68, a timeout 75, our own
+ * resources 71, a daemon that does not speak the protocol 76, any other
+ * refusal 69.
+ */
+static noreturn void
+setup_failed(const char *daemon, const struct spread_addr *a, int code,
+    const char *detail)
+{
+	struct spread_setup_err e;
+	int status = EX_UNAVAILABLE;
+
+	spread_setup_error(&e, a, code, errno, detail);
+	switch (e.fault) {
+	case SPREAD_FAULT_RESOLVE:
+		status = EX_NOHOST;
+		break;
+	case SPREAD_FAULT_TIMEOUT:
+		status = EX_TEMPFAIL;
+		break;
+	case SPREAD_FAULT_RESOURCE:
+		status = EX_OSERR;
+		break;
+	case SPREAD_FAULT_PROTOCOL:
+		status = EX_PROTOCOL;
+		break;
+	case SPREAD_FAULT_REFUSED:
+		break;
+	}
+	log_diex(status, "%s: %s", daemon, e.text);
 }
 
 /* Look at what the daemon sends us: only a refusal matters. */
@@ -115,16 +148,14 @@ check_rx(struct state *st)
 			memcpy(g, m.groups, l);
 			g[l] = '\0';
 			log_diex(EX_UNAVAILABLE,
-			    "%s: REJECT_MESS: the daemon "
-			    "refused a message to %s",
+			    "%s: REJECT_MESS: the daemon refused a message to %s",
 			    st->o->daemon, g);
 		}
 		buf_consume(&st->rx, r); /* a message to us: not ours */
 	}
 	if (r == -1)
 		log_diex(EX_PROTOCOL,
-		    "%s: ILLEGAL_MESSAGE: malformed message "
-		    "from the daemon",
+		    "%s: ILLEGAL_MESSAGE: malformed message from the daemon",
 		    st->o->daemon);
 }
 
@@ -137,7 +168,7 @@ connect_daemon(struct state *st)
 
 	if (spread_session_open(&st->s, &st->addr, st->o->name, 0, st->timeout,
 		&code, &detail) == -1)
-		log_spread_setup(st->o->daemon, &st->addr, code, detail);
+		setup_failed(st->o->daemon, &st->addr, code, detail);
 	st->connected = 1;
 	log_info("connected to %s as %s (Spread %d.%d.%d)", st->o->daemon,
 	    st->s.reply.private_group, st->s.reply.major, st->s.reply.minor,
@@ -202,8 +233,7 @@ parse_input(struct state *st)
 			len = max + 1;
 		else if (r == -1) {
 			bad_input(st,
-			    "stdin: message %llu: malformed "
-			    "netstring",
+			    "stdin: message %llu: malformed netstring",
 			    st->inno);
 			return;
 		} else if (st->o->fmt == FMT_NET) {
@@ -213,9 +243,7 @@ parse_input(struct state *st)
 			if (frame_next_part(&it, &part, &plen) != 1 ||
 			    frame_next_part(&it, &data, &len) != 0) {
 				bad_input(st,
-				    "stdin: message %llu: not one "
-				    "part (sp-mcast sends one part per "
-				    "message)",
+				    "stdin: message %llu: not one part (sp-mcast sends one part per message)",
 				    st->inno);
 				return;
 			}
@@ -224,9 +252,7 @@ parse_input(struct state *st)
 		}
 		if (len > max) {
 			bad_input(st,
-			    "stdin: message %llu: MESSAGE_TOO_LONG: "
-			    "%zu bytes at most to %d group%s (32 x groups + "
-			    "data <= %d)",
+			    "stdin: message %llu: MESSAGE_TOO_LONG: %zu bytes at most to %d group%s (32 x groups + data <= %d)",
 			    st->inno, max, ng, ng > 1 ? "s" : "",
 			    SPREAD_MAX_BODY);
 			return;
@@ -265,8 +291,7 @@ run(struct state *st)
 				reading = 0;
 			else if (!st->stop && buf_len(&st->tx) < TX_HIGH)
 				bad_input(st,
-				    "stdin: message %llu: truncated "
-				    "at the end of the input",
+				    "stdin: message %llu: truncated at the end of the input",
 				    st->inno + 1);
 		}
 		if (st->stop)
@@ -284,8 +309,8 @@ run(struct state *st)
 		if (deadline) {
 			timeout = deadline - net_now_ms();
 			if (timeout <= 0) {
-				log_warnx("%s: the daemon did not close the "
-					  "session after the disconnect",
+				log_warnx(
+				    "%s: the daemon did not close the session after the disconnect",
 				    st->o->daemon);
 				return (0);
 			}
@@ -329,8 +354,7 @@ run(struct state *st)
 			}
 			if (n == -1 && errno == ENOBUFS)
 				log_diex(EX_PROTOCOL,
-				    "%s: ILLEGAL_MESSAGE: "
-				    "message from the daemon too large",
+				    "%s: ILLEGAL_MESSAGE: message from the daemon too large",
 				    st->o->daemon);
 			if (n == -1 && errno != EAGAIN && errno != EINTR)
 				lost(st, errno);
@@ -375,9 +399,7 @@ main(int argc, char *argv[])
 			opt_once(&seen_t, ch);
 			if ((o.service = spread_service_parse(optarg)) == 0)
 				log_diex(EX_USAGE,
-				    "service \"%s\": "
-				    "ILLEGAL_SERVICE: must be unreliable, "
-				    "reliable, fifo, causal, agreed or safe",
+				    "service \"%s\": ILLEGAL_SERVICE: must be unreliable, reliable, fifo, causal, agreed or safe",
 				    optarg);
 			break;
 		case 'u':
@@ -424,20 +446,16 @@ main(int argc, char *argv[])
 		    spread_errtext(SPREAD_ILLEGAL_SPREAD));
 	if (*o.name != '\0' && !spread_private_valid(o.name, strlen(o.name)))
 		log_diex(EX_USAGE,
-		    "private name \"%s\": REJECT_ILLEGAL_NAME: "
-		    "must be 1..10 bytes from '$' to '~'",
+		    "private name \"%s\": REJECT_ILLEGAL_NAME: must be 1..10 bytes from '$' to '~'",
 		    o.name);
 	if (o.ngroups > SPREAD_MAX_GROUPS)
 		log_diex(EX_USAGE,
-		    "%d groups: ILLEGAL_GROUP: at most %d "
-		    "groups per message",
+		    "%d groups: ILLEGAL_GROUP: at most %d groups per message",
 		    o.ngroups, SPREAD_MAX_GROUPS);
 	for (i = 0; i < o.ngroups; i++)
 		if (!spread_dest_valid(o.groups[i], strlen(o.groups[i])))
 			log_diex(EX_USAGE,
-			    "group \"%s\": ILLEGAL_GROUP: must "
-			    "be 1..31 bytes from '$' to '~', or a private "
-			    "group #name#daemon",
+			    "group \"%s\": ILLEGAL_GROUP: must be 1..31 bytes from '$' to '~', or a private group #name#daemon",
 			    o.groups[i]);
 	for (i = 0; i < o.nmsgs; i++)
 		if (strlen(o.msgs[i]) > max_data(o.ngroups))

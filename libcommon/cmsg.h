@@ -33,6 +33,13 @@
 
 struct sink;
 
+/*
+ * A "frames" batch holds frames of one connection until it reaches this
+ * many bytes (the last frame may take it past, by up to one frame): the
+ * router's frame limit for its listen child is -M plus this.
+ */
+#define CMSG_BATCH (256 * 1024)
+
 /* Which stream a frame is on: the same verb may mean two things. */
 enum cmsg_chan {
 	CM_FROM_LISTEN,

@@ -136,8 +136,7 @@ loop_once(struct loop *l, int timeout_ms)
 		if (l->pfd[i].revents == 0)
 			continue;
 		r--;
-		/* A callback may have closed it, or another taken its number.
-		 */
+		/* Closed by a callback, or its number taken by another fd. */
 		if (e->fn == NULL || e->gen != l->pgen[i])
 			continue;
 		e->fn(e->arg, fd, l->pfd[i].revents);

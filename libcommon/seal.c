@@ -286,3 +286,128 @@ seal_open(struct seal *s, unsigned char *out, const void *c, size_t clen,
 	*final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
 	return ((ssize_t)mlen);
 }
+
+struct seal_dg {
+	unsigned char tx[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+	unsigned char rx[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+};
+
+struct seal_dg *
+seal_dg_new(struct seal *s)
+{
+	static const unsigned char label[] = "quilt 1 datagram";
+	struct seal_dg *d = sodium_malloc(sizeof(*d));
+
+	if (d == NULL)
+		return (NULL);
+	crypto_generichash(d->tx, sizeof(d->tx), label, sizeof(label), s->tx,
+	    sizeof(s->tx));
+	crypto_generichash(d->rx, sizeof(d->rx), label, sizeof(label), s->rx,
+	    sizeof(s->rx));
+	sodium_memzero(s->tx, sizeof(s->tx));
+	sodium_memzero(s->rx, sizeof(s->rx));
+	return (d);
+}
+
+void
+seal_dg_free(struct seal_dg *d)
+{
+	if (d != NULL)
+		sodium_free(d); /* wipes it */
+}
+
+/* The nonce: the packet number, little-endian, then zeros. */
+static void
+dg_nonce(unsigned char npub[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES],
+    uint64_t n)
+{
+	memset(npub, 0, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	for (int i = 0; i < 8; i++)
+		npub[i] = (unsigned char)(n >> (8 * i));
+}
+
+void
+seal_dg_seal(struct seal_dg *d, uint64_t n, const void *ad, size_t adlen,
+    unsigned char *m, size_t mlen)
+{
+	unsigned char npub[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+
+	dg_nonce(npub, n);
+	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(m, m + mlen, NULL,
+	    m, mlen, ad, adlen, NULL, npub, d->tx);
+}
+
+ssize_t
+seal_dg_open(struct seal_dg *d, uint64_t n, const void *ad, size_t adlen,
+    unsigned char *c, size_t clen)
+{
+	unsigned char npub[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+
+	if (clen < SEAL_DG_ABYTES) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	dg_nonce(npub, n);
+	/* The tag is checked first; on failure c is zeroed, never opened. */
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(c, NULL, c,
+		clen - SEAL_DG_ABYTES, c + clen - SEAL_DG_ABYTES, ad, adlen,
+		npub, d->rx) != 0) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return ((ssize_t)(clen - SEAL_DG_ABYTES));
+}
+
+struct seal_cookie {
+	unsigned char cur[crypto_generichash_KEYBYTES];
+	unsigned char prev[crypto_generichash_KEYBYTES];
+};
+
+struct seal_cookie *
+seal_cookie_new(void)
+{
+	struct seal_cookie *k = sodium_malloc(sizeof(*k));
+
+	if (k == NULL)
+		return (NULL);
+	randombytes_buf(k->cur, sizeof(k->cur));
+	randombytes_buf(k->prev, sizeof(k->prev));
+	return (k);
+}
+
+void
+seal_cookie_free(struct seal_cookie *k)
+{
+	if (k != NULL)
+		sodium_free(k); /* wipes it */
+}
+
+void
+seal_cookie_rotate(struct seal_cookie *k)
+{
+	memcpy(k->prev, k->cur, sizeof(k->prev));
+	randombytes_buf(k->cur, sizeof(k->cur));
+}
+
+void
+seal_cookie_mac(const struct seal_cookie *k,
+    unsigned char mac[SEAL_COOKIE_MACLEN], const void *m, size_t n)
+{
+	crypto_generichash(mac, SEAL_COOKIE_MACLEN, m, n, k->cur,
+	    sizeof(k->cur));
+}
+
+int
+seal_cookie_check(const struct seal_cookie *k,
+    const unsigned char mac[SEAL_COOKIE_MACLEN], const void *m, size_t n)
+{
+	unsigned char a[SEAL_COOKIE_MACLEN], b[SEAL_COOKIE_MACLEN];
+	int r;
+
+	crypto_generichash(a, sizeof(a), m, n, k->cur, sizeof(k->cur));
+	crypto_generichash(b, sizeof(b), m, n, k->prev, sizeof(k->prev));
+	/* Both compared, whichever matches: no early exit to time. */
+	r = sodium_memcmp(a, mac, sizeof(a));
+	r &= sodium_memcmp(b, mac, sizeof(b));
+	return (r == 0 ? 0 : -1);
+}

@@ -109,4 +109,59 @@ size_t seal_record(struct seal *s, unsigned char *out, const void *m,
 ssize_t seal_open(struct seal *s, unsigned char *out, const void *c,
     size_t clen, size_t *used, int *final);
 
+/*
+ * Datagrams (the udp: transport): the same handshake, then each direction
+ * has its own crypto_aead_xchacha20poly1305_ietf key, derived from that
+ * direction's session key (so never one key for two constructions), and
+ * every datagram is sealed alone with its 64-bit packet number as the
+ * nonce: the sender never uses a number twice, the receiver keeps the
+ * replay window (udp.c).
+ */
+#define SEAL_DG_ABYTES 16
+struct seal_dg;
+
+/*
+ * After seal_derive (instead of seal_push_init and seal_pull_init): the
+ * datagram keys of both directions.  s's stream keys are wiped.  NULL with
+ * ENOMEM.
+ */
+struct seal_dg *seal_dg_new(struct seal *s);
+/* Wipe and free; NULL is fine. */
+void seal_dg_free(struct seal_dg *d);
+
+/*
+ * Seal m[0..mlen) in place, its tag (SEAL_DG_ABYTES) written after it,
+ * with packet number n, authenticating ad[0..adlen) too.
+ */
+void seal_dg_seal(struct seal_dg *d, uint64_t n, const void *ad, size_t adlen,
+    unsigned char *m, size_t mlen);
+
+/*
+ * Open c[0..clen) (ciphertext then tag) in place: the plaintext's length,
+ * or -1 with EBADMSG when it is forged, altered, truncated or sealed with
+ * another number or key (c's bytes are then lost).
+ */
+ssize_t seal_dg_open(struct seal_dg *d, uint64_t n, const void *ad,
+    size_t adlen, unsigned char *c, size_t clen);
+
+/*
+ * The stateless cookies of a udp: listener: a keyed BLAKE2b MAC under a
+ * secret that rotates, the one before kept so that a cookie made just
+ * before a rotation still checks.
+ */
+#define SEAL_COOKIE_MACLEN 16
+struct seal_cookie;
+
+/* Two fresh random secrets.  NULL with ENOMEM. */
+struct seal_cookie *seal_cookie_new(void);
+void seal_cookie_free(struct seal_cookie *k);
+/* The current secret becomes the previous one; a new current one. */
+void seal_cookie_rotate(struct seal_cookie *k);
+/* The MAC of m[0..n) under the current secret. */
+void seal_cookie_mac(const struct seal_cookie *k,
+    unsigned char mac[SEAL_COOKIE_MACLEN], const void *m, size_t n);
+/* Does mac match m under either secret?  Constant time.  0 yes, -1 no. */
+int seal_cookie_check(const struct seal_cookie *k,
+    const unsigned char mac[SEAL_COOKIE_MACLEN], const void *m, size_t n);
+
 #endif

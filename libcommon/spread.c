@@ -5,54 +5,47 @@
  */
 #include "spread.h"
 
+#include "net.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+/* clang-format off */
+#define E(name, text) { SPREAD_##name, #name, text }
 static const struct {
 	int code;
 	const char *name;
 	const char *text;
 } errtab[] = {
-    {SPREAD_ACCEPT_SESSION, "ACCEPT_SESSION", "session accepted"},
-    {SPREAD_ILLEGAL_SPREAD, "ILLEGAL_SPREAD",
-	"not a Spread daemon name (PORT or PORT@HOST)"},
-    {SPREAD_COULD_NOT_CONNECT, "COULD_NOT_CONNECT",
-	"could not connect to the daemon"},
-    {SPREAD_REJECT_QUOTA, "REJECT_QUOTA", "the daemon has too many sessions"},
-    {SPREAD_REJECT_NO_NAME, "REJECT_NO_NAME",
-	"the daemon did not get a private name"},
-    {SPREAD_REJECT_ILLEGAL_NAME, "REJECT_ILLEGAL_NAME",
-	"the daemon refused the private name"},
-    {SPREAD_REJECT_NOT_UNIQUE, "REJECT_NOT_UNIQUE",
-	"private name already in use on the daemon"},
-    {SPREAD_REJECT_VERSION, "REJECT_VERSION", "protocol version refused"},
-    {SPREAD_CONNECTION_CLOSED, "CONNECTION_CLOSED",
-	"connection closed by the daemon"},
-    {SPREAD_REJECT_AUTH, "REJECT_AUTH", "authentication refused"},
-    {SPREAD_ILLEGAL_SESSION, "ILLEGAL_SESSION", "illegal session"},
-    {SPREAD_ILLEGAL_SERVICE, "ILLEGAL_SERVICE", "illegal service type"},
-    {SPREAD_ILLEGAL_MESSAGE, "ILLEGAL_MESSAGE",
-	"malformed message from the daemon"},
-    {SPREAD_ILLEGAL_GROUP, "ILLEGAL_GROUP", "illegal group name"},
-    {SPREAD_BUFFER_TOO_SHORT, "BUFFER_TOO_SHORT", "buffer too short"},
-    {SPREAD_GROUPS_TOO_SHORT, "GROUPS_TOO_SHORT", "group buffer too short"},
-    {SPREAD_MESSAGE_TOO_LONG, "MESSAGE_TOO_LONG", "message too long"},
-    {SPREAD_NET_ERROR_ON_SESSION, "NET_ERROR_ON_SESSION",
-	"network error on the session"},
-    {SPREAD_SP_BUG, "SP_BUG", "internal error"},
-    {SPREAD_ILLEGAL_TIME, "ILLEGAL_TIME", "illegal time"},
+	E(ACCEPT_SESSION,	"session accepted"),
+	E(ILLEGAL_SPREAD,	"not a Spread daemon name (PORT or PORT@HOST)"),
+	E(COULD_NOT_CONNECT,	"could not connect to the daemon"),
+	E(REJECT_QUOTA,		"the daemon has too many sessions"),
+	E(REJECT_NO_NAME,	"the daemon did not get a private name"),
+	E(REJECT_ILLEGAL_NAME,	"the daemon refused the private name"),
+	E(REJECT_NOT_UNIQUE,	"private name already in use on the daemon"),
+	E(REJECT_VERSION,	"protocol version refused"),
+	E(CONNECTION_CLOSED,	"connection closed by the daemon"),
+	E(REJECT_AUTH,		"authentication refused"),
+	E(ILLEGAL_SESSION,	"illegal session"),
+	E(ILLEGAL_SERVICE,	"illegal service type"),
+	E(ILLEGAL_MESSAGE,	"malformed message from the daemon"),
+	E(ILLEGAL_GROUP,	"illegal group name"),
+	E(BUFFER_TOO_SHORT,	"buffer too short"),
+	E(GROUPS_TOO_SHORT,	"group buffer too short"),
+	E(MESSAGE_TOO_LONG,	"message too long"),
+	E(NET_ERROR_ON_SESSION,	"network error on the session"),
+	E(SP_BUG,		"internal error"),
+	E(ILLEGAL_TIME,		"illegal time"),
 };
+#undef E
+/* clang-format on */
 
 const char *
 spread_errname(int code)
@@ -877,15 +870,6 @@ spread_vs_encode(uint8_t *buf, size_t cap, uint32_t count, const uint8_t *names,
 /* ------------------------------------------------------------------ */
 /* Client session set-up. */
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Wait for events on fd until the deadline: 1 ready, 0 timed out. */
 static int
 wait_fd(int fd, short events, long long deadline)
@@ -895,7 +879,7 @@ wait_fd(int fd, short events, long long deadline)
 	int r;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - net_now_ms();
 		if (left <= 0)
 			return (0);
 		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
@@ -906,43 +890,39 @@ wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/*
+ * Connect to the daemon through net.c, as every quilt client does; a name
+ * that did not resolve is errno ENXIO with *detail saying why, as
+ * spread_session_open promises.
+ */
 static int
-connect_one(int family, const struct sockaddr *sa, socklen_t salen,
-    long long deadline)
+connect_daemon(const struct spread_addr *a, int timeout_ms, const char **detail)
 {
-	int fd, err = 0, one = 1;
-	socklen_t elen = sizeof(err);
+	struct addr na;
+	int fd, gai, one = 1;
 
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	memset(&na, 0, sizeof(na));
+	if (a->is_unix) {
+		na.kind = ADDR_UNIX;
+		snprintf(na.path, sizeof(na.path), "%s", a->path);
+	} else {
+		na.kind = ADDR_TCP;
+		snprintf(na.host, sizeof(na.host), "%s", a->host);
+		na.port_lo = na.port_hi = a->port;
+	}
+	if ((fd = net_connect(&na, timeout_ms, &gai)) == -1) {
+		if (gai != 0) {
+			*detail = gai == EAI_SYSTEM ? strerror(errno) :
+						      gai_strerror(gai);
+			errno = ENXIO;
+		}
 		return (-1);
-	if (connect(fd, sa, salen) == -1) {
-		if (errno != EINPROGRESS && errno != EAGAIN)
-			goto fail;
-		switch (wait_fd(fd, POLLOUT, deadline)) {
-		case 0:
-			errno = ETIMEDOUT;
-			goto fail;
-		case -1:
-			goto fail;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
-			goto fail;
-		if (err != 0) {
-			errno = err;
-			goto fail;
-		}
 	}
-	if (family != AF_UNIX) {
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	}
+	/* A session idle for long must notice a daemon that went away. */
+	if (!a->is_unix)
+		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one,
+		    sizeof(one));
 	return (fd);
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return (-1);
 }
 
 /* Read exactly n bytes: 1 done, 0 end of file, -1 error or timeout. */
@@ -1006,50 +986,20 @@ int
 spread_session_open(struct spread_session *s, const struct spread_addr *a,
     const char *name, int flags, int timeout_ms, int *code, const char **detail)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = net_now_ms() + timeout_ms;
 	struct spread_hello h = {.major = 5, .minor = 0, .patch = 1};
 	struct spread_offer o;
 	uint8_t buf[128];
 	size_t need;
 	ssize_t n;
-	int fd = -1, r, err;
+	int fd, r, err;
 	static const char *const null_auth[] = {"NULL"};
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	*code = SPREAD_COULD_NOT_CONNECT;
 	*detail = NULL;
-	if (a->is_unix) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
-		fd = connect_one(AF_UNIX, (struct sockaddr *)&sun, sizeof(sun),
-		    deadline);
-	} else {
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-		    .ai_flags = AI_ADDRCONFIG};
-		struct addrinfo *res, *ai;
-		char port[8];
-
-		snprintf(port, sizeof(port), "%u", a->port);
-		r = getaddrinfo(a->host, port, &hints, &res);
-		if (r != 0) {
-			*detail = r == EAI_SYSTEM ? strerror(errno) :
-						    gai_strerror(r);
-			errno = ENXIO;
-			return (-1);
-		}
-		err = ECONNREFUSED;
-		for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-			fd = connect_one(ai->ai_family, ai->ai_addr,
-			    ai->ai_addrlen, deadline);
-			if (fd == -1)
-				err = errno;
-		}
-		freeaddrinfo(res);
-		errno = err;
-	}
-	if (fd == -1)
+	if ((fd = connect_daemon(a, timeout_ms, detail)) == -1)
 		return (-1);
 
 	/* The hello must go in one write: the daemon reads it at once. */
@@ -1085,9 +1035,9 @@ spread_session_open(struct spread_session *s, const struct spread_addr *a,
 	if (!spread_offer_has(&o, "NULL")) {
 		/* An empty offer is followed by the daemon's REJECT_AUTH. */
 		*code = SPREAD_REJECT_AUTH;
-		*detail = o.len == 0 ? "the daemon allows no authentication" :
-				       "the daemon does not offer NULL "
-				       "authentication";
+		*detail = o.len == 0 ?
+		    "the daemon allows no authentication" :
+		    "the daemon does not offer NULL authentication";
 		errno = 0;
 		goto fail;
 	}
@@ -1145,4 +1095,38 @@ fail:
 	close(fd);
 	errno = err;
 	return (-1);
+}
+
+void
+spread_setup_error(struct spread_setup_err *e, const struct spread_addr *a,
+    int code, int err, const char *detail)
+{
+	e->name = spread_errname(code);
+	e->fault = SPREAD_FAULT_REFUSED;
+	if (e->name == NULL) {
+		e->fault = SPREAD_FAULT_PROTOCOL;
+		snprintf(e->text, sizeof(e->text),
+		    "the daemon answered with unknown code %d", code);
+		return;
+	}
+	if (code == SPREAD_COULD_NOT_CONNECT && err == ENXIO) {
+		e->fault = SPREAD_FAULT_RESOLVE;
+		snprintf(e->text, sizeof(e->text), "%s: resolve %s: %s",
+		    e->name, a->host, detail ? detail : "unknown error");
+	} else if (code == SPREAD_COULD_NOT_CONNECT && err == ETIMEDOUT) {
+		e->fault = SPREAD_FAULT_TIMEOUT;
+		snprintf(e->text, sizeof(e->text), "%s: timed out", e->name);
+	} else if (code == SPREAD_COULD_NOT_CONNECT) {
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+		    err == ENOMEM)
+			e->fault = SPREAD_FAULT_RESOURCE;
+		snprintf(e->text, sizeof(e->text), "%s: %s%s%s", e->name,
+		    a->is_unix ? a->path : "", a->is_unix ? ": " : "",
+		    strerror(err));
+	} else {
+		if (code == SPREAD_CONNECTION_CLOSED && err == EPROTO)
+			e->fault = SPREAD_FAULT_PROTOCOL;
+		snprintf(e->text, sizeof(e->text), "%s: %s", e->name,
+		    detail ? detail : spread_errtext(code));
+	}
 }

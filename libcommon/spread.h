@@ -421,4 +421,28 @@ int spread_session_open(struct spread_session *s, const struct spread_addr *a,
     const char *name, int flags, int timeout_ms, int *code,
     const char **detail);
 
+/* What a failed set-up was, for the program to pick its exit status. */
+enum spread_fault {
+	SPREAD_FAULT_REFUSED, /* refused, unreachable, closed, or rejected */
+	SPREAD_FAULT_RESOLVE, /* the daemon's host name did not resolve */
+	SPREAD_FAULT_TIMEOUT, /* no connection or answer within the timeout */
+	SPREAD_FAULT_RESOURCE, /* out of fds, memory or buffers on our side */
+	SPREAD_FAULT_PROTOCOL, /* the daemon's bytes are not the protocol */
+};
+
+struct spread_setup_err {
+	enum spread_fault fault;
+	const char *name; /* Spread's name of the code, NULL if it has none */
+	char text[512]; /* "REJECT_NOT_UNIQUE: private name already in..." */
+};
+
+/*
+ * Describe a failure of spread_session_open from its code and detail and
+ * the errno it left (err): e->text is what to write after the daemon's
+ * name ("COULD_NOT_CONNECT: /tmp/4803: No such file or directory",
+ * "the daemon answered with unknown code -10"), e->fault what happened.
+ */
+void spread_setup_error(struct spread_setup_err *e, const struct spread_addr *a,
+    int code, int err, const char *detail);
+
 #endif

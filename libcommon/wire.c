@@ -16,19 +16,21 @@ static const struct {
 	size_t len;
 	enum wire_cmd cmd;
 } cmds[] = {
-	CMD("msg", W_MSG),
-	CMD("ack", W_ACK),
-	CMD("ping", W_PING),
-	CMD("pong", W_PONG),
-	CMD("bye", W_BYE),
-	CMD("exit", W_EXIT),
-	CMD("hello", W_HELLO),
-	CMD("error", W_ERROR),
-	CMD("server-connect", W_SERVER_CONNECT),
-	CMD("route", W_ROUTE),
-	CMD("done", W_DONE),
-	CMD("lost", W_LOST),
+	CMD("msg",		W_MSG),
+	CMD("ack",		W_ACK),
+	CMD("ping",		W_PING),
+	CMD("pong",		W_PONG),
+	CMD("bye",		W_BYE),
+	CMD("exit",		W_EXIT),
+	CMD("hello",		W_HELLO),
+	CMD("error",		W_ERROR),
+	CMD("server-connect",	W_SERVER_CONNECT),
+	CMD("route",		W_ROUTE),
+	CMD("done",		W_DONE),
+	CMD("lost",		W_LOST),
+	CMD("duplicate",	W_DUPLICATE),
 };
+#undef CMD
 /* clang-format on */
 
 int

@@ -54,6 +54,7 @@ enum wire_cmd {
 	W_ROUTE,
 	W_DONE,
 	W_LOST,
+	W_DUPLICATE,
 };
 
 /* A decoded frame: views into its body. */

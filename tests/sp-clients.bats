@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # sp-join and sp-mcast against a scripted Spread daemon (tests/helpers/
 # spread-peer) that replays the daemon's bytes of the real captures in
-# shared/spread/vectors, or plays a refusal script.  The peer logs what the
+# tests/spread/vectors, or plays a refusal script.  The peer logs what the
 # client sent, so every test sees both sides.
 
 load helpers/common

@@ -133,7 +133,7 @@ child_batch(struct child *ch, struct conn *c)
 
 	if (c->peer_bye)
 		return (0);
-	while (off < have && off < CHILD_BATCH) {
+	while (off < have && off < CMSG_BATCH) {
 		ssize_t f = frame_parse(data + off, have - off, c->link.maxin,
 		    &body, &len);
 		struct wire_msg m;

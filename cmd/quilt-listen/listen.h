@@ -42,7 +42,6 @@
 #define SESS_MAX 1024
 #define SESS_AGE_MS (3600 * 1000LL)
 #define MARKS 4096
-#define CHILD_BATCH (256 * 1024) /* -C: bytes of frames per batch */
 
 /* The command line: set by main.c, read by every file. */
 struct opts {

@@ -61,8 +61,9 @@ take(enum fmt f, const char *p, size_t n, size_t cut, size_t max,
 			errno = 0;
 			r = fmt_next(f, c, arrived - at, eof, max, &d, &len);
 			e = errno;
-			if (r > 0 && (d < c || d + len > c + r || (size_t)r >
-			    arrived - at || len > max))
+			if (r > 0 &&
+			    (d < c || d + len > c + r ||
+				(size_t)r > arrived - at || len > max))
 				abort();
 			if (r > 0 && f != FMT_NET) {
 				if (d != c || memchr(d, term, len) != NULL)
@@ -71,8 +72,8 @@ take(enum fmt f, const char *p, size_t n, size_t cut, size_t max,
 				    !((size_t)r == len && eof && at + r == n))
 					abort();
 			}
-			if (r > 0 && f == FMT_NET && frame_count_parts(d,
-			    len) < 0)
+			if (r > 0 && f == FMT_NET &&
+			    frame_count_parts(d, len) < 0)
 				abort();
 			if (r > 0) {
 				if (res->nr == MAXR)
@@ -111,11 +112,20 @@ unescape(const char *s, size_t n, char *out)
 		if (++i == n)
 			return (-1);
 		switch (s[i]) {
-		case '\\': *o++ = '\\'; break;
-		case 'n': *o++ = '\n'; break;
-		case 't': *o++ = '\t'; break;
-		case '0': *o++ = '\0'; break;
-		default: return (-1);
+		case '\\':
+			*o++ = '\\';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case '0':
+			*o++ = '\0';
+			break;
+		default:
+			return (-1);
 		}
 	}
 	return (o - out);
@@ -123,8 +133,8 @@ unescape(const char *s, size_t n, char *out)
 
 /* Check fmt_put's output in the line or NUL format against the parts. */
 static void
-check_text(enum fmt f, const char *out, size_t r, const char *body,
-    size_t blen, int esc)
+check_text(enum fmt f, const char *out, size_t r, const char *body, size_t blen,
+    int esc)
 {
 	char term = f == FMT_NUL ? '\0' : '\n';
 	struct frame_iter it;
@@ -193,11 +203,21 @@ check_json(const char *p, size_t n)
 		if (++i == k)
 			abort();
 		switch (o[i]) {
-		case '"': *b++ = '"'; break;
-		case '\\': *b++ = '\\'; break;
-		case 'n': *b++ = '\n'; break;
-		case 'r': *b++ = '\r'; break;
-		case 't': *b++ = '\t'; break;
+		case '"':
+			*b++ = '"';
+			break;
+		case '\\':
+			*b++ = '\\';
+			break;
+		case 'n':
+			*b++ = '\n';
+			break;
+		case 'r':
+			*b++ = '\r';
+			break;
+		case 't':
+			*b++ = '\t';
+			break;
 		case 'u': {
 			unsigned v = 0;
 
@@ -241,15 +261,16 @@ check_put(const char *body, size_t blen, const char *part, size_t plen)
 			const char *d;
 			size_t len;
 
-			if (esc || fmt_next(FMT_NET, out, r, 1, blen, &d, &len) !=
-			    r || len != blen || memcmp(d, body, blen) != 0)
+			if (esc ||
+			    fmt_next(FMT_NET, out, r, 1, blen, &d, &len) != r ||
+			    len != blen || memcmp(d, body, blen) != 0)
 				abort();
 		} else
 			check_text(g, out, r, body, blen, esc);
 		/* A one-part message: fmt_put_part writes the same. */
 		if (part != NULL) {
-			char *o2 = malloc(fmt_bound(plen)), *pc = exact(part,
-			    plen);
+			char *o2 = malloc(fmt_bound(plen)),
+			     *pc = exact(part, plen);
 			int esc2 = 0;
 			size_t r2 = fmt_put_part(g, o2, pc, plen, &esc2);
 
@@ -283,8 +304,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	take(f, p, n, 0, max, &all);
 	take(f, p, n, cut, max, &split);
-	if (all.nr != split.nr || all.end != split.end || all.err !=
-	    split.err)
+	if (all.nr != split.nr || all.end != split.end || all.err != split.err)
 		abort();
 	for (size_t i = 0; i < all.nr; i++) {
 		const char *d = p + all.off[i];

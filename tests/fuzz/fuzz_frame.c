@@ -20,8 +20,8 @@
 struct result {
 	size_t nf;
 	size_t off[MAXF], len[MAXF], size[MAXF];
-	size_t end;		/* where parsing stopped */
-	int err;		/* errno of the -1 there, 0 for "need more" */
+	size_t end; /* where parsing stopped */
+	int err; /* errno of the -1 there, 0 for "need more" */
 };
 
 static ssize_t
@@ -37,8 +37,8 @@ parse_exact(const char *p, size_t n, size_t max, size_t *off, size_t *len)
 	memcpy(c, p, n);
 	r = frame_parse(c, n, max, &body, len);
 	if (r > 0) {
-		if ((size_t)r > n || body < c + 1 || body + *len + 1 !=
-		    c + r || body[-1] != ':' || c[r - 1] != ',')
+		if ((size_t)r > n || body < c + 1 || body + *len + 1 != c + r ||
+		    body[-1] != ':' || c[r - 1] != ',')
 			abort();
 		*off = body - c;
 	} else if (r < 0 && errno != EMSGSIZE && errno != EBADMSG)
@@ -133,8 +133,8 @@ incremental(const char *p, size_t n, size_t max, const size_t *cuts,
 
 		for (;;) {
 			size_t off, len;
-			ssize_t r = parse_exact(p + consumed, arrived - consumed,
-			    max, &off, &len);
+			ssize_t r = parse_exact(p + consumed,
+			    arrived - consumed, max, &off, &len);
 			const char *b2;
 			size_t len2;
 			int e = errno;
@@ -142,14 +142,16 @@ incremental(const char *p, size_t n, size_t max, const size_t *cuts,
 			/* In place, with the bytes yet to come right after:
 			 * the parser must not look at them. */
 			if (frame_parse(p + consumed, arrived - consumed, max,
-			    &b2, &len2) != r || (r > 0 && (b2 != p + consumed +
-			    off || len2 != len)) || (r < 0 && errno != e))
+				&b2, &len2) != r ||
+			    (r > 0 &&
+				(b2 != p + consumed + off || len2 != len)) ||
+			    (r < 0 && errno != e))
 				abort();
 			errno = e;
 			if (r == 0)
 				break;
 			if (r < 0) {
-				/* An error is final: the whole says the same. */
+				/* An error is final: the whole agrees. */
 				if (nf != res->nf || consumed != res->end ||
 				    errno != res->err)
 					abort();
@@ -178,8 +180,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size - 2;
 	cut = n ? data[0] * n / 255 : 0;
 	/* Small limits reach EMSGSIZE; 255 is the largest. */
-	max = data[1] < 200 ? data[1] : data[1] == 255 ? FRAME_LIMIT_MAX :
-	    (size_t)(data[1] - 199) * 1000;
+	if (data[1] < 200)
+		max = data[1];
+	else if (data[1] == 255)
+		max = FRAME_LIMIT_MAX;
+	else
+		max = (size_t)(data[1] - 199) * 1000;
 	whole(p, n, max, &res);
 	incremental(p, n, max, &cut, 1, &res);
 	if (n <= 512) {

@@ -29,7 +29,7 @@
 
 static struct link L;
 static int fds[2];
-static char *out;		/* what the peer has read */
+static char *out; /* what the peer has read */
 static size_t outn;
 static char part[40000];
 
@@ -39,9 +39,10 @@ invariants(void)
 	size_t off = L.q.start;
 
 	if (L.q.start > L.qs || L.qs > L.q.end || L.q.end > L.q.cap ||
-	    L.bound < L.q.start || L.bound > L.q.end || L.n_acked >
-	    L.n_queued || buf_len(&L.q) > L.window || L.n_bound < L.n_acked ||
-	    L.n_bound > L.n_queued || L.n_queued - L.n_acked > L.szmask + 1)
+	    L.bound < L.q.start || L.bound > L.q.end ||
+	    L.n_acked > L.n_queued || buf_len(&L.q) > L.window ||
+	    L.n_bound < L.n_acked || L.n_bound > L.n_queued ||
+	    L.n_queued - L.n_acked > L.szmask + 1)
 		abort();
 	/* The ring of sizes: the frames as they lie in q, bound at one. */
 	for (uint64_t k = L.n_acked; k < L.n_queued; k++) {
@@ -72,16 +73,15 @@ drain_peer(void)
 {
 	ssize_t r;
 
-	while (outn < OUTMAX && (r = read(fds[1], out + outn, OUTMAX - outn))
-	    > 0)
+	while (
+	    outn < OUTMAX && (r = read(fds[1], out + outn, OUTMAX - outn)) > 0)
 		outn += r;
 }
 
 static void
 flush(void)
 {
-	if (link_pending(&L) > 0 && link_flush(&L) == -1 && errno !=
-	    EAGAIN)
+	if (link_pending(&L) > 0 && link_flush(&L) == -1 && errno != EAGAIN)
 		abort();
 	invariants();
 	drain_peer();
@@ -144,8 +144,8 @@ hello(const struct wire_msg *m)
 		/* From the end: nothing left unsent. */
 		if ((uint64_t)h.resume == L.n_queued && link_unsent(&L))
 			abort();
-	} else if (errno != EPROTO || L.qs != before.qs || L.n_acked !=
-	    before.n_acked) {
+	} else if (errno != EPROTO || L.qs != before.qs ||
+	    L.n_acked != before.n_acked) {
 		abort();
 	} else {
 		/* quilt-send gives up; here, resend all that is held. */
@@ -168,8 +168,9 @@ handle(void)
 		struct wire_msg m;
 		struct frame_iter it;
 
-		if (body < buf_data(&L.in) || body + len > buf_data(&L.in) +
-		    buf_len(&L.in) || len > L.maxin)
+		if (body < buf_data(&L.in) ||
+		    body + len > buf_data(&L.in) + buf_len(&L.in) ||
+		    len > L.maxin)
 			abort();
 		if (wire_decode(body, len, &m) == -1)
 			return (-1);
@@ -187,7 +188,7 @@ handle(void)
 		case W_PING:
 			if (frame_next_part(&it, &p, &n) == 1) {
 				char seq[24];
-				const char *args[] = { seq, "fuzz", "0", NULL };
+				const char *args[] = {seq, "fuzz", "0", NULL};
 
 				snprintf(seq, sizeof(seq), "%.*s",
 				    (int)(n < 20 ? n : 20), p);
@@ -282,8 +283,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *b;
 			size_t len;
 			struct wire_msg m;
-			ssize_t r = frame_parse(out + at, outn - at, 1 << 20, &b,
-			    &len);
+			ssize_t r = frame_parse(out + at, outn - at, 1 << 20,
+			    &b, &len);
 
 			if (r <= 0 || wire_decode(b, len, &m) == -1 ||
 			    (m.cmd != W_MSG && m.cmd != W_PONG))

@@ -1,20 +1,21 @@
 /*
- * libFuzzer harness of quilt-relay's parsers, without sockets or children:
- * the program is included whole (its main renamed) and its state S is set
+ * libFuzzer harness of quilt-relay's router, without sockets or children:
+ * built from the rooms of cmd/quilt-relay/ without main.c, their state set
  * up as main() does, as a node n2 of a small mesh: relay peers n1 and n3
  * up, a leaf peer lf up, a relay peer n4 down (reached through n3), a node
  * n5 known and unreachable; connections from the listen child of relays
  * n1, n3 and n4 (n4 has no link back yet) and of a client.  Standard output
- * and the listen child's side are /dev/null; fork() fails, so that a
- * server-connect adds a peer whose child cannot start.
+ * and the listen child's side are /dev/null; children cannot be started
+ * (the spawner of children.c is one that fails), so that a server-connect
+ * adds a peer whose child never runs.
  *
  * The first byte of the input picks the target and how it runs:
  *   bits 0-2  0, 6: frames of the listen child, to listen_frame
  *             1, 7: frames of a connection, to conn_frame (relay_frame for
  *                   a relay: route, msg, done, ping, pong, server-connect)
  *             2: frames of a quilt-send child, to peer_report
- *             3: standard input, to process_stdin
- *             4: a control command line, to ctl_command
+ *             3: standard input, to clients_stdin
+ *             4: a control command line, to control_answer
  *             5: a script: netstrings, each a first byte (as above, its
  *                bits 0-2 and 5-6) and that target's bytes, in one state
  *   bits 3-4  output format (and stdin's): lines, -0, -N, -j
@@ -40,36 +41,27 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-static FILE *report;	/* the real standard error */
+#include "../../cmd/quilt-relay/children.h"
+#include "../../cmd/quilt-relay/clients.h"
+#include "../../cmd/quilt-relay/conns.h"
+#include "../../cmd/quilt-relay/control.h"
+#include "../../cmd/quilt-relay/e2e.h"
+#include "../../cmd/quilt-relay/flood.h"
+#include "../../cmd/quilt-relay/forward.h"
+#include "../../cmd/quilt-relay/hops.h"
+#include "../../cmd/quilt-relay/local.h"
+#include "../../cmd/quilt-relay/lsdb.h"
+#include "../../cmd/quilt-relay/nodes.h"
+#include "../../cmd/quilt-relay/ping.h"
+#include "../../cmd/quilt-relay/reader.h"
+#include "log.h"
 
-/* No children here: a peer's quilt-send never starts. */
-static pid_t
-fuzz_fork(void)
-{
-	errno = EAGAIN;
-	return (-1);
-}
+/* What main.c defines. */
+struct conf conf;
+struct counters ctr;
+struct loop loop;
 
-/* And so there is no child to signal. */
-static int
-fuzz_kill(pid_t pid, int sig)
-{
-	fprintf(report ? report : stderr, "fuzz_relay: kill(%ld, %d) of a "
-	    "child never started\n", (long)pid, sig);
-	abort();
-}
-
-#define fork fuzz_fork
-#define kill fuzz_kill
-#define main quilt_relay_main
-/* main's implicit "return 0" goes with its name. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wreturn-type"
-#include "../../cmd/quilt-relay.c"
-#pragma GCC diagnostic pop
-#undef main
-#undef kill
-#undef fork
+static FILE *report; /* the real standard error */
 
 /* Small, so that inputs reach the limits; -DFUZZ_MAXMSG=... for others. */
 #ifndef FUZZ_MAXMSG
@@ -82,7 +74,13 @@ static FILE *devnull_f;
 static int devnull_fd = -1;
 static int in_target;
 
-enum { T_LISTEN, T_RELAY, T_PEER, T_STDIN, T_CTL, T_SCRIPT };
+/* No children here: a peer's quilt-send never starts. */
+static pid_t
+no_spawn(const char *prog, char *const argv[], int *fd, int *fd3)
+{
+	errno = EAGAIN;
+	return (-1);
+}
 
 static void
 on_exit_check(void)
@@ -103,7 +101,7 @@ once(void)
 		return;
 	done = 1;
 	log_init("quilt-relay");
-	log_level = 2;		/* the messages are formatted too */
+	log_level = 2; /* the messages are formatted too */
 	if ((devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
 	    (devnull_f = fopen("/dev/null", "w")) == NULL)
 		abort();
@@ -113,17 +111,19 @@ once(void)
 		stderr = devnull_f;
 	atexit(on_exit_check);
 
-	S.fmt = FMT_LINE;
-	S.maxmsg = FUZZ_MAXMSG;
-	S.listen = "127.0.0.1:0";
-	snprintf(S.me, sizeof(S.me), "%s", ME);
-	snprintf(S.inst, sizeof(S.inst), "%s", MY_INST);
-	S.L.fd = devnull_fd;	/* to_conn writes only when there is one */
-	S.L.cfd = -1;
-	S.cfd = -1;
-	if (state_init(devnull_fd) == -1)
+	conf.fmt = FMT_LINE;
+	conf.maxmsg = FUZZ_MAXMSG;
+	conf.listen = "127.0.0.1:0";
+	snprintf(conf.me, sizeof(conf.me), "%s", ME);
+	conf.melen = strlen(ME);
+	snprintf(conf.inst, sizeof(conf.inst), "%s", MY_INST);
+	if (loop_init(&loop) == -1 || local_init(devnull_fd) == -1 ||
+	    clients_init() == -1 || ping_init() == -1 ||
+	    children_init(on_listen_child, on_peer) == -1)
 		abort();
-	S.L.l.fd = S.L.fd;
+	L.spawn = no_spawn;
+	L.fd = devnull_fd; /* lc_to writes only when there is one */
+	L.l.fd = L.fd;
 }
 
 static int
@@ -133,9 +133,9 @@ fake_node(const char *name, const char *inst, uint64_t seq)
 
 	if (n == -1)
 		abort();
-	snprintf(S.nodes[n].inst, sizeof(S.nodes[n].inst), "%s", inst);
-	S.nodes[n].seq = seq;
-	snprintf(S.nodes[n].addr, sizeof(S.nodes[n].addr), "127.0.0.1:%d",
+	snprintf(LS.n[n].cur.inst, sizeof(LS.n[n].cur.inst), "%s", inst);
+	LS.n[n].cur.seq = seq;
+	snprintf(LS.n[n].cur.addr, sizeof(LS.n[n].cur.addr), "127.0.0.1:%d",
 	    30000 + n);
 	return (n);
 }
@@ -143,44 +143,33 @@ fake_node(const char *name, const char *inst, uint64_t seq)
 static void
 fake_link(int u, int v)
 {
-	if (S.nodes[u].nnbr < NBR_MAX)
-		S.nodes[u].nbr[S.nodes[u].nnbr++] = v;
+	if (LS.n[u].cur.nnbr < NBR_MAX)
+		LS.n[u].cur.nbr[LS.n[u].cur.nnbr++] = v;
 }
 
 static void
 fake_peer(int i, const char *addr, const char *node, int relay, int up,
     int fixed)
 {
-	struct peer *p = &S.peers[i];
+	struct peer *p;
 
-	memset(p, 0, sizeof(*p));
-	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	if (peer_new(addr, fixed) != i)
+		abort();
+	p = &H.p[i];
 	snprintf(p->node, sizeof(p->node), "%s", node);
-	p->used = 1;
-	p->fixed = fixed;
-	p->fd = -1;
-	p->backoff = BACKOFF_MIN;
+	p->backoff = 100;
 	p->relay = relay;
 	p->up = up;
-	p->maxmsg = S.maxmsg;
+	p->maxmsg = conf.maxmsg;
 	p->nidx = node_find(node, strlen(node));
-	if (link_init(&p->l, -1, S.maxmsg + 1024, 2 * PEER_WINDOW, S.maxmsg +
-	    1024) == -1)
-		abort();
-	if (i >= S.npeers)
-		S.npeers = i + 1;
 }
 
 static void
 fake_conn(uint64_t serial, const char *node, const char *inst)
 {
-	struct conn *c = &S.conns[serial % CONNS_MAX];
-
-	c->used = 1;
-	c->serial = serial;
-	snprintf(c->node, sizeof(c->node), "%s", node);
-	snprintf(c->inst, sizeof(c->inst), "%s", inst);
-	c->relay = inst[0] != '\0';
+	if (conn_open(serial, L.gen, node, strlen(node), inst, strlen(inst)) ==
+	    NULL)
+		abort();
 }
 
 /* The state of a running n2, the same for every input. */
@@ -189,74 +178,52 @@ reset(int oformat)
 {
 	int n1, n3, n4, n5;
 
-	for (int i = 1; i < S.nnodes; i++)
-		free(S.nodes[i].dd_bits);
-	memset(S.nodes, 0, sizeof(S.nodes));
-	self_node();
-	S.myseq = 4;
-	S.dup_reported = S.dup_answers = 0;
-	S.stopping = 0;
-
+	nodes_init(ME);
+	ls_init(MY_INST);
+	LS.myseq = 4;
 	n1 = fake_node("n1", "000660d795e8950834b4", 1);
 	n3 = fake_node("n3", "000660d795ea87b9b0f9", 2);
 	n4 = fake_node("n4", "000660d796d26f6e7b14", 1);
-	(void)fake_node("lf", "", 0);	/* a leaf: no link state */
+	(void)fake_node("lf", "", 0); /* a leaf: no link state */
 	n5 = fake_node("n5", "000660d790000000000a", 7);
 	fake_link(n1, 0);
 	fake_link(n3, 0);
 	fake_link(n3, n4);
 	fake_link(n4, n3);
-	fake_link(n5, n4);	/* n4 does not list n5: no route */
+	fake_link(n5, n4); /* n4 does not list n5: no route */
 
-	for (int i = 0; i < S.npeers; i++)
-		if (S.peers[i].used) {
-			link_free(&S.peers[i].l);
-			free(S.peers[i].lq);
-		}
-	memset(S.peers, 0, sizeof(S.peers));
-	S.npeers = 0;
+	for (int i = 0; i < H.n; i++)
+		if (H.p[i].used)
+			peer_free(&H.p[i]);
+	memset(&H, 0, sizeof(H));
 	fake_peer(0, "127.0.0.1:37997", "n1", 1, 1, 1);
 	fake_peer(1, "127.0.0.1:38959", "n3", 1, 1, 0);
-	S.peers[1].maxmsg = 1024;	/* a smaller -M: frames over it stay */
+	H.p[1].maxmsg = 1024; /* a smaller -M: frames over it stay */
 	fake_peer(2, "127.0.0.1:40001", "lf", 0, 1, 0);
 	fake_peer(3, "127.0.0.1:35981", "n4", 1, 0, 0);
-	route_all();
+	snprintf(L.bound, sizeof(L.bound), "127.0.0.1:42155");
+	routes_update();
 	lsa_self();
-	S.nodes[0].seq = S.myseq;
+	LS.n[0].cur.seq = LS.myseq;
 
-	memset(S.conns, 0, sizeof(S.conns));
+	conns_init();
 	fake_conn(1, "n1", "000660d795e8950834b4");
 	fake_conn(2, "n3", "000660d795ea87b9b0f9");
 	fake_conn(3, "vm", "");
 	fake_conn(4, "n4", "000660d796d26f6e7b14");
 
-	S.L.l.in.start = S.L.l.in.end = 0;
-	S.L.l.ctl.start = S.L.l.ctl.end = 0;
-	S.L.c.in.start = S.L.c.in.end = 0;
-	S.L.blocked = S.L.cblocked = 0;
-	S.L.boff = S.L.cboff = (struct resume){ 0, 0 };
-	snprintf(S.L.bound, sizeof(S.L.bound), "127.0.0.1:42155");
+	L.l.in.start = L.l.in.end = 0;
+	L.l.ctl.start = L.l.ctl.end = 0;
+	L.c.in.start = L.c.in.end = 0;
+	L.blocked = L.cblocked = 0;
+	L.boff = L.cboff = (struct resume){0, 0};
 
-	S.in.start = S.in.end = 0;
-	S.in_eof = 0;
-	S.wq_head = S.wq_count = 0;
-	S.out_count = S.out_written = 0;
-	S.out.b.start = S.out.b.end = 0;
-	S.out.appended = S.out.written = 0;
-	S.out.head = S.out.count = 0;
-	S.escaped = 0;
-
-	memset(S.pend, 0, PEND_MAX * sizeof(*S.pend));
-	S.next_id = (uint64_t)1 << 40;
-	memset(S.lpings, 0, sizeof(S.lpings));
-	S.lping_next = 0;
-	memset(&S.cd, 0, sizeof(S.cd));
-	S.c_in = S.c_local_in = S.c_fwd = S.c_delivered = S.c_dup = S.c_hops =
-	    S.c_noroute = S.c_oversize = S.c_bad = S.c_restarts = 0;
-
-	S.json = oformat == 3;
-	S.fmt = oformat == 3 ? FMT_LINE : (enum fmt)oformat;
-	S.out.term = S.fmt == FMT_NET ? -1 : S.json ? '\n' : fmt_term(S.fmt);
+	conf.json = oformat == 3;
+	conf.fmt = oformat == 3 ? FMT_LINE : (enum fmt)oformat;
+	if (local_init(devnull_fd) == -1 || e2e_init((uint64_t)1 << 40) == -1 ||
+	    ping_init() == -1)
+		abort();
+	memset(&ctr, 0, sizeof(ctr));
 }
 
 /*
@@ -269,41 +236,46 @@ static void
 drain(void)
 {
 	for (int round = 0; round < 4; round++) {
-		for (int i = 0; i < 16 && !sink_empty(&S.out); i++)
-			if (sink_flush(&S.out, local_written, NULL) == -1)
+		for (int i = 0; i < 16 && !sink_empty(&LO.out); i++)
+			if (local_flush(e2e_written) == -1)
 				abort();
-		flush_dones();
-		for (int i = 0; i < S.npeers; i++) {
-			struct peer *p = &S.peers[i];
+		e2e_flush();
+		for (int i = 0; i < H.n; i++) {
+			struct peer *p = &H.p[i];
 			char ack[48], num[24];
 			size_t d;
 
 			if (!p->used)
 				continue;
+			lsa_flush(p);
 			p->l.ctl.start = p->l.ctl.end = 0;
 			if (p->l.n_queued == p->l.n_acked)
 				continue;
-			p->l.qs = p->l.q.end;	/* all sent */
+			p->l.qs = p->l.q.end; /* all sent */
 			d = frame_u64(num, p->l.n_queued - p->base);
-			peer_report(p, ack, snprintf(ack, sizeof(ack),
-			    "3:ack,%zu:%s,", d, num));
+			if (peer_report(p, ack,
+				snprintf(ack, sizeof(ack), "3:ack,%zu:%s,", d,
+				    num)) == -1)
+				abort();
 		}
 	}
-	S.L.l.ctl.start = S.L.l.ctl.end = 0;
+	L.l.ctl.start = L.l.ctl.end = 0;
 }
 
 /* One call that may have to wait; it must get through once drained. */
-#define NO_STALL(call) do {						\
-	if ((call) == -1) {						\
-		drain();						\
-		if ((call) == -1) {					\
-			fprintf(report, "fuzz_relay: %s waits for room "	\
-			    "that draining everything does not make\n",	\
-			    #call);					\
-			abort();					\
-		}							\
-	}								\
-} while (0)
+#define NO_STALL(call)                                                         \
+	do {                                                                   \
+		if ((call) == -1) {                                            \
+			drain();                                               \
+			if ((call) == -1) {                                    \
+				fprintf(report,                                \
+				    "fuzz_relay: %s waits for room that "      \
+				    "draining everything does not make\n",     \
+				    #call);                                    \
+				abort();                                       \
+			}                                                      \
+		}                                                              \
+	} while (0)
 
 /* A private copy, so that reading past the input is seen. */
 static char *
@@ -325,24 +297,22 @@ t_listen(char *b, size_t n)
 	size_t off = 0, len;
 	ssize_t f;
 
-	S.L.boff = (struct resume){ 0, 0 };
-	while (off < n && (f = frame_parse(b + off, n - off, S.L.l.maxin,
-	    &body, &len)) > 0) {
-		struct resume was = { (size_t)-1, 0 };
+	L.boff = (struct resume){0, 0};
+	while (off < n &&
+	    (f = frame_parse(b + off, n - off, L.l.maxin, &body, &len)) > 0) {
+		struct resume was = {(size_t)-1, 0};
 
-		/* A run of frames goes on from S.L.boff: it must move. */
-		while (listen_frame(b + off, f, body, len, &S.L.boff) == -1) {
-			if (S.L.boff.off == was.off &&
-			    S.L.boff.done == was.done) {
-				fprintf(report, "fuzz_relay: listen_frame "
-				    "waits for room that draining everything "
-				    "does not make\n");
+		/* A run of frames goes on from L.boff: it must move. */
+		while (listen_frame(b + off, body, len, &L.boff) == -1) {
+			if (L.boff.off == was.off && L.boff.done == was.done) {
+				fprintf(report,
+				    "fuzz_relay: listen_frame waits for room that draining everything does not make\n");
 				abort();
 			}
-			was = S.L.boff;
+			was = L.boff;
 			drain();
 		}
-		S.L.boff = (struct resume){ 0, 0 };
+		L.boff = (struct resume){0, 0};
 		off += f;
 	}
 }
@@ -350,7 +320,7 @@ t_listen(char *b, size_t n)
 static struct conn *
 conn_of(int sel)
 {
-	static const uint64_t serial[] = { 1, 2, 4, 3 };
+	static const uint64_t serial[] = {1, 2, 4, 3};
 
 	return (conn_find(serial[sel & 3]));
 }
@@ -365,8 +335,9 @@ t_relay(int sel, char *b, size_t n)
 	uint64_t k = 1;
 	struct conn *c = conn_of(sel);
 
-	while (c != NULL && off < n && (f = frame_parse(b + off, n - off,
-	    S.maxmsg + 4096, &body, &len)) > 0) {
+	while (c != NULL && off < n &&
+	    (f = frame_parse(b + off, n - off, conf.maxmsg + 4096, &body,
+		 &len)) > 0) {
 		NO_STALL(conn_frame(c, k, b + off, f, body, len));
 		k++;
 		off += f;
@@ -378,9 +349,9 @@ t_relay(int sel, char *b, size_t n)
 static struct peer *
 peer_sel(int sel)
 {
-	static const int idx[] = { 0, 2, 1, 3 };
+	static const int idx[] = {0, 2, 1, 3};
 
-	return (&S.peers[idx[sel & 3]]);
+	return (&H.p[idx[sel & 3]]);
 }
 
 /* Frames from a quilt-send child, as on_peer takes them. */
@@ -392,9 +363,10 @@ t_peer(int sel, char *b, size_t n)
 	ssize_t f;
 	struct peer *p = peer_sel(sel);
 
-	while (p->used && off < n && (f = frame_parse(b + off, n - off,
-	    p->l.maxin, &body, &len)) > 0) {
-		peer_report(p, body, len);
+	while (p->used && off < n &&
+	    (f = frame_parse(b + off, n - off, p->l.maxin, &body, &len)) > 0) {
+		if (peer_report(p, body, len) == -1)
+			break; /* its child is dropped */
 		off += f;
 	}
 }
@@ -403,54 +375,53 @@ t_peer(int sel, char *b, size_t n)
 static void
 t_stdin(int sel, const char *b, size_t n)
 {
-	size_t room = S.in.max - buf_len(&S.in);
+	size_t room = LO.in.max - buf_len(&LO.in);
 
 	if (n > room)
 		n = room;
-	if (buf_append(&S.in, b, n) == -1)
+	if (buf_append(&LO.in, b, n) == -1)
 		abort();
-	S.in_eof = !(sel & 1);
-	process_stdin();
-	S.in_eof = 1;
-	process_stdin();
-	while (buf_len(&S.in) > 0) {
-		size_t before = buf_len(&S.in);
+	LO.in_eof = !(sel & 1);
+	clients_stdin();
+	LO.in_eof = 1;
+	clients_stdin();
+	while (buf_len(&LO.in) > 0) {
+		size_t before = buf_len(&LO.in);
 
 		drain();
-		process_stdin();
-		if (buf_len(&S.in) == before) {
-			fprintf(report, "fuzz_relay: standard input stays "
-			    "unread after its end, with room\n");
+		clients_stdin();
+		if (buf_len(&LO.in) == before) {
+			fprintf(report,
+			    "fuzz_relay: standard input stays unread after its end, with room\n");
 			abort();
 		}
 	}
 }
 
-/* A control connection's line, as on_control reads it. */
+/* A control connection's line, as the control socket reads it. */
 static void
 t_ctl(const char *b, size_t n)
 {
-	char line[128];
+	char line[CTL_LINE];
 
 	if (n > sizeof(line) - 1)
 		n = sizeof(line) - 1;
 	memcpy(line, b, n);
 	line[n] = '\0';
 	line[strcspn(line, "\r\n")] = '\0';
-	ctl_line(devnull_f, line);
+	control_answer(devnull_f, line);
 	fflush(devnull_f);
 }
 
 static void
 ctl_all(void)
 {
-	static const char *const cmds[] = { "peers", "routes", "nodes",
-	    "counters", "dot" };
+	static const char *const cmds[] = {"peers", "routes", "nodes",
+	    "counters", "dot", "json peers", "json routes", "json nodes",
+	    "json counters", "json dot"};
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		ctl_command(devnull_f, cmds[i], 0);
-		ctl_command(devnull_f, cmds[i], 1);
-	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		control_answer(devnull_f, cmds[i]);
 	fflush(devnull_f);
 }
 
@@ -464,10 +435,11 @@ t_script(char *b, size_t n, int depth)
 	size_t off = 0, len;
 	ssize_t f;
 
-	while (off < n && (f = frame_parse(b + off, n - off, n, &body,
-	    &len)) > 0) {
+	while (off < n &&
+	    (f = frame_parse(b + off, n - off, n, &body, &len)) > 0) {
+		/* body is a view into b, which is ours to write */
 		if (len > 0)
-			target((uint8_t)body[0], (char *)body + 1, len - 1,
+			target((uint8_t)body[0], b + (body - b) + 1, len - 1,
 			    depth + 1);
 		off += f;
 	}
@@ -516,9 +488,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b = copy(data + 1, size - 1);
 	target(data[0], b, size - 1, 0);
 	/* Time passes: a link said down stays down after its grace. */
-	for (int i = 0; i < S.npeers; i++)
-		if (S.peers[i].used && S.peers[i].down_at)
-			peer_down(&S.peers[i]);
+	for (int i = 0; i < H.n; i++)
+		if (H.p[i].used && H.p[i].down_at)
+			peer_down(&H.p[i]);
 	drain();
 	if (data[0] & 0x80)
 		ctl_all();

@@ -53,8 +53,8 @@ frames(const uint8_t *d, size_t n)
 	if ((s = seal_new(0)) == NULL)
 		abort();
 	if (wire_get_hello(&m, &h) == 0) {
-		if (h.kx[0] != '\0' && seal_unhex(pk, sizeof(pk), h.kx,
-		    strlen(h.kx)) == 0) {
+		if (h.kx[0] != '\0' &&
+		    seal_unhex(pk, sizeof(pk), h.kx, strlen(h.kx)) == 0) {
 			if (seal_derive(s, psk, pk, b, n) == -1 &&
 			    errno != EPROTO)
 				abort();
@@ -120,8 +120,9 @@ handshake(struct seal **cp, struct seal **lp)
 static void
 records(const uint8_t *d, size_t n)
 {
-	static unsigned char stream[STREAM_MAX + SEAL_LENLEN + SEAL_ABYTES +
-	    SEAL_RECORD_MAX], plain[STREAM_MAX], out[SEAL_RECORD_MAX];
+	static unsigned char
+	    stream[STREAM_MAX + SEAL_LENLEN + SEAL_ABYTES + SEAL_RECORD_MAX],
+	    plain[STREAM_MAX], out[SEAL_RECORD_MAX];
 	size_t poff[MAXREC], plen[MAXREC], slen = 0, pl = 0, i = 0, off, used;
 	int pfinal[MAXREC], nrec = 0, touched = 0, opened = 0, final;
 	struct seal *c, *l;
@@ -133,7 +134,7 @@ records(const uint8_t *d, size_t n)
 		size_t k, j;
 
 		switch (op % 4) {
-		case 0:		/* a genuine record of the next k bytes */
+		case 0: /* a genuine record of the next k bytes */
 		case 1:
 			if (i + 2 > n || nrec == MAXREC)
 				goto feed;
@@ -144,7 +145,7 @@ records(const uint8_t *d, size_t n)
 			if (pl + k > sizeof(plain))
 				goto feed;
 			for (j = 0; j < k; j++)
-				plain[pl + j] = i < n ? d[(i + j) % n] : (uint8_t)j;
+				plain[pl + j] = i < n ? d[(i + j) % n] : j;
 			poff[nrec] = pl;
 			plen[nrec] = k;
 			pfinal[nrec] = (op & 0x80) != 0;
@@ -153,7 +154,7 @@ records(const uint8_t *d, size_t n)
 			pl += k;
 			nrec++;
 			break;
-		case 2:		/* raw bytes */
+		case 2: /* raw bytes */
 			if (i >= n)
 				goto feed;
 			k = d[i++] % 64;
@@ -161,11 +162,12 @@ records(const uint8_t *d, size_t n)
 				stream[slen++] = d[i++];
 			touched = 1;
 			break;
-		case 3:		/* flip a byte */
+		case 3: /* flip a byte */
 			if (i + 3 > n || slen == 0)
 				goto feed;
-			k = ((size_t)d[i] << 16 | (size_t)d[i + 1] << 8 |
-			    d[i + 2]) % slen;
+			k = (size_t)d[i] << 16 | (size_t)d[i + 1] << 8 |
+			    d[i + 2];
+			k %= slen;
 			stream[k] ^= 1 << (op >> 5);
 			i += 3;
 			touched = 1;
@@ -175,9 +177,9 @@ records(const uint8_t *d, size_t n)
 feed:
 	off = 0;
 	while (off < slen) {
-		/* A record that is not whole yet is "need more", nothing else. */
-		r = seal_open(l, out, stream + off, slen - off < 3 ? slen - off :
-		    3, &used, &final);
+		/* A record not yet whole is "need more", nothing else. */
+		r = seal_open(l, out, stream + off,
+		    slen - off < 3 ? slen - off : 3, &used, &final);
 		if (r != -2)
 			abort();
 		r = seal_open(l, out, stream + off, slen - off, &used, &final);
@@ -200,7 +202,7 @@ feed:
 		opened++;
 		off += used;
 		if (final)
-			break;	/* link.c refuses anything after it */
+			break; /* link.c refuses anything after it */
 	}
 	/* Untouched: every record up to the first FINAL opened. */
 	if (!touched) {

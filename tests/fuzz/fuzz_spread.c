@@ -3,7 +3,7 @@
  * Whatever decodes must re-encode to the bytes it came from, a message
  * must not decode from fewer bytes than it takes, and nothing may read
  * outside the input (the sanitizers watch).  Seeds: the daemon's and the
- * clients' streams of the captures in shared/spread/vectors.
+ * clients' streams of the captures in tests/spread/vectors.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,8 +45,8 @@ check_msgs(const uint8_t *p, size_t n)
 		spread_name_len(m.h.name);
 		if (spread_memb_decode(&m, &b) == 0) {
 			vo = 0;
-			while (spread_vs_next(&b, &vo, &at, &count, &names) ==
-			    1)
+			while (
+			    spread_vs_next(&b, &vo, &at, &count, &names) == 1)
 				for (uint32_t i = 0; i < count; i++)
 					spread_name_len(names + 32 * (size_t)i);
 			r = spread_memb_encode(re, sizeof(re), &b);

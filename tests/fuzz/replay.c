@@ -59,14 +59,15 @@ main(int argc, char *argv[])
 		while ((e = readdir(d)) != NULL) {
 			if (e->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
+			snprintf(path, sizeof(path), "%s/%s", argv[i],
+			    e->d_name);
 			if (replay_file(path) == -1)
 				bad++;
 			n++;
 		}
 		closedir(d);
-		printf("%sok %d replayed %d inputs from %s\n", bad ? "not " : "",
-		    i, n, argv[i]);
+		printf("%sok %d replayed %d inputs from %s\n",
+		    bad ? "not " : "", i, n, argv[i]);
 		failed |= bad != 0;
 	}
 	return (failed);

@@ -25,8 +25,8 @@ main(int argc, char *argv[])
 			ready = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: bindonly [-P readyfile] "
-			    "[address]\n");
+			fprintf(stderr,
+			    "usage: bindonly [-P readyfile] [address]\n");
 			exit(64);
 		}
 	}

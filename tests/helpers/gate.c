@@ -63,12 +63,13 @@ main(int argc, char *argv[])
 			if (h_write_all(1, buf, off) == -1)
 				h_die("write");
 			if (mark != NULL) {
-				if ((fd = open(mark, O_WRONLY | O_CREAT |
-				    O_TRUNC, 0644)) == -1)
+				fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC,
+				    0644);
+				if (fd == -1)
 					h_die("%s", mark);
 				close(fd);
 			}
-			left = -1;	/* once */
+			left = -1; /* once */
 			raise(SIGSTOP);
 		} else
 			off = 0;

@@ -34,8 +34,8 @@ main(int argc, char *argv[])
 			ready = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: idleconn [-n N] [-P readyfile] "
-			    "address\n");
+			fprintf(stderr,
+			    "usage: idleconn [-n N] [-P readyfile] address\n");
 			exit(64);
 		}
 	}
@@ -69,7 +69,7 @@ main(int argc, char *argv[])
 				continue;
 			r = read(pfd[i].fd, buf, sizeof(buf));
 			if (r > 0)
-				continue;	/* an error line: fine */
+				continue; /* an error line: fine */
 			if (r == -1 && (errno == EAGAIN || errno == EINTR))
 				continue;
 			close(pfd[i].fd);

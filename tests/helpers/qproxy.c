@@ -31,8 +31,8 @@
 
 #include "helper.h"
 
-#define MAXCONN	128
-#define BUFSZ	65536
+#define MAXCONN 128
+#define BUFSZ 65536
 #define MAXFAULT 16
 #define MAXREPLAY (1 << 20)
 
@@ -46,20 +46,20 @@ struct fault {
 /* One direction: bytes read from src, waiting to be written to dst. */
 struct dir {
 	char buf[BUFSZ + MAXREPLAY];
-	size_t head, tail;	/* pending = buf[head..tail) */
-	unsigned long long in;	/* stream offset of the next byte read */
-	unsigned long long out;	/* bytes written to dst */
-	int eof;		/* src said end of stream */
-	int shut;		/* dst was shut down for writing */
+	size_t head, tail; /* pending = buf[head..tail) */
+	unsigned long long in; /* stream offset of the next byte read */
+	unsigned long long out; /* bytes written to dst */
+	int eof; /* src said end of stream */
+	int shut; /* dst was shut down for writing */
 };
 
 struct conn {
 	int cfd, sfd;
 	int id;
 	int faulty;
-	int cut;		/* cut=N reached: close once flushed */
+	int cut; /* cut=N reached: close once flushed */
 	struct dir c2s, s2c;
-	char *replay;		/* captured bytes for replay */
+	char *replay; /* captured bytes for replay */
 	size_t nreplay;
 	int replayed;
 };
@@ -213,8 +213,7 @@ conn_close(struct conn *c)
 {
 	if (verbose)
 		fprintf(stderr,
-		    "qproxy: connection %d: %llu bytes client->server, "
-		    "%llu bytes server->client\n",
+		    "qproxy: connection %d: %llu bytes client->server, %llu bytes server->client\n",
 		    c->id, c->c2s.out, c->s2c.out);
 	close(c->cfd);
 	close(c->sfd);
@@ -297,15 +296,14 @@ main(int argc, char *argv[])
 			verbose = 1;
 			break;
 		case 'w':
-			dumpfd = open(optarg, O_WRONLY | O_CREAT | O_APPEND |
-			    O_CLOEXEC, 0644);
+			dumpfd = open(optarg,
+			    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 			if (dumpfd == -1)
 				h_die("%s", optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: qproxy [-v] [-P readyfile] "
-			    "[-p port] [-n nconn] [-w dumpfile] [-f fault]... "
-			    "[listen_addr] target_addr\n");
+			fprintf(stderr,
+			    "usage: qproxy [-v] [-P readyfile] [-p port] [-n nconn] [-w dumpfile] [-f fault]... [listen_addr] target_addr\n");
 			exit(64);
 		}
 	}
@@ -374,14 +372,16 @@ main(int argc, char *argv[])
 				nconn++;
 				if (sfd == -1) {
 					if (verbose)
-						fprintf(stderr, "qproxy: connect "
-						    "%s: %s\n", taddr,
-						    strerror(errno));
+						fprintf(stderr,
+						    "qproxy: connect %s: %s\n",
+						    taddr, strerror(errno));
 					close(cfd);
 				} else {
-					if ((c = calloc(1, sizeof(*c))) == NULL ||
-					    (c->replay = malloc(MAXREPLAY)) ==
-					    NULL)
+					c = calloc(1, sizeof(*c));
+					if (c == NULL)
+						h_die("malloc");
+					c->replay = malloc(MAXREPLAY);
+					if (c->replay == NULL)
 						h_die("malloc");
 					c->cfd = cfd;
 					c->sfd = sfd;

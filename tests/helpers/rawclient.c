@@ -47,8 +47,8 @@ main(int argc, char *argv[])
 			mark = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: rawclient [-m markfile] "
-			    "address\n");
+			fprintf(stderr,
+			    "usage: rawclient [-m markfile] address\n");
 			exit(64);
 		}
 	}
@@ -72,7 +72,8 @@ main(int argc, char *argv[])
 				continue;
 			h_die("poll");
 		}
-		if (net_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (net_open &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			r = read(s, buf, sizeof(buf));
 			if (r > 0) {
 				if (h_write_all(1, buf, (size_t)r) == -1)
@@ -82,8 +83,8 @@ main(int argc, char *argv[])
 				close(1);
 				mark_eof(mark);
 			} else if (errno == ECONNRESET) {
-				fprintf(stderr, "rawclient: connection reset "
-				    "by the server\n");
+				fprintf(stderr,
+				    "rawclient: connection reset by the server\n");
 				exit(3);
 			} else if (errno != EAGAIN && errno != EINTR) {
 				h_die("read");
@@ -91,16 +92,17 @@ main(int argc, char *argv[])
 		} else if (!net_open && in_open &&
 		    (pfd[1].revents & (POLLHUP | POLLERR))) {
 			/* Gone both ways before we finished sending. */
-			fprintf(stderr, "rawclient: connection closed by the "
-			    "server while sending\n");
+			fprintf(stderr,
+			    "rawclient: connection closed by the server while sending\n");
 			exit(3);
 		}
 		if (in_open && (pfd[0].revents & (POLLIN | POLLHUP))) {
 			r = read(0, buf, sizeof(buf));
 			if (r > 0) {
 				if (h_write_all(s, buf, (size_t)r) == -1) {
-					fprintf(stderr, "rawclient: write: "
-					    "%s\n", strerror(errno));
+					fprintf(stderr,
+					    "rawclient: write: %s\n",
+					    strerror(errno));
 					exit(3);
 				}
 			} else if (r == 0) {

@@ -24,12 +24,24 @@ unescape(const char *s, char *out)
 		}
 		s++;
 		switch (*s) {
-		case 'n': out[n++] = '\n'; s++; break;
-		case 'r': out[n++] = '\r'; s++; break;
-		case 't': out[n++] = '\t'; s++; break;
-		case '0': out[n++] = '\0'; s++; break;
+		case 'n':
+			out[n++] = '\n';
+			s++;
+			break;
+		case 'r':
+			out[n++] = '\r';
+			s++;
+			break;
+		case 't':
+			out[n++] = '\t';
+			s++;
+			break;
+		case '0':
+			out[n++] = '\0';
+			s++;
+			break;
 		case 'x': {
-			char hex[3] = { 0 };
+			char hex[3] = {0};
 
 			if (s[1] != '\0' && s[2] != '\0') {
 				hex[0] = s[1];
@@ -40,7 +52,9 @@ unescape(const char *s, char *out)
 				out[n++] = *s++;
 			break;
 		}
-		default: out[n++] = *s++; break;
+		default:
+			out[n++] = *s++;
+			break;
 		}
 	}
 	return (n);
@@ -67,8 +81,8 @@ main(int argc, char *argv[])
 			say = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: rawpeer [-P readyfile] "
-			    "[-s string] [address]\n");
+			fprintf(stderr,
+			    "usage: rawpeer [-P readyfile] [-s string] [address]\n");
 			exit(64);
 		}
 	}

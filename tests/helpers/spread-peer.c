@@ -6,11 +6,11 @@
  *
  * It listens on 127.0.0.1, port 0 (with -6 on ::1; with -U on a Unix
  * socket /tmp/N for a free N) and writes the Spread name of its address
- * ("PORT@127.0.0.1", "PORT@::1" or "N") to READY.  Then it serves CONNS connections (default 1), one after
- * the other.
+ * ("PORT@127.0.0.1", "PORT@::1" or "N") to READY.  Then it serves CONNS
+ * connections (default 1), one after the other.
  *
  * With -v it answers with the daemon's bytes of connection K (default 1)
- * of a capture of shared/spread/vectors: the authentication offer once the
+ * of a capture of tests/spread/vectors: the authentication offer once the
  * client's hello is in, the reply once its choice is in, and the rest of
  * the daemon's stream once the client has sent N messages (-w, default 0).
  * A refusal in the capture ends the connection after its byte.
@@ -133,7 +133,7 @@ send_bytes(struct conn *c, const uint8_t *p, size_t n)
 		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
 
 		if (w <= 0)
-			return;	/* the client went away: its business */
+			return; /* the client went away: its business */
 		p += w;
 		n -= w;
 	}
@@ -202,7 +202,7 @@ read_msgs(struct conn *c, int count)
 
 	for (;;) {
 		while ((r = spread_msg_decode(c->buf, c->len, sizeof(c->buf),
-		    &m)) > 0) {
+			    &m)) > 0) {
 			log_msg(&m);
 			take(c, r);
 			if (++seen == count)
@@ -276,7 +276,7 @@ serve_capture(struct conn *c, const struct vec_stream *dc, int wait)
 	off = r;
 	if (o.code < 0)
 		return;
-	if (o.len == 0 && off < dc->len) {	/* the refusal follows */
+	if (o.len == 0 && off < dc->len) { /* the refusal follows */
 		send_bytes(c, dc->b + off, dc->len - off);
 		return;
 	}
@@ -301,7 +301,7 @@ static void
 accept_session(struct conn *c, struct spread_hello *h, int major)
 {
 	uint8_t b[128];
-	struct spread_accept a = { .major = major, .has_patch = 1 };
+	struct spread_accept a = {.major = major, .has_patch = 1};
 	ssize_t n;
 
 	n = spread_offer_encode(b, sizeof(b), "NULL ");
@@ -332,7 +332,7 @@ serve_mode(struct conn *c, const char *mode, int wait)
 	if (read_hello(c, &h) == -1 || strcmp(mode, "close") == 0)
 		return;
 	if (strcmp(mode, "offer-foo") == 0) {
-		send_bytes(c, (const uint8_t *)"\x04" "FOO ", 5);
+		send_bytes(c, (const uint8_t *)"\004FOO ", 5);
 		finish(c);
 		return;
 	}
@@ -342,7 +342,7 @@ serve_mode(struct conn *c, const char *mode, int wait)
 		return;
 	}
 	if (strcmp(mode, "garbage-reply") == 0) {
-		send_bytes(c, (const uint8_t *)"\x05" "NULL ", 6);
+		send_bytes(c, (const uint8_t *)"\005NULL ", 6);
 		if (read_choice(c) == -1)
 			return;
 		memset(b, 'x', sizeof(b));
@@ -366,7 +366,7 @@ serve_mode(struct conn *c, const char *mode, int wait)
 	}
 	if (strcmp(mode, "bad-header") == 0) {
 		memset(b, 0, 48);
-		b[0] = 0x90;	/* 0x80 in byte 0, none in byte 3 */
+		b[0] = 0x90; /* 0x80 in byte 0, none in byte 3 */
 		send_bytes(c, b, 48);
 		finish(c);
 		return;
@@ -377,9 +377,10 @@ serve_mode(struct conn *c, const char *mode, int wait)
 int
 main(int argc, char *argv[])
 {
-	const char *ready = NULL, *capture = NULL, *mode = NULL, *logpath = NULL;
+	const char *ready = NULL, *capture = NULL, *mode = NULL,
+		   *logpath = NULL;
 	int ch, conns = 1, k = 1, wait = 0, use_unix = 0, use_v6 = 0, lfd;
-	struct vec_file vf = { 0 };
+	struct vec_file vf = {0};
 	char name[128], tmp[4200];
 	struct conn *c;
 	FILE *f;
@@ -414,9 +415,8 @@ main(int argc, char *argv[])
 			wait = atoi(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: spread-peer -P ready [-U] "
-			    "[-n conns] [-w n] [-l log] -v capture [-c k] | "
-			    "-m mode\n");
+			fprintf(stderr,
+			    "usage: spread-peer -P ready [-U] [-n conns] [-w n] [-l log] -v capture [-c k] | -m mode\n");
 			return (2);
 		}
 	}
@@ -435,7 +435,7 @@ main(int argc, char *argv[])
 	signal(SIGINT, on_term);
 
 	if (use_unix) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 		srand(getpid() ^ time(NULL));
 		lfd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -444,8 +444,10 @@ main(int argc, char *argv[])
 
 			if (i == 100)
 				die("no free /tmp/N");
-			snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/%d", n);
-			if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/%d",
+			    n);
+			if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) ==
+			    0) {
 				snprintf(unix_path, sizeof(unix_path), "%s",
 				    sun.sun_path);
 				snprintf(name, sizeof(name), "%d", n);
@@ -453,25 +455,25 @@ main(int argc, char *argv[])
 			}
 		}
 	} else if (use_v6) {
-		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+		struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
 		socklen_t sl = sizeof(sin6);
 
 		sin6.sin6_addr = in6addr_loopback;
 		lfd = socket(AF_INET6, SOCK_STREAM, 0);
-		if (lfd == -1 || bind(lfd, (struct sockaddr *)&sin6,
-		    sizeof(sin6)) == -1 || getsockname(lfd,
-		    (struct sockaddr *)&sin6, &sl) == -1)
+		if (lfd == -1 ||
+		    bind(lfd, (struct sockaddr *)&sin6, sizeof(sin6)) == -1 ||
+		    getsockname(lfd, (struct sockaddr *)&sin6, &sl) == -1)
 			die("bind ::1");
 		snprintf(name, sizeof(name), "%d@::1", ntohs(sin6.sin6_port));
 	} else {
-		struct sockaddr_in sin = { .sin_family = AF_INET };
+		struct sockaddr_in sin = {.sin_family = AF_INET};
 		socklen_t sl = sizeof(sin);
 
 		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		lfd = socket(AF_INET, SOCK_STREAM, 0);
-		if (lfd == -1 || bind(lfd, (struct sockaddr *)&sin,
-		    sizeof(sin)) == -1 || getsockname(lfd,
-		    (struct sockaddr *)&sin, &sl) == -1)
+		if (lfd == -1 ||
+		    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+		    getsockname(lfd, (struct sockaddr *)&sin, &sl) == -1)
 			die("bind");
 		snprintf(name, sizeof(name), "%d@127.0.0.1",
 		    ntohs(sin.sin_port));

@@ -1,5 +1,5 @@
 /*
- * Reader of the annotated Spread captures in shared/spread/vectors/, for the
+ * Reader of the annotated Spread captures in tests/spread/vectors/, for the
  * unit test (t_spread) and the scripted peer (spread-peer).  Header only, so
  * each program includes its own copy; not a helper program of its own.
  *
@@ -20,20 +20,20 @@
 #include <string.h>
 
 struct vec_note {
-	size_t at;		/* stream bytes before it */
-	char *text;		/* after "^ " */
+	size_t at; /* stream bytes before it */
+	char *text; /* after "^ " */
 };
 
 struct vec_stream {
 	uint8_t *b;
 	size_t len, cap;
-	size_t declared;	/* "(N bytes)" */
+	size_t declared; /* "(N bytes)" */
 	struct vec_note *notes;
 	size_t nnotes, notecap;
 };
 
 struct vec_conn {
-	struct vec_stream s[2];	/* 0: client->daemon, 1: daemon->client */
+	struct vec_stream s[2]; /* 0: client->daemon, 1: daemon->client */
 };
 
 struct vec_file {
@@ -123,7 +123,7 @@ vec_load(const char *path, struct vec_file *vf)
 
 		if (strncmp(line, "Decoded client->daemon stream", 29) == 0)
 			dir = 0;
-		else if (strncmp(line, "Decoded daemon->client stream", 29) == 0)
+		else if (strncmp(line, "Decoded daemon->client", 22) == 0)
 			dir = 1;
 		if (dir == 0 || (dir == 1 && vf->n == 0)) {
 			vf->c = realloc(vf->c, (vf->n + 1) * sizeof(*vf->c));
@@ -141,7 +141,7 @@ vec_load(const char *path, struct vec_file *vf)
 		if (cur == NULL)
 			continue;
 		if (line[0] != ' ' && line[0] != '\n') {
-			cur = NULL;	/* "Connection control", "=====" */
+			cur = NULL; /* "Connection control", "=====" */
 			continue;
 		}
 		for (p = line; *p == ' '; p++)

@@ -36,13 +36,14 @@ check_parse(const struct want *w)
 	errno = 0;
 	r = addr_parse(w->s, w->listener, &a, &why);
 	if (w->kind == -1) {
-		CHECKF(r == -1 && errno == EINVAL && why != NULL && *why !=
-		    '\0', "\"%s\" (%s) accepted", w->s, w->listener ?
-		    "listener" : "sender");
+		CHECKF(r == -1 && errno == EINVAL && why != NULL &&
+			*why != '\0',
+		    "\"%s\" (%s) accepted", w->s,
+		    w->listener ? "listener" : "sender");
 		return (0);
 	}
-	CHECKF(r == 0, "\"%s\" (%s) refused: %s", w->s, w->listener ?
-	    "listener" : "sender", why ? why : "?");
+	CHECKF(r == 0, "\"%s\" (%s) refused: %s", w->s,
+	    w->listener ? "listener" : "sender", why ? why : "?");
 	CHECKF((int)a.kind == w->kind, "\"%s\": kind %d", w->s, a.kind);
 	if (w->kind == ADDR_UNIX) {
 		CHECKF(strcmp(a.path, w->path) == 0, "\"%s\": path \"%s\"",
@@ -51,8 +52,8 @@ check_parse(const struct want *w)
 	}
 	CHECKF(strcmp(a.host, w->host) == 0, "\"%s\": host \"%s\"", w->s,
 	    a.host);
-	CHECKF(a.port_lo == w->lo && a.port_hi == w->hi, "\"%s\": ports "
-	    "%u-%u", w->s, a.port_lo, a.port_hi);
+	CHECKF(a.port_lo == w->lo && a.port_hi == w->hi, "\"%s\": ports %u-%u",
+	    w->s, a.port_lo, a.port_hi);
 	return (0);
 }
 
@@ -61,6 +62,7 @@ check_parse(const struct want *w)
 #define D ADDR_UDP
 #define NO -1
 
+/* clang-format off */
 static const struct want accepted[] = {
 	{ "host:80", 0, T, "host", NULL, 80, 80 },
 	{ "host:80", 1, T, "host", NULL, 80, 80 },
@@ -95,7 +97,9 @@ static const struct want accepted[] = {
 	{ "h:0", 1, T, "h", NULL, 0, 0 },
 	{ "udp:h:0", 1, D, "h", NULL, 0, 0 },
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct want refused[] = {
 	{ "1000-2000", 0, NO, NULL, NULL, 0, 0 },
 	{ "h:1000-2000", 0, NO, NULL, NULL, 0, 0 },
@@ -138,6 +142,7 @@ static const struct want refused[] = {
 	{ "udp:1:2:3", 0, NO, NULL, NULL, 0, 0 },
 	{ "udp:h:0", 0, NO, NULL, NULL, 0, 0 },
 };
+/* clang-format on */
 
 static int
 t_accepted(void)
@@ -168,8 +173,8 @@ t_long(void)
 	memcpy(s, "unix:", 5);
 	memset(s + 5, 'p', sizeof(path) - 1);
 	s[5 + sizeof(path) - 1] = '\0';
-	CHECK(addr_parse(s, 0, &a, &why) == 0 && strlen(a.path) ==
-	    sizeof(path) - 1);
+	CHECK(addr_parse(s, 0, &a, &why) == 0 &&
+	    strlen(a.path) == sizeof(path) - 1);
 	s[5 + sizeof(path) - 1] = 'p';
 	s[5 + sizeof(path)] = '\0';
 	CHECK(addr_parse(s, 0, &a, &why) == -1 && errno == EINVAL);
@@ -204,47 +209,50 @@ t_str(void)
 	in.sin_port = htons(40123);
 	inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
 	CHECK(strcmp(addr_str(out, (void *)&in, sizeof(in)),
-	    "127.0.0.1:40123") == 0);
+		  "127.0.0.1:40123") == 0);
 	addr_host_port((void *)&in, sizeof(in), host, sizeof(host), &port);
 	CHECK(strcmp(host, "127.0.0.1") == 0 && port == 40123);
 	in.sin_port = htons(0);
 	inet_pton(AF_INET, "0.0.0.0", &in.sin_addr);
-	CHECK(strcmp(addr_str(out, (void *)&in, sizeof(in)), "0.0.0.0:0") ==
-	    0);
+	CHECK(strcmp(addr_str(out, (void *)&in, sizeof(in)), "0.0.0.0:0") == 0);
 
 	memset(&in6, 0, sizeof(in6));
 	in6.sin6_family = AF_INET6;
 	in6.sin6_port = htons(1601);
 	inet_pton(AF_INET6, "::1", &in6.sin6_addr);
-	CHECK(strcmp(addr_str(out, (void *)&in6, sizeof(in6)), "[::1]:1601")
-	    == 0);
+	CHECK(strcmp(addr_str(out, (void *)&in6, sizeof(in6)), "[::1]:1601") ==
+	    0);
 	addr_host_port((void *)&in6, sizeof(in6), host, sizeof(host), &port);
 	CHECK(strcmp(host, "::1") == 0 && port == 1601);
 	inet_pton(AF_INET6, "2001:db8::42:1", &in6.sin6_addr);
 	in6.sin6_port = htons(65535);
 	CHECK(strcmp(addr_str(out, (void *)&in6, sizeof(in6)),
-	    "[2001:db8::42:1]:65535") == 0);
+		  "[2001:db8::42:1]:65535") == 0);
 	/* IPv4-mapped: written as IPv4. */
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &in6.sin6_addr);
 	in6.sin6_port = htons(80);
-	CHECK(strcmp(addr_str(out, (void *)&in6, sizeof(in6)),
-	    "10.1.2.3:80") == 0);
+	CHECK(strcmp(addr_str(out, (void *)&in6, sizeof(in6)), "10.1.2.3:80") ==
+	    0);
 	addr_host_port((void *)&in6, sizeof(in6), host, sizeof(host), &port);
 	CHECK(strcmp(host, "10.1.2.3") == 0 && port == 80);
 
 	memset(&un, 0, sizeof(un));
 	un.sun_family = AF_UNIX;
 	strcpy(un.sun_path, "/tmp/q.sock");
-	CHECK(strcmp(addr_str(out, (void *)&un, offsetof(struct sockaddr_un,
-	    sun_path) + strlen(un.sun_path) + 1), "unix:/tmp/q.sock") == 0);
+	CHECK(strcmp(addr_str(out, (void *)&un,
+			 offsetof(struct sockaddr_un, sun_path) +
+			     strlen(un.sun_path) + 1),
+		  "unix:/tmp/q.sock") == 0);
 	/* The length without the NUL, and the whole structure. */
-	CHECK(strcmp(addr_str(out, (void *)&un, offsetof(struct sockaddr_un,
-	    sun_path) + strlen(un.sun_path)), "unix:/tmp/q.sock") == 0);
+	CHECK(strcmp(addr_str(out, (void *)&un,
+			 offsetof(struct sockaddr_un, sun_path) +
+			     strlen(un.sun_path)),
+		  "unix:/tmp/q.sock") == 0);
 	CHECK(strcmp(addr_str(out, (void *)&un, sizeof(un)),
-	    "unix:/tmp/q.sock") == 0);
+		  "unix:/tmp/q.sock") == 0);
 	/* An unnamed socket (the client end of a connection). */
 	CHECK(strcmp(addr_str(out, (void *)&un, sizeof(sa_family_t)),
-	    "unix:") == 0);
+		  "unix:") == 0);
 	/* The longest path, not NUL-terminated in sun_path. */
 	memset(un.sun_path, 'p', sizeof(un.sun_path));
 	addr_str(out, (void *)&un, sizeof(un));
@@ -253,12 +261,14 @@ t_str(void)
 	return (0);
 }
 
+/* clang-format off */
 static const struct tcase cases[] = {
 	{ "addr_parse: accepted forms", t_accepted },
 	{ "addr_parse: refused forms", t_refused },
 	{ "addr_parse: long paths and host names", t_long },
 	{ "addr_str: IPv4, IPv6, v4-mapped, unix", t_str },
 };
+/* clang-format on */
 
 int
 main(void)

@@ -16,7 +16,7 @@
 #include "sink.h"
 #include "tcase.h"
 
-#define S(s) ((struct cmsg_str){ (s), sizeof(s) - 1 })
+#define S(s) ((struct cmsg_str){(s), sizeof(s) - 1})
 
 static int
 same_str(struct cmsg_str a, struct cmsg_str b)
@@ -49,6 +49,7 @@ roundtrip(enum cmsg_chan ch, const struct cmsg *m)
 static int
 t_roundtrip(void)
 {
+	/* clang-format off */
 	const struct {
 		enum cmsg_chan ch;
 		struct cmsg m;
@@ -73,6 +74,7 @@ t_roundtrip(void)
 		{ CM_FROM_SEND, { .type = CM_ACK, .n = 123456789012345ULL } },
 		{ CM_FROM_SEND, { .type = CM_PEER, .data = S("0:,4:pong,") } },
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		if (roundtrip(c[i].ch, &c[i].m) != 0)
@@ -99,6 +101,7 @@ decode_parts(enum cmsg_chan ch, const char *const *p)
 static int
 t_refused(void)
 {
+	/* clang-format off */
 	static const struct {
 		enum cmsg_chan ch;
 		const char *p[7];
@@ -134,11 +137,13 @@ t_refused(void)
 		{ CM_FROM_SEND, { "ack", "-1", NULL } },
 		{ CM_FROM_SEND, { "up", "n", "", "big", "", NULL } },
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		errno = 0;
 		CHECKF(decode_parts(bad[i].ch, bad[i].p) == -1 &&
-		    errno == EBADMSG, "case %zu (%s) was taken", i,
+			errno == EBADMSG,
+		    "case %zu (%s) was taken", i,
 		    bad[i].p[0] ? bad[i].p[0] : "(empty)");
 	}
 	return (0);
@@ -148,7 +153,7 @@ static int
 t_long_addr(void)
 {
 	char addr[200];
-	const char *p[] = { "listening", addr, NULL };
+	const char *p[] = {"listening", addr, NULL};
 
 	memset(addr, 'a', sizeof(addr) - 1);
 	addr[sizeof(addr) - 1] = '\0';
@@ -162,16 +167,17 @@ static int
 t_sink(void)
 {
 	struct sink s;
-	struct cmsg m = { .type = CM_CLOSE, .conn = 42 };
+	struct cmsg m = {.type = CM_CLOSE, .conn = 42};
 
 	CHECK(sink_init(&s, -1, 0, 64, 4) == 0);
 	CHECK(cmsg_sink(&s, &m) == 0);
 	CHECKF(buf_len(&s.b) == 17 &&
-	    memcmp(buf_data(&s.b), "13:5:close,2:42,,", 17) == 0, "%.*s",
-	    (int)buf_len(&s.b), buf_data(&s.b));
+		memcmp(buf_data(&s.b), "13:5:close,2:42,,", 17) == 0,
+	    "%.*s", (int)buf_len(&s.b), buf_data(&s.b));
 	/* A sink that is full refuses the whole frame. */
 	m.type = CM_DROP;
-	m.text.p = "0123456789012345678901234567890123456789012345678901234567890";
+	m.text.p =
+	    "0123456789012345678901234567890123456789012345678901234567890";
 	m.text.len = strlen(m.text.p);
 	CHECK(cmsg_sink(&s, &m) == -1);
 	CHECK(buf_len(&s.b) == 17);
@@ -179,6 +185,7 @@ t_sink(void)
 	return (0);
 }
 
+/* clang-format off */
 static const struct tcase cases[] = {
 	{ "every verb round-trips on its channel", t_roundtrip },
 	{ "unknown verbs, other channels, wrong arity, bad fields: EBADMSG",
@@ -186,6 +193,7 @@ static const struct tcase cases[] = {
 	{ "an address is shorter than ADDR_STRLEN", t_long_addr },
 	{ "cmsg_sink appends one whole frame, or nothing", t_sink },
 };
+/* clang-format on */
 
 int
 main(void)

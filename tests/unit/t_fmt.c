@@ -58,14 +58,13 @@ t_lines(void)
 {
 	size_t off, len, offs[8], lens[8];
 
-	CHECK(next(FMT_LINE, "abc\n", 4, 0, 100, &off, &len) == 4 && off == 0
-	    && len == 3);
+	CHECK(next(FMT_LINE, "abc\n", 4, 0, 100, &off, &len) == 4 && off == 0 &&
+	    len == 3);
 	CHECK(next(FMT_LINE, "abc", 3, 0, 100, &off, &len) == 0);
 	CHECK(next(FMT_LINE, "", 0, 0, 100, &off, &len) == 0);
 	CHECK(next(FMT_LINE, "", 0, 1, 100, &off, &len) == 0);
 	/* An empty line is an empty part. */
-	CHECK(next(FMT_LINE, "\nx\n", 3, 0, 100, &off, &len) == 1 && len ==
-	    0);
+	CHECK(next(FMT_LINE, "\nx\n", 3, 0, 100, &off, &len) == 1 && len == 0);
 	/* A last line without LF counts at eof. */
 	CHECK(next(FMT_LINE, "abc", 3, 1, 100, &off, &len) == 3 && len == 3);
 	CHECK(records(FMT_LINE, "a\n\nbc\nd", 7, 100, offs, lens) == 4);
@@ -73,21 +72,21 @@ t_lines(void)
 	CHECK(offs[2] == 3 && offs[3] == 6);
 	CHECK(records(FMT_LINE, "a\n\n", 3, 100, offs, lens) == 2);
 	/* NUL and TAB are data in a line. */
-	CHECK(next(FMT_LINE, "a\0\tb\n", 5, 0, 100, &off, &len) == 5 && len ==
-	    4);
+	CHECK(
+	    next(FMT_LINE, "a\0\tb\n", 5, 0, 100, &off, &len) == 5 && len == 4);
 	/* max bytes are fine, one more is EMSGSIZE, with or without LF. */
 	CHECK(next(FMT_LINE, "abcd\n", 5, 0, 4, &off, &len) == 5 && len == 4);
 	CHECK(next(FMT_LINE, "abcd", 4, 0, 4, &off, &len) == 0);
 	CHECK(next(FMT_LINE, "abcd", 4, 1, 4, &off, &len) == 4);
-	CHECK(next(FMT_LINE, "abcde\n", 6, 0, 4, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
-	CHECK(next(FMT_LINE, "abcde", 5, 0, 4, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
-	CHECK(next(FMT_LINE, "abcde", 5, 1, 4, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
+	CHECK(next(FMT_LINE, "abcde\n", 6, 0, 4, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
+	CHECK(next(FMT_LINE, "abcde", 5, 0, 4, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
+	CHECK(next(FMT_LINE, "abcde", 5, 1, 4, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
 	CHECK(next(FMT_LINE, "\n", 1, 0, 0, &off, &len) == 1 && len == 0);
-	CHECK(next(FMT_LINE, "a\n", 2, 0, 0, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
+	CHECK(next(FMT_LINE, "a\n", 2, 0, 0, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
 	return (0);
 }
 
@@ -97,19 +96,17 @@ t_nul(void)
 	size_t off, len, offs[8], lens[8];
 
 	CHECK(next(FMT_NUL, "abc\0", 4, 0, 100, &off, &len) == 4 && len == 3);
-	CHECK(next(FMT_NUL, "a\nb\0", 4, 0, 100, &off, &len) == 4 && len ==
-	    3);
+	CHECK(next(FMT_NUL, "a\nb\0", 4, 0, 100, &off, &len) == 4 && len == 3);
 	CHECK(next(FMT_NUL, "a\nb\n", 4, 0, 100, &off, &len) == 0);
-	CHECK(next(FMT_NUL, "a\nb\n", 4, 1, 100, &off, &len) == 4 && len ==
-	    4);
+	CHECK(next(FMT_NUL, "a\nb\n", 4, 1, 100, &off, &len) == 4 && len == 4);
 	CHECK(next(FMT_NUL, "\0", 1, 0, 100, &off, &len) == 1 && len == 0);
 	CHECK(records(FMT_NUL, "x\0\0yz", 5, 100, offs, lens) == 3);
 	CHECK(lens[0] == 1 && lens[1] == 0 && lens[2] == 2 && offs[2] == 3);
 	CHECK(next(FMT_NUL, "abcd\0", 5, 0, 4, &off, &len) == 5);
-	CHECK(next(FMT_NUL, "abcde\0", 6, 0, 4, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
-	CHECK(next(FMT_NUL, "abcde", 5, 1, 4, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
+	CHECK(next(FMT_NUL, "abcde\0", 6, 0, 4, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
+	CHECK(next(FMT_NUL, "abcde", 5, 1, 4, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
 	return (0);
 }
 
@@ -122,34 +119,34 @@ t_net(void)
 	    off == 2 && len == 9);
 	CHECK(next(FMT_NET, "0:,", 3, 0, 100, &off, &len) == 3 && len == 0);
 	/* The body must be parts. */
-	CHECK(next(FMT_NET, "3:abc,", 6, 0, 100, &off, &len) == -1 && errno ==
-	    EBADMSG);
+	CHECK(next(FMT_NET, "3:abc,", 6, 0, 100, &off, &len) == -1 &&
+	    errno == EBADMSG);
 	CHECK(next(FMT_NET, "4:1:a,,", 7, 0, 100, &off, &len) == 7);
 	CHECK(next(FMT_NET, "5:1:a,x,", 8, 0, 100, &off, &len) == -1 &&
 	    errno == EBADMSG);
 	CHECK(next(FMT_NET, "4:2:a,,", 7, 0, 100, &off, &len) == -1 &&
 	    errno == EBADMSG);
 	/* Malformed netstrings. */
-	CHECK(next(FMT_NET, "01:a,", 5, 0, 100, &off, &len) == -1 && errno ==
-	    EBADMSG);
-	CHECK(next(FMT_NET, "4:1:a,;", 7, 0, 100, &off, &len) == -1 && errno ==
-	    EBADMSG);
-	CHECK(next(FMT_NET, "abc\n", 4, 0, 100, &off, &len) == -1 && errno ==
-	    EBADMSG);
+	CHECK(next(FMT_NET, "01:a,", 5, 0, 100, &off, &len) == -1 &&
+	    errno == EBADMSG);
+	CHECK(next(FMT_NET, "4:1:a,;", 7, 0, 100, &off, &len) == -1 &&
+	    errno == EBADMSG);
+	CHECK(next(FMT_NET, "abc\n", 4, 0, 100, &off, &len) == -1 &&
+	    errno == EBADMSG);
 	/* Cut at eof. */
 	CHECK(next(FMT_NET, "9:3:abc,", 8, 0, 100, &off, &len) == 0);
 	CHECK(next(FMT_NET, "9:3:abc,", 8, 1, 100, &off, &len) == -1 &&
 	    errno == EBADMSG);
-	CHECK(next(FMT_NET, "9", 1, 1, 100, &off, &len) == -1 && errno ==
-	    EBADMSG);
+	CHECK(next(FMT_NET, "9", 1, 1, 100, &off, &len) == -1 &&
+	    errno == EBADMSG);
 	CHECK(next(FMT_NET, "", 0, 1, 100, &off, &len) == 0);
 	/* Over max, known from the digits. */
-	CHECK(next(FMT_NET, "101:", 4, 0, 100, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
-	CHECK(next(FMT_NET, "1000", 4, 0, 100, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
-	CHECK(records(FMT_NET, "4:1:a,,0:,6:0:,0:,,", 19, 100, offs, lens) ==
-	    3);
+	CHECK(next(FMT_NET, "101:", 4, 0, 100, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
+	CHECK(next(FMT_NET, "1000", 4, 0, 100, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
+	CHECK(
+	    records(FMT_NET, "4:1:a,,0:,6:0:,0:,,", 19, 100, offs, lens) == 3);
 	CHECK(lens[0] == 4 && lens[1] == 0 && lens[2] == 6 && offs[2] == 12);
 	return (0);
 }
@@ -178,6 +175,7 @@ put(enum fmt f, const char *const *parts, size_t np, char *out, size_t *n,
 
 /* A table of messages (parts split at '|', since NUL can't be in a C
  * string the character '@' stands for NUL) and what each format writes. */
+/* clang-format off */
 static const struct {
 	const char *parts;
 	const char *line, *nul;	/* '@' for NUL */
@@ -205,6 +203,7 @@ static const struct {
 	{ "a\\|b\t", "a\\\\\tb\\t\n", "a\\\\\tb\\t@", 1, 1 },
 	{ "a|b\n@\\", "a\tb\\n\\0\\\\\n", "a\tb\\n\\0\\\\@", 1, 1 },
 };
+/* clang-format on */
 
 /* "a|b" to an array of parts, '@' to NUL; lens in plens. */
 static size_t
@@ -236,6 +235,8 @@ unat(char *dst, const char *s, size_t *n)
 static int
 t_put(void)
 {
+	static const enum fmt fmts[3] = {FMT_LINE, FMT_NUL, FMT_NET};
+
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
 		char store[8][64], body[1024], *o = body, want[256], *w;
 		size_t plens[8], np = split(outs[i].parts, store, plens), wn;
@@ -243,8 +244,7 @@ t_put(void)
 		for (size_t k = 0; k < np; k++)
 			o = frame_put(o, store[k], plens[k]);
 		for (int fi = 0; fi < 3; fi++) {
-			enum fmt f = fi == 0 ? FMT_LINE : fi == 1 ? FMT_NUL :
-			    FMT_NET;
+			enum fmt f = fmts[fi];
 			int esc = 0, wesc;
 			ssize_t r;
 
@@ -252,10 +252,11 @@ t_put(void)
 				wn = frame_put(want, body, o - body) - want;
 				wesc = 0;
 			} else {
-				unat(want, f == FMT_LINE ? outs[i].line :
-				    outs[i].nul, &wn);
+				unat(want,
+				    f == FMT_LINE ? outs[i].line : outs[i].nul,
+				    &wn);
 				wesc = f == FMT_LINE ? outs[i].esc_line :
-				    outs[i].esc_nul;
+						       outs[i].esc_nul;
 			}
 			w = malloc(fmt_bound(o - body));
 			r = fmt_put(f, w, body, o - body, &esc);
@@ -279,8 +280,9 @@ t_put(void)
 					    want;
 				r = fmt_put_part(f, w, store[0], plens[0],
 				    &esc);
-				CHECKF(r == (ssize_t)wn && memcmp(w, want, wn)
-				    == 0, "part %zu format %d", i, fi);
+				CHECKF(r == (ssize_t)wn &&
+					memcmp(w, want, wn) == 0,
+				    "part %zu format %d", i, fi);
 				CHECK(esc == wesc);
 				free(w);
 			}
@@ -292,7 +294,7 @@ t_put(void)
 static int
 t_put_net(void)
 {
-	static const char *p2[] = { "all", "say", "hi" };
+	static const char *p2[] = {"all", "say", "hi"};
 	char out[256];
 	size_t n;
 	int esc = 0;
@@ -300,19 +302,20 @@ t_put_net(void)
 	CHECK(put(FMT_NET, p2, 3, out, &n, &esc) == 0);
 	CHECK(n == 21 && memcmp(out, "17:3:all,3:say,2:hi,,", 21) == 0);
 	CHECK(esc == 0);
-	CHECK(fmt_put_part(FMT_NET, out, "abc", 3, &esc) == 9 && memcmp(out,
-	    "6:3:abc,,", 9) == 0);
-	CHECK(fmt_put_part(FMT_NET, out, "", 0, &esc) == 6 && memcmp(out,
-	    "3:0:,,", 6) == 0);
-	CHECK(fmt_put_part(FMT_NET, out, "\n\0\t", 3, &esc) == 9 && memcmp(out,
-	    "6:3:\n\0\t,,", 9) == 0 && esc == 0);
+	CHECK(fmt_put_part(FMT_NET, out, "abc", 3, &esc) == 9 &&
+	    memcmp(out, "6:3:abc,,", 9) == 0);
+	CHECK(fmt_put_part(FMT_NET, out, "", 0, &esc) == 6 &&
+	    memcmp(out, "3:0:,,", 6) == 0);
+	CHECK(fmt_put_part(FMT_NET, out, "\n\0\t", 3, &esc) == 9 &&
+	    memcmp(out, "6:3:\n\0\t,,", 9) == 0 && esc == 0);
 	/* What fmt_put writes in -N, fmt_next reads back. */
 	{
 		const char *d;
 		size_t len;
 
 		CHECK(put(FMT_NET, p2, 3, out, &n, &esc) == 0);
-		CHECK(fmt_next(FMT_NET, out, n, 0, 100, &d, &len) == (ssize_t)n);
+		CHECK(
+		    fmt_next(FMT_NET, out, n, 0, 100, &d, &len) == (ssize_t)n);
 		CHECK(len == 17 && memcmp(d, "3:all,3:say,2:hi,", 17) == 0);
 		CHECK(put(FMT_NET, NULL, 0, out, &n, &esc) == 0);
 		CHECK(n == 3 && memcmp(out, "0:,", 3) == 0);
@@ -323,8 +326,8 @@ t_put_net(void)
 static int
 t_put_bad(void)
 {
-	static const char *bad[] = { "abc", "3:abc", "3:abc,x", "01:a,",
-		"2:a,", "1:a,1", ":," };
+	static const char *bad[] = {"abc", "3:abc", "3:abc,x", "01:a,", "2:a,",
+	    "1:a,1", ":,"};
 	char out[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -334,7 +337,8 @@ t_put_bad(void)
 
 			errno = 0;
 			CHECKF(fmt_put(f, out, b, strlen(bad[i]), &esc) == -1 &&
-			    errno == EBADMSG, "\"%s\" format %d", bad[i], f);
+				errno == EBADMSG,
+			    "\"%s\" format %d", bad[i], f);
 			free(b);
 		}
 	}
@@ -344,8 +348,8 @@ t_put_bad(void)
 static int
 t_bound(void)
 {
-	static const char alpha[] = { 'a', '\\', '\n', '\t', '\0', ':', ',',
-		'0' };
+	static const char alpha[] = {'a', '\\', '\n', '\t', '\0', ':', ',',
+	    '0'};
 	char parts[64][64];
 	size_t plens[64];
 
@@ -357,7 +361,8 @@ t_bound(void)
 			/* Often empty parts: the TABs cost the most then. */
 			plens[i] = tc_rand(3) == 0 ? 0 : tc_rand(40);
 			for (size_t b = 0; b < plens[i]; b++)
-				parts[i][b] = k % 3 == 0 ? '\\' :
+				parts[i][b] = k % 3 == 0 ?
+				    '\\' :
 				    alpha[tc_rand(sizeof(alpha))];
 			o = frame_put(o, parts[i], plens[i]);
 		}
@@ -368,8 +373,8 @@ t_bound(void)
 
 			out = malloc(fmt_bound(bl));
 			r = fmt_put(f, out, body, bl, &esc);
-			CHECKF(r > 0 && (size_t)r <= fmt_bound(bl), "%zd of %zu",
-			    r, fmt_bound(bl));
+			CHECKF(r > 0 && (size_t)r <= fmt_bound(bl),
+			    "%zd of %zu", r, fmt_bound(bl));
 			free(out);
 			if (np >= 1) {
 				out = malloc(fmt_bound(plens[0]));
@@ -392,7 +397,8 @@ t_bound(void)
 		free(out);
 		memset(body, '\\', 1000);
 		out = malloc(fmt_bound(1000));
-		CHECK(fmt_put_part(FMT_LINE, out, body, 1000, &esc) == 1000 + 1);
+		CHECK(
+		    fmt_put_part(FMT_LINE, out, body, 1000, &esc) == 1000 + 1);
 		body[0] = '\n';
 		CHECK(fmt_put_part(FMT_LINE, out, body, 1000, &esc) == 2001);
 		CHECK(fmt_put_part(FMT_NET, out, body, 1000, &esc) ==
@@ -420,14 +426,30 @@ unjson(const char *s, size_t n, char *out)
 		if (++i == n)
 			return (-1);
 		switch (s[i]) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '/': *o++ = '/'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '/':
+			*o++ = '/';
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
 		case 'u': {
 			unsigned v = 0;
 
@@ -436,14 +458,18 @@ unjson(const char *s, size_t n, char *out)
 			for (int k = 1; k <= 4; k++) {
 				char h = s[i + k];
 
-				v = v * 16 + (h >= '0' && h <= '9' ? h - '0' :
-				    h >= 'a' && h <= 'f' ? h - 'a' + 10 :
-				    h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
+				v = v * 16 +
+				    (h >= '0' && h <= '9' ? h - '0' :
+					    h >= 'a' && h <= 'f' ?
+							    h - 'a' + 10 :
+					    h >= 'A' && h <= 'F' ?
+							    h - 'A' + 10 :
+							    99);
 				if (v > 0xffff)
 					return (-1);
 			}
 			if (v > 0xff)
-				return (-1);	/* fmt_json only escapes bytes */
+				return (-1); /* fmt_json only escapes bytes */
 			*o++ = v;
 			i += 4;
 			break;
@@ -458,6 +484,7 @@ unjson(const char *s, size_t n, char *out)
 static int
 t_json(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *in;
 		size_t n;
@@ -475,6 +502,7 @@ t_json(void)
 		{ " ~/", 3, " ~/" },
 		{ "caf\xc3\xa9", 5, "caf\xc3\xa9" },
 	};
+	/* clang-format on */
 	char out[64], back[64];
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -513,7 +541,7 @@ static int
 t_roundtrip_lines(void)
 {
 	/* An unescaped one-part message written in lines reads back whole. */
-	static const char *msgs[] = { "hello", "", "a\tb", "a\\nb", "x y z" };
+	static const char *msgs[] = {"hello", "", "a\tb", "a\\nb", "x y z"};
 
 	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
 		char out[64];
@@ -531,6 +559,7 @@ t_roundtrip_lines(void)
 	return (0);
 }
 
+/* clang-format off */
 static const struct tcase cases[] = {
 	{ "lines: LF-terminated, last one at eof, empty line, max",
 	    t_lines },
@@ -544,6 +573,7 @@ static const struct tcase cases[] = {
 	{ "fmt_json escaping", t_json },
 	{ "what fmt_put writes, fmt_next reads back", t_roundtrip_lines },
 };
+/* clang-format on */
 
 int
 main(void)

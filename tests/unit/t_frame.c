@@ -59,8 +59,8 @@ static size_t partlen[12];
 static void
 make_parts(void)
 {
-	static const size_t lens[12] = { 0, 1, 9, 10, 99, 100, 999, 1000,
-		9999, 10000, 3, 2 };
+	static const size_t lens[12] = {0, 1, 9, 10, 99, 100, 999, 1000, 9999,
+	    10000, 3, 2};
 
 	for (int i = 0; i < 12; i++) {
 		partlen[i] = lens[i];
@@ -103,8 +103,9 @@ t_roundtrip(void)
 			frame_iter_init(&it, body, len);
 			for (i = 0; i < np; i++) {
 				CHECK(frame_next_part(&it, &p, &n) == 1);
-				CHECKF(n == lens[i] && memcmp(p, parts[i], n) ==
-				    0, "part %zu of %zu", i, np);
+				CHECKF(n == lens[i] &&
+					memcmp(p, parts[i], n) == 0,
+				    "part %zu of %zu", i, np);
 			}
 			CHECK(frame_next_part(&it, &p, &n) == 0);
 			CHECK(frame_next_part(&it, &p, &n) == 0);
@@ -114,14 +115,15 @@ t_roundtrip(void)
 			if (len > 0) {
 				errno = 0;
 				CHECK(frame_parse(msg, size, len - 1, &body,
-				    &n) == -1 && errno == EMSGSIZE);
+					  &n) == -1 &&
+				    errno == EMSGSIZE);
 			}
 		}
 	}
 	/* The example of DESIGN.md. */
 	{
-		const char *p3[] = { "all", "say", "hi" };
-		size_t l3[] = { 3, 3, 2 };
+		const char *p3[] = {"all", "say", "hi"};
+		size_t l3[] = {3, 3, 2};
 
 		CHECK(encode(msg, p3, l3, 3) == 21);
 		CHECK(memcmp(msg, "17:3:all,3:say,2:hi,,", 21) == 0);
@@ -141,11 +143,13 @@ make_stream(struct stream *s, int big)
 {
 	const char *parts[4];
 	size_t lens[4], n = 0;
+	/* clang-format off */
 	static const size_t shapes[][4] = {
 		{ 1, 0 }, { 2, 10, 3 }, { 1, 9 }, { 0 }, { 3, 0, 0, 0 },
 		{ 1, 999 }, { 1, 995 }, { 2, 99, 100 }, { 1, 1 },
 		{ 1, 9999 }, { 1, 9990 }, { 1, 2 }, { 2, 3, 11 },
 	};
+	/* clang-format on */
 	size_t nshapes = sizeof(shapes) / sizeof(shapes[0]);
 
 	s->p = malloc(200000);
@@ -199,8 +203,7 @@ make_stream(struct stream *s, int big)
  * Returns 0 when the frames are those of the whole parse.
  */
 static int
-receive(const struct stream *s, const size_t *cuts, size_t ncuts,
-    size_t max)
+receive(const struct stream *s, const size_t *cuts, size_t ncuts, size_t max)
 {
 	size_t arrived = 0, consumed = 0, nf = 0;
 
@@ -217,19 +220,20 @@ receive(const struct stream *s, const size_t *cuts, size_t ncuts,
 				break;
 			CHECKF(r > 0, "at %zu of %zu bytes: %s", consumed,
 			    arrived, strerror(errno));
-			CHECKF((size_t)r <= n, "frame of %zd bytes from %zu "
-			    "arrived, at offset %zu", r, n, consumed);
+			CHECKF((size_t)r <= n,
+			    "frame of %zd bytes from %zu arrived, at offset %zu",
+			    r, n, consumed);
 			CHECKF(nf < s->nf, "extra frame at %zu", consumed);
-			CHECKF((size_t)r == s->size[nf] && (size_t)(body -
-			    s->p) == s->off[nf] && len == s->len[nf],
+			CHECKF((size_t)r == s->size[nf] &&
+				(size_t)(body - s->p) == s->off[nf] &&
+				len == s->len[nf],
 			    "frame %zu differs (%zd bytes, want %zu)", nf, r,
 			    s->size[nf]);
 			consumed += r;
 			nf++;
 		}
 	}
-	CHECKF(nf == s->nf && consumed == s->n, "%zu frames of %zu", nf,
-	    s->nf);
+	CHECKF(nf == s->nf && consumed == s->n, "%zu frames of %zu", nf, s->nf);
 	return (0);
 }
 
@@ -302,8 +306,8 @@ t_bytewise_exact(void)
 
 			if (r == 0)
 				break;
-			CHECKF(r > 0 && (size_t)r <= n, "%zd from %zu bytes",
-			    r, n);
+			CHECKF(r > 0 && (size_t)r <= n, "%zd from %zu bytes", r,
+			    n);
 			CHECK(nf < s.nf && (size_t)r == s.size[nf] &&
 			    consumed + off == s.off[nf] && len == s.len[nf]);
 			consumed += r;
@@ -328,11 +332,10 @@ t_oversize(void)
 		if (n <= 3)
 			CHECKF(r == 0, "prefix %zu: %zd", n, r);
 		else
-			CHECKF(r == -1 && errno == EMSGSIZE, "prefix %zu: %zd "
-			    "%s", n, r, strerror(errno));
+			CHECKF(r == -1 && errno == EMSGSIZE,
+			    "prefix %zu: %zd %s", n, r, strerror(errno));
 	}
-	CHECK(parses("99999999", 1000, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
+	CHECK(parses("99999999", 1000, &off, &len) == -1 && errno == EMSGSIZE);
 	CHECK(parses("1001", 1000, &off, &len) == -1 && errno == EMSGSIZE);
 	CHECK(parses("1001:", 1000, &off, &len) == -1 && errno == EMSGSIZE);
 	CHECK(parses("1000", 1000, &off, &len) == 0);
@@ -348,11 +351,11 @@ t_oversize(void)
 	CHECK(parses("1073741825:", FRAME_LIMIT_MAX, &off, &len) == -1 &&
 	    errno == EMSGSIZE);
 	CHECK(parses("1073741824:", FRAME_LIMIT_MAX, &off, &len) == 0);
-	CHECK(parses("99999999999999999999999", (size_t)-1, &off, &len) ==
-	    -1 && errno == EMSGSIZE);
+	CHECK(parses("99999999999999999999999", (size_t)-1, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
 	/* The default limit, 16 MiB. */
-	CHECK(parses("16777217:", 16777216, &off, &len) == -1 && errno ==
-	    EMSGSIZE);
+	CHECK(parses("16777217:", 16777216, &off, &len) == -1 &&
+	    errno == EMSGSIZE);
 	CHECK(parses("16777216:", 16777216, &off, &len) == 0);
 	return (0);
 }
@@ -392,8 +395,8 @@ t_no_comma(void)
 		memset(m + 5, 'a', 1000);
 		m[1005] = 'a';
 		CHECK(parse(m, 1005, 2000, &off, &len) == 0);
-		CHECK(parse(m, 1006, 2000, &off, &len) == -1 && errno ==
-		    EBADMSG);
+		CHECK(
+		    parse(m, 1006, 2000, &off, &len) == -1 && errno == EBADMSG);
 		m[1005] = ',';
 		CHECK(parse(m, 1006, 2000, &off, &len) == 1006 && off == 5 &&
 		    len == 1000);
@@ -404,6 +407,7 @@ t_no_comma(void)
 static int
 t_non_digit(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *s;
 		size_t n;
@@ -413,11 +417,13 @@ t_non_digit(void)
 		{ ",", 1 }, { "1.0:a,", 6 }, { "\xd9\xa1:a,", 6 }, { "\xff", 1 },
 		{ "12345x:", 7 }, { "1234x", 5 }, { "9a", 2 },
 	};
+	/* clang-format on */
 	size_t off, len;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECKF(parse(bad[i].s, bad[i].n, 100000, &off, &len) == -1 &&
-		    errno == EBADMSG, "case %zu", i);
+			errno == EBADMSG,
+		    "case %zu", i);
 	return (0);
 }
 
@@ -436,6 +442,7 @@ t_empty_length(void)
 static int
 t_parts_fill(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *body;
 		int count;
@@ -459,6 +466,7 @@ t_parts_fill(void)
 		{ "1:a,12345", -1 },
 		{ "1:a,99999999999", -1 },
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		size_t n = strlen(c[i].body);
@@ -488,6 +496,7 @@ t_parts_fill(void)
 static int
 t_part_num(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *s;
 		unsigned long long max;
@@ -527,6 +536,7 @@ t_part_num(void)
 		{ "1", 0, 0, 0 },
 		{ "0", 0, 1, 0 },
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		size_t n = strlen(c[i].s);
@@ -536,8 +546,8 @@ t_part_num(void)
 
 		free(b);
 		if (c[i].ok)
-			CHECKF(r == 0 && v == c[i].v, "\"%s\" max %llu: %d %llu",
-			    c[i].s, c[i].max, r, v);
+			CHECKF(r == 0 && v == c[i].v,
+			    "\"%s\" max %llu: %d %llu", c[i].s, c[i].max, r, v);
 		else
 			CHECKF(r == -1, "\"%s\" max %llu: accepted as %llu",
 			    c[i].s, c[i].max, v);
@@ -548,7 +558,7 @@ t_part_num(void)
 static int
 t_size(void)
 {
-	static const size_t lens[] = { 0, 9, 10, 99, 100, 1000000 };
+	static const size_t lens[] = {0, 9, 10, 99, 100, 1000000};
 	char hdr[FRAME_HDR_MAX + 1];
 	char *body = malloc(1000000), *out = malloc(1000000 + 32);
 
@@ -558,9 +568,9 @@ t_size(void)
 		const char *b;
 		size_t len;
 
-		CHECKF((size_t)(e - out) == frame_size(lens[i]), "%zu: %zu "
-		    "written, frame_size %zu", lens[i], (size_t)(e - out),
-		    frame_size(lens[i]));
+		CHECKF((size_t)(e - out) == frame_size(lens[i]),
+		    "%zu: %zu written, frame_size %zu", lens[i],
+		    (size_t)(e - out), frame_size(lens[i]));
 		CHECK(frame_parse(out, e - out, lens[i], &b, &len) == e - out);
 		CHECK(len == lens[i]);
 	}
@@ -583,8 +593,8 @@ t_size(void)
 		}
 	}
 	CHECK(frame_put_hdr(hdr, FRAME_LIMIT_MAX) <= FRAME_HDR_MAX);
-	CHECK(frame_put_str(out, "hi") - out == 5 && memcmp(out, "2:hi,", 5)
-	    == 0);
+	CHECK(frame_put_str(out, "hi") - out == 5 &&
+	    memcmp(out, "2:hi,", 5) == 0);
 	free(body);
 	free(out);
 	return (0);
@@ -658,6 +668,7 @@ t_u64(void)
 	return (u64_is_printf(UINT64_MAX));
 }
 
+/* clang-format off */
 static const struct tcase cases[] = {
 	{ "roundtrip of messages of parts", t_roundtrip },
 	{ "every split point of the input gives the same frames", t_splits },
@@ -676,6 +687,7 @@ static const struct tcase cases[] = {
 	{ "random short inputs stay inside the input", t_random },
 	{ "frame_u64 is printf's %llu", t_u64 },
 };
+/* clang-format on */
 
 int
 main(void)

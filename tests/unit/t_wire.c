@@ -31,6 +31,7 @@ decode_frame(const char *f, size_t n, struct wire_msg *m)
 static int
 t_decode(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *name;
 		enum wire_cmd cmd;
@@ -42,6 +43,7 @@ t_decode(void)
 		{ "MSG", W_UNKNOWN }, { "ms", W_UNKNOWN }, { "msgx", W_UNKNOWN },
 		{ "", W_UNKNOWN }, { "hello\n", W_UNKNOWN },
 	};
+	/* clang-format on */
 	struct wire_msg m;
 	char body[256], *o, *b;
 
@@ -54,8 +56,8 @@ t_decode(void)
 		CHECKF(m.cmd == names[i].cmd, "\"%s\": %d", names[i].name,
 		    m.cmd);
 		CHECK(m.destlen == 6 && memcmp(m.dest, "node-1", 6) == 0);
-		CHECK(m.namelen == strlen(names[i].name) && memcmp(m.name,
-		    names[i].name, m.namelen) == 0);
+		CHECK(m.namelen == strlen(names[i].name) &&
+		    memcmp(m.name, names[i].name, m.namelen) == 0);
 		CHECK(m.argslen == 6 && memcmp(m.args, "3:arg,", 6) == 0);
 		free(b);
 	}
@@ -69,8 +71,8 @@ t_decode(void)
 	free(b);
 	/* Fewer than two parts, or not parts. */
 	{
-		static const char *bad[] = { "", "0:,", "3:all,", "0:,3:ack",
-			"0:,3:ac,", "x", "0:,x", "00:,3:ack,", ":,3:ack," };
+		static const char *bad[] = {"", "0:,", "3:all,", "0:,3:ack",
+		    "0:,3:ac,", "x", "0:,x", "00:,3:ack,", ":,3:ack,"};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			size_t n = strlen(bad[i]);
@@ -104,29 +106,31 @@ t_msg_sizes(void)
 			struct frame_iter it;
 
 			CHECKF((size_t)(e - out) == wire_msg1_size(dl, len),
-			    "dest %zu part %zu: %zu written, size %zu", dl,
-			    len, (size_t)(e - out), wire_msg1_size(dl, len));
-			CHECK(frame_parse(out, e - out, e - out, &body, &blen) ==
-			    e - out);
+			    "dest %zu part %zu: %zu written, size %zu", dl, len,
+			    (size_t)(e - out), wire_msg1_size(dl, len));
+			CHECK(frame_parse(out, e - out, e - out, &body,
+				  &blen) == e - out);
 			CHECK(blen == wire_msg1_body(dl, len));
-			CHECK(wire_decode(body, blen, &m) == 0 && m.cmd == W_MSG);
+			CHECK(
+			    wire_decode(body, blen, &m) == 0 && m.cmd == W_MSG);
 			CHECK(m.destlen == dl && memcmp(m.dest, dest, dl) == 0);
 			frame_iter_init(&it, m.args, m.argslen);
 			CHECK(frame_next_part(&it, &p, &n) == 1 && n == len &&
 			    memcmp(p, part, len) == 0);
 			CHECK(frame_next_part(&it, &p, &n) == 0);
-			CHECK(wire_msg_head(body, blen) == (dl <= WIRE_NODE_MAX ?
-			    blen - m.argslen : 0));
+			CHECK(wire_msg_head(body, blen) ==
+			    (dl <= WIRE_NODE_MAX ? blen - m.argslen : 0));
 			if (dl == 0) {
 				char *e2 = wire_put_msg1_fast(out2, part, len);
 
-				CHECK(e2 - out2 == e - out && memcmp(out, out2,
-				    e - out) == 0);
+				CHECK(e2 - out2 == e - out &&
+				    memcmp(out, out2, e - out) == 0);
 				CHECK(wire_is_msg(body, blen, &argslen) ==
 				    body + WIRE_MSG_PREFIX_LEN);
 				CHECK(argslen == frame_size(len));
 			} else {
-				CHECK(wire_is_msg(body, blen, &argslen) == NULL);
+				CHECK(
+				    wire_is_msg(body, blen, &argslen) == NULL);
 			}
 
 			/* The same part as a body of parts, through msgn. */
@@ -135,11 +139,12 @@ t_msg_sizes(void)
 				size_t pl = frame_put(parts, part, len) - parts;
 
 				e = wire_put_msgn(out2, dest, dl, parts, pl);
-				CHECK((size_t)(e - out2) == wire_msgn_size(dl,
-				    pl));
+				CHECK((size_t)(e - out2) ==
+				    wire_msgn_size(dl, pl));
 				CHECK(wire_msgn_body(dl, pl) == blen);
-				CHECK(e - out2 == (ssize_t)wire_msg1_size(dl,
-				    len) && memcmp(out, out2, e - out2) == 0);
+				CHECK(e - out2 ==
+					(ssize_t)wire_msg1_size(dl, len) &&
+				    memcmp(out, out2, e - out2) == 0);
 			}
 		}
 	}
@@ -154,14 +159,14 @@ t_msg_sizes(void)
 		o = frame_put_str(o, "ccc");
 		e = wire_put_msgn(out, "n1", 2, parts, o - parts);
 		CHECK((size_t)(e - out) == wire_msgn_size(2, o - parts));
-		CHECK(e - out == 28 && memcmp(out,
-		    "24:2:n1,3:msg,1:a,0:,3:ccc,,", 28) == 0);
+		CHECK(e - out == 28 &&
+		    memcmp(out, "24:2:n1,3:msg,1:a,0:,3:ccc,,", 28) == 0);
 		e = wire_put_msgn(out, "", 0, parts, 0);
 		CHECK(e - out == 12 && memcmp(out, "9:0:,3:msg,,", 12) == 0);
 		CHECK((size_t)(e - out) == wire_msgn_size(0, 0));
 		CHECK(frame_parse(out, 12, 12, &body, &blen) == 12);
-		CHECK(wire_is_msg(body, blen, &argslen) != NULL && argslen ==
-		    0);
+		CHECK(
+		    wire_is_msg(body, blen, &argslen) != NULL && argslen == 0);
 	}
 	return (0);
 }
@@ -171,6 +176,7 @@ t_msg_sizes(void)
 static int
 t_msg_head(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *body;
 		size_t head;
@@ -194,16 +200,17 @@ t_msg_head(void)
 		{ "0:", 0 },
 		{ "", 0 },
 	};
+	/* clang-format on */
 	char big[200];
 	size_t n;
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		char *b = malloc(strlen(c[i].body) + 1);	/* ASan: no reading past */
+		/* Exactly the bytes: ASan sees a read past them. */
+		char *b = malloc(strlen(c[i].body) + 1);
 
 		memcpy(b, c[i].body, strlen(c[i].body));
 		CHECKF(wire_msg_head(b, strlen(c[i].body)) == c[i].head,
-		    "%s: %zu", c[i].body, wire_msg_head(b,
-		    strlen(c[i].body)));
+		    "%s: %zu", c[i].body, wire_msg_head(b, strlen(c[i].body)));
 		free(b);
 	}
 	/* A destination of 64 bytes (a node name's most) is one, 65 not. */
@@ -237,9 +244,10 @@ static int
 same_hello(const struct wire_hello *a, const struct wire_hello *b)
 {
 	return (a->vmin == b->vmin && a->vmax == b->vmax &&
-	    strcmp(a->node, b->node) == 0 && memcmp(a->sid, b->sid,
-	    WIRE_SID_LEN) == 0 && a->maxmsg == b->maxmsg && a->sealed ==
-	    b->sealed && a->from == b->from && a->resume == b->resume &&
+	    strcmp(a->node, b->node) == 0 &&
+	    memcmp(a->sid, b->sid, WIRE_SID_LEN) == 0 &&
+	    a->maxmsg == b->maxmsg && a->sealed == b->sealed &&
+	    a->from == b->from && a->resume == b->resume &&
 	    a->handler == b->handler);
 }
 
@@ -278,15 +286,17 @@ t_hello_roundtrip(void)
 	/* What the frame looks like. */
 	{
 		size_t n = wire_put_hello(out, &h);
-		const char *want = "0:,5:hello,5:quilt,3:1-1,10:node=alpha,"
+		const char *want =
+		    "0:,5:hello,5:quilt,3:1-1,10:node=alpha,"
 		    "40:session=f0f7fe050c131a21282f363d444b5259,12:max=16777216,"
 		    "8:sealed=0,";
 		char hdr[16];
 		size_t hn = frame_put_hdr(hdr, strlen(want));
 
-		CHECKF(n == hn + strlen(want) + 1 && memcmp(out, hdr, hn) == 0
-		    && memcmp(out + hn, want, strlen(want)) == 0, "%.*s",
-		    (int)n, out);
+		CHECKF(n == hn + strlen(want) + 1 &&
+			memcmp(out, hdr, hn) == 0 &&
+			memcmp(out + hn, want, strlen(want)) == 0,
+		    "%.*s", (int)n, out);
 	}
 	/* Every field at its edges. */
 	h.vmin = 1;
@@ -312,9 +322,11 @@ t_hello_roundtrip(void)
 	CHECK(hello_trip(&h, &g) == 0 && same_hello(&h, &g));
 	/* sealed=1, with a key exchange value: parsed, written, parsed. */
 	{
-		const char *args[] = { "quilt", "1-1", "node=s", SID,
-			"max=1000", "sealed=1", "kx=00112233445566778899aabbcc"
-			"ddeeff00112233445566778899aabbccddeeff", NULL };
+		const char *args[] = {"quilt", "1-1", "node=s", SID, "max=1000",
+		    "sealed=1",
+		    "kx=00112233445566778899aabbcc"
+		    "ddeeff00112233445566778899aabbccddeeff",
+		    NULL};
 		struct wire_hello s;
 
 		CHECK(hello_args(args, &s) == 0 && s.sealed == 1);
@@ -353,9 +365,9 @@ hello_args(const char *const *args, struct wire_hello *h)
 static int
 t_hello_unknown(void)
 {
-	const char *args[] = { "quilt", "1-3", "color=blue", "node=n1", "x",
-		"", "=", "node", "max", "=1", SID, "max=64", "later=1=2",
-		"zzz=\n", NULL };
+	const char *args[] = {"quilt", "1-3", "color=blue", "node=n1", "x", "",
+	    "=", "node", "max", "=1", SID, "max=64", "later=1=2", "zzz=\n",
+	    NULL};
 	struct wire_hello h;
 
 	CHECK(hello_args(args, &h) == 0);
@@ -368,6 +380,7 @@ t_hello_unknown(void)
 static int
 t_hello_missing(void)
 {
+	/* clang-format off */
 	static const char *const sets[][8] = {
 		{ "quilt", "1-1", SID, "max=100" },		/* no node */
 		{ "quilt", "1-1", "node=a", "max=100" },	/* no session */
@@ -376,6 +389,7 @@ t_hello_missing(void)
 		{ "quilt" },
 		{ NULL },
 	};
+	/* clang-format on */
 	struct wire_hello h;
 
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
@@ -388,6 +402,7 @@ t_hello_missing(void)
 static int
 t_hello_bad_fields(void)
 {
+	/* clang-format off */
 	static const char *const bad[] = {
 		"node=", "node=all", "node=a b", "node=a/b",
 		"node=0123456789012345678901234567890123456789012345678901234567890123X",
@@ -399,21 +414,22 @@ t_hello_bad_fields(void)
 		"from=", "from=-1", "from=9223372036854775808", "from=01",
 		"resume=", "resume=-1", "resume=x",
 	};
+	/* clang-format on */
 	struct wire_hello h;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *args[] = { "quilt", "1-1", "node=n", SID,
-			"max=1000", bad[i], NULL };
+		const char *args[] = {"quilt", "1-1", "node=n", SID, "max=1000",
+		    bad[i], NULL};
 
 		CHECKF(hello_args(args, &h) == -1 && errno == EPROTO, "\"%s\"",
 		    bad[i]);
 	}
 	/* Not a quilt hello at all. */
 	{
-		const char *a1[] = { "quilx", "1-1", "node=n", SID, "max=1000",
-			NULL };
-		const char *a2[] = { "QUILT", "1-1", "node=n", SID, "max=1000",
-			NULL };
+		const char *a1[] = {"quilx", "1-1", "node=n", SID, "max=1000",
+		    NULL};
+		const char *a2[] = {"QUILT", "1-1", "node=n", SID, "max=1000",
+		    NULL};
 		char out[256];
 		struct wire_msg m;
 		size_t n;
@@ -421,16 +437,18 @@ t_hello_bad_fields(void)
 		CHECK(hello_args(a1, &h) == -1 && errno == EPROTO);
 		CHECK(hello_args(a2, &h) == -1 && errno == EPROTO);
 		/* A well-formed hello under another command name. */
-		n = wire_put_ctl(out, sizeof(out), "hellO", (const char *[]){
-		    "quilt", "1-1", "node=n", SID, "max=1000", NULL }, NULL, 0);
+		n = wire_put_ctl(out, sizeof(out), "hellO",
+		    (const char *[]){"quilt", "1-1", "node=n", SID, "max=1000",
+			NULL},
+		    NULL, 0);
 		CHECK(decode_frame(out, n, &m) == 0 && m.cmd == W_UNKNOWN);
 		errno = 0;
 		CHECK(wire_get_hello(&m, &h) == -1 && errno == EPROTO);
 	}
 	/* handler=1 is the only yes. */
 	{
-		const char *args[] = { "quilt", "1-1", "node=n", SID,
-			"max=1000", "handler=2", NULL };
+		const char *args[] = {"quilt", "1-1", "node=n", SID, "max=1000",
+		    "handler=2", NULL};
 
 		CHECK(hello_args(args, &h) == 0 && h.handler == 0);
 		args[5] = "handler=1";
@@ -442,6 +460,7 @@ t_hello_bad_fields(void)
 static int
 t_hello_version(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *v;
 		unsigned lo, hi;	/* 0: refused */
@@ -453,16 +472,17 @@ t_hello_version(void)
 		{ "1-65536", 0, 0 }, { "1-1-1", 0, 0 }, { "1--1", 0, 0 },
 		{ " 1-1", 0, 0 }, { "1-1 ", 0, 0 }, { "a-b", 0, 0 },
 	};
+	/* clang-format on */
 	struct wire_hello h;
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		const char *args[] = { "quilt", c[i].v, "node=n", SID,
-			"max=1000", NULL };
+		const char *args[] = {"quilt", c[i].v, "node=n", SID,
+		    "max=1000", NULL};
 		int r = hello_args(args, &h);
 
 		if (c[i].lo)
-			CHECKF(r == 0 && h.vmin == c[i].lo && h.vmax ==
-			    c[i].hi, "\"%s\"", c[i].v);
+			CHECKF(r == 0 && h.vmin == c[i].lo && h.vmax == c[i].hi,
+			    "\"%s\"", c[i].v);
 		else
 			CHECKF(r == -1 && errno == EPROTO, "\"%s\" accepted",
 			    c[i].v);
@@ -473,6 +493,7 @@ t_hello_version(void)
 static int
 t_version(void)
 {
+	/* clang-format off */
 	static const struct {
 		unsigned amin, amax, bmin, bmax, want;
 	} c[] = {
@@ -481,6 +502,7 @@ t_version(void)
 		{ 4, 4, 1, 10, 4 }, { 1, 2, 2, 3, 2 }, { 3, 4, 1, 2, 0 },
 		{ 1, 65535, 65535, 65535, 65535 },
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		struct wire_hello a = hello_sample(), b = hello_sample();
@@ -498,12 +520,12 @@ t_version(void)
 static int
 t_node_ok(void)
 {
-	static const char *good[] = { "a", "A", "0", "node-1", "n.example_2",
-		"alL", "all1", "_", ".", "-",
-		"0123456789012345678901234567890123456789012345678901234567890123" };
-	static const char *bad[] = { "", "all", "a b", "a/b", "a:b", "é",
-		"a\n", "a,", "a\t",
-		"01234567890123456789012345678901234567890123456789012345678901234" };
+	static const char *good[] = {"a", "A", "0", "node-1", "n.example_2",
+	    "alL", "all1", "_", ".", "-",
+	    "0123456789012345678901234567890123456789012345678901234567890123"};
+	static const char *bad[] = {"", "all", "a b", "a/b", "a:b", "é", "a\n",
+	    "a,", "a\t",
+	    "01234567890123456789012345678901234567890123456789012345678901234"};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		char *b = tc_exact(good[i], strlen(good[i]));
@@ -538,33 +560,31 @@ t_ctl(void)
 	size_t n;
 	struct wire_msg m;
 
-	n = wire_put_ctl(out, sizeof(out), "ack", (const char *[]){ "5",
-	    NULL }, NULL, 0);
+	n = wire_put_ctl(out, sizeof(out), "ack", (const char *[]){"5", NULL},
+	    NULL, 0);
 	CHECK(n == 17 && memcmp(out, "13:0:,3:ack,1:5,,", 17) == 0);
 	n = wire_put_ctl(out, sizeof(out), "bye", NULL, NULL, 0);
 	CHECK(n == 12 && memcmp(out, "9:0:,3:bye,,", 12) == 0);
-	n = wire_put_ctl(out, sizeof(out), "pong", (const char *[]){ "7",
-	    "node", "0", NULL }, "\0\n,", 3);
-	CHECK(n == 35 && memcmp(out, "31:0:,4:pong,1:7,4:node,1:0,3:\0\n,,,",
-	    35) == 0);
+	n = wire_put_ctl(out, sizeof(out), "pong",
+	    (const char *[]){"7", "node", "0", NULL}, "\0\n,", 3);
+	CHECK(n == 35 &&
+	    memcmp(out, "31:0:,4:pong,1:7,4:node,1:0,3:\0\n,,,", 35) == 0);
 	CHECK(decode_frame(out, n, &m) == 0 && m.cmd == W_PONG &&
 	    frame_count_parts(m.args, m.argslen) == 4);
-	n = wire_put_ctl(out, sizeof(out), "ping", (const char *[]){ "1",
-	    NULL }, "", 0);
+	n = wire_put_ctl(out, sizeof(out), "ping", (const char *[]){"1", NULL},
+	    "", 0);
 	CHECK(n == 21 && memcmp(out, "17:0:,4:ping,1:1,0:,,", 21) == 0);
 	/* Too small: the size is returned and nothing is written. */
 	memset(out, 'Z', sizeof(out));
-	n = wire_put_ctl(out, 16, "ack", (const char *[]){ "5", NULL }, NULL,
-	    0);
+	n = wire_put_ctl(out, 16, "ack", (const char *[]){"5", NULL}, NULL, 0);
 	CHECK(n == 17 && out[0] == 'Z' && out[16] == 'Z');
 	CHECK(wire_put_ctl(NULL, 0, "bye", NULL, NULL, 0) == 12);
-	n = wire_put_ctl(out, 17, "ack", (const char *[]){ "5", NULL }, NULL,
-	    0);
+	n = wire_put_ctl(out, 17, "ack", (const char *[]){"5", NULL}, NULL, 0);
 	CHECK(n == 17 && memcmp(out, "13:0:,3:ack,1:5,,", 17) == 0);
 	/* Six arguments and a binary part of 1000 bytes. */
 	{
 		char bin[1000], big[1200];
-		const char *args[] = { "a", "bb", "", "dddd", "e", "f", NULL };
+		const char *args[] = {"a", "bb", "", "dddd", "e", "f", NULL};
 
 		memset(bin, 0, sizeof(bin));
 		n = wire_put_ctl(big, sizeof(big), "error", args, bin,
@@ -671,6 +691,7 @@ t_error_frames(void)
 static int
 t_ranges(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *s;
 		uint64_t max, first, last;
@@ -693,6 +714,7 @@ t_ranges(void)
 		{ "07", 100, 0, 0, 0 },
 		{ "1 ", 100, 0, 0, 0 },
 	};
+	/* clang-format on */
 	char out[WIRE_RANGE_MAX], *e;
 	uint64_t a, b;
 	size_t n;
@@ -701,7 +723,8 @@ t_ranges(void)
 		e = tc_exact(c[i].s, strlen(c[i].s));
 		a = b = 12345;
 		CHECKF((wire_get_range(e, strlen(c[i].s), c[i].max, &a, &b) ==
-		    0) == (c[i].ok != 0), "\"%s\"", c[i].s);
+			   0) == (c[i].ok != 0),
+		    "\"%s\"", c[i].s);
 		free(e);
 		if (!c[i].ok)
 			continue;
@@ -717,6 +740,7 @@ t_ranges(void)
 	return (0);
 }
 
+/* clang-format off */
 static const struct tcase cases[] = {
 	{ "ranges: K and FIRST-LAST both ways, malformed refused", t_ranges },
 	{ "wire_decode: dest, command, args; fewer than two parts",
@@ -736,6 +760,7 @@ static const struct tcase cases[] = {
 	{ "wire_put_ctl", t_ctl },
 	{ "wire_msg_head: [DEST, msg, ...] known without a decode", t_msg_head },
 };
+/* clang-format on */
 
 int
 main(void)

@@ -16,7 +16,7 @@ struct tcase {
 	int (*fn)(void);
 };
 
-static char tc_why[1024];	/* the first failure of a case */
+static char tc_why[1024]; /* the first failure of a case */
 
 static void
 tc_fail(const char *fmt, ...)
@@ -30,25 +30,25 @@ tc_fail(const char *fmt, ...)
 	va_end(ap);
 }
 
-#define CHECK(c)							\
-	do {								\
-		if (!(c)) {						\
-			tc_fail("%s:%d: %s", __FILE__, __LINE__, #c);	\
-			return (1);					\
-		}							\
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			tc_fail("%s:%d: %s", __FILE__, __LINE__, #c);          \
+			return (1);                                            \
+		}                                                              \
 	} while (0)
 
 /* The same, with the values that explain the failure. */
-#define CHECKF(c, ...)							\
-	do {								\
-		if (!(c)) {						\
-			char tc_m[512];					\
-									\
-			snprintf(tc_m, sizeof(tc_m), __VA_ARGS__);	\
-			tc_fail("%s:%d: %s: %s", __FILE__, __LINE__, #c,	\
-			    tc_m);					\
-			return (1);					\
-		}							\
+#define CHECKF(c, ...)                                                         \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			char tc_m[512];                                        \
+                                                                               \
+			snprintf(tc_m, sizeof(tc_m), __VA_ARGS__);             \
+			tc_fail("%s:%d: %s: %s", __FILE__, __LINE__, #c,       \
+			    tc_m);                                             \
+			return (1);                                            \
+		}                                                              \
 	} while (0)
 
 static int

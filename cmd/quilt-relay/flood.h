@@ -1,0 +1,37 @@
+/*
+ * Link state flooding (as ospfd's lsupdate.c): records due to each relay
+ * peer are written into its queue as room allows, never dropped; a route
+ * frame from a peer is taken into the link state database and flooded on;
+ * a link that comes up is told everything we know.
+ */
+#ifndef QUILT_RELAY_FLOOD_H
+#define QUILT_RELAY_FLOOD_H
+
+#include "hops.h"
+#include "wire.h"
+
+/* The records due to relay peer p, into its queue as far as there is room. */
+void lsa_flush(struct peer *p);
+
+/* Node n's record to every relay peer but peer index except (-1: none). */
+void flood_node(int n, int except);
+
+/* Our own record made again from our links (and our address). */
+void lsa_self(void);
+
+/* Our own record, made again from our links, the same way. */
+void flood_lsa(int except);
+
+/* Routes again from the link state; what lost its way is answered lost. */
+void routes_update(void);
+
+/* Our links changed: a new record of ours, routes, and it flooded. */
+void links_changed(int except);
+
+/* ["", "route", ...] from relay peer index from (-1: not known). */
+void route_in(const struct wire_msg *m, int from);
+
+/* A relay peer came up: server-connect (our address), then every record. */
+void announce(struct peer *p, const char *local);
+
+#endif

@@ -1,0 +1,429 @@
+/*
+ * quilt-relay: a node of a mesh (Quilt's QuiltServer, ProcessorThread and
+ * QuiltProtocol as processes).  The router here is joined by socket pairs
+ * to a quilt-listen child (the incoming side) and to one quilt-send child
+ * per outgoing peer; the children speak the framing, the router routes.
+ * It holds every frame a next hop has not acknowledged, so a child that
+ * dies loses nothing: it is started again and the frames are sent again
+ * (the destination drops duplicates by message id).  relay.h names the
+ * rooms of the router; this one holds the options, the set-up, the loop,
+ * the signals and the exit status.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+#include <inttypes.h>
+
+#include "addr.h"
+#include "children.h"
+#include "clients.h"
+#include "conns.h"
+#include "control.h"
+#include "e2e.h"
+#include "flood.h"
+#include "forward.h"
+#include "hops.h"
+#include "local.h"
+#include "log.h"
+#include "lsdb.h"
+#include "net.h"
+#include "nodes.h"
+#include "opt.h"
+#include "ping.h"
+#include "reader.h"
+#include "ready.h"
+#include "seal.h"
+
+#define STOP_MS 2000
+
+struct conf conf;
+struct counters ctr;
+struct loop loop;
+
+static struct {
+	int stopping;
+	long long stop_deadline;
+	int ready_done;
+	char **argpeers; /* started once we listen: they learn where */
+	int nargpeers, peers_started;
+} M;
+
+static noreturn void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size]\n"
+	    "                   [-P file] -n name [peer ...]\n"
+	    "       quilt-relay [-j] -Q control command\n");
+	exit(status);
+}
+
+static void
+remove_files(void)
+{
+	if (conf.ready && M.ready_done)
+		unlink(conf.ready);
+	control_close();
+}
+
+static void
+on_stdin(void *arg, int fd, int revents)
+{
+	if (local_read() == 0)
+		loop_del(&loop, 0);
+}
+
+static void
+flush_stdout(void)
+{
+	if (local_flush(e2e_written) == -1 && errno != EAGAIN) {
+		if (errno == EPIPE)
+			log_diex(EX_IOERR, "stdout: the reader went away");
+		log_die(EX_IOERR, "stdout");
+	}
+}
+
+static void
+on_stdout(void *arg, int fd, int revents)
+{
+	flush_stdout();
+}
+
+static void
+reap(void *arg, int sig)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		if (children_reaped(pid, st, M.stopping) == REAPED_LISTEN_NEVER)
+			log_diex(EX_OSERR,
+			    "quilt-listen could not listen on %s", conf.listen);
+}
+
+static void
+stop(void *arg, int sig)
+{
+	if (M.stopping) {
+		remove_files();
+		_exit(1);
+	}
+	M.stopping = 1;
+	M.stop_deadline = net_now_ms() + STOP_MS;
+	/* No more in: the listen child goes first. */
+	listen_closed();
+	remove_files();
+}
+
+static noreturn void
+finish(void)
+{
+	long long until = net_now_ms() + 1000;
+
+	children_stop();
+	/* The children go when their socket closes; wait a moment. */
+	while (net_now_ms() < until) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+
+		if (pid == -1)
+			break;
+		if (pid == 0) {
+			struct timespec ts = {0, 10 * 1000000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	remove_files();
+	if (LO.escaped)
+		log_warnx(FMT_ESCAPED_WARNING);
+	if (conf.verbose)
+		log_info("messages in %" PRIu64 " (local %" PRIu64
+			 "), forwarded %" PRIu64 ", delivered %" PRIu64
+			 ", duplicates %" PRIu64 ", no route %" PRIu64
+			 ", restarts %" PRIu64,
+		    ctr.in, ctr.local_in, ctr.fwd, ctr.delivered, ctr.dup,
+		    ctr.noroute, ctr.restarts);
+	exit(0);
+}
+
+/* Time first, so that a later life sorts after an earlier one; our
+ * message ids start above the last life's too.  The first id. */
+static uint64_t
+make_instance(void)
+{
+	struct timespec ts;
+	unsigned char r[2];
+	uint64_t us;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	seal_random(r, sizeof(r));
+	us = (uint64_t)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+	snprintf(conf.inst, sizeof(conf.inst), "%016llx%02x%02x",
+	    (unsigned long long)us, r[0], r[1]);
+	return (us << 8);
+}
+
+/*
+ * Ready once every peer of the command line was tried: up, or down for
+ * now (its child keeps trying), so that a script that starts sending at
+ * once finds the links that can be up.
+ */
+static int
+fixed_reported(void)
+{
+	for (int i = 0; i < H.n; i++)
+		if (H.p[i].used && H.p[i].fixed && !H.p[i].reported &&
+		    H.p[i].pid > 0)
+			return (0);
+	return (1);
+}
+
+static void
+ready(void)
+{
+	char line[2 * ADDR_STRLEN + 128];
+
+	snprintf(line, sizeof(line), "%s\ncontrol unix:%s", L.bound, ctl_path);
+	if (conf.ready && ready_write(conf.ready, line) == -1)
+		log_die(EX_OSERR, "ready file %s", conf.ready);
+	M.ready_done = 1;
+	log_warnx("%s listening on %s", conf.me, L.bound);
+	LS.n[0].cur.seq = LS.myseq;
+}
+
+static noreturn void
+run(void)
+{
+	for (;;) {
+		long long now = net_now_ms(), next = -1;
+
+		if (M.stopping &&
+		    ((sink_empty(&LO.out) && hops_idle()) ||
+			now >= M.stop_deadline))
+			finish();
+		if (!M.stopping)
+			children_tick(now, &next);
+		if (!M.peers_started && L.bound[0]) {
+			/* Now they can be told where we are. */
+			M.peers_started = 1;
+			for (int i = 0; i < M.nargpeers; i++)
+				(void)peer_add(M.argpeers[i], 1);
+		}
+		if (!M.ready_done && L.bound[0] && fixed_reported())
+			ready();
+		for (int i = 0; i < H.n; i++) {
+			struct peer *p = &H.p[i];
+
+			if (!p->used || !p->down_at)
+				continue;
+			if (now >= p->down_at)
+				peer_down(p);
+			else if (next == -1 || p->down_at < next)
+				next = p->down_at;
+		}
+		/* Frames that waited for room. */
+		if (L.blocked && L.fd != -1)
+			process_listen(&L.l);
+		if (L.cblocked && L.cfd != -1)
+			process_listen(&L.c);
+		if (!LO.in_eof || buf_len(&LO.in) > 0)
+			clients_stdin();
+		flush_stdout();
+		e2e_flush();
+		for (int i = 0; i < H.n; i++) {
+			struct peer *p = &H.p[i];
+
+			if (!p->used || p->fd == -1)
+				continue;
+			lsa_flush(p); /* what waited for room */
+			if (link_pending(&p->l) > 0)
+				(void)link_flush(&p->l);
+			loop_want(&loop, p->fd,
+			    POLLIN | (link_pending(&p->l) ? POLLOUT : 0));
+		}
+		if (L.fd != -1) {
+			if (link_pending(&L.l) > 0)
+				(void)link_flush(&L.l);
+			loop_want(&loop, L.fd,
+			    (L.blocked ? 0 : POLLIN) |
+				(link_pending(&L.l) ? POLLOUT : 0));
+		}
+		if (L.cfd != -1)
+			loop_want(&loop, L.cfd, L.cblocked ? 0 : POLLIN);
+		if (!LO.in_eof)
+			loop_want(&loop, 0,
+			    buf_len(&LO.in) < IN_CHUNK ? POLLIN : 0);
+		loop_want(&loop, 1, sink_empty(&LO.out) ? 0 : POLLOUT);
+		if ((L.blocked || L.cblocked) &&
+		    (next == -1 || next > now + 10))
+			next = now + 10;
+		control_tick(now, &next);
+		if (M.stopping && (next == -1 || M.stop_deadline < next))
+			next = M.stop_deadline;
+		if (loop_once(&loop,
+			next == -1 ? -1 : (int)(next > now ? next - now : 0)) ==
+		    -1)
+			log_die(EX_OSERR, "poll");
+	}
+}
+
+static int
+is_control_command(const char *s)
+{
+	static const char *const cmds[] = {"peers", "routes", "nodes",
+	    "counters", "dot"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(s, cmds[i]) == 0)
+			return (1);
+	return (0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *ctl = NULL, *why;
+	struct addr a;
+	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
+		seen_Q = 0;
+
+	log_init(argv[0]);
+	signal(SIGPIPE, SIG_IGN);
+	conf.fmt = FMT_LINE;
+	conf.maxmsg = 16 * 1024 * 1024;
+	conf.listen = ":1601";
+	while ((ch = getopt(argc, argv, "+0A:hjk:l:M:Nn:P:Q:qs:vV")) != -1) {
+		switch (ch) {
+		case '0':
+		case 'N':
+			opt_format(&conf.fmt, ch);
+			break;
+		case 'A':
+			opt_once(&seen_A, ch);
+			if (addr_parse(optarg, 0, &a, &why) == -1)
+				log_diex(EX_USAGE, "bad address %s: %s", optarg,
+				    why);
+			conf.announce = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'j':
+			conf.json = 1;
+			break;
+		case 'k':
+			if (conf.nkeys == 2)
+				log_diex(EX_USAGE,
+				    "option -k given more than twice");
+			conf.keyfile[conf.nkeys++] = optarg;
+			break;
+		case 'l':
+			opt_once(&seen_l, ch);
+			conf.listen = optarg;
+			break;
+		case 'M':
+			opt_once(&seen_M, ch);
+			conf.maxmsg = parse_size(optarg, 64, FRAME_LIMIT_MAX,
+			    "message limit");
+			break;
+		case 'n':
+			opt_once(&seen_n, ch);
+			snprintf(conf.me, sizeof(conf.me), "%s",
+			    opt_node(optarg));
+			conf.melen = strlen(conf.me);
+			break;
+		case 'P':
+			opt_once(&seen_P, ch);
+			conf.ready = optarg;
+			break;
+		case 'Q':
+			opt_once(&seen_Q, ch);
+			ctl = optarg;
+			break;
+		case 'q':
+			log_level = 0;
+			break;
+		case 's':
+			log_diex(EX_USAGE,
+			    "-s: the Spread-compatible daemon is not in this build");
+		case 'v':
+			log_level = 2;
+			conf.verbose = 1;
+			break;
+		case 'V':
+			print_version();
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (ctl) {
+		if (argc != 1)
+			usage(EX_USAGE);
+		if (!is_control_command(argv[0]))
+			log_diex(EX_USAGE,
+			    "unknown control command '%s' (peers, routes, nodes, counters, dot)",
+			    argv[0]);
+		return (control_client(ctl, argv[0], conf.json));
+	}
+	if (!conf.me[0])
+		log_diex(EX_USAGE, "-n NAME is required");
+	if (conf.json && conf.fmt != FMT_LINE)
+		log_diex(EX_USAGE, "-j and -0/-N are exclusive");
+	if (addr_parse(conf.listen, 1, &a, &why) == -1)
+		log_diex(EX_USAGE, "bad address %s: %s", conf.listen, why);
+	if (a.kind == ADDR_UDP)
+		log_diex(EX_USAGE, "%s: this build has no udp transport",
+		    conf.listen);
+	for (int i = 0; i < argc; i++) {
+		if (addr_parse(argv[i], 0, &a, &why) == -1)
+			log_diex(EX_USAGE, "bad peer address %s: %s", argv[i],
+			    why);
+		if (a.kind == ADDR_UDP)
+			log_diex(EX_USAGE,
+			    "%s: this build has no udp transport", argv[i]);
+	}
+	if (argc > PEERS_MAX)
+		log_diex(EX_USAGE, "too many peers (at most %d)", PEERS_MAX);
+	if (seal_init() == -1)
+		log_die(EX_SOFTWARE, "libsodium");
+	for (int k = 0; k < conf.nkeys; k++) {
+		unsigned char key[SEAL_KEYLEN];
+
+		/* Checked here, so that a bad key is one clear error; the
+		 * children read it themselves. */
+		opt_key(conf.keyfile[k], key, EX_NOINPUT, EX_CONFIG);
+		seal_wipe(key, sizeof(key));
+	}
+	/* Everything the router allocates, at its size for -M, before it
+	 * runs: nothing per message later. */
+	nodes_init(conf.me);
+	conns_init();
+	if (loop_init(&loop) == -1 || e2e_init(make_instance()) == -1 ||
+	    local_init(1) == -1 || clients_init() == -1 || ping_init() == -1 ||
+	    children_init(on_listen_child, on_peer) == -1)
+		log_die(EX_OSERR, "memory");
+	ls_init(conf.inst);
+	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
+	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||
+	    loop_signal(&loop, SIGINT, stop, NULL) == -1 ||
+	    loop_signal(&loop, SIGHUP, stop, NULL) == -1)
+		log_die(EX_OSERR, "signals");
+	if (control_open() == -1)
+		log_die(EX_OSERR, "control socket %s", ctl_path);
+	listen_start();
+	M.argpeers = argv;
+	M.nargpeers = argc;
+	sink_nonblock_std(0);
+	loop_add(&loop, 0, POLLIN, on_stdin, NULL);
+	sink_nonblock_std(1);
+	loop_add(&loop, 1, 0, on_stdout, NULL);
+	run();
+}
