@@ -24,6 +24,7 @@
 #include "listen.h"
 #include "log.h"
 #include "net.h"
+#include "opt.h"
 #include "ready.h"
 #include "seal.h"
 

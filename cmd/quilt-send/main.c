@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "opt.h"
 #include "seal.h"
 #include "send.h"
 

@@ -23,9 +23,10 @@ static int
 same_hello(const struct wire_hello *a, const struct wire_hello *b)
 {
 	return (a->vmin == b->vmin && a->vmax == b->vmax &&
-	    strcmp(a->node, b->node) == 0 && memcmp(a->sid, b->sid,
-	    WIRE_SID_LEN) == 0 && a->maxmsg == b->maxmsg && a->sealed ==
-	    b->sealed && a->from == b->from && a->resume == b->resume &&
+	    strcmp(a->node, b->node) == 0 &&
+	    memcmp(a->sid, b->sid, WIRE_SID_LEN) == 0 &&
+	    a->maxmsg == b->maxmsg && a->sealed == b->sealed &&
+	    a->from == b->from && a->resume == b->resume &&
 	    a->handler == b->handler);
 }
 
@@ -63,8 +64,9 @@ body(const char *data, size_t n)
 	inside(b, n, m.args, m.argslen);
 	if (m.args + m.argslen != b + n)
 		abort();
-	if (args != NULL && (m.cmd != W_MSG || m.destlen != 0 || m.args !=
-	    args || m.argslen != alen))
+	if (args != NULL &&
+	    (m.cmd != W_MSG || m.destlen != 0 || m.args != args ||
+		m.argslen != alen))
 		abort();
 	frame_count_parts(m.args, m.argslen);
 	if (m.cmd == W_ACK || m.cmd == W_EXIT || m.cmd == W_PING) {
@@ -88,10 +90,10 @@ body(const char *data, size_t n)
 		struct wire_msg m2;
 
 		if (m.cmd != W_HELLO || h.vmin < 1 || h.vmin > h.vmax ||
-		    h.vmax > 65535 || h.maxmsg < 64 || (h.sealed != 0 &&
-		    h.sealed != 1) || (h.handler != 0 && h.handler != 1) ||
-		    h.from < -1 || h.resume < -1 ||
-		    !wire_node_ok(h.node, strlen(h.node)))
+		    h.vmax > 65535 || h.maxmsg < 64 ||
+		    (h.sealed != 0 && h.sealed != 1) ||
+		    (h.handler != 0 && h.handler != 1) || h.from < -1 ||
+		    h.resume < -1 || !wire_node_ok(h.node, strlen(h.node)))
 			abort();
 		if (wire_version(&h, &h) != h.vmax)
 			abort();
@@ -99,9 +101,10 @@ body(const char *data, size_t n)
 		if (k > WIRE_HELLO_MAX)
 			abort();
 		if (frame_parse(out, k, WIRE_HELLO_MAX, &fb, &flen) !=
-		    (ssize_t)k || wire_decode(fb, flen, &m2) == -1 ||
-		    m2.cmd != W_HELLO || m2.destlen != 0 ||
-		    wire_get_hello(&m2, &g) == -1 || !same_hello(&h, &g))
+			(ssize_t)k ||
+		    wire_decode(fb, flen, &m2) == -1 || m2.cmd != W_HELLO ||
+		    m2.destlen != 0 || wire_get_hello(&m2, &g) == -1 ||
+		    !same_hello(&h, &g))
 			abort();
 	} else if (errno != EPROTO || h.fault == WH_OK ||
 	    wire_hello_fault_str(h.fault) == NULL ||

@@ -125,9 +125,8 @@ listener(int fd, enum script sc, const char *say, int nkeys)
 				 &len)) <= 0)
 				_exit(2);
 		}
-		if (st == SERVER_OPEN && h.state == SERVER_OPEN &&
-		    nkeys > 0) {
-			const char *args[] = { "7", "lis", "0", NULL };
+		if (st == SERVER_OPEN && h.state == SERVER_OPEN && nkeys > 0) {
+			const char *args[] = {"7", "lis", "0", NULL};
 
 			if (link_init(&l, fd, 5000, 65536, 0) == -1 ||
 			    link_seal(&l, server_take_seal(&h)) == -1)
@@ -149,9 +148,9 @@ listener(int fd, enum script sc, const char *say, int nkeys)
  * left open for the caller (l->fd), who closes it.
  */
 static enum client_err
-open_with(enum script sc, const char *say, int nkeys,
-    const unsigned char *psk, int timeout_ms, struct link *l,
-    struct wire_hello *peer, char *why, size_t whylen)
+open_with(enum script sc, const char *say, int nkeys, const unsigned char *psk,
+    int timeout_ms, struct link *l, struct wire_hello *peer, char *why,
+    size_t whylen)
 {
 	struct sockaddr_un sun;
 	struct wire_hello me;
@@ -211,8 +210,10 @@ open_with(enum script sc, const char *say, int nkeys,
 			if (n == -1)
 				usleep(1000);
 		}
-		if (f > 0 && (len != 33 ||
-		    memcmp(body, "0:,4:pong,1:7,3:lis,1:0,6:sealed,", 33) != 0)) {
+		if (f > 0 &&
+		    (len != 33 ||
+			memcmp(body, "0:,4:pong,1:7,3:lis,1:0,6:sealed,", 33) !=
+			    0)) {
 			snprintf(why, whylen, "the record is not the pong");
 			r = CLIENT_PROTOCOL;
 		}
@@ -230,13 +231,14 @@ open_with(enum script sc, const char *say, int nkeys,
 static int
 t_plain(void)
 {
-	struct link l = { 0 };
+	struct link l = {0};
 	struct wire_hello peer;
 	char why[256];
 
 	CHECK(link_init(&l, -1, 4000, 65536, 0) == 0);
 	CHECKF(open_with(S_SERVER, NULL, 0, NULL, 2000, &l, &peer, why,
-	    sizeof(why)) == CLIENT_OK, "%s", why);
+		   sizeof(why)) == CLIENT_OK,
+	    "%s", why);
 	CHECK(strcmp(peer.node, "lis") == 0 && peer.maxmsg == 5000 &&
 	    peer.resume == 0 && !peer.sealed);
 	link_free(&l);
@@ -246,26 +248,30 @@ t_plain(void)
 static int
 t_sealed(void)
 {
-	struct link l = { 0 };
+	struct link l = {0};
 	struct wire_hello peer;
 	char why[256];
 
 	CHECK(link_init(&l, -1, 4000, 65536, 0) == 0);
 	/* Either key of a listener that has two. */
 	CHECKF(open_with(S_SERVER, NULL, 2, K1, 2000, &l, &peer, why,
-	    sizeof(why)) == CLIENT_OK, "%s", why);
+		   sizeof(why)) == CLIENT_OK,
+	    "%s", why);
 	CHECK(peer.sealed);
 	link_free(&l);
 	CHECK(link_init(&l, -1, 4000, 65536, 0) == 0);
 	CHECKF(open_with(S_SERVER, NULL, 2, K2, 2000, &l, &peer, why,
-	    sizeof(why)) == CLIENT_OK, "%s", why);
+		   sizeof(why)) == CLIENT_OK,
+	    "%s", why);
 	link_free(&l);
 	/* The second key, which this listener does not hold: "auth". */
 	CHECK(link_init(&l, -1, 4000, 65536, 0) == 0);
 	CHECK(open_with(S_SERVER, NULL, 1, K2, 2000, &l, &peer, why,
-	    sizeof(why)) == CLIENT_AUTH);
-	CHECKF(strcmp(why, "refused: authentication failed: the peer does "
-	    "not hold the key, or the handshake was altered") == 0, "%s", why);
+		  sizeof(why)) == CLIENT_AUTH);
+	/* clang-format off */
+	CHECKF(strcmp(why, "refused: authentication failed: the peer does not hold the key, or the handshake was altered") == 0,
+	    "%s", why);
+	/* clang-format on */
 	link_free(&l);
 	return (0);
 }
@@ -274,19 +280,23 @@ t_sealed(void)
 static int
 t_sealing(void)
 {
-	struct link l = { 0 };
+	struct link l = {0};
 	struct wire_hello peer;
 	char why[256];
 
 	CHECK(link_init(&l, -1, 4000, 65536, 0) == 0);
 	CHECK(open_with(S_SERVER, NULL, 1, NULL, 2000, &l, &peer, why,
-	    sizeof(why)) == CLIENT_PROTOCOL);
-	CHECKF(strcmp(why, "refused: this listener is sealed (-k) and the "
-	    "peer is not") == 0, "%s", why);
+		  sizeof(why)) == CLIENT_PROTOCOL);
+	/* clang-format off */
+	CHECKF(strcmp(why, "refused: this listener is sealed (-k) and the peer is not") == 0,
+	    "%s", why);
+	/* clang-format on */
 	CHECK(open_with(S_SERVER, NULL, 0, K1, 2000, &l, &peer, why,
-	    sizeof(why)) == CLIENT_PROTOCOL);
-	CHECKF(strcmp(why, "refused: the peer is sealed (-k) and this "
-	    "listener is not") == 0, "%s", why);
+		  sizeof(why)) == CLIENT_PROTOCOL);
+	/* clang-format off */
+	CHECKF(strcmp(why, "refused: the peer is sealed (-k) and this listener is not") == 0,
+	    "%s", why);
+	/* clang-format on */
 	link_free(&l);
 	return (0);
 }
@@ -300,27 +310,26 @@ t_codes(void)
 		enum client_err want;
 		const char *why;
 	} c[] = {
-		{ "key mismatch", "auth", CLIENT_AUTH,
-		    "refused: authentication failed: key mismatch" },
-		{ "no room", "full", CLIENT_UNAVAILABLE, "refused: no room" },
-		{ "later", "busy", CLIENT_UNAVAILABLE, "refused: later" },
-		{ "authentication failed", "hello", CLIENT_PROTOCOL,
-		    "refused: authentication failed" },
-		{ "authentication failed", NULL, CLIENT_PROTOCOL,
-		    "refused: authentication failed" },
-		{ "x", "a-code-of-a-later-version", CLIENT_PROTOCOL,
-		    "refused: x" },
-		{ "v", "version", CLIENT_PROTOCOL, "refused: v" },
+	    {"key mismatch", "auth", CLIENT_AUTH,
+		"refused: authentication failed: key mismatch"},
+	    {"no room", "full", CLIENT_UNAVAILABLE, "refused: no room"},
+	    {"later", "busy", CLIENT_UNAVAILABLE, "refused: later"},
+	    {"authentication failed", "hello", CLIENT_PROTOCOL,
+		"refused: authentication failed"},
+	    {"authentication failed", NULL, CLIENT_PROTOCOL,
+		"refused: authentication failed"},
+	    {"x", "a-code-of-a-later-version", CLIENT_PROTOCOL, "refused: x"},
+	    {"v", "version", CLIENT_PROTOCOL, "refused: v"},
 	};
-	struct link l = { 0 };
+	struct link l = {0};
 	struct wire_hello peer;
 	char why[256], frame[256];
 
 	CHECK(link_init(&l, -1, 4000, 65536, 0) == 0);
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		const char *args[] = { c[i].text, c[i].code, NULL };
-		size_t n = wire_put_ctl(frame, sizeof(frame) - 1, "error",
-		    args, NULL, 0);
+		const char *args[] = {c[i].text, c[i].code, NULL};
+		size_t n = wire_put_ctl(frame, sizeof(frame) - 1, "error", args,
+		    NULL, 0);
 		enum client_err r;
 
 		frame[n] = '\0';
@@ -337,25 +346,21 @@ t_codes(void)
 static int
 t_bad_hello(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *args[8];
 		const char *why;
 	} c[] = {
-		{ { "quilt", "1-1", "node=lis",
-		    "session=000102030405060708090a0b0c0d0e0f", "max=10", NULL },
-		    "bad hello from the peer: the max field is missing, "
-		    "malformed or under 64" },
+		{ { "quilt", "1-1", "node=lis", "session=000102030405060708090a0b0c0d0e0f", "max=10", NULL },
+		    "bad hello from the peer: the max field is missing, malformed or under 64" },
 		{ { "quilt", "1-1", "node=lis", "max=100", NULL },
-		    "bad hello from the peer: the session field is missing or "
-		    "not 32 hex digits" },
-		{ { "quilt", "9-9", "node=lis",
-		    "session=000102030405060708090a0b0c0d0e0f", "max=100",
-		    NULL },
+		    "bad hello from the peer: the session field is missing or not 32 hex digits" },
+		{ { "quilt", "9-9", "node=lis", "session=000102030405060708090a0b0c0d0e0f", "max=100", NULL },
 		    "no common protocol version (we speak 1-1, the peer 9-9)" },
-		{ { "quilx", NULL },
-		    "bad hello from the peer: not a quilt hello" },
+		{ { "quilx", NULL }, "bad hello from the peer: not a quilt hello" },
 	};
-	struct link l = { 0 };
+	/* clang-format on */
+	struct link l = {0};
 	struct wire_hello peer;
 	char why[256], frame[512];
 
@@ -366,11 +371,11 @@ t_bad_hello(void)
 
 		frame[n] = '\0';
 		CHECK(open_with(S_SAY, frame, 0, NULL, 2000, &l, &peer, why,
-		    sizeof(why)) == CLIENT_PROTOCOL);
+			  sizeof(why)) == CLIENT_PROTOCOL);
 		CHECKF(strcmp(why, c[i].why) == 0, "case %zu: %s", i, why);
 	}
 	CHECK(open_with(S_SAY, "garbage", 0, NULL, 2000, &l, &peer, why,
-	    sizeof(why)) == CLIENT_PROTOCOL);
+		  sizeof(why)) == CLIENT_PROTOCOL);
 	CHECKF(strcmp(why, "bad hello from the peer: not a netstring") == 0,
 	    "%s", why);
 	link_free(&l);
@@ -381,18 +386,19 @@ t_bad_hello(void)
 static int
 t_silent_closed(void)
 {
-	struct link l = { 0 };
+	struct link l = {0};
 	struct wire_hello peer;
 	char why[256];
 
 	CHECK(link_init(&l, -1, 4000, 65536, 0) == 0);
 	CHECK(open_with(S_SILENT, NULL, 0, NULL, 200, &l, &peer, why,
-	    sizeof(why)) == CLIENT_TEMPFAIL);
+		  sizeof(why)) == CLIENT_TEMPFAIL);
 	CHECKF(strcmp(why, "timed out") == 0, "%s", why);
 	CHECK(open_with(S_CLOSE, NULL, 0, NULL, 2000, &l, &peer, why,
-	    sizeof(why)) == CLIENT_PROTOCOL);
-	CHECKF(strcmp(why, "the peer closed the connection during the hello")
-	    == 0, "%s", why);
+		  sizeof(why)) == CLIENT_PROTOCOL);
+	CHECKF(strcmp(why, "the peer closed the connection during the hello") ==
+		0,
+	    "%s", why);
 	{
 		struct wire_hello me;
 		struct addr a;
@@ -409,7 +415,7 @@ t_silent_closed(void)
 		snprintf(as, sizeof(as), "unix:%s", path);
 		CHECK(addr_parse(as, 0, &a, &e) == 0);
 		CHECK(client_open(&a, 500, &l, &me, &peer, NULL, why,
-		    sizeof(why)) == CLIENT_UNAVAILABLE);
+			  sizeof(why)) == CLIENT_UNAVAILABLE);
 		CHECK(l.fd == -1);
 	}
 	link_free(&l);
@@ -417,14 +423,13 @@ t_silent_closed(void)
 }
 
 static const struct tcase cases[] = {
-	{ "a plain session against server.c", t_plain },
-	{ "sealed: either of the listener's keys; another is CLIENT_AUTH",
-	    t_sealed },
-	{ "sealing that does not match is refused, either way", t_sealing },
-	{ "a refusal's class comes from its code, never its words", t_codes },
-	{ "a bad hello names its field; no common version", t_bad_hello },
-	{ "silence times out, a close fails, nobody there is unavailable",
-	    t_silent_closed },
+    {"a plain session against server.c", t_plain},
+    {"sealed: either of the listener's keys; another is CLIENT_AUTH", t_sealed},
+    {"sealing that does not match is refused, either way", t_sealing},
+    {"a refusal's class comes from its code, never its words", t_codes},
+    {"a bad hello names its field; no common version", t_bad_hello},
+    {"silence times out, a close fails, nobody there is unavailable",
+	t_silent_closed},
 };
 
 int

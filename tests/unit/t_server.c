@@ -22,9 +22,9 @@
 
 #define NOW 1000000LL
 
-static const unsigned char SID1[WIRE_SID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8,
-	9, 10, 11, 12, 13, 14, 15, 16 };
-static const unsigned char SID2[WIRE_SID_LEN] = { 2 };
+static const unsigned char SID1[WIRE_SID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    11, 12, 13, 14, 15, 16};
+static const unsigned char SID2[WIRE_SID_LEN] = {2};
 
 static unsigned char K1[SEAL_KEYLEN], K2[SEAL_KEYLEN], K3[SEAL_KEYLEN];
 
@@ -44,8 +44,7 @@ conf(int nkeys)
 
 /* A client's hello, whole, at out; its size. */
 static size_t
-client_hello(char *out, const unsigned char *sid, int64_t from,
-    const char *kx)
+client_hello(char *out, const unsigned char *sid, int64_t from, const char *kx)
 {
 	struct wire_hello h;
 
@@ -66,9 +65,9 @@ client_hello(char *out, const unsigned char *sid, int64_t from,
 
 /* Feed one whole frame to the handshake; the state it returns. */
 static enum server_state
-feed(struct server_hs *h, const struct server_conf *c,
-    struct server_table *t, void *owner, long long now, const char *f,
-    size_t n, char *out, size_t *outlen)
+feed(struct server_hs *h, const struct server_conf *c, struct server_table *t,
+    void *owner, long long now, const char *f, size_t n, char *out,
+    size_t *outlen)
 {
 	const char *body;
 	size_t len;
@@ -90,17 +89,17 @@ reply_hello(const char *out, size_t n, struct wire_hello *h)
 	size_t len;
 	struct wire_msg m;
 
-	return (frame_parse(out, n, WIRE_HELLO_MAX, &body, &len) ==
-		    (ssize_t)n &&
-		wire_decode(body, len, &m) == 0 && wire_get_hello(&m, h) == 0 ?
-	    0 :
-	    -1);
+	return (
+	    frame_parse(out, n, WIRE_HELLO_MAX, &body, &len) == (ssize_t)n &&
+		    wire_decode(body, len, &m) == 0 &&
+		    wire_get_hello(&m, h) == 0 ?
+		0 :
+		-1);
 }
 
 /* out holds an error frame: its code, and its text has want in it. */
 static int
-reply_error(const char *out, size_t n, enum wire_refusal code,
-    const char *want)
+reply_error(const char *out, size_t n, enum wire_refusal code, const char *want)
 {
 	const char *body, *text;
 	size_t len, tl;
@@ -133,11 +132,9 @@ t_plain(void)
 	snprintf(c.relay, sizeof(c.relay), "00ff");
 	server_hs_init(&h);
 	n = client_hello(in, SID1, 0, NULL);
-	CHECK(feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) ==
-	    SERVER_OPEN);
+	CHECK(feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) == SERVER_OPEN);
 	CHECK(h.state == SERVER_OPEN && h.seal == NULL && !h.known);
-	CHECK(h.sess != NULL && h.sess->owner == &owner &&
-	    h.displaced == NULL);
+	CHECK(h.sess != NULL && h.sess->owner == &owner && h.displaced == NULL);
 	CHECK(strcmp(h.peer.node, "cli") == 0 && h.peer.maxmsg == 1000);
 	CHECK(reply_hello(out, olen, &r) == 0);
 	CHECK(strcmp(r.node, "lis") == 0 && r.maxmsg == 4096 &&
@@ -145,8 +142,8 @@ t_plain(void)
 	    r.from == -1 && r.handler == 1 && !r.sealed &&
 	    strcmp(r.relay, "00ff") == 0);
 	/* Nothing after the handshake. */
-	CHECK(feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) ==
-	    SERVER_REFUSED);
+	CHECK(
+	    feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) == SERVER_REFUSED);
 	server_hs_free(&h);
 	server_table_free(&t);
 	return (0);
@@ -161,34 +158,35 @@ t_faults(void)
 		enum wire_refusal code;
 		const char *why;
 	} c[] = {
-		{ { "quilt", "1-1", "node=a", "max=100", NULL }, 0, WR_SESSION,
-		    "bad hello: the session field" },
-		{ { "quilt", "1-1", "node=a", "session=00", "max=100", NULL }, 0,
-		    WR_SESSION, "bad hello: the session field" },
-		{ { "quilt", "1-1", "node=a",
-		    "session=000102030405060708090a0b0c0d0e0f", "max=63",
-		    NULL }, 0, WR_SIZE, "bad hello: the max field" },
-		{ { "quilt", "1-1", "node=a b",
-		    "session=000102030405060708090a0b0c0d0e0f", "max=100",
-		    NULL }, 0, WR_HELLO, "bad hello: the node field" },
-		{ { "quilt", "1-x", NULL }, 0, WR_VERSION,
-		    "bad hello: the version range" },
-		{ { "quilx", "1-1", NULL }, 0, WR_HELLO,
-		    "bad hello: not a quilt hello" },
-		{ { "quilt", "7-9", "node=a",
-		    "session=000102030405060708090a0b0c0d0e0f", "max=100",
-		    NULL }, 0, WR_VERSION,
-		    "no common protocol version (this listener speaks 1-1, the peer 7-9)" },
-		{ { "quilt", "1-1", "node=a",
-		    "session=000102030405060708090a0b0c0d0e0f", "max=100",
-		    "sealed=1",
-		    "kx=0000000000000000000000000000000000000000000000000000000000000000",
-		    NULL }, 0, WR_SEALED,
-		    "the peer is sealed (-k) and this listener is not" },
-		{ { "quilt", "1-1", "node=a",
-		    "session=000102030405060708090a0b0c0d0e0f", "max=100",
-		    NULL }, 1, WR_PLAIN,
-		    "this listener is sealed (-k) and the peer is not" },
+	    {{"quilt", "1-1", "node=a", "max=100", NULL}, 0, WR_SESSION,
+		"bad hello: the session field"},
+	    {{"quilt", "1-1", "node=a", "session=00", "max=100", NULL}, 0,
+		WR_SESSION, "bad hello: the session field"},
+	    {{"quilt", "1-1", "node=a",
+		 "session=000102030405060708090a0b0c0d0e0f", "max=63", NULL},
+		0, WR_SIZE, "bad hello: the max field"},
+	    {{"quilt", "1-1", "node=a b",
+		 "session=000102030405060708090a0b0c0d0e0f", "max=100", NULL},
+		0, WR_HELLO, "bad hello: the node field"},
+	    {{"quilt", "1-x", NULL}, 0, WR_VERSION,
+		"bad hello: the version range"},
+	    {{"quilx", "1-1", NULL}, 0, WR_HELLO,
+		"bad hello: not a quilt hello"},
+	    {{"quilt", "7-9", "node=a",
+		 "session=000102030405060708090a0b0c0d0e0f", "max=100", NULL},
+		0, WR_VERSION,
+		"no common protocol version (this listener speaks 1-1, the peer 7-9)"},
+	    {{"quilt", "1-1", "node=a",
+		 "session=000102030405060708090a0b0c0d0e0f", "max=100",
+		 "sealed=1",
+		 "kx=0000000000000000000000000000000000000000000000000000000000000000",
+		 NULL},
+		0, WR_SEALED,
+		"the peer is sealed (-k) and this listener is not"},
+	    {{"quilt", "1-1", "node=a",
+		 "session=000102030405060708090a0b0c0d0e0f", "max=100", NULL},
+		1, WR_PLAIN,
+		"this listener is sealed (-k) and the peer is not"},
 	};
 	struct server_table t;
 	char in[WIRE_HELLO_MAX], out[WIRE_HELLO_MAX];
@@ -203,7 +201,8 @@ t_faults(void)
 		server_hs_init(&h);
 		n = wire_put_ctl(in, sizeof(in), "hello", c[i].args, NULL, 0);
 		CHECKF(feed(&h, &cf, &t, &owner, NOW, in, n, out, &olen) ==
-		    SERVER_REFUSED, "case %zu", i);
+			SERVER_REFUSED,
+		    "case %zu", i);
 		CHECKF(h.code == c[i].code && strstr(h.why, c[i].why) != NULL,
 		    "case %zu: %s", i, h.why);
 		if (reply_error(out, olen, c[i].code, c[i].why) != 0)
@@ -219,9 +218,10 @@ t_faults(void)
 
 		server_hs_init(&h);
 		n = wire_put_ctl(in, sizeof(in), "msg",
-		    (const char *[]){ "x", NULL }, NULL, 0);
+		    (const char *[]){"x", NULL}, NULL, 0);
 		CHECK(feed(&h, &cf, &t, &owner, NOW, in, n, out, &olen) ==
-		    SERVER_REFUSED && h.code == WR_HELLO);
+			SERVER_REFUSED &&
+		    h.code == WR_HELLO);
 		if (reply_error(out, olen, WR_HELLO, "expected a quilt hello"))
 			return (1);
 	}
@@ -255,16 +255,14 @@ t_resume(void)
 	 * the new one wins. */
 	server_hs_init(&h);
 	n = client_hello(in, SID1, 9, NULL);
-	CHECK(feed(&h, &c, &t, &b, NOW + 1, in, n, out, &olen) ==
-	    SERVER_OPEN);
+	CHECK(feed(&h, &c, &t, &b, NOW + 1, in, n, out, &olen) == SERVER_OPEN);
 	CHECK(h.known && h.displaced == &a && h.sess->owner == &b);
 	CHECK(h.sess->taken == 12 && h.sess->written == 10);
 	CHECK(reply_hello(out, olen, &r) == 0 && r.resume == 12);
 	/* Once released, a reconnect displaces nobody. */
 	server_sess_release(h.sess);
 	server_hs_init(&h);
-	CHECK(feed(&h, &c, &t, &a, NOW + 2, in, n, out, &olen) ==
-	    SERVER_OPEN);
+	CHECK(feed(&h, &c, &t, &a, NOW + 2, in, n, out, &olen) == SERVER_OPEN);
 	CHECK(h.known && h.displaced == NULL && h.sess->owner == &a);
 	server_table_free(&t);
 	return (0);
@@ -292,8 +290,7 @@ t_table(void)
 	CHECK(server_sess_find(&t, sid, 0, NOW + 10, &known) == NULL);
 	/* Known ones are found even when every slot is live. */
 	memset(sid, 'b', sizeof(sid));
-	CHECK(server_sess_find(&t, sid, 0, NOW + 11, &known) == s[1] &&
-	    known);
+	CHECK(server_sess_find(&t, sid, 0, NOW + 11, &known) == s[1] && known);
 	/* Two idle: the one unused the longest goes (s[2], at NOW + 2, not
 	 * s[1], used at NOW + 11). */
 	server_sess_release(s[1]);
@@ -320,7 +317,7 @@ t_table(void)
 	x = server_sess_find(&t, sid, 0, NOW + 1100, &known);
 	CHECK(x == s[1]);
 	server_sess_release(s[0]);
-	s[0]->used = NOW + 1080;	/* now s[0] is the oldest */
+	s[0]->used = NOW + 1080; /* now s[0] is the oldest */
 	memset(sid, 'w', sizeof(sid));
 	x = server_sess_find(&t, sid, 0, NOW + 1100, &known);
 	CHECK(x == s[0]);
@@ -373,8 +370,8 @@ sealed(const unsigned char *k, int nkeys, int alter, enum wire_refusal *code,
 	seal_pk_hex(cs, kx);
 	server_hs_init(&h);
 	n = client_hello(in, SID1, 0, kx);
-	CHECK(feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) ==
-	    SERVER_CONFIRM);
+	CHECK(
+	    feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) == SERVER_CONFIRM);
 	CHECK(h.seal != NULL && h.sess != NULL && h.sess->owner == &owner);
 	CHECK(reply_hello(out, olen, &r) == 0 && r.sealed && r.kx[0]);
 	/* The client's transcript: its hello as sent, then the reply. */
@@ -455,12 +452,12 @@ t_confirm_bad(void)
 	seal_pk_hex(cs, kx);
 	server_hs_init(&h);
 	n = client_hello(in, SID1, 0, kx);
-	CHECK(feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) ==
-	    SERVER_CONFIRM);
+	CHECK(
+	    feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) == SERVER_CONFIRM);
 	n = wire_put_ctl(in, sizeof(in), "confirm",
-	    (const char *[]){ "00", "11", NULL }, NULL, 0);
-	CHECK(feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) ==
-	    SERVER_REFUSED);
+	    (const char *[]){"00", "11", NULL}, NULL, 0);
+	CHECK(
+	    feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) == SERVER_REFUSED);
 	if (reply_error(out, olen, WR_CONFIRM, "expected the key confirmation"))
 		return (1);
 	/* The session stays claimed: the caller releases it at its close. */
@@ -472,16 +469,14 @@ t_confirm_bad(void)
 }
 
 static const struct tcase cases[] = {
-	{ "a plain hello is answered with ours, and opens", t_plain },
-	{ "each fault of a hello is refused with its code and reason",
-	    t_faults },
-	{ "sessions resume; a reconnect displaces the open one", t_resume },
-	{ "the table: full of live sessions refuses, idle ones are evicted",
-	    t_table },
-	{ "sealed: either of two keys; any other, or an altered hello, is auth",
-	    t_sealed },
-	{ "sealed: a frame that is not a confirmation is refused",
-	    t_confirm_bad },
+    {"a plain hello is answered with ours, and opens", t_plain},
+    {"each fault of a hello is refused with its code and reason", t_faults},
+    {"sessions resume; a reconnect displaces the open one", t_resume},
+    {"the table: full of live sessions refuses, idle ones are evicted",
+	t_table},
+    {"sealed: either of two keys; any other, or an altered hello, is auth",
+	t_sealed},
+    {"sealed: a frame that is not a confirmation is refused", t_confirm_bad},
 };
 
 int

@@ -605,21 +605,21 @@ t_hello_faults(void)
 		enum wire_hello_fault fault;
 		enum wire_refusal code;
 	} c[] = {
-		{ "session=00", WH_SESSION, WR_SESSION },
-		{ "max=63", WH_MAX, WR_SIZE },
-		{ "node=a/b", WH_NODE, WR_HELLO },
-		{ "sealed=2", WH_SEALED, WR_HELLO },
-		{ "sealed=1", WH_KX, WR_HELLO },	/* sealed, no kx */
-		{ "kx=00", WH_KX, WR_HELLO },
-		{ "from=x", WH_FROM, WR_HELLO },
-		{ "resume=x", WH_RESUME, WR_HELLO },
-		{ "relay=XY", WH_RELAY, WR_HELLO },
+	    {"session=00", WH_SESSION, WR_SESSION},
+	    {"max=63", WH_MAX, WR_SIZE},
+	    {"node=a/b", WH_NODE, WR_HELLO},
+	    {"sealed=2", WH_SEALED, WR_HELLO},
+	    {"sealed=1", WH_KX, WR_HELLO}, /* sealed, no kx */
+	    {"kx=00", WH_KX, WR_HELLO},
+	    {"from=x", WH_FROM, WR_HELLO},
+	    {"resume=x", WH_RESUME, WR_HELLO},
+	    {"relay=XY", WH_RELAY, WR_HELLO},
 	};
 	struct wire_hello h;
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		const char *args[] = { "quilt", "1-1", "node=n", SID,
-			"max=1000", c[i].field, NULL };
+		const char *args[] = {"quilt", "1-1", "node=n", SID, "max=1000",
+		    c[i].field, NULL};
 
 		CHECKF(hello_args(args, &h) == -1 && h.fault == c[i].fault,
 		    "%s: fault %d", c[i].field, (int)h.fault);
@@ -628,13 +628,13 @@ t_hello_faults(void)
 		CHECK(strlen(wire_hello_fault_str(h.fault)) > 8);
 	}
 	{
-		const char *nover[] = { "quilt", "2-1", "node=n", SID,
-			"max=1000", NULL };
-		const char *noproto[] = { "quilx", "1-1", NULL };
-		const char *nosid[] = { "quilt", "1-1", "node=n", "max=1000",
-			NULL };
-		const char *nomax[] = { "quilt", "1-1", "node=n", SID, NULL };
-		const char *nonode[] = { "quilt", "1-1", SID, "max=99", NULL };
+		const char *nover[] = {"quilt", "2-1", "node=n", SID,
+		    "max=1000", NULL};
+		const char *noproto[] = {"quilx", "1-1", NULL};
+		const char *nosid[] = {"quilt", "1-1", "node=n", "max=1000",
+		    NULL};
+		const char *nomax[] = {"quilt", "1-1", "node=n", SID, NULL};
+		const char *nonode[] = {"quilt", "1-1", SID, "max=99", NULL};
 
 		CHECK(hello_args(nover, &h) == -1 && h.fault == WH_VERSION &&
 		    wire_hello_fault_code(h.fault) == WR_VERSION);
@@ -651,9 +651,9 @@ t_hello_faults(void)
 static int
 t_error_frames(void)
 {
-	static const enum wire_refusal codes[] = { WR_NONE, WR_HELLO,
-		WR_VERSION, WR_SIZE, WR_SESSION, WR_SEALED, WR_PLAIN,
-		WR_CONFIRM, WR_AUTH, WR_FULL, WR_BUSY };
+	static const enum wire_refusal codes[] = {WR_NONE, WR_HELLO, WR_VERSION,
+	    WR_SIZE, WR_SESSION, WR_SEALED, WR_PLAIN, WR_CONFIRM, WR_AUTH,
+	    WR_FULL, WR_BUSY};
 	char out[256];
 	struct wire_msg m;
 	enum wire_refusal code;
@@ -672,7 +672,7 @@ t_error_frames(void)
 		    (codes[i] == WR_NONE ? 1 : 2));
 	}
 	n = wire_put_ctl(out, sizeof(out), "error",
-	    (const char *[]){ "x", "no-such-code", NULL }, NULL, 0);
+	    (const char *[]){"x", "no-such-code", NULL}, NULL, 0);
 	CHECK(decode_frame(out, n, &m) == 0 &&
 	    wire_get_error(&m, &text, &len, &code) == 0 && code == WR_NONE);
 	n = wire_put_ctl(out, sizeof(out), "error", NULL, NULL, 0);
@@ -683,7 +683,8 @@ t_error_frames(void)
 	CHECK(decode_frame(out, n, &m) == 0 &&
 	    wire_get_error(&m, &text, &len, &code) == -1);
 	CHECK(strcmp(wire_refusal_lead(WR_AUTH), "authentication failed: ") ==
-	    0 && strcmp(wire_refusal_lead(WR_SEALED), "") == 0);
+		0 &&
+	    strcmp(wire_refusal_lead(WR_SEALED), "") == 0);
 	CHECK(strcmp(wire_refusal_name(WR_AUTH), "auth") == 0);
 	return (0);
 }
