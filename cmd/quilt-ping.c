@@ -53,11 +53,11 @@ static struct {
 static noreturn void
 usage(int status)
 {
+	/* clang-format off */
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] [-k "
-	    "keyfile] "
-	    "[-s size]\n"
+	    "usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] [-k keyfile] [-s size]\n"
 	    "                  [-W timeout] [-w deadline] address\n");
+	/* clang-format on */
 	exit(status);
 }
 
@@ -101,26 +101,23 @@ summary(void)
 		mdev = S.tsum2 / S.received - avg * avg;
 		mdev = mdev > 0 ? sqrt(mdev) : 0;
 	}
+	/* clang-format off */
 	if (S.json) {
-		printf("{\"transmitted\":%" PRIu64 ",\"received\":%" PRIu64
-		       ",\"loss_pct\":%u,\"time_ms\":%lld",
+		printf("{\"transmitted\":%" PRIu64 ",\"received\":%" PRIu64 ",\"loss_pct\":%u,\"time_ms\":%lld",
 		    S.transmitted, S.received, loss, elapsed);
 		if (S.received)
-			printf(",\"min_ms\":%.3f,\"avg_ms\":%.3f,\"max_ms\":%."
-			       "3f,"
-			       "\"mdev_ms\":%.3f",
+			printf(",\"min_ms\":%.3f,\"avg_ms\":%.3f,\"max_ms\":%.3f,\"mdev_ms\":%.3f",
 			    S.tmin, avg, S.tmax, mdev);
 		printf("}\n");
 	} else {
 		printf("--- %s ping statistics ---\n", S.addrstr);
-		printf("%" PRIu64 " packets transmitted, %" PRIu64 " received, "
-		       "%u%% packet loss, time %lldms\n",
+		printf("%" PRIu64 " packets transmitted, %" PRIu64 " received, %u%% packet loss, time %lldms\n",
 		    S.transmitted, S.received, loss, elapsed);
 		if (S.received)
-			printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f "
-			       "ms\n",
+			printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n",
 			    S.tmin, avg, S.tmax, mdev);
 	}
+	/* clang-format on */
 	fflush(stdout);
 	end_stream();
 	exit(S.received ? 0 : 1);
@@ -184,9 +181,10 @@ pong(const struct wire_msg *m)
 
 		j[fmt_json(j, node,
 		    nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX : nodelen)] = '\0';
-		printf("{\"seq\":%llu,\"node\":\"%s\",\"hops\":%.*s,"
-		       "\"bytes\":%zu,\"time_ms\":%.3f}\n",
+		/* clang-format off */
+		printf("{\"seq\":%llu,\"node\":\"%s\",\"hops\":%.*s,\"bytes\":%zu,\"time_ms\":%.3f}\n",
 		    seq, j, (int)(hopslen > 8 ? 8 : hopslen), hops, plen, ms);
+		/* clang-format on */
 	} else if (!S.quiet) {
 		printf("%zu bytes from %.*s: seq=%llu hops=%.*s time=%.3f ms\n",
 		    plen,
@@ -212,11 +210,11 @@ on_sock(void *arg, int fd, int revents)
 	r = link_read(&S.link);
 	if (r == -1 && errno == EAGAIN)
 		return;
+	/* clang-format off */
 	if (r == -1 && errno == EBADMSG)
-		log_diex(2,
-		    "%s: integrity check failed: a sealed record was "
-		    "altered, replayed or forged",
+		log_diex(2, "%s: integrity check failed: a sealed record was altered, replayed or forged",
 		    S.addrstr);
+	/* clang-format on */
 	while ((f = link_frame(&S.link, 0, &body, &len)) > 0) {
 		if (wire_decode(body, len, &m) == -1)
 			log_diex(2, "%s: malformed frame from the peer",

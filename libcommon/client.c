@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,14 +37,16 @@ write_all(int fd, const char *p, size_t n, long long deadline)
 	return (0);
 }
 
-static enum client_err
+/* Close the connection and say why (a printf format). */
+static enum client_err __attribute__((format(printf, 5, 6)))
 fail(struct link *l, enum client_err e, char *why, size_t whylen,
-    const char *fmt, const char *a, size_t alen)
+    const char *fmt, ...)
 {
-	if (a != NULL)
-		snprintf(why, whylen, fmt, (int)alen, a);
-	else
-		snprintf(why, whylen, "%s", fmt);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
 	if (l->fd != -1) {
 		close(l->fd);
 		l->fd = -1;
@@ -68,47 +71,59 @@ read_frame(struct link *l, long long deadline, const char **body, size_t *len,
 			return (r);
 		if (r == -1) {
 			*e = fail(l, CLIENT_PROTOCOL, why, whylen,
-			    "bad hello from the peer", NULL, 0);
+			    "bad hello from the peer: %s",
+			    errno == EMSGSIZE ? "a frame over 1024 bytes" :
+						"not a netstring");
 			return (0);
 		}
 		if (net_now_ms() >= deadline) {
-			*e = fail(l, CLIENT_TEMPFAIL, why, whylen, "timed out",
-			    NULL, 0);
+			*e = fail(l, CLIENT_TEMPFAIL, why, whylen, "timed out");
 			return (0);
 		}
 		(void)poll(&pfd, 1, (int)(deadline - net_now_ms()));
 		r = link_read(l);
 		if (r == 0) {
 			*e = fail(l, CLIENT_PROTOCOL, why, whylen,
-			    "the peer closed the connection during the hello",
-			    NULL, 0);
+			    "the peer closed the connection during the hello");
 			return (0);
 		}
 		if (r == -1 && errno != EAGAIN) {
-			*e = fail(l, CLIENT_UNAVAILABLE, why, whylen,
-			    strerror(errno), NULL, 0);
+			*e = fail(l, CLIENT_UNAVAILABLE, why, whylen, "%s",
+			    strerror(errno));
 			return (0);
 		}
 	}
 }
 
-/* An error frame from the peer: its text as the reason. */
+/*
+ * An error frame from the peer, refusing us: the class of the failure from
+ * its code (never from its words, which are for people), its text as the
+ * reason.
+ */
 static int
 is_error(const struct wire_msg *m, struct link *l, enum client_err *e,
     char *why, size_t whylen)
 {
-	struct frame_iter it;
-	const char *p = "";
-	size_t n = 0;
+	enum wire_refusal code;
+	const char *text;
+	size_t n;
 
-	if (m->cmd != W_ERROR)
+	if (wire_get_error(m, &text, &n, &code) == -1)
 		return (0);
-	frame_iter_init(&it, m->args, m->argslen);
-	(void)frame_next_part(&it, &p, &n);
-	*e = fail(l,
-	    strstr(p, "authentication") != NULL && n < 200 ? CLIENT_AUTH :
-							     CLIENT_PROTOCOL,
-	    why, whylen, "refused: %.*s", p, n);
+	switch (code) {
+	case WR_AUTH:
+		*e = CLIENT_AUTH;
+		break;
+	case WR_FULL:
+	case WR_BUSY:
+		*e = CLIENT_UNAVAILABLE;
+		break;
+	default:
+		*e = CLIENT_PROTOCOL;
+		break;
+	}
+	(void)fail(l, *e, why, whylen, "refused: %s%.*s",
+	    wire_refusal_lead(code), (int)(n > 200 ? 200 : n), text);
 	return (1);
 }
 
@@ -132,32 +147,30 @@ confirm(struct link *l, long long deadline, struct seal *s,
 	if (seal_unhex(pk, sizeof(pk), peer->kx, strlen(peer->kx)) == -1 ||
 	    seal_derive(s, psk, pk, transcript, tlen) == -1)
 		return (fail(l, CLIENT_PROTOCOL, why, whylen,
-		    "bad key exchange from the peer", NULL, 0));
+		    "bad key exchange from the peer"));
 	seal_tag(s, tag);
 	seal_push_init(s, hdr);
 	n = wire_put_confirm(frame, tag, hdr);
 	if (write_all(l->fd, frame, n, deadline) == -1)
 		return (fail(l,
 		    errno == ETIMEDOUT ? CLIENT_TEMPFAIL : CLIENT_UNAVAILABLE,
-		    why, whylen,
-		    errno == ETIMEDOUT ? "timed out" : strerror(errno), NULL,
-		    0));
+		    why, whylen, "%s",
+		    errno == ETIMEDOUT ? "timed out" : strerror(errno)));
 	if ((r = read_frame(l, deadline, &body, &len, &e, why, whylen)) == 0)
 		return (e);
 	if (wire_decode(body, len, &m) == -1)
 		return (fail(l, CLIENT_PROTOCOL, why, whylen,
-		    "bad confirmation from the peer", NULL, 0));
+		    "bad confirmation from the peer"));
 	if (is_error(&m, l, &e, why, whylen))
 		return (e);
 	if (wire_get_confirm(&m, tag, hdr) == -1)
 		return (fail(l, CLIENT_PROTOCOL, why, whylen,
-		    "bad confirmation from the peer", NULL, 0));
+		    "bad confirmation from the peer"));
+	/* clang-format off */
 	if (seal_check(s, tag) == -1 || seal_pull_init(s, hdr) == -1)
 		return (fail(l, CLIENT_AUTH, why, whylen,
-		    "authentication "
-		    "failed: the peer does not hold this key, or the handshake "
-		    "was altered",
-		    NULL, 0));
+		    "authentication failed: the peer does not hold this key, or the handshake was altered"));
+	/* clang-format on */
 	link_take(l, r);
 	return (CLIENT_OK);
 }
@@ -200,7 +213,7 @@ client_open(const struct addr *a, int timeout_ms, struct link *l,
 	if (psk != NULL) {
 		if ((s = seal_new(1)) == NULL)
 			return (fail(l, CLIENT_OSERR, why, whylen,
-			    "out of memory", NULL, 0));
+			    "out of memory"));
 		seal_pk_hex(s, me->kx);
 	}
 	hlen = wire_put_hello(hello, me);
@@ -210,14 +223,16 @@ client_open(const struct addr *a, int timeout_ms, struct link *l,
 		goto out;
 	if (wire_decode(body, len, &m) == -1) {
 		e = fail(l, CLIENT_PROTOCOL, why, whylen,
-		    "bad hello from the peer", NULL, 0);
+		    "bad hello from the peer: %s",
+		    wire_hello_fault_str(WH_PROTO));
 		goto out;
 	}
 	if (is_error(&m, l, &e, why, whylen))
 		goto out;
 	if (wire_get_hello(&m, peer) == -1) {
 		e = fail(l, CLIENT_PROTOCOL, why, whylen,
-		    "bad hello from the peer", NULL, 0);
+		    "bad hello from the peer: %s",
+		    wire_hello_fault_str(peer->fault));
 		goto out;
 	}
 	/* The transcript: both hellos as they were on the wire. */
@@ -225,18 +240,17 @@ client_open(const struct addr *a, int timeout_ms, struct link *l,
 	memcpy(transcript + hlen, buf_data(&l->in), r);
 	link_take(l, r);
 	if (wire_version(me, peer) == 0) {
-		snprintf(why, whylen,
-		    "no common protocol version (we speak "
-		    "%u-%u, the peer %u-%u)",
+		/* clang-format off */
+		e = fail(l, CLIENT_PROTOCOL, why, whylen,
+		    "no common protocol version (we speak %u-%u, the peer %u-%u)",
 		    me->vmin, me->vmax, peer->vmin, peer->vmax);
-		e = fail(l, CLIENT_PROTOCOL, why + strlen(why), 1, "", NULL, 0);
+		/* clang-format on */
 		goto out;
 	}
 	if (peer->sealed != me->sealed) {
-		e = fail(l, CLIENT_PROTOCOL, why, whylen,
+		e = fail(l, CLIENT_PROTOCOL, why, whylen, "%s",
 		    peer->sealed ? "the peer is sealed (-k) and we are not" :
-				   "the peer is not sealed (no -k)",
-		    NULL, 0);
+				   "the peer is not sealed (no -k)");
 		goto out;
 	}
 	if (s != NULL) {
@@ -246,8 +260,7 @@ client_open(const struct addr *a, int timeout_ms, struct link *l,
 			goto out;
 		if (link_seal(l, s) == -1) {
 			s = NULL;
-			e = fail(l, CLIENT_OSERR, why, whylen, "out of memory",
-			    NULL, 0);
+			e = fail(l, CLIENT_OSERR, why, whylen, "out of memory");
 			goto out;
 		}
 		s = NULL; /* the link has it now */
@@ -258,7 +271,7 @@ ioerr : {
 	int timedout = errno == ETIMEDOUT;
 
 	e = fail(l, timedout ? CLIENT_TEMPFAIL : CLIENT_UNAVAILABLE, why,
-	    whylen, timedout ? "timed out" : strerror(errno), NULL, 0);
+	    whylen, "%s", timedout ? "timed out" : strerror(errno));
 }
 out:
 	seal_free(s);

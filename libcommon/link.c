@@ -33,13 +33,10 @@ link_init(struct link *l, int fd, size_t maxin, size_t window, size_t maxout)
 {
 	size_t big = frame_size(maxout + 64);
 
+	memset(l, 0, sizeof(*l));
 	l->fd = fd;
 	l->maxin = maxin;
 	l->window = window > big ? window : big;
-	l->qs = l->bound = 0;
-	l->n_queued = l->n_acked = l->n_bound = 0;
-	l->bytes_in = l->bytes_out = 0;
-	l->sz = NULL;
 	size_ring(l);
 	if (buf_init(&l->in, 0, frame_size(maxin) + LINK_READ_CHUNK) == -1 ||
 	    buf_init(&l->ctl, 0, 2 * frame_size(maxin + 64) + 65536) == -1 ||
@@ -58,6 +55,8 @@ link_free(struct link *l)
 	l->sz = NULL;
 	buf_free(&l->win);
 	buf_free(&l->wout);
+	free(l->plain);
+	l->plain = NULL;
 	seal_free(l->seal);
 	l->seal = NULL;
 }
@@ -73,10 +72,12 @@ link_seal(struct link *l, struct seal *s)
 	buf_free(&l->win);
 	buf_free(&l->wout);
 	if (buf_init(&l->win, WIRE_BUF, WIRE_BUF) == -1 ||
-	    buf_init(&l->wout, WIRE_BUF, WIRE_BUF) == -1)
+	    buf_init(&l->wout, WIRE_BUF, WIRE_BUF) == -1 ||
+	    (l->plain == NULL && (l->plain = malloc(SEAL_RECORD_MAX)) == NULL))
 		return (-1);
 	/* What came after the handshake is already ciphertext. */
-	buf_append(&l->win, buf_data(&l->in), buf_len(&l->in));
+	if (buf_len(&l->in) > 0)
+		buf_append(&l->win, buf_data(&l->in), buf_len(&l->in));
 	l->in.start = l->in.end = 0;
 	/* Records are opened into in: room for many, so that the part of a
 	 * frame left at the end is moved down rarely. */
@@ -119,6 +120,8 @@ link_reset(struct link *l, int fd)
 	l->seal = NULL;
 	buf_free(&l->win);
 	buf_free(&l->wout);
+	free(l->plain);
+	l->plain = NULL;
 }
 
 char *
@@ -272,7 +275,6 @@ consumed(struct link *l, size_t w, size_t clen)
 static void
 seal_some(struct link *l)
 {
-	static unsigned char plain[SEAL_RECORD_MAX];
 	struct iovec iov[2];
 	const void *src;
 	size_t clen, m;
@@ -285,7 +287,7 @@ seal_some(struct link *l)
 			return;
 		n = gather(l, iov, &clen);
 		m = 0;
-		src = plain;
+		src = l->plain;
 		/* One piece (the usual case): seal it where it lies. */
 		if (n >= 1 && (iov[0].iov_len >= SEAL_RECORD_MAX || n == 1)) {
 			src = iov[0].iov_base;
@@ -297,7 +299,7 @@ seal_some(struct link *l)
 
 				if (k > SEAL_RECORD_MAX - m)
 					k = SEAL_RECORD_MAX - m;
-				memcpy(plain + m, iov[i].iov_base, k);
+				memcpy(l->plain + m, iov[i].iov_base, k);
 				m += k;
 			}
 		}

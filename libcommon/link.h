@@ -41,6 +41,10 @@ struct link {
 	/* Sealed (-k): records on the wire, frames in in/ctl/q as above. */
 	struct seal *seal;
 	struct buf win, wout; /* ciphertext from and to the peer */
+	/* Frames in two pieces gathered into one record (SEAL_RECORD_MAX
+	 * bytes): this link's, so that no other link's record can be built
+	 * in it. */
+	unsigned char *plain;
 	int final_due; /* our stream ends after what is queued */
 	int final_sent, final_in;
 };

@@ -227,10 +227,12 @@ wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
 	memset(h, 0, sizeof(*h));
 	h->from = h->resume = -1;
 	frame_iter_init(&it, m->args, m->argslen);
+	h->fault = WH_PROTO;
 	if (m->cmd != W_HELLO || frame_next_part(&it, &p, &n) != 1 ||
 	    n != strlen(WIRE_PROTO) || memcmp(p, WIRE_PROTO, n) != 0)
 		goto bad;
 	/* "VMIN-VMAX" */
+	h->fault = WH_VERSION;
 	if (frame_next_part(&it, &p, &n) != 1 ||
 	    (v = memchr(p, '-', n)) == NULL ||
 	    frame_part_num(p, v - p, 65535, &x) == -1 ||
@@ -244,38 +246,46 @@ wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
 
 		if (r == 0)
 			break;
+		h->fault = WH_PARTS;
 		if (r == -1)
 			goto bad;
 		if (keyis(p, n, "node", &v, &vn)) {
+			h->fault = WH_NODE;
 			if (!wire_node_ok(v, vn))
 				goto bad;
 			memcpy(h->node, v, vn);
 			h->node[vn] = '\0';
 			have_node = 1;
 		} else if (keyis(p, n, "session", &v, &vn)) {
+			h->fault = WH_SESSION;
 			if (seal_unhex(h->sid, WIRE_SID_LEN, v, vn) == -1)
 				goto bad;
 			have_sid = 1;
 		} else if (keyis(p, n, "max", &v, &vn)) {
+			h->fault = WH_MAX;
 			if (frame_part_num(v, vn, UINT64_MAX, &x) == -1 ||
 			    x < 64)
 				goto bad;
 			h->maxmsg = x;
 		} else if (keyis(p, n, "sealed", &v, &vn)) {
+			h->fault = WH_SEALED;
 			if (vn != 1 || (*v != '0' && *v != '1'))
 				goto bad;
 			h->sealed = *v == '1';
 		} else if (keyis(p, n, "from", &v, &vn)) {
+			h->fault = WH_FROM;
 			if (frame_part_num(v, vn, INT64_MAX, &x) == -1)
 				goto bad;
 			h->from = x;
 		} else if (keyis(p, n, "resume", &v, &vn)) {
+			h->fault = WH_RESUME;
 			if (frame_part_num(v, vn, INT64_MAX, &x) == -1)
 				goto bad;
 			h->resume = x;
 		} else if (keyis(p, n, "kx", &v, &vn)) {
 			unsigned char pk[32];
 
+			h->fault = WH_KX;
 			if (seal_unhex(pk, sizeof(pk), v, vn) == -1)
 				goto bad;
 			memcpy(h->kx, v, vn);
@@ -283,19 +293,131 @@ wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
 		} else if (keyis(p, n, "handler", &v, &vn)) {
 			h->handler = vn == 1 && *v == '1';
 		} else if (keyis(p, n, "relay", &v, &vn)) {
+			h->fault = WH_RELAY;
 			if (!wire_inst_ok(v, vn))
 				goto bad;
 			memcpy(h->relay, v, vn);
 			h->relay[vn] = '\0';
 		}
 	}
-	if (!have_node || !have_sid || h->maxmsg == 0 ||
-	    (h->sealed && !h->kx[0]))
+	h->fault = WH_OK;
+	if (!have_node)
+		h->fault = WH_NODE;
+	else if (!have_sid)
+		h->fault = WH_SESSION;
+	else if (h->maxmsg == 0)
+		h->fault = WH_MAX;
+	else if (h->sealed && !h->kx[0])
+		h->fault = WH_KX;
+	if (h->fault != WH_OK)
 		goto bad;
 	return (0);
 bad:
 	errno = EPROTO;
 	return (-1);
+}
+
+/* clang-format off */
+static const struct {
+	const char *str;
+	enum wire_refusal code;
+} faults[] = {
+	[WH_OK] =	{ "no fault", WR_NONE },
+	[WH_PROTO] =	{ "not a quilt hello", WR_HELLO },
+	[WH_VERSION] =	{ "the version range is malformed", WR_VERSION },
+	[WH_NODE] =	{ "the node field is missing or not a node name", WR_HELLO },
+	[WH_SESSION] =	{ "the session field is missing or not 32 hex digits", WR_SESSION },
+	[WH_MAX] =	{ "the max field is missing, malformed or under 64", WR_SIZE },
+	[WH_SEALED] =	{ "the sealed field is neither 0 nor 1", WR_HELLO },
+	[WH_KX] =	{ "the kx field is missing or not 64 hex digits", WR_HELLO },
+	[WH_FROM] =	{ "the from field is malformed", WR_HELLO },
+	[WH_RESUME] =	{ "the resume field is malformed", WR_HELLO },
+	[WH_RELAY] =	{ "the relay field is not an instance id", WR_HELLO },
+	[WH_PARTS] =	{ "its parts do not fill the frame", WR_HELLO },
+};
+
+static const char *const refusals[] = {
+	[WR_NONE] = "",
+	[WR_HELLO] = "hello",
+	[WR_VERSION] = "version",
+	[WR_SIZE] = "size",
+	[WR_SESSION] = "session",
+	[WR_SEALED] = "sealed",
+	[WR_PLAIN] = "plain",
+	[WR_CONFIRM] = "confirm",
+	[WR_AUTH] = "auth",
+	[WR_FULL] = "full",
+	[WR_BUSY] = "busy",
+};
+/* clang-format on */
+
+const char *
+wire_hello_fault_str(enum wire_hello_fault f)
+{
+	return ((unsigned)f < sizeof(faults) / sizeof(faults[0]) ?
+		faults[f].str :
+		"malformed");
+}
+
+enum wire_refusal
+wire_hello_fault_code(enum wire_hello_fault f)
+{
+	return ((unsigned)f < sizeof(faults) / sizeof(faults[0]) ?
+		faults[f].code :
+		WR_HELLO);
+}
+
+const char *
+wire_refusal_name(enum wire_refusal r)
+{
+	return ((unsigned)r < sizeof(refusals) / sizeof(refusals[0]) ?
+		refusals[r] :
+		"");
+}
+
+const char *
+wire_refusal_lead(enum wire_refusal r)
+{
+	return (r == WR_AUTH ? "authentication failed: " : "");
+}
+
+size_t
+wire_put_error(char *out, size_t cap, const char *text, enum wire_refusal code)
+{
+	const char *args[] = {text, wire_refusal_name(code), NULL};
+
+	if (code == WR_NONE)
+		args[1] = NULL;
+	return (wire_put_ctl(out, cap, "error", args, NULL, 0));
+}
+
+int
+wire_get_error(const struct wire_msg *m, const char **text, size_t *len,
+    enum wire_refusal *code)
+{
+	struct frame_iter it;
+	const char *p;
+	size_t n;
+
+	if (m->cmd != W_ERROR) {
+		errno = EPROTO;
+		return (-1);
+	}
+	*text = "";
+	*len = 0;
+	*code = WR_NONE;
+	frame_iter_init(&it, m->args, m->argslen);
+	if (frame_next_part(&it, text, len) != 1) {
+		*text = "";
+		*len = 0;
+		return (0);
+	}
+	if (frame_next_part(&it, &p, &n) != 1)
+		return (0);
+	for (size_t i = 1; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (strlen(refusals[i]) == n && memcmp(refusals[i], p, n) == 0)
+			*code = (enum wire_refusal)i;
+	return (0);
 }
 
 size_t

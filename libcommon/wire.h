@@ -1,14 +1,18 @@
+/* clang-format off */
 /*
  * The quilt protocol on top of frames.  Every frame is a message
  * [destination, cmd, args...]; destination is a node name, "all", or empty
  * for the peer at the other end.  quilt-protocol(5) is the reference.
  *
- *   hello  "quilt" "VMIN-VMAX" key=value...   first frame each way
- *   msg    part...                            numbered data, acknowledged
- *   ack    N                                  the peer's first N messages are
- * written ping   SEQ PAYLOAD   ->  pong SEQ NODE HOPS PAYLOAD bye no more msg
- * from this side exit   STATUS                              the -e handler's
- * exit status error  TEXT                                then the sender closes
+ *   hello  "quilt" "VMIN-VMAX" key=value...  first frame each way
+ *   confirm TAG HEADER                       sealed: the key confirmation
+ *   msg    part...                           numbered data, acknowledged
+ *   ack    N                                 the peer's first N are written
+ *   ping   SEQ PAYLOAD  ->  pong SEQ NODE HOPS PAYLOAD
+ *   bye                                      no more msg from this side
+ *   exit   STATUS                            the -e handler's exit status
+ *   error  TEXT [CODE]                       then the sender closes; CODE
+ *                                            during the handshake
  *
  * A relay (quilt-relay) says so in its hello (relay=INSTANCE) and tells a
  * sender of -d/-a what became of its messages end to end:
@@ -16,6 +20,7 @@
  *   lost   K NODE...    message K could not reach those nodes
  * Between relays every frame is numbered; see quilt-protocol(5).
  */
+/* clang-format on */
 #ifndef QUILT_WIRE_H
 #define QUILT_WIRE_H
 
@@ -177,6 +182,25 @@ size_t wire_put_ctl(char *out, size_t cap, const char *cmd,
 size_t wire_put_ctl_to(char *out, size_t cap, const char *dest, const char *cmd,
     const char *const *args, const void *bin, size_t binlen);
 
+/*
+ * What wire_get_hello found wrong in a hello, so that whoever refuses it
+ * can say which field it was.
+ */
+enum wire_hello_fault {
+	WH_OK,
+	WH_PROTO, /* not a hello of the quilt protocol */
+	WH_VERSION, /* the version range */
+	WH_NODE,
+	WH_SESSION,
+	WH_MAX,
+	WH_SEALED, /* the sealed flag */
+	WH_KX, /* sealed without a key exchange, or a malformed one */
+	WH_FROM,
+	WH_RESUME,
+	WH_RELAY,
+	WH_PARTS, /* parts that do not fill the frame */
+};
+
 struct wire_hello {
 	unsigned vmin, vmax;
 	char node[WIRE_NODE_MAX + 1];
@@ -194,6 +218,8 @@ struct wire_hello {
 	char kx[2 * 32 + 1];
 	/* A relay (quilt-relay's children): its instance id, hex, or "". */
 	char relay[WIRE_INST_MAX + 1];
+	/* After wire_get_hello failed: what was wrong. */
+	enum wire_hello_fault fault;
 };
 
 /* Encode a hello frame into out (WIRE_HELLO_MAX bytes); returns its size. */
@@ -201,9 +227,62 @@ size_t wire_put_hello(char *out, const struct wire_hello *h);
 
 /*
  * Decode the args of a hello; -1 with EPROTO when it is not a quilt hello
- * or a field is malformed.  Unknown keys are ignored (later versions).
+ * or a field is missing or malformed, h->fault saying which.  Unknown keys
+ * are ignored (later versions).
  */
 int wire_get_hello(const struct wire_msg *m, struct wire_hello *h);
+
+/* What a fault is, for a message: "the session field is missing or ...". */
+const char *wire_hello_fault_str(enum wire_hello_fault f);
+
+/*
+ * Why a listener refuses a peer during the handshake: the CODE of its error
+ * frame ["", "error", TEXT, CODE], so that the client knows a wrong key from
+ * a protocol fault or a full listener without reading TEXT, which is for
+ * people.  quilt-protocol(5) lists them.  An error frame without a code
+ * (after the handshake), or with one this version does not know, is
+ * WR_NONE.
+ */
+enum wire_refusal {
+	WR_NONE,
+	WR_HELLO, /* "hello": not a quilt hello, or a field malformed */
+	WR_VERSION, /* "version": no common version, or a malformed range */
+	WR_SIZE, /* "size": no message limit, or one under 64 */
+	WR_SESSION, /* "session": no session id, or a malformed one */
+	WR_SEALED, /* "sealed": the peer is sealed, the listener is not */
+	WR_PLAIN, /* "plain": the listener is sealed, the peer is not */
+	WR_CONFIRM, /* "confirm": not a key confirmation */
+	WR_AUTH, /* "auth": the confirmation checks with none of its keys */
+	WR_FULL, /* "full": every session of its table is live */
+	WR_BUSY, /* "busy": out of memory, for now */
+};
+
+/* The code that refuses a hello with that fault. */
+enum wire_refusal wire_hello_fault_code(enum wire_hello_fault f);
+
+/* A code's name on the wire ("" for WR_NONE). */
+const char *wire_refusal_name(enum wire_refusal r);
+
+/*
+ * How a refusal's TEXT is shown, by both ends: after this lead, which is
+ * "authentication failed: " for WR_AUTH (the class a reader must know,
+ * whatever the peer's words) and "" for the others, whose TEXT says it all.
+ */
+const char *wire_refusal_lead(enum wire_refusal r);
+
+/*
+ * An error frame ["", "error", TEXT, CODE] (without CODE for WR_NONE):
+ * its size; written only when it fits in cap.
+ */
+size_t wire_put_error(char *out, size_t cap, const char *text,
+    enum wire_refusal code);
+
+/*
+ * The parts of an error frame: its TEXT (empty when it has none) and the
+ * code of its CODE part.  -1 with EPROTO when m is not an error.
+ */
+int wire_get_error(const struct wire_msg *m, const char **text, size_t *len,
+    enum wire_refusal *code);
 
 /*
  * The key confirmation of a sealed handshake: ["", "confirm", TAG, HEADER]

@@ -209,6 +209,39 @@ load helpers/common
 	[[ $stderr == *version* ]]
 }
 
+@test "quilt-send: a refusal coded auth says authentication failed, whatever its text: 76" {
+	start_helper peer rawpeer -s "$(msgns '' error 'key mismatch' auth)"
+	run --separate-stderr quilt-send "$HADDR" x
+	[ "$status" -eq 76 ]
+	[ "$stderr" = "quilt-send: $HADDR: refused: authentication failed: key mismatch" ]
+	run --separate-stderr quilt-ping -c 1 "$HADDR"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "quilt-ping: $HADDR: refused: authentication failed: key mismatch" ]
+}
+
+@test "quilt-send: a refusal coded full (no room for the session) is 69, not 76" {
+	start_helper peer rawpeer -s "$(msgns '' error 'too many live sessions' full)"
+	run --separate-stderr quilt-send "$HADDR" x
+	[ "$status" -eq 69 ]
+	[ "$stderr" = "quilt-send: connect $HADDR: refused: too many live sessions" ]
+}
+
+@test "quilt-send: a refusal without a code is 76 and shows its text" {
+	start_helper peer rawpeer -s "$(msgns '' error 'authentication is not the point')"
+	run --separate-stderr quilt-send "$HADDR" x
+	[ "$status" -eq 76 ]
+	[ "$stderr" = "quilt-send: $HADDR: refused: authentication is not the point" ]
+}
+
+@test "quilt-send: a listener's hello with a bad field is 76 and names the field" {
+	skip_if_sealed "rawpeer's hello is a plaintext one"
+	start_helper peer rawpeer -s "$(msgns '' hello quilt 1-1 node=small \
+		session=00112233445566778899aabbccddeeff max=10 sealed=0 resume=0)"
+	run --separate-stderr quilt-send "$HADDR" x
+	[ "$status" -eq 76 ]
+	[ "$stderr" = "quilt-send: $HADDR: bad hello from the peer: the max field is missing, malformed or under 64" ]
+}
+
 @test "quilt-send: the listener gone mid-stream is 1 'connection lost: N messages not acknowledged'" {
 	start_listener 127.0.0.1:0
 	mkfifo "$T/in"

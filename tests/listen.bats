@@ -291,6 +291,29 @@ done'
 	grep -v 'listening on' "$T/listen.err" | grep -qi version
 }
 
+@test "a hello with a bad field is refused with the field named and its code" {
+	start_listener 127.0.0.1:0
+	for f in 'session=xyz|the session field is missing or not 32 hex digits|session' \
+		'max=10|the max field is missing, malformed or under 64|size' \
+		'node=a/b|the node field is missing or not a node name|hello'; do
+		IFS='|' read -r field text code <<<"$f"
+		hello=$(msgns '' hello quilt 1-1 node=n session=00112233445566778899aabbccddeeff \
+			max=1000 sealed=0 "$field")
+		run timeout 10 nc 127.0.0.1 "$PORT" < <(printf '%s' "$hello")
+		[ "$status" -ne 124 ]
+		echo "$field: $output"
+		[[ $output == *"5:error,$(ns "bad hello: $text")$(ns "$code")," ]]
+		grep -q ": bad hello: $text\$" "$T/listen.err"
+	done
+}
+
+@test "a refusal of the version carries the code version" {
+	start_listener 127.0.0.1:0
+	run timeout 10 nc 127.0.0.1 "$PORT" < <(printf '%s' "$(quilt_hello 9-9 future)")
+	[ "$status" -ne 124 ]
+	[[ $output == *"5:error,"*"no common protocol version (this listener speaks 1-1, the peer 9-9),7:version,," ]]
+}
+
 # ---- -e handlers ---------------------------------------------------------------
 
 @test "-e 'tr a-z A-Z' answers a quilt-send" {
@@ -523,4 +546,24 @@ done' "unix:$T/sock"
 	wait_exit "$cpid"
 	grep -q '^quilt-listen: stopping: drain deadline passed; 1 handler still running sent SIGTERM' "$T/listen.err"
 	wait_exit "$spid"
+}
+
+# ---- -C: quilt-relay's incoming side -----------------------------------------
+
+@test "-C: a frame from the router with an unknown verb or a wrong arity is fatal (70); a late one is not" {
+	for bad in "$(msgns nosuch 1 x)" "$(msgns to 5)" "$(msgns drop 5 why more)" \
+		"$(msgns to x "$(msgns '' bye)")" "$(msgns to 5 'not a frame')"; do
+		run --separate-stderr quilt-listen -q -C 00ab 127.0.0.1:0 \
+			< <(printf '%s' "$bad") 3>"$T/fd3"
+		echo "$bad: $status $stderr"
+		[ "$status" -eq 70 ]
+		[ "$stderr" = "quilt-listen: a malformed frame from the router" ]
+	done
+	# To a connection it does not have (gone since): not an error; then
+	# the router's end closes, and so does the child, with 0.
+	run --separate-stderr quilt-listen -q -C 00ab 127.0.0.1:0 \
+		< <(printf '%s%s' "$(msgns to 5 "$(msgns '' bye)")" "$(msgns drop 6 bye)") 3>"$T/fd3"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ $output == *":9:listening,"*"127.0.0.1:"* ]]
 }

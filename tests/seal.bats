@@ -583,6 +583,26 @@ hello_ref() {
 
 # ---- key rotation ------------------------------------------------------------
 
+@test "quilt-send -r: a listener back with another key ends the run with 76, saying why" {
+	keygen a
+	keygen b
+	start_listener -k "$T/a.key" "unix:$T/l.sock"
+	mkfifo "$T/in"
+	BG_IN=$T/in start_bg send quilt-send -r -k "$T/a.key" "unix:$T/l.sock"
+	spid=$BGPID
+	exec 5>"$T/in"
+	echo one >&5
+	wait_for file_has "$T/listen.out" '^one$'
+	stop_listener
+	[ "$status" -eq 0 ]
+	LNAME=listen2 start_listener -k "$T/b.key" "unix:$T/l.sock"
+	wait_exit "$spid"
+	exec 5>&-
+	cat "$T/send.err"
+	[ "$status" -eq 76 ]
+	[ "$(cat "$T/send.err")" = "quilt-send: unix:$T/l.sock: refused: authentication failed: the peer does not hold the key, or the handshake was altered" ]
+}
+
 @test "rotation: a listener with -k old -k new takes either key and refuses a third (76)" {
 	keygen old
 	keygen new

@@ -325,8 +325,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (e - d >= 2)
 				v = d[0] << 8 | d[1];
 			d += e - d >= 2 ? 2 : e - d;
-			send_msg(op % 12 == 1 ? &B : &A, 4 + v % 8000 *
-			    (v & 0x8000 ? 8 : 1), op % 12 != 2);
+			send_msg(op % 12 == 1 ? &B : &A,
+			    4 + v % 8000 * (v & 0x8000 ? 8 : 1), op % 12 != 2);
 			break;
 		case 3:
 			pump(&A);
@@ -362,7 +362,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(g, d, n);
 			d += n;
 			if (how & 2 && n >= 9) {
-				uint32_t id = to == &A ? 0x0a0a0a0a : 0x0b0b0b0b;
+				uint32_t id = to == &A ? 0x0a0a0a0a :
+							 0x0b0b0b0b;
 
 				udp_stats(to == &A ? B.c : A.c, &st);
 				g[0] = 0x15;
@@ -387,12 +388,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 10: {
 			unsigned n = d < e ? *d++ : 0;
-			unsigned char g[UDP_CONNECT_SIZE + 8], reply[UDP_REPLY_MAX];
+			unsigned char g[UDP_CONNECT_SIZE + 8],
+			    reply[UDP_REPLY_MAX];
 			struct udp_request req;
 			size_t rl = 0;
 			int from = 2;
 
-			n = n * 5 < (unsigned)(e - d) ? n * 5 : (unsigned)(e - d);
+			n = n * 5 < (unsigned)(e - d) ? n * 5 :
+							(unsigned)(e - d);
 			memset(g, 0, sizeof(g));
 			memcpy(g, d, n < sizeof(g) ? n : sizeof(g));
 			d += n;

@@ -276,7 +276,8 @@ main(int argc, char *argv[])
 			reorder = fraction(optarg, "-r");
 			break;
 		case 's':
-			rng = strtoull(optarg, NULL, 10) * 0x9e3779b97f4a7c15ULL +
+			rng = strtoull(optarg, NULL, 10) *
+				0x9e3779b97f4a7c15ULL +
 			    1;
 			break;
 		case 'v':
@@ -353,7 +354,8 @@ main(int argc, char *argv[])
 					    (struct sockaddr *)&ss, &sl);
 					if (r < 0)
 						break;
-					if ((c = client_of(&ss, sl, &ta)) == -1) {
+					if ((c = client_of(&ss, sl, &ta)) ==
+					    -1) {
 						n_lost++;
 						continue;
 					}

@@ -20,8 +20,8 @@
 
 #define MAXIN (4 * 1024 * 1024)
 
-static int fds[2] = { -1, -1 };
-static struct link A, B;	/* A sends data frames, B reads them */
+static int fds[2] = {-1, -1};
+static struct link A, B; /* A sends data frames, B reads them */
 
 /* What B has seen: each frame's command and its first part (the first
  * SEEN_MAX frames; n stops at SEEN_MAX + 1). */
@@ -87,7 +87,7 @@ queue_msg(struct link *l, int k, size_t len)
 static int
 queue_ctl(struct link *l, const char *cmd, const char *arg)
 {
-	const char *args[] = { arg, NULL };
+	const char *args[] = {arg, NULL};
 
 	return (link_ctlv(l, cmd, args, NULL, 0));
 }
@@ -176,8 +176,8 @@ is_msg(const struct seen *s, int i, int k)
 	char want[24];
 
 	snprintf(want, sizeof(want), "#%d", k);
-	return (i < s->n && i < SEEN_MAX && s->cmd[i] == W_MSG && strcmp(s->arg[i], want) ==
-	    0);
+	return (i < s->n && i < SEEN_MAX && s->cmd[i] == W_MSG &&
+	    strcmp(s->arg[i], want) == 0);
 }
 
 static int
@@ -238,7 +238,7 @@ t_ack(void)
 	CHECK(link_ack(&A, 0) == 0 && A.n_acked == 0);
 	CHECK(link_ack(&A, 1) == 0 && A.n_acked == 1);
 	CHECK(buf_len(&A.q) == total - first);
-	CHECK(link_ack(&A, 1) == 0 && A.n_acked == 1);	/* again: no-op */
+	CHECK(link_ack(&A, 1) == 0 && A.n_acked == 1); /* again: no-op */
 	CHECK(link_ack(&A, 3) == 0 && A.n_acked == 3);
 	CHECK(buf_len(&A.q) == s.size[3]);
 	/* Backwards. */
@@ -256,8 +256,8 @@ t_ack(void)
 	errno = 0;
 	CHECK(link_ack(&A, 6) == -1 && errno == EPROTO);
 	CHECK(link_ack(&A, 4) == 0 && buf_len(&A.q) == 2 * s.size[0]);
-	CHECK(pump(&s) == 0 && s.n == 6 && is_msg(&s, 4, 4) && is_msg(&s, 5,
-	    5));
+	CHECK(
+	    pump(&s) == 0 && s.n == 6 && is_msg(&s, 4, 4) && is_msg(&s, 5, 5));
 	CHECK(link_ack(&A, 6) == 0 && buf_len(&A.q) == 0 && A.q.start == 0);
 	CHECK(link_pending(&A) == 0);
 	/* Queue again after the queue emptied. */
@@ -297,8 +297,8 @@ t_ack_partial(void)
 	errno = 0;
 	CHECK(link_ack(&A, 1) == -1 && errno == EPROTO);
 	CHECK(A.n_acked == 0);
-	CHECK(pump(&s) == 0 && s.n == 2 && is_msg(&s, 0, 0) && is_msg(&s, 1,
-	    1));
+	CHECK(
+	    pump(&s) == 0 && s.n == 2 && is_msg(&s, 0, 0) && is_msg(&s, 1, 1));
 	CHECK(link_ack(&A, 2) == 0);
 	teardown();
 	return (0);
@@ -345,7 +345,8 @@ t_rewind(void)
 	s.n = 0;
 	CHECK(pump(&s) == 0);
 	CHECKF(s.n == 4 && is_msg(&s, 0, 2) && is_msg(&s, 1, 3) &&
-	    is_msg(&s, 2, 4) && is_msg(&s, 3, 5), "%d frames", s.n);
+		is_msg(&s, 2, 4) && is_msg(&s, 3, 5),
+	    "%d frames", s.n);
 	CHECK(link_ack(&A, 6) == 0 && buf_len(&A.q) == 0);
 	teardown();
 	return (0);
@@ -632,8 +633,8 @@ t_ring_wrap(void)
 			CHECK(queue_batch(&A, k, 40, 8 + round % 11) == 0);
 			k += 40;
 		}
-		while (link_room_frames(&A) > 30 && queue_msg(&A, k,
-		    8 + (k * 7) % 23) == 0)
+		while (link_room_frames(&A) > 30 &&
+		    queue_msg(&A, k, 8 + (k * 7) % 23) == 0)
 			k++;
 		if (round % 2)
 			CHECK(queue_ctl(&A, "pong", "x") == 0);
@@ -641,8 +642,10 @@ t_ring_wrap(void)
 		CHECK(pump(&s) == 0 && s.n <= SEEN_MAX);
 		for (int i = 0; i < s.n; i++)
 			if (s.cmd[i] == W_MSG)
-				CHECKF(is_msg(&s, i, next++), "round %d, "
-				    "frame %d: \"%s\"", round, i, s.arg[i]);
+				CHECKF(is_msg(&s, i, next++),
+				    "round %d, "
+				    "frame %d: \"%s\"",
+				    round, i, s.arg[i]);
 			else
 				CHECK(s.cmd[i] == W_PONG);
 		CHECK(next == k);
@@ -658,8 +661,10 @@ t_ring_wrap(void)
 		CHECK(link_rewind(&A, from) == 0);
 		s.n = 0;
 		CHECK(pump(&s) == 0);
-		CHECKF((uint64_t)s.n == A.n_queued - from, "%d frames again, "
-		    "not %llu", s.n, (unsigned long long)(A.n_queued - from));
+		CHECKF((uint64_t)s.n == A.n_queued - from,
+		    "%d frames again, "
+		    "not %llu",
+		    s.n, (unsigned long long)(A.n_queued - from));
 		for (int i = 0; i < s.n; i++)
 			CHECK(is_msg(&s, i, (int)from + i));
 		CHECK(link_ack(&A, from) == 0);
@@ -672,24 +677,21 @@ t_ring_wrap(void)
 }
 
 static const struct tcase cases[] = {
-	{ "reserve, commit, flush; the peer reads whole frames",
-	    t_send_receive },
-	{ "link_ack drops frames; backwards or past the sent is EPROTO",
-	    t_ack },
-	{ "ack of a frame not wholly written is EPROTO", t_ack_partial },
-	{ "link_rewind resends exactly the frames from message n",
-	    t_rewind },
-	{ "a control frame waits until a half-written frame completes",
-	    t_ctl_between },
-	{ "between frames, control frames go ahead of data", t_ctl_first },
-	{ "many partial writes with control frames: whole frames in order",
-	    t_ctl_many_partial },
-	{ "the window: link_reserve returns NULL when full", t_window },
-	{ "a full control queue is ENOBUFS", t_ctl_full },
-	{ "link_frame: limit and malformed frames", t_frame_limit },
-	{ "a full ring of frame sizes is a full window", t_ring_full },
-	{ "round the ring: batches, late acks, rewinds, control frames",
-	    t_ring_wrap },
+    {"reserve, commit, flush; the peer reads whole frames", t_send_receive},
+    {"link_ack drops frames; backwards or past the sent is EPROTO", t_ack},
+    {"ack of a frame not wholly written is EPROTO", t_ack_partial},
+    {"link_rewind resends exactly the frames from message n", t_rewind},
+    {"a control frame waits until a half-written frame completes",
+	t_ctl_between},
+    {"between frames, control frames go ahead of data", t_ctl_first},
+    {"many partial writes with control frames: whole frames in order",
+	t_ctl_many_partial},
+    {"the window: link_reserve returns NULL when full", t_window},
+    {"a full control queue is ENOBUFS", t_ctl_full},
+    {"link_frame: limit and malformed frames", t_frame_limit},
+    {"a full ring of frame sizes is a full window", t_ring_full},
+    {"round the ring: batches, late acks, rewinds, control frames",
+	t_ring_wrap},
 };
 
 int

@@ -197,8 +197,8 @@ net_send(struct sim *s, int from, int to, const unsigned char *b, size_t len)
 
 /* A client at address a, asking the listener at address to. */
 static struct udp *
-sim_client(struct sim *s, int a, int to, const struct udp_params *p,
-    int sealed, const unsigned char *psk)
+sim_client(struct sim *s, int a, int to, const struct udp_params *p, int sealed,
+    const unsigned char *psk)
 {
 	struct ep *e = &s->ep[a];
 
@@ -355,8 +355,7 @@ deliver(struct sim *s, struct dg *d)
 		if (e->c == NULL)
 			return;
 		(void)udp_input(e->c, d->b, d->len, s->now);
-		if (e->autostart &&
-		    udp_state(e->c, NULL, NULL) == UDP_ACCEPTED)
+		if (e->autostart && udp_state(e->c, NULL, NULL) == UDP_ACCEPTED)
 			client_accepted(s, e);
 		return;
 	}
@@ -693,10 +692,10 @@ t_handshake(void)
 	after = mallinfo2();
 	CHECKF(after.uordblks == before.uordblks &&
 		after.hblkhd == before.hblkhd,
-	    "the listener's heap went from %zu to %zu bytes",
-	    before.uordblks, after.uordblks);
-	CHECK(udp_listen(l, &from, sizeof(from), b, n, now, reply, &rl,
-		  &req) == UDP_REPLY);
+	    "the listener's heap went from %zu to %zu bytes", before.uordblks,
+	    after.uordblks);
+	CHECK(udp_listen(l, &from, sizeof(from), b, n, now, reply, &rl, &req) ==
+	    UDP_REPLY);
 	CHECK(udp_input(c, reply, rl, now + 1000) == 0);
 	n = udp_output(c, cookied, sizeof(b), now + 1000);
 	CHECKF(n == UDP_CONNECT_SIZE, "second CONNECT of %zu bytes", n);
@@ -763,8 +762,8 @@ t_cookie(void)
 	int from = 7, other = 8;
 
 	n = udp_output(c, b, sizeof(b), now);
-	CHECK(udp_listen(l, &from, sizeof(from), b, n, now, reply, &rl,
-		  &req) == UDP_REPLY);
+	CHECK(udp_listen(l, &from, sizeof(from), b, n, now, reply, &rl, &req) ==
+	    UDP_REPLY);
 	CHECK(udp_input(c, reply, rl, now) == 0);
 	CHECK(udp_output(c, good, sizeof(b), now) == UDP_CONNECT_SIZE);
 	CHECK(udp_listen(l, &from, sizeof(from), good, UDP_CONNECT_SIZE,
@@ -885,8 +884,7 @@ t_lossy(void)
 	udp_stats(b, &sb);
 	CHECKF(sa.resends > 100 && sb.drop_replay > 10 && sb.reorder == 0,
 	    "resends %llu, duplicates dropped %llu",
-	    (unsigned long long)sa.resends,
-	    (unsigned long long)sb.drop_replay);
+	    (unsigned long long)sa.resends, (unsigned long long)sb.drop_replay);
 	CHECK(sa.msgs_out == 20000 && sb.msgs_in == 20000);
 	/* Losses are found from acknowledgements, rarely by the timer. */
 	CHECKF(sa.timeouts * 50 < sa.resends, "%llu timeouts for %llu resends",
@@ -999,8 +997,8 @@ t_fragment(void)
 	CHECKF(t.count > 200, "%zu datagrams", t.count);
 	CHECKF(sa.resends == 1 && sa.bytes_resent == t.bytes && t.bytes > 1000,
 	    "resent %llu segments, %llu bytes; the one lost had %zu",
-	    (unsigned long long)sa.resends,
-	    (unsigned long long)sa.bytes_resent, t.bytes);
+	    (unsigned long long)sa.resends, (unsigned long long)sa.bytes_resent,
+	    t.bytes);
 	/* Found lost from the acknowledgements of the ones after it, a
 	 * round trip or two (20 ms each) later, not by the timer (200 ms). */
 	CHECKF(t.again_at > t.lost_at && t.again_at - t.lost_at <= 60 * MS,
@@ -1075,8 +1073,7 @@ t_unreliable(void)
 
 /* Drop B's next datagram to A, once. */
 static int
-drop_once_from_b(struct sim *s, int from, int to, unsigned char *b,
-    size_t len)
+drop_once_from_b(struct sim *s, int from, int to, unsigned char *b, size_t len)
 {
 	int *lost = s->arg;
 
@@ -1229,10 +1226,11 @@ t_rto(void)
 	CHECKF(g.at[1] - g.at[0] >= 200 * MS && g.at[1] - g.at[0] < 300 * MS,
 	    "first RTO %llu us", (unsigned long long)(g.at[1] - g.at[0]));
 	for (int i = 2; i < g.n; i++) {
-		uint64_t d0 = g.at[i - 1] - g.at[i - 2], d1 = g.at[i] - g.at[i - 1];
+		uint64_t d0 = g.at[i - 1] - g.at[i - 2],
+			 d1 = g.at[i] - g.at[i - 1];
 
-		CHECKF(d1 == 20 * SEC || (d1 >= 2 * d0 - 2 * MS &&
-		    d1 <= 2 * d0 + 2 * MS),
+		CHECKF(d1 == 20 * SEC ||
+			(d1 >= 2 * d0 - 2 * MS && d1 <= 2 * d0 + 2 * MS),
 		    "resend %d after %llu us, the one before after %llu", i,
 		    (unsigned long long)d1, (unsigned long long)d0);
 	}
@@ -1246,7 +1244,8 @@ t_rto(void)
 	if (transfer(&s, a, b, 20, 0, 100, 1500 * SEC))
 		return (1);
 	udp_stats(a, &sa);
-	CHECKF(sa.rto_us < SEC, "RTO %llu us after", (unsigned long long)sa.rto_us);
+	CHECKF(sa.rto_us < SEC, "RTO %llu us after",
+	    (unsigned long long)sa.rto_us);
 	sim_free(&s);
 	return (0);
 }
@@ -1370,8 +1369,9 @@ t_sealed(void)
 		nbad++;
 	}
 	udp_stats(b, &sb);
-	CHECKF(sb.drop_auth - auth0 + sb.drop_replay - replay0 +
-		sb.drop_bad - sb0.drop_bad == nbad &&
+	CHECKF(sb.drop_auth - auth0 + sb.drop_replay - replay0 + sb.drop_bad -
+			sb0.drop_bad ==
+		    nbad &&
 		sb.drop_auth - auth0 > nbad - 20,
 	    "of %llu: %llu dropped as forged, %llu as replays, %llu bad", nbad,
 	    (unsigned long long)(sb.drop_auth - auth0),
@@ -1391,7 +1391,8 @@ t_sealed(void)
 		const void *m;
 		int rel;
 
-		CHECK(udp_recv(b, &m, &rel) == 1000 && msg_is(m, 1000, 1, 1000));
+		CHECK(
+		    udp_recv(b, &m, &rel) == 1000 && msg_is(m, 1000, 1, 1000));
 	}
 	/* a wrong id is dropped before anything */
 	memcpy(bad, k.b, k.len);
@@ -1484,7 +1485,8 @@ t_fair(void)
 	CHECK(open_pair(&s, a, 0, 1, 1060 * SEC) == 0);
 	start = s.now;
 	c = NULL;
-	while (got[0] < 100000 && got[1] < 100000 && s.now < start + 100 * SEC) {
+	while (
+	    got[0] < 100000 && got[1] < 100000 && s.now < start + 100 * SEC) {
 		struct udp *cl[2] = {a, c}, *sv[2];
 		const void *m;
 		ssize_t r;
@@ -1495,8 +1497,8 @@ t_fair(void)
 		sv[0] = srv_conn(&s, 0, 1);
 		sv[1] = srv_conn(&s, 0, 2);
 		for (int i = 0; i < 2; i++) {
-			if (cl[i] == NULL || udp_state(cl[i], NULL, NULL) !=
-			    UDP_OPEN)
+			if (cl[i] == NULL ||
+			    udp_state(cl[i], NULL, NULL) != UDP_OPEN)
 				continue;
 			while (udp_send(cl[i], msg(sent[i], 500), 500, 1) == 0)
 				sent[i]++;
@@ -1513,8 +1515,7 @@ t_fair(void)
 	/* A controller that backs off keeps the queue's losses rare. */
 	CHECKF(s.bottleneck_drops * 50 < s.sent,
 	    "%llu of %llu datagrams dropped at the bottleneck",
-	    (unsigned long long)s.bottleneck_drops,
-	    (unsigned long long)s.sent);
+	    (unsigned long long)s.bottleneck_drops, (unsigned long long)s.sent);
 	CHECK(b1 != NULL && b2 != NULL);
 	CHECKF((got[0] >= 100000 || got[1] >= 100000) && got[0] >= 25000 &&
 		got[1] >= 25000,
@@ -1589,15 +1590,17 @@ t_garbage(void)
 			break;
 		case 3: /* an unknown frame type */
 			g[0] = 0x15;
-			memcpy(g + 1, (unsigned char[]){id >> 24, id >> 16,
-			    id >> 8, id}, 4);
+			memcpy(g + 1,
+			    (unsigned char[]){id >> 24, id >> 16, id >> 8, id},
+			    4);
 			len = len < 12 ? 12 : len;
 			g[9] = 7 + rnd(&s, 200);
 			break;
 		case 4: /* an ACK of packets never sent */
 			g[0] = 0x15;
-			memcpy(g + 1, (unsigned char[]){id >> 24, id >> 16,
-			    id >> 8, id}, 4);
+			memcpy(g + 1,
+			    (unsigned char[]){id >> 24, id >> 16, id >> 8, id},
+			    4);
 			len = 9 + 23;
 			g[9] = 1;
 			g[10] ^= 0x80; /* far from anything sent */
@@ -1611,24 +1614,26 @@ t_garbage(void)
 		case 7: /* the handshake's types, late */
 			g[0] = 0x10 | (1 + i % 4);
 			len = i % 2 ? 25 : 6;
-			memcpy(g + 1, (unsigned char[]){id >> 24, id >> 16,
-			    id >> 8, id}, 4);
+			memcpy(g + 1,
+			    (unsigned char[]){id >> 24, id >> 16, id >> 8, id},
+			    4);
 			break;
 		}
-		CHECK(udp_input(b, g, len, s.now) == 0 ||
-		    (g[0] & 15) == 1);
+		CHECK(udp_input(b, g, len, s.now) == 0 || (g[0] & 15) == 1);
 		n++;
 		if (i % 100 == 0)
 			(void)step(&s, 1200 * SEC);
 	}
 	udp_stats(b, &sb);
 	CHECKF(sb.drop_bad + sb.drop_id + sb.drop_replay - sb0.drop_bad -
-		sb0.drop_id - sb0.drop_replay >= n - 400,
+		    sb0.drop_id - sb0.drop_replay >=
+		n - 400,
 	    "bad %llu, id %llu, replay %llu of %u",
 	    (unsigned long long)(sb.drop_bad - sb0.drop_bad),
 	    (unsigned long long)(sb.drop_id - sb0.drop_id),
 	    (unsigned long long)(sb.drop_replay - sb0.drop_replay), n);
-	CHECK(sb.drop_id - sb0.drop_id > 100 && sb.drop_bad - sb0.drop_bad > 100);
+	CHECK(
+	    sb.drop_id - sb0.drop_id > 100 && sb.drop_bad - sb0.drop_bad > 100);
 	{
 		const void *m;
 		int rel;
@@ -1790,7 +1795,7 @@ bench(unsigned long n, size_t z, int sealed)
 	}
 	t0 = cpu_now() - t0;
 	printf("%s%zu B messages: %lu in %.3f s CPU, %.1f ns a message, "
-	    "%.2f M/s, %.1f messages a datagram\n",
+	       "%.2f M/s, %.1f messages a datagram\n",
 	    sealed ? "sealed " : "", z, n, t0, t0 * 1e9 / n, n / t0 / 1e6,
 	    (double)n / dgs);
 	sim_free(&s);
@@ -1798,33 +1803,30 @@ bench(unsigned long n, size_t z, int sealed)
 }
 
 static const struct tcase cases[] = {
-	{"handshake: a cookie first, no state before it, replies no larger "
-	 "than the request", t_handshake},
-	{"cookie: bound to the address, the id and the time; old ones refused",
-	    t_cookie},
-	{"reject with a reason (full); a client aborts on a wrong key",
-	    t_reject},
-	{"5% loss, 1% duplication, reordering: exactly once, in order",
-	    t_lossy},
-	{"packet numbers and offsets cross 2^32 under loss", t_wrap},
-	{"a lost fragment of a large message is resent alone", t_fragment},
-	{"unreliable: lost or delivered whole, never twice or out of order",
-	    t_unreliable},
-	{"a stalled reader bounds the sender's and its own memory", t_stalled},
-	{"RTO backs off exponentially and recovers", t_rto},
-	{"keep-alives hold an idle connection; a vanished peer is dead after "
-	 "the idle time",
-	    t_keepalive},
-	{"sealed: replayed, forged, truncated datagrams dropped and counted",
-	    t_sealed},
-	{"sealed: altered handshake parameters break every seal",
-	    t_sealed_params},
-	{"two senders through one bottleneck share it", t_fair},
-	{"malformed and spoofed datagrams do not disturb a connection",
-	    t_garbage},
-	{"a clean close after everything is delivered", t_close},
-	{"send limits: ENOTCONN, EMSGSIZE, ENOBUFS; a message over the window",
-	    t_limits},
+    {"handshake: a cookie first, no state before it, replies no larger "
+     "than the request",
+	t_handshake},
+    {"cookie: bound to the address, the id and the time; old ones refused",
+	t_cookie},
+    {"reject with a reason (full); a client aborts on a wrong key", t_reject},
+    {"5% loss, 1% duplication, reordering: exactly once, in order", t_lossy},
+    {"packet numbers and offsets cross 2^32 under loss", t_wrap},
+    {"a lost fragment of a large message is resent alone", t_fragment},
+    {"unreliable: lost or delivered whole, never twice or out of order",
+	t_unreliable},
+    {"a stalled reader bounds the sender's and its own memory", t_stalled},
+    {"RTO backs off exponentially and recovers", t_rto},
+    {"keep-alives hold an idle connection; a vanished peer is dead after "
+     "the idle time",
+	t_keepalive},
+    {"sealed: replayed, forged, truncated datagrams dropped and counted",
+	t_sealed},
+    {"sealed: altered handshake parameters break every seal", t_sealed_params},
+    {"two senders through one bottleneck share it", t_fair},
+    {"malformed and spoofed datagrams do not disturb a connection", t_garbage},
+    {"a clean close after everything is delivered", t_close},
+    {"send limits: ENOTCONN, EMSGSIZE, ENOBUFS; a message over the window",
+	t_limits},
 };
 
 int
@@ -1833,7 +1835,8 @@ main(int argc, char *argv[])
 	if (seal_init() == -1)
 		return (1);
 	if (argc > 1 && strcmp(argv[1], "bench") == 0) {
-		unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 10) : 3000000;
+		unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 10) :
+					     3000000;
 
 		return (bench(n, 64, 0) || bench(n / 10, 1024, 0) ||
 		    bench(n / 3, 64, 1));

@@ -596,6 +596,99 @@ t_ctl(void)
 	return (0);
 }
 
+/* Each bad or missing field is named, with the code that refuses it. */
+static int
+t_hello_faults(void)
+{
+	static const struct {
+		const char *field;
+		enum wire_hello_fault fault;
+		enum wire_refusal code;
+	} c[] = {
+	    {"session=00", WH_SESSION, WR_SESSION},
+	    {"max=63", WH_MAX, WR_SIZE},
+	    {"node=a/b", WH_NODE, WR_HELLO},
+	    {"sealed=2", WH_SEALED, WR_HELLO},
+	    {"sealed=1", WH_KX, WR_HELLO}, /* sealed, no kx */
+	    {"kx=00", WH_KX, WR_HELLO},
+	    {"from=x", WH_FROM, WR_HELLO},
+	    {"resume=x", WH_RESUME, WR_HELLO},
+	    {"relay=XY", WH_RELAY, WR_HELLO},
+	};
+	struct wire_hello h;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const char *args[] = {"quilt", "1-1", "node=n", SID, "max=1000",
+		    c[i].field, NULL};
+
+		CHECKF(hello_args(args, &h) == -1 && h.fault == c[i].fault,
+		    "%s: fault %d", c[i].field, (int)h.fault);
+		CHECKF(wire_hello_fault_code(h.fault) == c[i].code, "%s",
+		    c[i].field);
+		CHECK(strlen(wire_hello_fault_str(h.fault)) > 8);
+	}
+	{
+		const char *nover[] = {"quilt", "2-1", "node=n", SID,
+		    "max=1000", NULL};
+		const char *noproto[] = {"quilx", "1-1", NULL};
+		const char *nosid[] = {"quilt", "1-1", "node=n", "max=1000",
+		    NULL};
+		const char *nomax[] = {"quilt", "1-1", "node=n", SID, NULL};
+		const char *nonode[] = {"quilt", "1-1", SID, "max=99", NULL};
+
+		CHECK(hello_args(nover, &h) == -1 && h.fault == WH_VERSION &&
+		    wire_hello_fault_code(h.fault) == WR_VERSION);
+		CHECK(hello_args(noproto, &h) == -1 && h.fault == WH_PROTO);
+		CHECK(hello_args(nosid, &h) == -1 && h.fault == WH_SESSION);
+		CHECK(hello_args(nomax, &h) == -1 && h.fault == WH_MAX);
+		CHECK(hello_args(nonode, &h) == -1 && h.fault == WH_NODE);
+		CHECK(strstr(wire_hello_fault_str(WH_SESSION), "session"));
+	}
+	return (0);
+}
+
+/* ["", "error", TEXT, CODE] both ways; no code, or an unknown one: none. */
+static int
+t_error_frames(void)
+{
+	static const enum wire_refusal codes[] = {WR_NONE, WR_HELLO, WR_VERSION,
+	    WR_SIZE, WR_SESSION, WR_SEALED, WR_PLAIN, WR_CONFIRM, WR_AUTH,
+	    WR_FULL, WR_BUSY};
+	char out[256];
+	struct wire_msg m;
+	enum wire_refusal code;
+	const char *text;
+	size_t n, len;
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		n = wire_put_error(out, sizeof(out), "why not", codes[i]);
+		CHECK(n <= sizeof(out));
+		CHECK(decode_frame(out, n, &m) == 0 && m.cmd == W_ERROR);
+		CHECK(wire_get_error(&m, &text, &len, &code) == 0);
+		CHECKF(code == codes[i], "code %d came back as %d",
+		    (int)codes[i], (int)code);
+		CHECK(len == 7 && memcmp(text, "why not", 7) == 0);
+		CHECK(frame_count_parts(m.args, m.argslen) ==
+		    (codes[i] == WR_NONE ? 1 : 2));
+	}
+	n = wire_put_ctl(out, sizeof(out), "error",
+	    (const char *[]){"x", "no-such-code", NULL}, NULL, 0);
+	CHECK(decode_frame(out, n, &m) == 0 &&
+	    wire_get_error(&m, &text, &len, &code) == 0 && code == WR_NONE);
+	n = wire_put_ctl(out, sizeof(out), "error", NULL, NULL, 0);
+	CHECK(decode_frame(out, n, &m) == 0 &&
+	    wire_get_error(&m, &text, &len, &code) == 0 && len == 0 &&
+	    code == WR_NONE);
+	n = wire_put_ctl(out, sizeof(out), "bye", NULL, NULL, 0);
+	CHECK(decode_frame(out, n, &m) == 0 &&
+	    wire_get_error(&m, &text, &len, &code) == -1);
+	CHECK(strcmp(wire_refusal_lead(WR_AUTH), "authentication failed: ") ==
+		0 &&
+	    strcmp(wire_refusal_lead(WR_SEALED), "") == 0);
+	CHECK(strcmp(wire_refusal_name(WR_AUTH), "auth") == 0);
+	return (0);
+}
+
 static int
 t_ranges(void)
 {
@@ -659,6 +752,9 @@ static const struct tcase cases[] = {
 	{ "hello: unknown keys are ignored", t_hello_unknown },
 	{ "hello without node, session or max is EPROTO", t_hello_missing },
 	{ "hello: malformed fields are EPROTO", t_hello_bad_fields },
+	{ "hello: the field at fault is named, with its refusal code",
+	    t_hello_faults },
+	{ "error frames carry a refusal code, or none", t_error_frames },
 	{ "hello: version ranges", t_hello_version },
 	{ "wire_version: the highest shared version", t_version },
 	{ "wire_node_ok: [A-Za-z0-9._-]{1,64}, never all", t_node_ok },

@@ -1,0 +1,437 @@
+/*
+ * quilt-listen: accept quilt senders and write what they send to standard
+ * output, acknowledging each message once write(2) has taken it (Quilt's
+ * IncomingThread); with -e, one handler process per connection (Kamaelia's
+ * ConnectedServer, as tcpserver does it); with -R, plain byte streams;
+ * with -C, the incoming side of quilt-relay.  This file: options, set-up,
+ * the loop, signals and the exit status; listen.h names the others.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cmsg.h"
+#include "listen.h"
+#include "log.h"
+#include "net.h"
+#include "opt.h"
+#include "ready.h"
+#include "seal.h"
+
+/* What main.c holds: the listening socket, standard output, the loop. */
+static struct {
+	struct opts o;
+	struct loop loop;
+	int lfd;
+	struct addr a;
+	char bound[ADDR_STRLEN];
+	struct sink out; /* standard output */
+	struct conns cs;
+	struct server_table sess;
+	struct server_conf hs;
+	unsigned char keys[SERVER_KEYS][SEAL_KEYLEN];
+	struct child child; /* -C */
+	int warned_escape;
+	long long drain_deadline;
+} L;
+
+static noreturn void
+usage(int status)
+{
+	/* clang-format off */
+	fprintf(status ? stderr : stdout,
+	    "usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] [-e command] [-k keyfile]\n"
+	    "                    [-M size] [-n node] [-P file] [address]\n");
+	/* clang-format on */
+	exit(status);
+}
+
+static long long
+env_ms(const char *name, long long def)
+{
+	const char *e = getenv(name);
+	long long v = e ? atoll(e) : 0;
+
+	return (v > 0 ? v : def);
+}
+
+static void
+flush_out(void)
+{
+	if (L.o.child && child_flush(&L.child, conn_written, &L.sess) == -1)
+		exit(0); /* the router is gone */
+	if (sink_flush(&L.out, conn_written, &L.sess) == -1 &&
+	    errno != EAGAIN) {
+		if (errno == EPIPE)
+			log_diex(EX_IOERR, "stdout: the reader went away");
+		log_die(EX_IOERR, "stdout");
+	}
+}
+
+static void
+on_stdout(void *arg, int fd, int revents)
+{
+	flush_out();
+}
+
+static void
+on_accept(void *arg, int fd, int revents)
+{
+	conns_accept(&L.cs, fd);
+}
+
+/* -C: what the router says; a frame cmsg does not take is fatal. */
+static void
+on_router(void *arg, int fd, int revents)
+{
+	struct cmsg m;
+	ssize_t f;
+
+	if (!child_read(&L.child))
+		exit(0); /* the router is gone: so are we */
+	while ((f = child_next(&L.child, &m)) > 0) {
+		conns_router(&L.cs, &m);
+		child_take(&L.child, f);
+	}
+	if (f == -1)
+		log_diex(EX_SOFTWARE, "a malformed frame from the router");
+}
+
+static void
+reap(void *arg, int sig)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		conns_reaped(&L.cs, pid, st);
+}
+
+static void
+remove_files(void)
+{
+	if (L.o.ready)
+		unlink(L.o.ready);
+	if (L.a.kind == ADDR_UNIX && L.lfd != -1)
+		unlink(L.a.path);
+}
+
+/* SIGTERM, SIGINT, SIGHUP: stop accepting, finish; a second: now. */
+static void
+stop(void *arg, int sig)
+{
+	if (L.cs.stopping) {
+		remove_files();
+		_exit(1);
+	}
+	L.drain_deadline = net_now_ms() +
+	    env_ms("QUILT_DRAIN_TIMEOUT", DRAIN_TIMEOUT_MS);
+	log_info("stopping: writing what was received");
+	if (L.lfd != -1) {
+		loop_del(&L.loop, L.lfd);
+		close(L.lfd);
+		remove_files();
+		L.lfd = -1;
+	}
+	conns_stop(&L.cs);
+}
+
+static int
+is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_UNIX)
+		return (1);
+	if (ss->ss_family == AF_INET)
+		return (
+		    (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
+			24) == 127);
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)
+						->sin6_addr;
+
+		return (IN6_IS_ADDR_LOOPBACK(a) ||
+		    (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127));
+	}
+	return (0);
+}
+
+static int
+all_done(void)
+{
+	return (sink_empty(&L.out) &&
+	    (!L.o.child || sink_empty(&L.child.cout)) && conns_empty(&L.cs));
+}
+
+/*
+ * Stopping, past the drain deadline: handlers are told to go, and what
+ * standard output has not taken is not acknowledged.
+ */
+static void
+drain_expired(void)
+{
+	int handlers = conns_kill_handlers(&L.cs);
+
+	/* clang-format off */
+	if (handlers)
+		log_warnx("stopping: drain deadline passed; %d handler%s still running sent SIGTERM",
+		    handlers, handlers == 1 ? "" : "s");
+	if (!sink_empty(&L.out))
+		log_warnx("stopping: drain deadline passed with standard output blocked; what is unwritten is not acknowledged");
+	/* clang-format on */
+}
+
+static int
+run(void)
+{
+	for (;;) {
+		long long now = net_now_ms(), next;
+
+		flush_out();
+		next = conns_tick(&L.cs, now);
+		if (L.cs.stopping) {
+			if (all_done())
+				return (0);
+			if (now >= L.drain_deadline) {
+				drain_expired();
+				return (0);
+			}
+			if (next == -1 || L.drain_deadline < next)
+				next = L.drain_deadline;
+		}
+		if (L.lfd != -1)
+			loop_want(&L.loop, L.lfd,
+			    conns_room(&L.cs) ? POLLIN : 0);
+		loop_want(&L.loop, 1, sink_empty(&L.out) ? 0 : POLLOUT);
+		if (L.o.child)
+			loop_want(&L.loop, 3,
+			    sink_empty(&L.child.cout) ? 0 : POLLOUT);
+		if (L.cs.escaped && !L.warned_escape) {
+			log_warnx(FMT_ESCAPED_WARNING);
+			L.warned_escape = 1;
+		}
+		if (loop_once(&L.loop,
+			next == -1 ? -1 : (int)(next > now ? next - now : 0)) ==
+		    -1)
+			log_die(EX_OSERR, "poll");
+	}
+}
+
+/* Bind, and say where: S.bound in the syntax quilt-send takes. */
+static void
+bind_listener(const char *addrarg, struct sockaddr_storage *ss)
+{
+	socklen_t sslen;
+	int gai;
+
+	L.lfd = net_listen(&L.a, SOCK_STREAM, L.o.backlog, ss, &sslen, &gai);
+	if (L.lfd == -1) {
+		if (gai != 0)
+			log_diex(EX_NOHOST, "resolve %s: %s", L.a.host,
+			    gai_strerror(gai));
+		log_die(EX_OSERR, "bind %s", addrarg);
+	}
+	if (L.a.kind == ADDR_UNIX) {
+		snprintf(L.bound, sizeof(L.bound), "unix:%s", L.a.path);
+	} else if (L.a.host[0] == '\0') {
+		char host[128];
+		unsigned port;
+
+		addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host),
+		    &port);
+		snprintf(L.bound, sizeof(L.bound), ":%u", port);
+	} else {
+		addr_str(L.bound, (struct sockaddr *)ss, sslen);
+	}
+}
+
+/* Keys, what the handshake says of us, the tables: before the loop. */
+static void
+setup(void)
+{
+	const struct opts *o = &L.o;
+
+	if (seal_init() == -1)
+		log_die(EX_SOFTWARE, "libsodium");
+	for (int k = 0; k < o->nkeys; k++) {
+		opt_key(o->keyfile[k], L.keys[k], EX_NOINPUT, EX_CONFIG);
+		L.hs.key[k] = L.keys[k];
+	}
+	L.hs.nkeys = o->nkeys;
+	memcpy(L.hs.node, o->node, sizeof(L.hs.node));
+	L.hs.maxmsg = o->maxmsg;
+	L.hs.handler = o->cmd != NULL;
+	if (o->child)
+		snprintf(L.hs.relay, sizeof(L.hs.relay), "%s", o->child);
+	L.cs.o = o;
+	L.cs.loop = &L.loop;
+	L.cs.out = &L.out;
+	L.cs.sess = &L.sess;
+	L.cs.hs = &L.hs;
+	L.cs.bound = L.bound;
+	L.cs.hello_ms = env_ms("QUILT_HELLO_TIMEOUT", HELLO_TIMEOUT_MS);
+	/* Everything that can fail for want of resources, before the loop. */
+	if (conns_init(&L.cs) == -1 ||
+	    server_table_init(&L.sess, SESS_MAX, SESS_AGE_MS) == -1 ||
+	    sink_init(&L.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
+		-1 ||
+	    loop_init(&L.loop) == -1)
+		log_die(EX_OSERR, "memory");
+}
+
+/* The loop's fds and signals, once bound. */
+static void
+start(void)
+{
+	const struct opts *o = &L.o;
+
+	if (loop_add(&L.loop, L.lfd, POLLIN, on_accept, NULL) == -1 ||
+	    loop_signal(&L.loop, SIGCHLD, reap, NULL) == -1 ||
+	    loop_signal(&L.loop, SIGTERM, stop, NULL) == -1 ||
+	    loop_signal(&L.loop, SIGINT, stop, NULL) == -1 ||
+	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1)
+		log_die(EX_OSERR, "setup");
+	L.out.term = o->raw || o->child ? -1 : fmt_term(o->fmt);
+	sink_nonblock_std(1);
+	loop_add(&L.loop, 1, 0, on_stdout, NULL);
+	if (o->child) {
+		/* Standard input and output are one socket pair to the
+		 * router: what it says comes in on 0, and its end is ours. */
+		if (child_init(&L.child, &L.out, o->maxmsg, &L.cs.serial) ==
+			-1 ||
+		    loop_add(&L.loop, 0, POLLIN, on_router, NULL) == -1 ||
+		    loop_add(&L.loop, 3, 0, on_stdout, NULL) == -1)
+			log_die(EX_OSERR, "memory");
+		L.cs.child = &L.child;
+		child_listening(&L.child, L.bound);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts *o = &L.o;
+	struct sockaddr_storage ss;
+	const char *why, *addrarg = ":1601";
+	int ch, seen_b = 0, seen_c = 0, seen_e = 0, seen_M = 0, seen_n = 0,
+		seen_P = 0;
+
+	log_init(argv[0]);
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
+	o->fmt = FMT_LINE;
+	o->backlog = 20;
+	o->maxconn = 40;
+	o->maxmsg = 16 * 1024 * 1024;
+	while ((ch = getopt(argc, argv, "+0b:C:c:e:hk:M:Nn:P:qRvV")) != -1) {
+		switch (ch) {
+		case '0':
+		case 'N':
+			opt_format(&o->fmt, ch);
+			break;
+		case 'b':
+			opt_once(&seen_b, ch);
+			o->backlog = parse_num(optarg, 1, 65535, "backlog");
+			break;
+		case 'C':
+			if (!wire_inst_ok(optarg, strlen(optarg)))
+				log_diex(EX_USAGE, "-C: bad instance id");
+			o->child = optarg;
+			break;
+		case 'c':
+			opt_once(&seen_c, ch);
+			o->maxconn = parse_num(optarg, 1, 100000,
+			    "connection limit");
+			break;
+		case 'e':
+			opt_once(&seen_e, ch);
+			o->cmd = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'k':
+			/* Twice while a key is being rotated: either is
+			 * good. */
+			if (o->nkeys == SERVER_KEYS)
+				log_diex(EX_USAGE,
+				    "option -k given more than twice");
+			o->keyfile[o->nkeys++] = optarg;
+			break;
+		case 'M':
+			opt_once(&seen_M, ch);
+			o->maxmsg = parse_size(optarg, 64, FRAME_LIMIT_MAX,
+			    "message limit");
+			break;
+		case 'n':
+			opt_once(&seen_n, ch);
+			snprintf(o->node, sizeof(o->node), "%s",
+			    opt_node(optarg));
+			break;
+		case 'P':
+			opt_once(&seen_P, ch);
+			o->ready = optarg;
+			break;
+		case 'q':
+			log_level = 0;
+			break;
+		case 'R':
+			o->raw = 1;
+			break;
+		case 'v':
+			log_level = 2;
+			break;
+		case 'V':
+			print_version();
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage(EX_USAGE);
+	if (argc == 1)
+		addrarg = argv[0];
+	/* clang-format off */
+	if (o->raw && o->nkeys > 0)
+		log_diex(EX_USAGE, "-R and -k are exclusive: raw mode has no protocol to seal");
+	if (o->child && (o->raw || o->cmd))
+		log_diex(EX_USAGE, "-C is quilt-relay's child mode: no -R, no -e");
+	if (o->raw && o->fmt == FMT_NET)
+		log_diex(EX_USAGE, "-R and -N are exclusive: raw mode has no netstrings");
+	/* clang-format on */
+	if (addr_parse(addrarg, 1, &L.a, &why) == -1)
+		log_diex(EX_USAGE, "bad address %s: %s", addrarg, why);
+	if (L.a.kind == ADDR_UDP)
+		log_diex(EX_USAGE, "%s: this build has no udp transport",
+		    addrarg);
+	if (!o->node[0])
+		wire_default_node(o->node);
+	o->minelen = frame_put(frame_put(o->mine, o->node, strlen(o->node)),
+			 "msg", 3) -
+	    o->mine;
+
+	setup();
+	bind_listener(addrarg, &ss);
+	start();
+	if (o->ready && ready_write(o->ready, L.bound) == -1)
+		log_die(EX_OSERR, "ready file %s", o->ready);
+	log_warnx("listening on %s", L.bound);
+	/* clang-format off */
+	if (o->nkeys == 0 && !is_loopback(&ss))
+		log_warnx("%s is not a loopback address and there is no -k: any peer that reaches it is accepted",
+		    L.bound);
+	/* clang-format on */
+	run();
+	seal_wipe(L.keys, sizeof(L.keys));
+	remove_files();
+	return (0);
+}
