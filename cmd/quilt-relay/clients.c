@@ -216,8 +216,8 @@ client_run(struct conn *c, uint64_t k, const char *frames, size_t len,
 	} else {
 		for (size_t i = 0; i < n; i++, E.next_id++) {
 			mesh_put_msg(w, CL.bd[i], m.dest, m.destlen, conf.me,
-			    conf.melen, 1, E.next_id, 'e', frames + CL.io[i] + hl,
-			    CL.il[i] - hl, NULL);
+			    conf.melen, 1, E.next_id, 'e',
+			    frames + CL.io[i] + hl, CL.il[i] - hl, NULL);
 			w += CL.sz[i];
 			(void)e2e_new(c->serial, k + i, 0, d);
 		}

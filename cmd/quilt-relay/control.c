@@ -185,9 +185,11 @@ control_answer(FILE *f, const char *line)
 	else if (strcmp(cmd, "groups") == 0 && conf.spread)
 		view_show(f, json);
 	else if (strcmp(cmd, "groups") == 0)
-		fprintf(f, "error: groups: this relay is not a Spread daemon (no -s)\n");
+		fprintf(f,
+		    "error: groups: this relay is not a Spread daemon (no -s)\n");
 	else
-		fprintf(f, "error: unknown command '%s' (peers, routes, nodes, counters, dot, groups)\n",
+		fprintf(f,
+		    "error: unknown command '%s' (peers, routes, nodes, counters, dot, groups)\n",
 		    cmd);
 }
 

@@ -176,9 +176,8 @@ relay_run(struct conn *c, char *frames, size_t len, uint64_t *taken)
 			frame_iter_init(&it, h + 5, ibl - hl - 5);
 			if (frame_next_part(&it, &q, &ql) != 1 ||
 			    frame_part_num(q, ql, UINT64_MAX, &v) == -1 ||
-			    frame_next_part(&it, &q, &ql) != 1 ||
-			    ql != 1 || q[0] != x.m.flags ||
-			    (leaf && v != run.ids[0] + n))
+			    frame_next_part(&it, &q, &ql) != 1 || ql != 1 ||
+			    q[0] != x.m.flags || (leaf && v != run.ids[0] + n))
 				break;
 			run.hp[n] = h + 2 - frames;
 			run.ids[n] = v;
@@ -385,8 +384,8 @@ spread_send(int d, int n, const char *const *p, const size_t *len,
 		o = frame_put(o, p[i], len[i]);
 	if (rawlen > 0)
 		memcpy(o, raw, rawlen);
-	mesh_put_msg(sbuf, body, dest, dl, conf.me, conf.melen, 0, E.next_id, 's',
-	    sbuf + sz - 1 - plen, plen, &x.hopsp);
+	mesh_put_msg(sbuf, body, dest, dl, conf.me, conf.melen, 0, E.next_id,
+	    's', sbuf + sz - 1 - plen, plen, &x.hopsp);
 	m.cmd = W_MSG;
 	m.dest = dest;
 	m.destlen = dl;

@@ -196,8 +196,8 @@ ready(void)
 	char line[2 * ADDR_STRLEN + 128];
 
 	if (conf.spread)
-		snprintf(line, sizeof(line), "%s\ncontrol unix:%s\nspread %d", L.bound,
-		    ctl_path, sd_port);
+		snprintf(line, sizeof(line), "%s\ncontrol unix:%s\nspread %d",
+		    L.bound, ctl_path, sd_port);
 	else
 		snprintf(line, sizeof(line), "%s\ncontrol unix:%s", L.bound,
 		    ctl_path);
@@ -406,7 +406,8 @@ main(int argc, char *argv[])
 	if (argc > PEERS_MAX)
 		log_diex(EX_USAGE, "too many peers (at most %d)", PEERS_MAX);
 	if (conf.spread && conf.melen > SPREAD_MAX_PROC)
-		log_diex(EX_USAGE, "-s: the node name %s is longer than a Spread daemon's name may be (%d)",
+		log_diex(EX_USAGE,
+		    "-s: the node name %s is longer than a Spread daemon's name may be (%d)",
 		    conf.me, SPREAD_MAX_PROC);
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
@@ -441,8 +442,8 @@ main(int argc, char *argv[])
 			log_die(EX_OSERR, "memory");
 		view_init();
 		if (sd_open(conf.spread, &why) == -1)
-			log_diex(errno == EINVAL ? EX_USAGE : EX_OSERR, "-s %s: %s",
-			    conf.spread, why);
+			log_diex(errno == EINVAL ? EX_USAGE : EX_OSERR,
+			    "-s %s: %s", conf.spread, why);
 		fwd_spread_in = view_in;
 	}
 	listen_start();

@@ -153,8 +153,7 @@ to_members(const struct sd_group *g, const uint8_t *msg, size_t n, int also)
 /* A light membership message of g for changed (cause JOIN, LEAVE or
  * DISCONNECT) to its local members. */
 static void
-light(const struct sd_group *g, uint32_t cause, const char *changed,
-    int also)
+light(const struct sd_group *g, uint32_t cause, const char *changed, int also)
 {
 	size_t cap = SPREAD_HEADER_SIZE + SPREAD_GROUP_SIZE * (size_t)g->n + 64;
 	uint8_t small[4096], *buf = cap <= sizeof(small) ? small : malloc(cap);
@@ -162,8 +161,8 @@ light(const struct sd_group *g, uint32_t cause, const char *changed,
 
 	if (buf == NULL || names_of(g) == -1)
 		goto out;
-	n = spreadd_put_light(buf, cap, GR.big, cause, g->name, &g->gid, GR.names,
-	    g->n, changed);
+	n = spreadd_put_light(buf, cap, GR.big, cause, g->name, &g->gid,
+	    GR.names, g->n, changed);
 	if (n > 0)
 		to_members(g, buf, n, also);
 out:
@@ -235,8 +234,8 @@ leave_at(struct sd_group *g, int at, uint32_t cause)
 	if (cause == SPREAD_CAUSED_BY_LEAVE && s >= 0 && SS.s[s].fd != -1 &&
 	    SS.s[s].sd.membership) {
 		uint8_t notice[SPREAD_HEADER_SIZE];
-		ssize_t n = spreadd_put_self_leave(notice, sizeof(notice), GR.big,
-		    g->name);
+		ssize_t n = spreadd_put_self_leave(notice, sizeof(notice),
+		    GR.big, g->name);
 		char *w;
 
 		if (n > 0 && (w = sess_reserve(s, n)) != NULL) {
@@ -293,7 +292,8 @@ deliver_to(int s, const struct sd_ev *e, const char *sender, int from,
 	if ((w = sess_reserve(s, r->size)) == NULL)
 		return;
 	if (*first == NULL) {
-		if (spreadd_put_msg((uint8_t *)w, r->size, GR.big, sender, r) == -1)
+		if (spreadd_put_msg((uint8_t *)w, r->size, GR.big, sender, r) ==
+		    -1)
 			return;
 		*first = w;
 	} else {
@@ -322,12 +322,14 @@ mcast(const struct sd_ev *e, const char *sender, int from)
 	GR.stamp++;
 	sdc.mcasts++;
 	for (int i = 0; i < e->ngroups; i++) {
-		const char *name = (const char *)e->groups + SPREAD_GROUP_SIZE * i;
+		const char *name = (const char *)e->groups +
+		    SPREAD_GROUP_SIZE * i;
 		size_t len = strnlen(name, SPREAD_GROUP_SIZE);
 		struct sd_group *g;
 
 		if (name[0] == '#') {
-			/* A private group: "#name#daemon", ours if daemon is. */
+			/* A private group: "#name#daemon", ours if daemon is.
+			 */
 			const char *d = memchr(name + 1, '#', len - 1);
 			int s;
 
@@ -341,7 +343,8 @@ mcast(const struct sd_ev *e, const char *sender, int from)
 			continue;
 		for (int k = 0; k < g->n; k++)
 			if (g->m[k].sess >= 0)
-				deliver_to(g->m[k].sess, e, sender, from, &r, &first);
+				deliver_to(g->m[k].sess, e, sender, from, &r,
+				    &first);
 	}
 }
 
@@ -382,7 +385,8 @@ by_name(const void *a, const void *b)
 void
 groups_show(FILE *f, int json)
 {
-	struct sd_group **all = calloc(GR.ngroups ? GR.ngroups : 1, sizeof(*all));
+	struct sd_group **all = calloc(GR.ngroups ? GR.ngroups : 1,
+	    sizeof(*all));
 	int n = 0;
 
 	if (all == NULL)
@@ -395,10 +399,12 @@ groups_show(FILE *f, int json)
 		struct sd_group *g = all[i];
 
 		if (json) {
-			fprintf(f, "{\"group\":\"%s\",\"id\":[%d,%d,%d],\"members\":[",
+			fprintf(f,
+			    "{\"group\":\"%s\",\"id\":[%d,%d,%d],\"members\":[",
 			    g->name, g->gid.proc_id, g->gid.time, g->gid.index);
 			for (int k = 0; k < g->n; k++)
-				fprintf(f, "%s\"%s\"", k ? "," : "", g->m[k].name);
+				fprintf(f, "%s\"%s\"", k ? "," : "",
+				    g->m[k].name);
 			fprintf(f, "]}\n");
 			continue;
 		}
@@ -449,8 +455,8 @@ groups_transition(int (*lost)(const char *daemon, size_t len))
 			continue;
 		if (!g->netchg) {
 			uint8_t msg[SPREAD_HEADER_SIZE + 16];
-			ssize_t n = spreadd_put_transition(msg, sizeof(msg), GR.big,
-			    g->name, &g->gid);
+			ssize_t n = spreadd_put_transition(msg, sizeof(msg),
+			    GR.big, g->name, &g->gid);
 
 			if (n > 0)
 				to_members(g, msg, n, -1);
@@ -464,7 +470,8 @@ groups_transition(int (*lost)(const char *daemon, size_t len))
 				k++;
 				continue;
 			}
-			memmove(&g->m[k], &g->m[k + 1], (g->n - k - 1) * sizeof(g->m[0]));
+			memmove(&g->m[k], &g->m[k + 1],
+			    (g->n - k - 1) * sizeof(g->m[0]));
 			g->n--;
 			GR.nmembers--;
 		}
@@ -488,7 +495,8 @@ groups_local(int (*fn)(void *, const struct sd_group *, const char *),
 			size_t dl;
 			const char *d = daemon_of(g->m[k].name, &dl);
 
-			if (dl == strlen(SS.daemon) && memcmp(d, SS.daemon, dl) == 0 &&
+			if (dl == strlen(SS.daemon) &&
+			    memcmp(d, SS.daemon, dl) == 0 &&
 			    fn(arg, g, g->m[k].name) == -1)
 				return (-1);
 		}
@@ -534,7 +542,8 @@ network(struct sd_group *g)
 			vs[t].count = 0;
 			for (int k = 0; k < g->n; k++)
 				if (g->m[k].vtag == tags[t])
-					names[at + vs[t].count++] = g->m[k].name;
+					names[at + vs[t].count++] = g->m[k]
+									.name;
 			at += vs[t].count;
 		}
 	}
@@ -589,7 +598,8 @@ groups_install(const struct sd_entry *e, int n, int32_t proc, int32_t time)
 		    memcmp(e[j].group.p, e[i].group.p, e[i].group.len) == 0)
 			j++;
 		cnt = j - i;
-		if (e[i].group.len == 0 || e[i].group.len >= SPREAD_GROUP_SIZE ||
+		if (e[i].group.len == 0 ||
+		    e[i].group.len >= SPREAD_GROUP_SIZE ||
 		    (nm = calloc(cnt, sizeof(*nm))) == NULL) {
 			i = j;
 			continue;

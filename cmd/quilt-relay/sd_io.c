@@ -62,8 +62,8 @@ unix_listen(const char *path, const char **why)
 	if (errno == ECONNREFUSED)
 		unlink(path); /* a dead one's: ours now */
 	close(fd);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) ==
-		-1 ||
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    listen(fd, 64) == -1) {
 		*why = strerror(errno);
@@ -95,11 +95,13 @@ sd_open(const char *spec, const char **why)
 		errno = EINVAL;
 		return (-1);
 	}
-	if ((IO.tcp = net_listen(&a, SOCK_STREAM, 64, &ss, &sslen, &gai)) == -1) {
+	if ((IO.tcp = net_listen(&a, SOCK_STREAM, 64, &ss, &sslen, &gai)) ==
+	    -1) {
 		*why = gai ? "the host did not resolve" : strerror(errno);
 		return (-1);
 	}
-	addr_host_port((struct sockaddr *)&ss, sslen, host, sizeof(host), &port);
+	addr_host_port((struct sockaddr *)&ss, sslen, host, sizeof(host),
+	    &port);
 	sd_port = (int)port;
 	if (!only_tcp) {
 		snprintf(IO.path, sizeof(IO.path), "/tmp/%d", sd_port);
@@ -147,7 +149,8 @@ static void
 on_accept(void *arg, int fd, int revents)
 {
 	for (int burst = 0; burst < 64; burst++) {
-		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), i;
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK),
+		    i;
 
 		if (c == -1)
 			return;
@@ -206,8 +209,8 @@ process(int i)
 	while (s->fd != -1 && buf_len(&s->in) > 0 && !s->drop) {
 		struct spreadd_ev ev;
 		struct sd_ev e;
-		ssize_t r = spreadd_input(&s->sd, (const uint8_t *)buf_data(&s->in),
-		    buf_len(&s->in), &ev);
+		ssize_t r = spreadd_input(&s->sd,
+		    (const uint8_t *)buf_data(&s->in), buf_len(&s->in), &ev);
 
 		if (r == 0)
 			return;
@@ -247,7 +250,8 @@ process(int i)
 			e.group.len = strnlen(e.group.p, SPREAD_GROUP_SIZE);
 		submit:
 			if (order_submit(&e, i, s->gen) == -1) {
-				s->blocked = 1; /* taken again when there is room */
+				s->blocked =
+				    1; /* taken again when there is room */
 				return;
 			}
 			break;
@@ -317,12 +321,13 @@ sd_tick(long long now, long long *next)
 		}
 		if (s->fd == -1)
 			continue;
-		if (s->sd.state != SPREADD_OPEN && s->sd.state != SPREADD_DONE &&
-		    !s->drop) {
+		if (s->sd.state != SPREADD_OPEN &&
+		    s->sd.state != SPREADD_DONE && !s->drop) {
 			if (now >= s->deadline) {
 				struct spreadd_ev ev;
 
-				spreadd_end(&s->sd, (const uint8_t *)buf_data(&s->in),
+				spreadd_end(&s->sd,
+				    (const uint8_t *)buf_data(&s->in),
 				    buf_len(&s->in), 0, &ev);
 				if (ev.kind == SPREADD_REFUSE && ev.len > 0) {
 					reply(i, ev.reply, ev.len);
@@ -345,7 +350,8 @@ sd_tick(long long now, long long *next)
 			continue;
 		}
 		loop_want(&loop, s->fd,
-		    (s->blocked ? 0 : POLLIN) | (buf_len(&s->out) ? POLLOUT : 0));
+		    (s->blocked ? 0 : POLLIN) |
+			(buf_len(&s->out) ? POLLOUT : 0));
 	}
 	if (SS.live >= SD_SESS_MAX - 1 && !IO.full) {
 		IO.full = 1;

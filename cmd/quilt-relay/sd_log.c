@@ -53,8 +53,8 @@ slog_put(struct slog *l, uint64_t seq, const void *p, size_t n)
 
 	if (e->used && e->seq == seq)
 		return (1);
-	if (e->used || l->acount == l->size || buf_len(&l->b) + n > l->maxbytes ||
-	    n > UINT32_MAX) {
+	if (e->used || l->acount == l->size ||
+	    buf_len(&l->b) + n > l->maxbytes || n > UINT32_MAX) {
 		errno = ENOBUFS;
 		return (-1);
 	}

@@ -52,7 +52,8 @@ ev_put(char *o, const struct sd_ev *e)
 	case SD_MCAST:
 		o = frame_put(o, num, frame_u64(num, e->type));
 		o = frame_put(o, e->hint, 4);
-		o = frame_put(o, e->groups, SPREAD_GROUP_SIZE * (size_t)e->ngroups);
+		o = frame_put(o, e->groups,
+		    SPREAD_GROUP_SIZE * (size_t)e->ngroups);
 		return (frame_put(o, e->data, e->len));
 	}
 	return (o);
@@ -179,7 +180,8 @@ order_apply(const char *p, size_t n)
 	if (frame_next_part(&it, &origin.p, &origin.len) != 1 ||
 	    sd_nums(&it, v, 3) == -1 || ev_get(&it, &e) == -1)
 		return; /* checked when it came */
-	if (origin.len == conf.melen && memcmp(origin.p, conf.me, conf.melen) == 0) {
+	if (origin.len == conf.melen &&
+	    memcmp(origin.p, conf.me, conf.melen) == 0) {
 		from = sess_of((int)v[1], (unsigned)v[2]);
 		/* Ours is ordered: no longer pending. */
 		if (v[0] >= O.pend_first) {
@@ -200,8 +202,8 @@ order_is_safe(const char *p, size_t n)
 	struct sd_ev e;
 
 	frame_iter_init(&it, p, n);
-	if (frame_next_part(&it, &s.p, &s.len) != 1 || sd_nums(&it, v, 3) == -1 ||
-	    ev_get(&it, &e) == -1)
+	if (frame_next_part(&it, &s.p, &s.len) != 1 ||
+	    sd_nums(&it, v, 3) == -1 || ev_get(&it, &e) == -1)
 		return (0);
 	return (e.kind == SD_MCAST && (e.type & SPREAD_SAFE_MESS));
 }
@@ -265,8 +267,10 @@ seq_order(int origin, uint64_t rseq, const char *rec, size_t rlen)
 
 	if (rseq != O.expect[origin])
 		return (0); /* seen, or out of order: it comes again */
-	n = frame_size(N.n[origin].namelen) + frame_size(frame_digits(rseq)) + rlen;
-	if (O.next_gseq - O.stable >= SD_WINDOW - 1 || (!O.v.single && !room_for(-1, n + 256, 0)) ||
+	n = frame_size(N.n[origin].namelen) + frame_size(frame_digits(rseq)) +
+	    rlen;
+	if (O.next_gseq - O.stable >= SD_WINDOW - 1 ||
+	    (!O.v.single && !room_for(-1, n + 256, 0)) ||
 	    slog_put(&O.ord, O.next_gseq, NULL, n) != 0)
 		return (-1);
 	(void)slog_get(&O.ord, O.next_gseq, &stored, &n);
@@ -433,7 +437,8 @@ order_in(int origin, const char *verb, size_t vlen, struct frame_iter *it)
 	if (IS("have")) {
 		if (sd_nums(it, v, 1) == -1)
 			return (-2);
-		if (O.v.coord == 0 && v[0] > O.have[origin] && v[0] < O.next_gseq) {
+		if (O.v.coord == 0 && v[0] > O.have[origin] &&
+		    v[0] < O.next_gseq) {
 			O.have[origin] = v[0];
 			seq_stable();
 		}

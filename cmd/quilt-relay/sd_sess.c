@@ -21,7 +21,8 @@ claim(void *arg, const char *name, size_t len)
 		struct sd_sess *s = &SS.s[i];
 
 		if (s != me && s->used && s->sd.claimed &&
-		    strlen(s->sd.name) == len && memcmp(s->sd.name, name, len) == 0)
+		    strlen(s->sd.name) == len &&
+		    memcmp(s->sd.name, name, len) == 0)
 			return (-1);
 	}
 	return (0);
@@ -67,7 +68,8 @@ sess_new(int fd)
 	s->fd = -1;
 	if ((s->ends = calloc(SD_QUEUE_MSGS + 1, sizeof(*s->ends))) == NULL ||
 	    buf_init(&s->in, 0, SPREADD_IN_MAX + 65536) == -1 ||
-	    buf_init(&s->out, 0, SD_QUEUE_BYTES + SPREADD_IN_MAX + 4096) == -1) {
+	    buf_init(&s->out, 0, SD_QUEUE_BYTES + SPREADD_IN_MAX + 4096) ==
+		-1) {
 		free(s->ends);
 		buf_free(&s->in);
 		return (-1);
@@ -75,8 +77,8 @@ sess_new(int fd)
 	/* An invented name: a random number, and a number of our own, as
 	 * Spread makes it of its own and the socket's. */
 	seal_random(r, sizeof(r));
-	(void)spreadd_init(&s->sd, &SS.conf, s, ((unsigned)r[0] << 8 | r[1]) % 9999,
-	    SS.invent_k++ % 1000);
+	(void)spreadd_init(&s->sd, &SS.conf, s,
+	    ((unsigned)r[0] << 8 | r[1]) % 9999, SS.invent_k++ % 1000);
 	s->fd = fd;
 	s->used = 1;
 	s->deadline = net_now_ms() + SD_HELLO_MS;
@@ -124,7 +126,8 @@ sess_reserve(int i, size_t n)
 
 	if (s->drop)
 		return (NULL);
-	if (s->qcount == SD_QUEUE_MSGS || buf_len(&s->out) + n > SD_QUEUE_BYTES ||
+	if (s->qcount == SD_QUEUE_MSGS ||
+	    buf_len(&s->out) + n > SD_QUEUE_BYTES ||
 	    (buf_room(&s->out) < n && buf_reserve(&s->out, n) == -1)) {
 		s->drop = 1;
 		s->why = "it does not read: its queue is full";

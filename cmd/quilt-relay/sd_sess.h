@@ -65,7 +65,8 @@ void sess_release(int i);
 static inline int
 sess_of(int i, unsigned gen)
 {
-	return (i >= 0 && i < SD_SESS_MAX && SS.s[i].used && SS.s[i].gen == gen ?
+	return (
+	    i >= 0 && i < SD_SESS_MAX && SS.s[i].used && SS.s[i].gen == gen ?
 		i :
 		-1);
 }

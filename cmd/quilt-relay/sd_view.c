@@ -110,7 +110,8 @@ view_tag(uint64_t e, const char *c)
 static int
 by_name(const void *a, const void *b)
 {
-	return (strcmp(node_name(*(const short *)a), node_name(*(const short *)b)));
+	return (
+	    strcmp(node_name(*(const short *)a), node_name(*(const short *)b)));
 }
 
 /* The relays that serve Spread and reach us, we included, by name. */
@@ -141,7 +142,8 @@ changed(const short *mem, int n)
 	if (n != O.v.n)
 		return (1);
 	for (int i = 0; i < n; i++)
-		if (mem[i] != O.v.mem[i] || strcmp(inst_of(mem[i]), O.v.inst[i]) != 0)
+		if (mem[i] != O.v.mem[i] ||
+		    strcmp(inst_of(mem[i]), O.v.inst[i]) != 0)
 			return (1);
 	return (0);
 }
@@ -158,7 +160,8 @@ view_init(void)
 	O.v.n = 1;
 	O.v.mem[0] = 0;
 	snprintf(O.v.inst[0], sizeof(O.v.inst[0]), "%s", conf.inst);
-	O.v.proc_id = (int32_t)(fnv(conf.me, conf.melen, 2166136261u) & 0x7fffffff);
+	O.v.proc_id = (int32_t)(fnv(conf.me, conf.melen, 2166136261u) &
+	    0x7fffffff);
 	O.v.time = (int32_t)ts.tv_sec;
 	O.v.tag = view_tag(1, conf.me);
 	O.v.single = 1;
@@ -283,14 +286,15 @@ old_of(uint64_t e, const char *c, size_t cl)
 	int free_slot = -1;
 
 	for (int i = 0; i < OLD_MAX; i++) {
-		if (F.old[i].used && F.old[i].e == e && strlen(F.old[i].c) == cl &&
-		    memcmp(F.old[i].c, c, cl) == 0)
+		if (F.old[i].used && F.old[i].e == e &&
+		    strlen(F.old[i].c) == cl && memcmp(F.old[i].c, c, cl) == 0)
 			return (i);
 		if (!F.old[i].used && free_slot == -1)
 			free_slot = i;
 	}
 	if (free_slot == -1 || cl > WIRE_NODE_MAX ||
-	    slog_init(&F.old[free_slot].log, SD_WINDOW, 256 * 1024 * 1024) == -1)
+	    slog_init(&F.old[free_slot].log, SD_WINDOW, 256 * 1024 * 1024) ==
+		-1)
 		return (-1);
 	memset(F.old[free_slot].c, 0, sizeof(F.old[free_slot].c));
 	memcpy(F.old[free_slot].c, c, cl);
@@ -361,7 +365,8 @@ static int
 tent_cmp(const void *a, const void *b)
 {
 	const struct tent *x = a, *y = b;
-	const char *dx = strchr(x->member + 1, '#'), *dy = strchr(y->member + 1, '#');
+	const char *dx = strchr(x->member + 1, '#'),
+		   *dy = strchr(y->member + 1, '#');
 	int c = strcmp(x->group, y->group);
 
 	if (c != 0)
@@ -381,7 +386,8 @@ make_table(void)
 	for (int i = 0, j; i < F.tn; i = j) {
 		int keep = 1;
 
-		for (j = i; j < F.tn && strcmp(F.t[j].group, F.t[i].group) == 0; j++)
+		for (j = i; j < F.tn && strcmp(F.t[j].group, F.t[i].group) == 0;
+		     j++)
 			keep &= F.t[j].tag == F.t[i].tag && !F.t[j].netchg;
 		for (int k = i; k < j; k++)
 			if (!keep) {
@@ -447,7 +453,8 @@ table_to(int k)
 	for (int i = 0; i < F.nchunks; i++) {
 		p[3] = a;
 		l[3] = frame_u64(a, i);
-		vsend(F.pm[k], 7, p, l, buf_data(&F.chunks) + F.coff[i], F.clen[i]);
+		vsend(F.pm[k], 7, p, l, buf_data(&F.chunks) + F.coff[i],
+		    F.clen[i]);
 	}
 }
 
@@ -472,7 +479,8 @@ coord_step(void)
 		all &= F.ms[k].memb;
 	if (all && !F.table_sent) {
 		if (make_table() == -1) {
-			log_warnx("spread: the table of the new view is too large");
+			log_warnx(
+			    "spread: the table of the new view is too large");
 			return;
 		}
 		F.table_sent = 1;
@@ -575,7 +583,8 @@ memb_to_coord(void)
 	if (buf_init(&mo.b, 0, (size_t)CHUNKS_MAX * (CHUNK + 256)) == -1)
 		return;
 	if (groups_local(memb_add, &mo) == -1)
-		log_warnx("spread: too many memberships here for a view change");
+		log_warnx(
+		    "spread: too many memberships here for a view change");
 	if (mo.n == 0) {
 		mo.off[0] = mo.len[0] = 0;
 		mo.n = 1;
@@ -635,7 +644,8 @@ apply_union(uint64_t cut, uint64_t last)
 			order_apply(rec, n);
 		}
 	groups_transition(lost);
-	for (uint64_t g = (O.applied > cut ? O.applied : cut) + 1; g <= last; g++)
+	for (uint64_t g = (O.applied > cut ? O.applied : cut) + 1; g <= last;
+	     g++)
 		if (slog_get(&O.ord, g, &rec, &n) == 0)
 			order_apply(rec, n);
 	if (last > O.applied)
@@ -697,8 +707,8 @@ install(void)
 	F.phase = 3;
 	buf_free(&F.tab);
 	sdc.views++;
-	log_info("spread: view of %d relays installed (epoch %llu, by %s)", F.pn,
-	    (unsigned long long)F.pe, node_name(F.pc));
+	log_info("spread: view of %d relays installed (epoch %llu, by %s)",
+	    F.pn, (unsigned long long)F.pe, node_name(F.pc));
 	order_resubmit();
 }
 
@@ -727,8 +737,9 @@ on_fstart(int origin, uint64_t ne, struct frame_iter *it)
 	}
 	if (!me)
 		return;
-	newer = ne > F.pe || (ne == F.pe && origin != F.pc &&
-				 strcmp(node_name(origin), node_name(F.pc)) < 0);
+	newer = ne > F.pe ||
+	    (ne == F.pe && origin != F.pc &&
+		strcmp(node_name(origin), node_name(F.pc)) < 0);
 	same = ne == F.pe && origin == F.pc;
 	if (!newer && !same)
 		return; /* an older proposal */
@@ -798,13 +809,15 @@ view_in(int origin, const char *parts, size_t plen)
 		    frame_next_part(&it, &oc.p, &oc.len) != 1 ||
 		    sd_nums(&it, v + 1, 1) == -1)
 			return (0);
-		if (F.coord && origin != 0 && (o = old_of(v[0], oc.p, oc.len)) != -1) {
+		if (F.coord && origin != 0 &&
+		    (o = old_of(v[0], oc.p, oc.len)) != -1) {
 			/* to the coordinator: a member's record */
 			if (slog_put(&F.old[o].log, v[1], it.p, it.n) == 0 &&
 			    v[1] > F.old[o].last)
 				F.old[o].last = v[1];
 		}
-		if (F.coord && origin == 0 && (o = old_of(v[0], oc.p, oc.len)) != -1 &&
+		if (F.coord && origin == 0 &&
+		    (o = old_of(v[0], oc.p, oc.len)) != -1 &&
 		    slog_put(&F.old[o].log, v[1], it.p, it.n) >= 0 &&
 		    v[1] > F.old[o].last)
 			F.old[o].last = v[1];
@@ -845,7 +858,8 @@ view_in(int origin, const char *parts, size_t plen)
 		for (uint64_t g = O.applied + 1; g <= v[1]; g++)
 			have += slog_get(&O.ord, g, &rec, &n) == 0;
 		if (have < v[2])
-			return (0); /* records still on their way: asked again */
+			return (
+			    0); /* records still on their way: asked again */
 		apply_union(v[0], v[1]);
 		F.phase = 2;
 		memb_to_coord();
@@ -855,8 +869,9 @@ view_in(int origin, const char *parts, size_t plen)
 		struct mesh_str g, m;
 
 		if (!F.coord || (k = member_of(origin)) == -1 ||
-		    sd_nums(&it, v, 4) == -1 || v[1] == 0 || v[1] > CHUNKS_MAX ||
-		    v[0] >= v[1] || bget(F.ms[k].got, (int)v[0]))
+		    sd_nums(&it, v, 4) == -1 || v[1] == 0 ||
+		    v[1] > CHUNKS_MAX || v[0] >= v[1] ||
+		    bget(F.ms[k].got, (int)v[0]))
 			return (0);
 		while (frame_next_part(&it, &g.p, &g.len) == 1 &&
 		    frame_next_part(&it, &m.p, &m.len) == 1) {
@@ -865,8 +880,8 @@ view_in(int origin, const char *parts, size_t plen)
 
 			if (sd_nums(&it, gv, 4) == -1)
 				break;
-			if (g.len == 0 || g.len >= SPREAD_GROUP_SIZE || m.len == 0 ||
-			    m.len >= SPREAD_GROUP_SIZE)
+			if (g.len == 0 || g.len >= SPREAD_GROUP_SIZE ||
+			    m.len == 0 || m.len >= SPREAD_GROUP_SIZE)
 				continue;
 			if (F.tn == F.tcap) {
 				struct tent *nt = realloc(F.t,
@@ -897,12 +912,14 @@ view_in(int origin, const char *parts, size_t plen)
 		return (0);
 	}
 	if (IS("ftable")) {
-		if (origin != F.pc || F.phase != 2 || sd_nums(&it, v, 4) == -1 ||
-		    v[1] == 0 || v[1] > CHUNKS_MAX || v[0] >= v[1] ||
+		if (origin != F.pc || F.phase != 2 ||
+		    sd_nums(&it, v, 4) == -1 || v[1] == 0 ||
+		    v[1] > CHUNKS_MAX || v[0] >= v[1] ||
 		    bget(F.tgot, (int)v[0]))
 			return (0);
 		if (F.tab.base == NULL &&
-		    buf_init(&F.tab, 0, (size_t)CHUNKS_MAX * (CHUNK + 256)) == -1)
+		    buf_init(&F.tab, 0, (size_t)CHUNKS_MAX * (CHUNK + 256)) ==
+			-1)
 			return (0);
 		if (buf_append(&F.tab, it.p, it.n) == -1)
 			return (0);
@@ -984,7 +1001,8 @@ view_show(FILE *f, int json)
 		fprintf(f, "{\"view\":%llu,\"coordinator\":\"%s\",\"relays\":[",
 		    (unsigned long long)O.v.epoch, node_name(O.v.coord));
 		for (int k = 0; k < O.v.n; k++)
-			fprintf(f, "%s\"%s\"", k ? "," : "", node_name(O.v.mem[k]));
+			fprintf(f, "%s\"%s\"", k ? "," : "",
+			    node_name(O.v.mem[k]));
 		fprintf(f, "]}\n");
 	} else {
 		fprintf(f, "view\t%llu\t%s", (unsigned long long)O.v.epoch,
