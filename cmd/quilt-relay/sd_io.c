@@ -164,6 +164,22 @@ on_accept(void *arg, int fd, int revents)
 	}
 }
 
+/* Session i's disconnect into the order, if it takes it now (else
+ * sd_tick tries again). */
+static void
+disc(int i)
+{
+	struct sd_sess *s = &SS.s[i];
+	struct sd_ev e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = SD_DISC;
+	e.sender.p = s->sd.group;
+	e.sender.len = s->sd.group_len;
+	if (order_submit(&e, i, s->gen) == 0)
+		s->disc = 0;
+}
+
 /*
  * The session is over: closed now; its disconnect goes into the order
  * when it was open (its groups learn it), else its slot is free at once.
@@ -184,7 +200,8 @@ drop(int i, const char *why)
 		sess_release(i);
 		return;
 	}
-	s->disc = 1; /* submitted from sd_tick, as soon as the order takes it */
+	s->disc = 1;
+	disc(i);
 }
 
 /* A reply of the handshake: queued as a message. */
@@ -302,21 +319,17 @@ sd_tick(long long now, long long *next)
 {
 	if (IO.tcp == -1 && SS.n == 0)
 		return;
-	view_tick(now, next);
+	/* What waits: disconnects for the order, hellos past their time,
+	 * requests the order could not take. */
 	for (int i = 0; i < SS.n; i++) {
 		struct sd_sess *s = &SS.s[i];
 
 		if (!s->used)
 			continue;
 		if (s->disc) {
-			struct sd_ev e;
-
-			memset(&e, 0, sizeof(e));
-			e.kind = SD_DISC;
-			e.sender.p = s->sd.group;
-			e.sender.len = s->sd.group_len;
-			if (order_submit(&e, i, s->gen) == 0)
-				s->disc = 0;
+			disc(i);
+			if (s->disc && (*next == -1 || now + 10 < *next))
+				*next = now + 10; /* the order is full: soon */
 			continue;
 		}
 		if (s->fd == -1)
@@ -341,23 +354,40 @@ sd_tick(long long now, long long *next)
 		}
 		if (s->blocked)
 			process(i);
-		if (buf_len(&s->out) > 0 && sess_flush(i) == -1) {
-			drop(i, "the connection broke");
+	}
+	view_tick(now, next);
+	/* Then what every session has to write, after all that was applied
+	 * (a delivery reaches sessions before and after the one that made
+	 * it). */
+	for (int i = 0; i < SS.n; i++) {
+		struct sd_sess *s = &SS.s[i];
+
+		if (!s->used || s->fd == -1)
 			continue;
+		if (buf_len(&s->out) > 0 && sess_flush(i) == -1) {
+			s->drop = 1;
+			s->why = "the connection broke";
 		}
 		if (s->drop && (buf_len(&s->out) == 0 || s->why != NULL)) {
-			drop(i, s->why);
+			/* Dropped once every queue was looked at: its
+			 * disconnect reaches sessions before it too, and the
+			 * loop comes round at once to write that. */
+			if (*next == -1 || now < *next)
+				*next = now;
 			continue;
 		}
 		loop_want(&loop, s->fd,
 		    (s->blocked ? 0 : POLLIN) |
 			(buf_len(&s->out) ? POLLOUT : 0));
 	}
-	if (SS.live >= SD_SESS_MAX - 1 && !IO.full) {
-		IO.full = 1;
-	} else if (SS.live < SD_SESS_MAX - 1) {
-		IO.full = 0;
+	for (int i = 0; i < SS.n; i++) {
+		struct sd_sess *s = &SS.s[i];
+
+		if (s->used && s->fd != -1 && s->drop &&
+		    (buf_len(&s->out) == 0 || s->why != NULL))
+			drop(i, s->why);
 	}
+	IO.full = SS.live >= SD_SESS_MAX - 1;
 	if (IO.tcp != -1)
 		loop_want(&loop, IO.tcp, IO.full ? 0 : POLLIN);
 	if (IO.unx != -1)
