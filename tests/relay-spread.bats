@@ -286,3 +286,78 @@ mesh3() {
 	wait_for "grep -q '^memb	join	g	[^	]*	#ma#a #mb#b #md#c	#md#c' $T/ma.out"
 	[ "$(grep -c '^memb' "$T/ma.out")" -eq 6 ]
 }
+
+@test "a link cut (the proxy between two relays killed): TRANSITION and CAUSED_BY_NETWORK on each side; restored: one CAUSED_BY_NETWORK with the combined list, and no TRANSITION" {
+	start_sd a
+	pa=$SDP aaddr=$RADDR
+	start_proxy "$aaddr"
+	ppid=$PXPID pport=$PXPORT
+	start_sd b "$PXADDR"
+	pb=$SDP
+	wait_for "ctl a groups | head -n 1 | grep -qx 'view	[0-9]*	a	a	b'"
+	wait_for "ctl b groups | head -n 1 | grep -qx 'view	[0-9]*	a	a	b'"
+	member ma "$pa" g
+	member mb "$pb" g
+	wait_for "grep -q '#ma#a #mb#b' $T/ma.out"
+	old=$(gids ma g | tail -n 1)
+	kill -KILL "$ppid"
+	for m in ma mb; do
+		wait_for "grep -q '^memb	network' $T/$m.out"
+		[ "$(tail -n 2 "$T/$m.out" | sed -n 1p)" = "$(printf 'memb\ttransition\tg\t%s\t\t' "$old")" ]
+	done
+	[ "$(tail -n 1 "$T/ma.out" | cut -f1-3,5,6)" = "$(printf 'memb\tnetwork\tg\t#ma#a\t#ma#a')" ]
+	[ "$(tail -n 1 "$T/mb.out" | cut -f1-3,5,6)" = "$(printf 'memb\tnetwork\tg\t#mb#b\t#mb#b')" ]
+	# each side goes on alone
+	sp-mcast -s "$pb" g -- b-alone
+	wait_for "grep -q b-alone $T/mb.out"
+	# the proxy again, on its port: the two views merge
+	start_helper proxy2 qproxy -p "$pport" "$aaddr"
+	for m in ma mb; do
+		wait_for "[ \$(grep -c '^memb	network' $T/$m.out) -eq 2 ]"
+		[ "$(tail -n 1 "$T/$m.out" | cut -f1-3,5)" = "$(printf 'memb\tnetwork\tg\t#ma#a #mb#b')" ]
+		[ "$(grep -c '^memb	transition' "$T/$m.out")" -eq 1 ]
+	done
+	[ "$(tail -n 1 "$T/ma.out" | cut -f4)" = "$(tail -n 1 "$T/mb.out" | cut -f4)" ]
+	# one set a side: each member's own is its side's
+	[ "$(tail -n 1 "$T/ma.out" | cut -f6)" = "#ma#a" ]
+	[ "$(tail -n 1 "$T/mb.out" | cut -f6)" = "#mb#b" ]
+	[ "$(grep -c b-alone "$T/ma.out")" -eq 0 ]
+	sp-mcast -s "$pa" g -- together
+	wait_for "grep -q together $T/mb.out"
+}
+
+# stop_relay NAME PID: SIGSTOP to the relay and every child of it.
+stop_relay() {
+	local p
+	kill -STOP "$2"
+	for p in $(children "$2" | awk '{ print $1 }'); do
+		kill -STOP "$p"
+	done
+}
+
+cont_relay() {
+	local p
+	for p in $(children "$2" | awk '{ print $1 }'); do
+		kill -CONT "$p"
+	done
+	kill -CONT "$2"
+}
+
+@test "SAFE: held while one relay of the view is stopped (counted held at the others), delivered everywhere once it goes on" {
+	mesh3
+	sp-mcast -s "$pa" g -- before
+	for m in ma mb mc; do
+		wait_for "grep -q '^msg	before' $T/$m.out"
+	done
+	stop_relay c "$cpid"
+	sp-mcast -s "$pa" -t safe g -- safe-one
+	wait_for "[ \"\$(sd_counter a spread_held)\" -ge 1 ] && [ \"\$(sd_counter b spread_held)\" -ge 1 ]"
+	for m in ma mb mc; do
+		[ "$(grep -c safe-one "$T/$m.out")" -eq 0 ]
+	done
+	cont_relay c "$cpid"
+	for m in ma mb mc; do
+		wait_for "grep -q '^msg	safe-one' $T/$m.out"
+	done
+	[ "$(sd_counter a spread_held)" -eq 0 ]
+}

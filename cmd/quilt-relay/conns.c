@@ -44,7 +44,17 @@ conn_open(uint64_t serial, unsigned gen, const char *node, size_t nodelen,
 	memcpy(c->inst, inst, instlen);
 	c->inst[instlen] = '\0';
 	c->relay = instlen > 0;
+	if (c->relay)
+		C.changes++;
 	return (c);
+}
+
+void
+conn_close(struct conn *c)
+{
+	c->used = 0;
+	if (c->relay)
+		C.changes++;
 }
 
 int
@@ -76,5 +86,5 @@ conns_forget_others(unsigned gen)
 {
 	for (int i = 0; i < CONNS_MAX; i++)
 		if (C.c[i].used && C.c[i].gen != gen)
-			C.c[i].used = 0;
+			conn_close(&C.c[i]);
 }

@@ -21,6 +21,7 @@ struct conn {
 struct conns {
 	struct conn c[CONNS_MAX];
 	int last; /* the last found */
+	unsigned changes; /* counts relays' connections opened and closed */
 };
 
 extern struct conns C;
@@ -33,6 +34,9 @@ struct conn *conn_find(uint64_t serial);
 /* A new one in its own slot or the next free one; NULL when all are used. */
 struct conn *conn_open(uint64_t serial, unsigned gen, const char *node,
     size_t nodelen, const char *inst, size_t instlen);
+
+/* Connection c is over. */
+void conn_close(struct conn *c);
 
 /* A relay named node is connected to us (its outgoing side)? */
 int conn_from(const char *node);

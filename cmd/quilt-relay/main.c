@@ -247,6 +247,10 @@ run(void)
 			clients_stdin();
 		flush_stdout();
 		e2e_flush();
+		/* The Spread daemon's timers and sessions: what it queues to
+		 * the next hops goes out with the rest, just below. */
+		if (conf.spread)
+			sd_tick(now, &next);
 		for (int i = 0; i < H.n; i++) {
 			struct peer *p = &H.p[i];
 
@@ -275,8 +279,6 @@ run(void)
 		    (next == -1 || next > now + 10))
 			next = now + 10;
 		control_tick(now, &next);
-		if (conf.spread)
-			sd_tick(now, &next);
 		if (M.stopping && (next == -1 || M.stop_deadline < next))
 			next = M.stop_deadline;
 		if (loop_once(&loop,

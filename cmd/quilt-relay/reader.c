@@ -120,7 +120,7 @@ conn_closed(uint64_t serial)
 
 	if (c == NULL)
 		return;
-	c->used = 0;
+	conn_close(c);
 	/* Its way in gone too: the relay is gone. */
 	if (c->relay && !conn_from(c->node))
 		for (int i = 0; i < H.n; i++)

@@ -6,6 +6,7 @@
 
 #include "forward.h"
 #include "log.h"
+#include "conns.h"
 #include "lsdb.h"
 #include "net.h"
 #include "nodes.h"
@@ -60,6 +61,7 @@ static struct {
 	uint64_t top_epoch;
 	long long settle_at;
 	unsigned routes_gen; /* LS.gen when we last looked */
+	unsigned conns_gen; /* C.changes then */
 	/* A member's copy of the new table, chunk by chunk. */
 	struct buf tab;
 	size_t toff[CHUNKS_MAX], tlen[CHUNKS_MAX];
@@ -121,9 +123,14 @@ candidates(short *mem)
 	int n = 0;
 
 	mem[n++] = 0;
+	/* A neighbour counts once it lists us too and its own connection
+	 * to us is up: a link that works one way only (its way to us cut)
+	 * reaches nobody both ways. */
 	for (int i = 1; i < N.count && n < NODES_MAX; i++)
 		if (ls_via(i) != -1 && (LS.n[i].cur.opts & LS_OPT_SPREAD) &&
-		    LS.n[i].cur.inst[0])
+		    LS.n[i].cur.inst[0] &&
+		    (LS.n[i].dist > 1 ||
+			(ls_lists(i, 0) && conn_from(node_name(i)))))
 			mem[n++] = i;
 	qsort(mem, n, sizeof(short), by_name);
 	return (n);
@@ -950,11 +957,12 @@ void
 view_tick(long long now, long long *next)
 {
 	/* Routes changed since we looked: are the relays the same? */
-	if (F.routes_gen != LS.gen) {
+	if (F.routes_gen != LS.gen || F.conns_gen != C.changes) {
 		short mem[NODES_MAX];
 		int n = candidates(mem);
 
 		F.routes_gen = LS.gen;
+		F.conns_gen = C.changes;
 		if (changed(mem, n) && F.settle_at == 0)
 			F.settle_at = now + VIEW_SETTLE_MS;
 	}
