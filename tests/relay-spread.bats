@@ -209,7 +209,7 @@ hello() {
 	[ "$(grep -c '#bad#r' "$T/a.out")" -eq 0 ]
 }
 
-@test "a member that stops reading is dropped at 1000 queued messages; the others see it disconnect; the relay stays small" {
+@test "a member that stops reading stops the daemon once 1000 messages wait for it, and is dropped when it has read nothing for 5 s; the others see it disconnect and get every message; the relay stays small" {
 	start_sd r
 	rpid=$RPID
 	member a "$SDP" g
@@ -360,4 +360,41 @@ cont_relay() {
 		wait_for "grep -q '^msg	safe-one' $T/$m.out"
 	done
 	[ "$(sd_counter a spread_held)" -eq 0 ]
+}
+
+@test "virtual synchrony: a triangle whose link from c to b stalls mid-stream, then c killed: the members on a and b print the same sequence, messages, TRANSITION and CAUSED_BY_NETWORK alike" {
+	start_sd a
+	pa=$SDP aaddr=$RADDR
+	start_sd b "$aaddr"
+	pb=$SDP baddr=$RADDR
+	start_proxy "$baddr"
+	ppid=$PXPID
+	start_sd c "$aaddr" "$PXADDR"
+	pc=$SDP cpid=$RPID
+	for r in a b c; do
+		wait_for "ctl $r groups | head -n 1 | grep -qx 'view	[0-9]*	a	a	b	c'"
+	done
+	member ma "$pa" g
+	member mb "$pb" g
+	member mc "$pc" g
+	wait_for "grep -q '#ma#a #mb#b #mc#c' $T/mb.out"
+	seq 20000 >"$T/in"
+	BG_IN=$T/in start_bg send sp-mcast -s "$pc" -u tx g
+	# once b's member has 5000 of them, c's link to b stalls; then c dies
+	wait_for "[ \$(grep -c '^msg' $T/mb.out) -ge 5000 ]"
+	kill -STOP "$ppid"
+	kill -KILL "$cpid"
+	for m in ma mb; do
+		wait_for "grep -q '^memb	network' $T/$m.out"
+	done
+	kill -CONT "$ppid"
+	# a's first line is its own join alone; then the two are the same
+	diff <(tail -n +2 "$T/ma.out") "$T/mb.out"
+	[ "$(grep -c '^memb	transition' "$T/mb.out")" -eq 1 ]
+	[ "$(tail -n 1 "$T/mb.out" | cut -f1-3,5)" = "$(printf 'memb\tnetwork\tg\t#ma#a #mb#b')" ]
+	# what got through came in order, each once
+	grep '^msg' "$T/mb.out" | cut -f2 >"$T/got"
+	[ "$(sort -n "$T/got" | uniq -d | wc -l)" -eq 0 ]
+	sort -n -c "$T/got"
+	[ "$(wc -l <"$T/got")" -ge 5000 ]
 }

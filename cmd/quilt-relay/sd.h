@@ -26,10 +26,16 @@
 
 /* Sessions served at once (Spread allows 997). */
 #define SD_SESS_MAX 1000
-/* A session whose queue holds more messages, or bytes, is dropped (as
- * Spread drops a client that does not read). */
+/*
+ * A session whose queue holds this many messages, or bytes, is congested:
+ * the daemon delivers nothing more and takes no more requests until it
+ * reads (a slow reader slows the writers).  One congested for SD_STALL_MS
+ * without reading a byte is dropped, as Spread drops a client that does
+ * not read, and the others go on.  A queue never holds more than twice.
+ */
 #define SD_QUEUE_MSGS 1000
-#define SD_QUEUE_BYTES (16 * 1024 * 1024)
+#define SD_QUEUE_BYTES (2 * 1024 * 1024)
+#define SD_STALL_MS 5000
 /* Spread waits this long for a client's hello. */
 #define SD_HELLO_MS 1000
 /* Groups, and memberships in all, that the daemon holds at most. */

@@ -191,6 +191,8 @@ drop(int i, const char *why)
 
 	if (s->fd != -1) {
 		if (why != NULL)
+			sdc.dropped++;
+		if (why != NULL)
 			log_info("spread: %s: dropped: %s",
 			    s->sd.group_len ? s->sd.group : "a client", why);
 		loop_del(&loop, s->fd);
@@ -368,6 +370,16 @@ sd_tick(long long now, long long *next)
 			s->drop = 1;
 			s->why = "the connection broke";
 		}
+		if (s->congested && !s->drop) {
+			/* A queue that does not move: it does not read. */
+			if (now - s->stalled_at >= SD_STALL_MS) {
+				s->drop = 1;
+				s->why = "it does not read: its queue is full";
+			} else if (*next == -1 ||
+			    s->stalled_at + SD_STALL_MS < *next) {
+				*next = s->stalled_at + SD_STALL_MS;
+			}
+		}
 		if (s->drop && (buf_len(&s->out) == 0 || s->why != NULL)) {
 			/* Dropped once every queue was looked at: its
 			 * disconnect reaches sessions before it too, and the
@@ -386,6 +398,12 @@ sd_tick(long long now, long long *next)
 		if (s->used && s->fd != -1 && s->drop &&
 		    (buf_len(&s->out) == 0 || s->why != NULL))
 			drop(i, s->why);
+	}
+	/* Nobody congested any more: what waited is delivered. */
+	if (SS.congested == 0 && O.applied < O.recvd) {
+		order_deliver();
+		if (*next == -1 || now < *next)
+			*next = now;
 	}
 	IO.full = SS.live >= SD_SESS_MAX - 1;
 	if (IO.tcp != -1)

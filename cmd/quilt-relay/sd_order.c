@@ -215,7 +215,10 @@ order_deliver(void)
 	size_t n;
 
 	O.held = 0;
-	while (slog_get(&O.ord, O.applied + 1, &p, &n) == 0) {
+	/* A session congested: nothing more until it reads (sd_io.c comes
+	 * back here then). */
+	while (
+	    SS.congested == 0 && slog_get(&O.ord, O.applied + 1, &p, &n) == 0) {
 		if (O.applied + 1 > O.stable && order_is_safe(p, n)) {
 			for (uint64_t g = O.applied + 1;
 			     slog_get(&O.ord, g, &p, &n) == 0; g++)
@@ -322,6 +325,8 @@ order_submit(const struct sd_ev *e, int from, unsigned gen)
 	const char *rec;
 	size_t n;
 
+	if (SS.congested > 0 && e->kind != SD_DISC)
+		return (-1); /* a session does not read: wait */
 	if (O.v.single && !O.v.flushing) {
 		groups_apply(e, from);
 		return (0);

@@ -66,9 +66,10 @@ sess_new(int fd)
 		s->gen = gen;
 	}
 	s->fd = -1;
-	if ((s->ends = calloc(SD_QUEUE_MSGS + 1, sizeof(*s->ends))) == NULL ||
+	if ((s->ends = calloc(2 * SD_QUEUE_MSGS + 1, sizeof(*s->ends))) ==
+		NULL ||
 	    buf_init(&s->in, 0, SPREADD_IN_MAX + 65536) == -1 ||
-	    buf_init(&s->out, 0, SD_QUEUE_BYTES + SPREADD_IN_MAX + 4096) ==
+	    buf_init(&s->out, 0, 2 * SD_QUEUE_BYTES + SPREADD_IN_MAX + 4096) ==
 		-1) {
 		free(s->ends);
 		buf_free(&s->in);
@@ -101,6 +102,10 @@ sess_close(int i)
 	free(s->ends);
 	s->ends = NULL;
 	s->qcount = 0;
+	if (s->congested) {
+		s->congested = 0;
+		SS.congested--;
+	}
 	buf_free(&s->in);
 	buf_free(&s->out);
 	SS.live--;
@@ -126,8 +131,8 @@ sess_reserve(int i, size_t n)
 
 	if (s->drop)
 		return (NULL);
-	if (s->qcount == SD_QUEUE_MSGS ||
-	    buf_len(&s->out) + n > SD_QUEUE_BYTES ||
+	if (s->qcount == 2 * SD_QUEUE_MSGS ||
+	    buf_len(&s->out) + n > 2 * SD_QUEUE_BYTES + SPREADD_IN_MAX ||
 	    (buf_room(&s->out) < n && buf_reserve(&s->out, n) == -1)) {
 		s->drop = 1;
 		s->why = "it does not read: its queue is full";
@@ -143,7 +148,28 @@ sess_commit(int i, size_t n)
 
 	s->out.end += n;
 	s->queued += n;
-	s->ends[(s->qhead + s->qcount++) % (SD_QUEUE_MSGS + 1)] = s->queued;
+	s->ends[(s->qhead + s->qcount++) % (2 * SD_QUEUE_MSGS + 1)] = s->queued;
+	if (!s->congested &&
+	    (s->qcount >= SD_QUEUE_MSGS ||
+		buf_len(&s->out) >= SD_QUEUE_BYTES)) {
+		s->congested = 1;
+		s->stalled_at = net_now_ms();
+		SS.congested++;
+	}
+}
+
+/* Its queue was written from: congested no more, or not stalled. */
+static void
+progress(struct sd_sess *s)
+{
+	if (!s->congested)
+		return;
+	s->stalled_at = net_now_ms();
+	if (s->qcount < SD_QUEUE_MSGS / 2 &&
+	    buf_len(&s->out) < SD_QUEUE_BYTES / 2) {
+		s->congested = 0;
+		SS.congested--;
+	}
 }
 
 int
@@ -158,9 +184,11 @@ sess_flush(int i)
 		return (errno == EAGAIN ? 0 : -1);
 	s->written += w;
 	while (s->qcount > 0 && s->ends[s->qhead] <= s->written) {
-		s->qhead = (s->qhead + 1) % (SD_QUEUE_MSGS + 1);
+		s->qhead = (s->qhead + 1) % (2 * SD_QUEUE_MSGS + 1);
 		s->qcount--;
 	}
+	if (w > 0)
+		progress(s);
 	return (0);
 }
 

@@ -22,7 +22,7 @@ struct sd_sess {
 	struct spreadd sd;
 	struct buf in, out;
 	/* The end of each message queued in out, as a count of all the bytes
-	 * ever queued: a ring of SD_QUEUE_MSGS + 1. */
+	 * ever queued: a ring of 2 * SD_QUEUE_MSGS + 1. */
 	uint64_t *ends;
 	unsigned qhead, qcount;
 	uint64_t queued, written;
@@ -30,6 +30,8 @@ struct sd_sess {
 	uint64_t mark; /* the last delivery that reached it */
 	int drop; /* to be dropped (its queue overflowed, or it broke) */
 	int blocked; /* its next request waits for the order to take it */
+	int congested; /* its queue is full: see sd.h */
+	long long stalled_at; /* congested, and not a byte read since */
 	int disc; /* closed: its disconnect waits for the order */
 	int open; /* accepted: it may have joined groups */
 	const char *why; /* why it is dropped, for the log */
@@ -39,6 +41,7 @@ struct sd_sessions {
 	struct sd_sess s[SD_SESS_MAX];
 	int n; /* slots in use are below n */
 	int live;
+	int congested; /* sessions congested */
 	struct spreadd_conf conf;
 	char daemon[SPREAD_MAX_PROC + 1];
 	unsigned invent_k;
