@@ -27,6 +27,7 @@
  *   bad-header     accept, then after N messages a header whose byte-order
  *                  marker has one bit of two
  *   old-daemon     accept as a 2.0.0 daemon
+ *   deaf           accept, then read nothing more until killed
  *   loop           accept, then be the daemon of this one client: a join
  *                  answered with its membership (group id 1.2.N, N
  *                  counting the group's changes), a leave with the
@@ -495,6 +496,11 @@ serve_mode(struct conn *c, const char *mode, int wait)
 	if (strcmp(mode, "loop") == 0) {
 		serve_loop(c, pg);
 		return;
+	}
+	if (strcmp(mode, "deaf") == 0) {
+		plog("deaf");
+		for (;;)
+			pause();
 	}
 	if (strcmp(mode, "accept") == 0 || strcmp(mode, "old-daemon") == 0) {
 		finish(c);
