@@ -1,11 +1,15 @@
 /*
  * sp-join: connect to a Spread daemon, join groups and print every message
- * received (and with -m every membership change) on standard output.
+ * received (and with -m every membership change) on standard output.  With
+ * -i it also reads requests on standard input (join, leave, msg) and sends
+ * them on the same session, so that its own messages come back to it and
+ * FIFO order and self-discard cover them.
  *
  * It always asks the daemon for membership messages, because its own joins
- * are confirmed only by them (-P waits for that); without -m it does not
- * print them.  It reads the daemon continuously: the daemon drops a session
- * that lets 1000 messages pile up.
+ * are confirmed only by them (-P waits for that; -e waits for the
+ * self-leave notices); without -m it does not print them.  It reads the
+ * daemon continuously, whatever standard input brings: the daemon drops a
+ * session that lets 1000 messages pile up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,10 @@
 #define MSG_MAX (IN_MAX - 65536) /* the largest message we take */
 #define OUT_MAX (64u << 20)
 #define OUT_PAUSE (8u << 20) /* stop reading the daemon above this */
+/* -i: the longest request (a msg to 100 groups of 31 bytes, a whole body). */
+#define REQ_MAX (SPREAD_MAX_BODY + 4096)
+#define TX_HIGH (1u << 20) /* stop reading requests above this */
+#define TX_MAX (64u << 20)
 
 struct opts {
 	const char *daemon;
@@ -37,8 +45,20 @@ struct opts {
 	const char *ready;
 	enum fmt fmt;
 	int memb, fields, json;
+	int input; /* -i */
+	int end; /* -e: leave and exit at the end of the input */
 	char **groups;
 	int ngroups;
+};
+
+/* A group this session joined, or was told to on the command line. */
+struct group {
+	char name[SPREAD_GROUP_SIZE];
+	int member; /* a join sent, and no leave since */
+	int argv; /* named on the command line: -P waits for it */
+	int confirmed; /* argv: the daemon has shown us in it */
+	int joining; /* a join sent, its membership not seen yet */
+	int leaving; /* leaves sent whose self-leave notice has not come */
 };
 
 struct state {
@@ -46,8 +66,15 @@ struct state {
 	struct spread_addr addr;
 	struct spread_session s;
 	struct buf in, out, tx, part;
-	int *joined; /* per group: the daemon confirmed our join */
-	int njoined;
+	struct buf req; /* -i: standard input */
+	struct spread_req r; /* the request being sent */
+	struct group *g;
+	int ng, gcap;
+	int nconfirmed; /* argv groups confirmed */
+	int leaving; /* self-leave notices still to come */
+	unsigned long long recno; /* records of standard input */
+	unsigned long long sent, received;
+	int in_eof, in_done, draining;
 	int ready_written;
 	int escaped_warned;
 	int stdout_nb; /* we set O_NONBLOCK on stdout */
@@ -93,7 +120,8 @@ static void
 usage(FILE *f, int status)
 {
 	fprintf(f,
-	    "usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] [-u private] group ...\n");
+	    "usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] [-u private] group ...\n"
+	    "       sp-join -i [-0Nefjmqv] [-P file] [-s daemon] [-u private] [group ...]\n");
 	exit(status);
 }
 
@@ -328,8 +356,47 @@ print_memb(struct state *st, const struct spread_msg *m,
 }
 
 /* ------------------------------------------------------------------ */
+/* Groups. */
 
-static void finish(struct state *st, int status);
+static struct group *
+group_find(struct state *st, const char *name, size_t len)
+{
+	for (int i = 0; i < st->ng; i++)
+		if (strlen(st->g[i].name) == len &&
+		    memcmp(st->g[i].name, name, len) == 0)
+			return (&st->g[i]);
+	return (NULL);
+}
+
+/* A new entry, in the place of one that no longer matters if any. */
+static struct group *
+group_add(struct state *st, const char *name)
+{
+	struct group *g = NULL;
+
+	for (int i = 0; i < st->ng && g == NULL; i++)
+		if (!st->g[i].member && !st->g[i].argv && !st->g[i].leaving)
+			g = &st->g[i];
+	if (g == NULL) {
+		if (st->ng == st->gcap) {
+			int cap = st->gcap ? 2 * st->gcap : 16;
+			struct group *n = reallocarray(st->g, cap, sizeof(*n));
+
+			if (n == NULL)
+				log_die(EX_OSERR, "malloc");
+			st->g = n;
+			st->gcap = cap;
+		}
+		g = &st->g[st->ng++];
+	}
+	memset(g, 0, sizeof(*g));
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	return (g);
+}
+
+/* ------------------------------------------------------------------ */
+
+static noreturn void finish(struct state *st, int status);
 
 /* The ready file: written to a hidden temporary beside it, then renamed. */
 static void
@@ -372,8 +439,37 @@ tx(struct state *st, const uint8_t *p, ssize_t n)
 		log_diex(EX_SOFTWARE, "cannot queue a request");
 }
 
-/* Flush stdout with blocking writes, then leave, disconnect and exit. */
 static void
+send_join(struct state *st, struct group *g)
+{
+	uint8_t req[SPREAD_REQUEST_SIZE];
+
+	tx(st, req,
+	    spread_join_encode(req, sizeof(req), st->s.reply.private_group,
+		g->name));
+	g->member = 1;
+	g->joining = 1;
+}
+
+/* Its self-leave notice will tell when the daemon has done it. */
+static void
+send_leave(struct state *st, struct group *g)
+{
+	uint8_t req[SPREAD_REQUEST_SIZE];
+
+	tx(st, req,
+	    spread_leave_encode(req, sizeof(req), st->s.reply.private_group,
+		g->name));
+	g->member = 0;
+	g->leaving++;
+	st->leaving++;
+}
+
+/*
+ * Leave every group, disconnect, flush stdout with blocking writes, and
+ * exit.  The requests before go first: what standard input asked is sent.
+ */
+static noreturn void
 finish(struct state *st, int status)
 {
 	uint8_t req[SPREAD_REQUEST_SIZE];
@@ -381,10 +477,9 @@ finish(struct state *st, int status)
 	struct pollfd pfd;
 	ssize_t n;
 
-	for (int i = 0; i < st->o->ngroups; i++)
-		tx(st, req,
-		    spread_leave_encode(req, sizeof(req), pg,
-			st->o->groups[i]));
+	for (int i = 0; i < st->ng; i++)
+		if (st->g[i].member)
+			send_leave(st, &st->g[i]);
 	tx(st, req, spread_kill_encode(req, sizeof(req), pg));
 	/* The requests are small: give the daemon two seconds at most. */
 	pfd.fd = st->s.fd;
@@ -400,16 +495,54 @@ finish(struct state *st, int status)
 			break;
 	}
 	remove_ready(st);
+	if (st->o->input)
+		log_info("sent %llu messages, received %llu", st->sent,
+		    st->received);
 	exit(status);
 }
 
 /* A fatal condition after the session exists: disconnect, then exit. */
-static void
+static noreturn void
 fatal(struct state *st, int status, const char *fmt, const char *a,
     const char *b)
 {
 	log_warnx(fmt, a, b);
 	finish(st, status);
+}
+
+/* A membership that shows us in its group: our join has been done. */
+static void
+joined(struct state *st, const struct spread_msg *m)
+{
+	struct group *g = group_find(st, (const char *)m->h.name,
+	    spread_name_len(m->h.name));
+
+	if (g == NULL)
+		return;
+	if (g->joining) {
+		g->joining = 0;
+		log_info("joined %s", g->name);
+	}
+	if (g->argv && !g->confirmed) {
+		g->confirmed = 1;
+		st->nconfirmed++;
+	}
+	if (st->nconfirmed == st->o->ngroups && st->o->ready &&
+	    !st->ready_written)
+		write_ready(st);
+}
+
+static void
+left(struct state *st, const struct spread_msg *m)
+{
+	struct group *g = group_find(st, (const char *)m->h.name,
+	    spread_name_len(m->h.name));
+
+	if (g != NULL && g->leaving > 0) {
+		g->leaving--;
+		st->leaving--;
+		log_info("left %s", g->name);
+	}
 }
 
 static void
@@ -420,7 +553,6 @@ handle(struct state *st, const struct spread_msg *m)
 	const char *d = st->o->daemon;
 
 	if (spread_is_reject(m->h.type)) {
-		/* Only our joins and leaves can be refused. */
 		char g[SPREAD_GROUP_SIZE + 1] = "";
 
 		if (m->h.num_groups > 0) {
@@ -428,10 +560,13 @@ handle(struct state *st, const struct spread_msg *m)
 			g[spread_name_len(m->groups)] = '\0';
 		}
 		fatal(st, EX_UNAVAILABLE,
-		    "%s: REJECT_MESS: the daemon refused a request for group %s",
+		    spread_is_regular(m->old_type) ?
+			"%s: REJECT_MESS: the daemon refused a message to %s" :
+			"%s: REJECT_MESS: the daemon refused a request for group %s",
 		    d, g);
 	}
 	if (spread_is_regular(m->h.type)) {
+		st->received++;
 		print_msg(st, m);
 		return;
 	}
@@ -446,21 +581,10 @@ handle(struct state *st, const struct spread_msg *m)
 	if (reason == NULL)
 		reason = "unknown";
 	if (spread_is_reg_memb(m->h.type) &&
-	    has_member(m, st->s.reply.private_group)) {
-		size_t glen = spread_name_len(m->h.name);
-
-		for (int i = 0; i < st->o->ngroups; i++)
-			if (!st->joined[i] &&
-			    strlen(st->o->groups[i]) == glen &&
-			    memcmp(st->o->groups[i], m->h.name, glen) == 0) {
-				st->joined[i] = 1;
-				st->njoined++;
-				log_info("joined %s", st->o->groups[i]);
-			}
-		if (st->njoined == st->o->ngroups && st->o->ready &&
-		    !st->ready_written)
-			write_ready(st);
-	}
+	    has_member(m, st->s.reply.private_group))
+		joined(st, m);
+	if (spread_is_self_leave(m->h.type))
+		left(st, m);
 	if (st->o->memb)
 		print_memb(st, m, &b, reason);
 }
@@ -484,15 +608,135 @@ parse_input(struct state *st)
 					"malformed message from the daemon");
 }
 
+/* ------------------------------------------------------------------ */
+/* -i: requests on standard input. */
+
+/*
+ * A record that is not a request: say which and why (even with -q), send
+ * what came before it, leave, disconnect, exit 65.
+ */
+static noreturn void
+bad_input(struct state *st, const char *why)
+{
+	log_level = 1;
+	log_warnx("stdin: %s %llu: %s",
+	    st->o->fmt == FMT_LINE ? "line" : "record", st->recno, why);
+	finish(st, EX_DATAERR);
+}
+
+/*
+ * A join of a group it is in, or a leave of one it is not in, sends
+ * nothing: the daemon would ignore it, and the leaves still to be
+ * confirmed stay counted right.
+ */
+static void
+request(struct state *st, const struct spread_req *r)
+{
+	struct group *g;
+	size_t size;
+	ssize_t n;
+
+	switch (r->kind) {
+	case SPREAD_REQ_NONE:
+		break;
+	case SPREAD_REQ_JOIN:
+		g = group_find(st, r->groups[0], strlen(r->groups[0]));
+		if (g == NULL)
+			g = group_add(st, r->groups[0]);
+		if (!g->member)
+			send_join(st, g);
+		break;
+	case SPREAD_REQ_LEAVE:
+		g = group_find(st, r->groups[0], strlen(r->groups[0]));
+		if (g != NULL && g->member)
+			send_leave(st, g);
+		break;
+	case SPREAD_REQ_MSG:
+		size = spread_mcast_size(r->ngroups, r->len);
+		if (buf_reserve(&st->tx, size) == -1)
+			log_diex(EX_SOFTWARE, "cannot queue a message");
+		n = spread_mcast_encode((uint8_t *)buf_tail(&st->tx), size,
+		    st->s.reply.private_group, r->service, r->group, r->ngroups,
+		    r->mess_type, r->data, r->len);
+		if (n == -1)
+			log_diex(EX_SOFTWARE, "cannot encode a message");
+		st->tx.end += n;
+		st->sent++;
+		break;
+	}
+}
+
+/* -e, at the end of the input: leave, then wait for the notices. */
+static void
+start_draining(struct state *st)
+{
+	for (int i = 0; i < st->ng; i++)
+		if (st->g[i].member)
+			send_leave(st, &st->g[i]);
+	st->draining = 1;
+}
+
+/*
+ * Turn every whole record of the input buffer into requests, in one queue:
+ * one write to the daemon carries them all.  Stops while the queue is
+ * above TX_HIGH, so that a fast writer cannot grow it without bound.
+ */
+static void
+commands(struct state *st)
+{
+	const char *rec, *body;
+	size_t len, blen;
+	ssize_t r;
+	int net = st->o->fmt == FMT_NET;
+	char why[64];
+
+	while (!st->in_done && buf_len(&st->tx) < TX_HIGH) {
+		r = fmt_next(st->o->fmt, buf_data(&st->req), buf_len(&st->req),
+		    st->in_eof, REQ_MAX, &rec, &len);
+		if (r == 0) {
+			if (!st->in_eof)
+				return;
+			st->in_done = 1;
+			log_info("end of standard input");
+			if (st->o->end)
+				start_draining(st);
+			return;
+		}
+		st->recno++;
+		if (r == -1 && errno == EMSGSIZE) {
+			snprintf(why, sizeof(why),
+			    "MESSAGE_TOO_LONG: longer than %u bytes",
+			    (unsigned)REQ_MAX);
+			bad_input(st, why);
+		}
+		if (r == -1 && net && st->in_eof &&
+		    frame_parse(buf_data(&st->req), buf_len(&st->req), REQ_MAX,
+			&body, &blen) == 0)
+			bad_input(st, "truncated at the end of the input");
+		if (r == -1)
+			bad_input(st,
+			    net ? "malformed netstring" : "malformed record");
+		if (spread_req_parse(rec, len, net, &st->r) == -1)
+			bad_input(st, st->r.why);
+		request(st, &st->r);
+		buf_consume(&st->req, r);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
 static void
 run(struct state *st)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	ssize_t n;
 
 	for (;;) {
 		int paused = buf_len(&st->out) >= OUT_PAUSE;
 
+		/* -e: every leave confirmed, every message before it in. */
+		if (st->draining && st->leaving == 0 && buf_len(&st->tx) == 0)
+			finish(st, 0);
 		pfd[0].fd = sigpipe_fd[0];
 		pfd[0].events = POLLIN;
 		/* Paused, the socket is not watched (no POLLHUP spin). */
@@ -502,7 +746,12 @@ run(struct state *st)
 		/* Always watched: a pipe whose reader left reports POLLERR. */
 		pfd[2].fd = 1;
 		pfd[2].events = buf_len(&st->out) ? POLLOUT : 0;
-		if (poll(pfd, 3, -1) == -1) {
+		pfd[3].fd = st->o->input && !st->in_eof &&
+			buf_len(&st->tx) < TX_HIGH ?
+		    0 :
+		    -1;
+		pfd[3].events = POLLIN;
+		if (poll(pfd, 4, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_die(EX_OSERR, "poll");
@@ -529,6 +778,7 @@ run(struct state *st)
 				fatal(st, EX_UNAVAILABLE,
 				    "%s: CONNECTION_CLOSED: %s", st->o->daemon,
 				    strerror(errno));
+			commands(st); /* room again for what is waiting */
 		}
 		if (!paused &&
 		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -549,10 +799,18 @@ run(struct state *st)
 				    strerror(errno));
 			parse_input(st);
 		}
+		if (pfd[3].revents) {
+			n = buf_fill(&st->req, 0, 65536);
+			if (n == 0)
+				st->in_eof = 1;
+			else if (n == -1 && errno != EAGAIN && errno != EINTR) {
+				log_warn("stdin");
+				finish(st, EX_IOERR);
+			}
+			commands(st);
+		}
 	}
 }
-
-/* Report a failed set-up with Spread's name for it, and exit. */
 
 int
 main(int argc, char *argv[])
@@ -561,22 +819,27 @@ main(int argc, char *argv[])
 	struct state st;
 	int ch, seen_s = 0, seen_u = 0, seen_p = 0, code, timeout = 10000;
 	const char *detail, *env;
-	uint8_t req[SPREAD_REQUEST_SIZE];
 	struct sigaction sa;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
-	while ((ch = getopt(argc, argv, "+0NfhjmP:qs:u:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "+0NefhijmP:qs:u:vV")) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
 			opt_format(&o.fmt, ch);
+			break;
+		case 'e':
+			o.end = 1;
 			break;
 		case 'f':
 			o.fields = 1;
 			break;
 		case 'h':
 			usage(stdout, 0);
+			break;
+		case 'i':
+			o.input = 1;
 			break;
 		case 'j':
 			o.json = 1;
@@ -610,12 +873,14 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
+	if (argc < 1 && !o.input)
 		usage(stderr, EX_USAGE);
 	if (o.json && o.fields)
 		log_diex(EX_USAGE, "-f and -j cannot be used together");
 	if (o.json && o.fmt != FMT_LINE)
 		log_diex(EX_USAGE, "-j cannot be used with -0 or -N");
+	if (o.end && !o.input)
+		log_diex(EX_USAGE, "-e needs -i");
 	if (o.daemon == NULL)
 		o.daemon = "4803";
 	if (o.name == NULL)
@@ -658,9 +923,9 @@ main(int argc, char *argv[])
 
 	if (buf_init(&st.in, 65536, IN_MAX) == -1 ||
 	    buf_init(&st.out, 65536, OUT_MAX) == -1 ||
-	    buf_init(&st.tx, 4096, 1u << 20) == -1 ||
+	    buf_init(&st.tx, 4096, TX_MAX) == -1 ||
 	    buf_init(&st.part, 4096, 3 * IN_MAX) == -1 ||
-	    (st.joined = calloc(o.ngroups, sizeof(int))) == NULL)
+	    buf_init(&st.req, o.input ? 65536 : 0, REQ_MAX + 65536) == -1)
 		log_die(EX_OSERR, "malloc");
 
 	if (spread_session_open(&st.s, &st.addr, o.name,
@@ -676,10 +941,15 @@ main(int argc, char *argv[])
 	    fcntl(1, F_SETFL, st.stdout_flags | O_NONBLOCK) != -1)
 		st.stdout_nb = 1;
 
-	for (int i = 0; i < o.ngroups; i++)
-		tx(&st, req,
-		    spread_join_encode(req, sizeof(req),
-			st.s.reply.private_group, o.groups[i]));
+	for (int i = 0; i < o.ngroups; i++) {
+		struct group *g = group_add(&st, o.groups[i]);
+
+		g->argv = 1;
+		send_join(&st, g);
+	}
+	/* -i with no group to wait for: the session is all there is. */
+	if (o.ngroups == 0 && o.ready)
+		write_ready(&st);
 	run(&st);
 	return (0);
 }
