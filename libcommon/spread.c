@@ -1097,10 +1097,9 @@ spread_req_parse(const char *p, size_t n, int parts, struct spread_req *r)
 	}
 	if (req_dests(r, &w[3]) == -1)
 		return (-1);
-	if (k == 5) {
-		r->data = w[4].p;
-		r->len = w[4].n;
-	}
+	/* No text: an empty one at the end of the record, never NULL. */
+	r->data = k == 5 ? w[4].p : p + n;
+	r->len = k == 5 ? w[4].n : 0;
 	max = SPREAD_MAX_BODY - (size_t)r->ngroups * SPREAD_GROUP_SIZE;
 	if (r->len > max) {
 		return (req_fail(r, EMSGSIZE,

@@ -432,7 +432,7 @@ struct spread_req {
 	int ngroups; /* join and leave: 1 */
 	char groups[SPREAD_MAX_GROUPS][SPREAD_GROUP_SIZE]; /* NUL-terminated */
 	const char *group[SPREAD_MAX_GROUPS]; /* groups[i], to encode */
-	const char *data; /* msg: TEXT, a view into the record */
+	const char *data; /* msg: TEXT, a view into the record (never NULL) */
 	size_t len;
 	char why[320]; /* after a failure: what is wrong, in a line */
 };

@@ -45,7 +45,7 @@ check_ok(const char *p, size_t n)
 	    r.mess_type < -32768 || r.mess_type > 32767 ||
 	    (size_t)r.ngroups * SPREAD_GROUP_SIZE + r.len > SPREAD_MAX_BODY)
 		abort();
-	if (r.len > 0 && (r.data < p || r.data + r.len > p + n))
+	if (r.data == NULL || r.data < p || r.data + r.len > p + n)
 		abort();
 	for (int i = 0; i < r.ngroups; i++)
 		if (r.group[i] != r.groups[i] ||
