@@ -400,6 +400,52 @@ ssize_t spread_vs_encode(uint8_t *buf, size_t cap, uint32_t count,
     const uint8_t *names, int big);
 
 /* ------------------------------------------------------------------ */
+/* Requests written as text: what sp-join -i reads. */
+
+/*
+ * A record is one of
+ *	join GROUP
+ *	leave GROUP
+ *	msg SERVICE TYPE DEST[,DEST...] [TEXT]
+ * In the text form (parts 0) the words are separated by one space each
+ * and TEXT is the rest of the record, any bytes, spaces included; with
+ * nothing after DEST the text is empty.  In the parts form (parts 1) the
+ * record is the body of a netstring message whose parts are the words,
+ * TEXT one part of any bytes.  SERVICE is unreliable, reliable, fifo,
+ * causal, agreed or safe, optionally followed by "+self-discard"; TYPE a
+ * decimal -32768..32767; GROUP 1..31 bytes of 0x24..0x7e; a DEST a group
+ * or a private group, 1..100 of them, and 32 x DESTs + TEXT at most
+ * SPREAD_MAX_BODY.  An empty record (no byte, or no part) is
+ * SPREAD_REQ_NONE.
+ */
+enum spread_req_kind {
+	SPREAD_REQ_NONE,
+	SPREAD_REQ_JOIN,
+	SPREAD_REQ_LEAVE,
+	SPREAD_REQ_MSG,
+};
+
+struct spread_req {
+	enum spread_req_kind kind;
+	uint32_t service; /* msg: one service bit, maybe SELF_DISCARD */
+	int mess_type;
+	int ngroups; /* join and leave: 1 */
+	char groups[SPREAD_MAX_GROUPS][SPREAD_GROUP_SIZE]; /* NUL-terminated */
+	const char *group[SPREAD_MAX_GROUPS]; /* groups[i], to encode */
+	const char *data; /* msg: TEXT, a view into the record (never NULL) */
+	size_t len;
+	char why[320]; /* after a failure: what is wrong, in a line */
+};
+
+/*
+ * Parse the record p[0..n) into r.  0 on success; -1 with errno EINVAL
+ * (not the grammar, or a name, service, type or count of destinations
+ * Spread refuses) or EMSGSIZE (TEXT too long for its destinations), r->why
+ * saying which in Spread's words ("group \"a b\": ILLEGAL_GROUP: ...").
+ */
+int spread_req_parse(const char *p, size_t n, int parts, struct spread_req *r);
+
+/* ------------------------------------------------------------------ */
 /* A client session over a socket (blocking set-up with a deadline). */
 
 struct spread_session {

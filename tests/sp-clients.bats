@@ -6,6 +6,7 @@
 
 load helpers/common
 load helpers/spread
+load helpers/spread-session
 
 setup() {
 	QUILT_NEEDS="sp-join sp-mcast" setup_quilt
@@ -409,6 +410,246 @@ close" ]
 	[[ $output == "usage: sp-join "* ]]
 	run sp-join -V
 	[ "$output" = "sp-join (quilt) 0.1.0" ]
+	run sp-join -e g
+	[ "$status" -eq 64 ]
+	[ "$output" = "sp-join: -e needs -i" ]
+	run sp-join -i -j -N
+	[ "$status" -eq 64 ]
+	[ "$output" = "sp-join: -j cannot be used with -0 or -N" ]
+	run sp-join -i "a b"
+	[ "$status" -eq 64 ]
+	[[ $output == 'sp-join: group "a b": ILLEGAL_GROUP: '* ]]
+}
+
+# --- sp-join -i: one session that receives and sends -------------------
+# Against spread-peer -m loop, the daemon of one client: its joins are
+# answered with memberships, its messages to its groups come back.
+
+@test "sp-join -i: a coprocess joins, says something in its group, reads it back" {
+	start_peer -m loop
+	coproc SJ { exec sp-join -i -u co -s "$SP" 2>"$T/co.err" 3>&- 4>&-; }
+	track "$SJ_PID"
+	echo 'join chat' >&"${SJ[1]}"
+	echo 'msg agreed 3 chat hello, me' >&"${SJ[1]}"
+	read -r -t "$WAIT_TIMEOUT" line <&"${SJ[0]}"
+	[ "$line" = "hello, me" ]
+	local pid=$SJ_PID
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$status" -eq 0 ]
+	[ ! -s "$T/co.err" ]
+	wait_exit "$PEERPID"
+	[ "$(peer_log)" = 'hello 5.0.1 flags 0x01 name co
+choice NULL
+join chat
+mcast agreed 3 chat hello,\x20me
+leave chat
+kill
+close' ]
+}
+
+@test "sp-join -i -e: every service, self-discard, types and groups as sent" {
+	start_peer -m loop
+	run --separate-stderr sp-join -i -e -f -u me -s "$SP" < <(printf '%s\n' \
+		'join g' 'msg unreliable 1 g u' 'msg reliable -1 g r' \
+		'msg fifo 32767 g f' 'msg causal -32768 g c' \
+		'msg agreed+self-discard 0 g not-me' 'msg safe 0 g,other,#me#peer s' \
+		'msg agreed 0 other nobody' 'msg fifo 0 #me#peer to  me ' 'msg agreed 0 g')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "$(printf '%s\n' \
+		'unreliable	#me#peer	g	1	0	u' \
+		'reliable	#me#peer	g	-1	0	r' \
+		'fifo	#me#peer	g	32767	0	f' \
+		'causal	#me#peer	g	-32768	0	c' \
+		'safe	#me#peer	g other #me#peer	0	0	s' \
+		'fifo	#me#peer	#me#peer	0	0	to  me ' \
+		'agreed	#me#peer	g	0	0	')" ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,$p' "$T/peer.log")" = 'join g
+mcast unreliable 1 g u
+mcast reliable -1 g r
+mcast fifo 32767 g f
+mcast causal -32768 g c
+mcast agreed+self-discard 0 g not-me
+mcast safe 0 g,other,#me#peer s
+mcast agreed 0 other nobody
+mcast fifo 0 #me#peer to\x20\x20me\x20
+mcast agreed 0 g 
+leave g
+kill
+close' ]
+}
+
+@test "sp-join -i -e: 1000 of its own FIFO messages come back in order, then it exits" {
+	start_peer -m loop
+	{ echo 'join g'; seq -f 'msg fifo 0 g %g' 1000; } >"$T/in"
+	run --separate-stderr sp-join -i -e -s "$SP" <"$T/in"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(seq 1000)" ]
+	wait_exit "$PEERPID"
+	[ "$(grep -c '^mcast fifo 0 g ' "$T/peer.log")" -eq 1000 ]
+	[ "$(tail -n 3 "$T/peer.log")" = "leave g
+kill
+close" ]
+}
+
+@test "sp-join -i -m: joins and leaves during the session, -P with no group operand" {
+	start_peer -m loop
+	start_session s -m -u me -s "$SP"
+	[ "$(pg s)" = "#me#peer" ]
+	[ ! -s "$T/s.out" ]
+	say s 'join g1' 'join g2' 'join g1' 'msg agreed 0 g1,g2 both'
+	wait_for lines_at_least "$T/s.out" 3
+	say s 'leave g1' 'leave g1' 'msg agreed 0 g1 gone' 'msg agreed 0 g2 still'
+	wait_for lines_at_least "$T/s.out" 5
+	stop_session s
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/s.ready" ]
+	[ "$(cat "$T/s.out")" = "$(printf '%s\n' \
+		'memb	join	g1	1.2.1	#me#peer	#me#peer' \
+		'memb	join	g2	1.2.1	#me#peer	#me#peer' \
+		'msg	both' \
+		'memb	self-leave	g1			' \
+		'msg	still')" ]
+	wait_exit "$PEERPID"
+	# A join of a group it is in, a leave of one it is not in: not sent.
+	# At the end it leaves what it is in, whether joined by -i or not.
+	[ "$(sed -n '3,$p' "$T/peer.log")" = 'join g1
+join g2
+mcast agreed 0 g1,g2 both
+leave g1
+mcast agreed 0 g1 gone
+mcast agreed 0 g2 still
+leave g2
+kill
+close' ]
+}
+
+@test "sp-join -i: -P waits for the operand groups; they are left at the end" {
+	start_peer -m loop
+	start_session s -s "$SP" -u op opg
+	[ "$(pg s)" = "#op#peer" ]
+	say s 'join extra' 'msg fifo 0 opg,extra one'
+	wait_for lines_at_least "$T/s.out" 1
+	stop_session s INT
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/s.out")" = one ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,$p' "$T/peer.log")" = 'join opg
+join extra
+mcast fifo 0 opg,extra one
+leave opg
+leave extra
+kill
+close' ]
+}
+
+@test "sp-join -i -N: a text with a newline and a NUL, both ways" {
+	local rc=0
+	start_peer -m loop
+	printf '11:4:join,1:g,,31:3:msg,6:agreed,1:0,1:g,5:a\nb\0c,,0:,25:3:msg,4:fifo,2:-7,1:g,0:,,' >"$T/in"
+	sp-join -i -e -N -s "$SP" <"$T/in" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq 0 ]
+	[ ! -s "$T/err" ]
+	printf '8:5:a\nb\0c,,3:0:,,' >"$T/want"
+	cmp "$T/want" "$T/out"
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,$p' "$T/peer.log")" = 'join g
+mcast agreed 0 g a\x0ab\x00c
+mcast fifo -7 g 
+leave g
+kill
+close' ]
+}
+
+@test "sp-join -i: a bad request: the ones before are sent, then leave, exit 65" {
+	start_peer -m loop
+	run --separate-stderr sp-join -i -q -s "$SP" < <(printf '%s\n' \
+		'join g' 'msg agreed 0 g ok' '' 'msg agreed 0 g,,h bad' \
+		'msg agreed 0 g never')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "sp-join: stdin: line 4: group \"\": ILLEGAL_GROUP: must be 1..31 bytes from '\$' to '~', or a private group #name#daemon" ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,$p' "$T/peer.log")" = 'join g
+mcast agreed 0 g ok
+leave g
+kill
+close' ]
+}
+
+@test "sp-join -i: each malformed request is named by its line or record, exit 65" {
+	local long
+	start_peer -m loop -n 16
+	bad() {	# FLAGS INPUT-FORMAT WANTED-STDERR
+		run --separate-stderr sp-join -i $1 -s "$SP" < <(printf "$2")
+		[ "$status" -eq 65 ] || { echo "status $status for $2: $stderr"; return 1; }
+		[ "$stderr" = "sp-join: stdin: $3" ] || { echo "got: $stderr"; return 1; }
+	}
+	bad '' 'part chat\n' 'line 1: unknown command "part": join, leave or msg'
+	bad '' 'join a b\n' 'line 1: join takes one group: join GROUP'
+	bad '' '\n\nleave\n' 'line 3: leave takes one group: leave GROUP'
+	bad '' 'join #me#peer\n' "line 1: group \"#me#peer\": ILLEGAL_GROUP: must be 1..31 bytes from '\$' to '~'"
+	bad '' 'join g\r\n' "line 1: group \"g\\x0d\": ILLEGAL_GROUP: must be 1..31 bytes from '\$' to '~'"
+	bad '' 'msg agreed 0\n' 'line 1: msg takes a service, a type, groups and a text: msg SERVICE TYPE GROUP[,GROUP...] TEXT'
+	bad '' 'msg fast 0 g x\n' 'line 1: service "fast": ILLEGAL_SERVICE: must be unreliable, reliable, fifo, causal, agreed or safe, with +self-discard or without'
+	bad '' 'msg agreed+selfdiscard 0 g x\n' 'line 1: service "agreed+selfdiscard": ILLEGAL_SERVICE: must be unreliable, reliable, fifo, causal, agreed or safe, with +self-discard or without'
+	bad '' 'msg agreed 70000 g x\n' 'line 1: message type "70000": must be -32768..32767'
+	bad '' "msg agreed 0 $(seq -s, -f 'g%g' 101) x\n" 'line 1: 101 groups: ILLEGAL_GROUP: at most 100 groups per message'
+	long=$(head -c 143121 /dev/zero | tr '\0' x)
+	bad '' "msg agreed 0 g $long\n" 'line 1: MESSAGE_TOO_LONG: 143120 bytes at most to 1 group (32 x groups + data <= 143152)'
+	bad '' "join g\nmsg agreed 0 g $long$long\n" 'line 2: MESSAGE_TOO_LONG: longer than 147248 bytes'
+	bad -0 'join g\0join a\nb\0' "record 2: group \"a\\x0ab\": ILLEGAL_GROUP: must be 1..31 bytes from '\$' to '~'"
+	bad -N '11:4:join,1:g,,x' 'record 2: malformed netstring'
+	bad -N '11:4:join,1:g,,15:4:join' 'record 2: truncated at the end of the input'
+	bad -N '15:4:join,1:g,1:h,,' 'record 1: join takes one group: join GROUP'
+}
+
+@test "sp-join -i: a message the daemon refuses is REJECT_MESS, exit 69 (capture 38)" {
+	need_vectors
+	start_peer -w 1 -v "$(cap 38)" -c 2
+	run --separate-stderr sp-join -i -u tx -s "$SP" < <(echo 'msg agreed 7 rg denied')
+	[ "$status" -eq 69 ]
+	[ "$stderr" = "sp-join: $SP: REJECT_MESS: the daemon refused a message to rg" ]
+	wait_exit "$PEERPID"
+	[ "$(sed -n '3,$p' "$T/peer.log")" = 'mcast agreed 7 rg denied
+kill
+close' ]
+}
+
+@test "sp-join -i: many requests at once go out in few writes" {
+	command -v strace >/dev/null || skip "no strace to count the writes"
+	start_peer -m loop
+	{ echo 'join g'; seq -f 'msg fifo 0 g %g' 1000; } >"$T/in"
+	strace -o "$T/trace" -e trace=write,writev,sendto,sendmsg \
+		sp-join -i -e -s "$SP" <"$T/in" >"$T/out" 2>"$T/err" ||
+		skip "strace cannot trace here: $(head -n 1 "$T/err")"
+	[ "$(cat "$T/out")" = "$(seq 1000)" ]
+	# Writes on the socket (not stdout, stderr or the signal pipe):
+	# 1001 requests and the leave and disconnect, in a few writes.
+	local n
+	n=$(grep -cE '^(write|writev|sendto|sendmsg)\(([3-9]|[1-9][0-9]+),' "$T/trace")
+	echo "writes to the daemon: $n"
+	[ "$n" -ge 1 ] && [ "$n" -le 20 ]
+}
+
+@test "sp-join -i: a daemon that stops reading stops its input, memory bounded" {
+	start_peer -m deaf
+	yes 'msg agreed 0 g 0123456789012345678901234567890123456789012345678' |
+		head -n 400000 >"$T/in"
+	local size pid
+	size=$(wc -c <"$T/in")
+	sp-join -i -s "$SP" <"$T/in" >"$T/out" 2>"$T/err" 3>&- 4>&- &
+	pid=$!
+	track "$pid"
+	wait_for file_has "$T/peer.log" '^deaf$'
+	wait_for stalled "$pid" 0
+	# Its queue to the daemon is bounded: most of the input is unread.
+	[ "$(fd_pos "$pid" 0)" -lt $((size / 4)) ]
+	[ "$(vm_hwm "$pid")" -lt 32768 ]
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$status" -eq 0 ]
 }
 
 # --- sp-mcast ------------------------------------------------------------

@@ -8,6 +8,7 @@
 load helpers/common
 load helpers/spread
 load helpers/spread-daemon
+load helpers/spread-session
 
 setup_file() {
 	if [ -n "${SPREAD_PREFIX:-}" ] && [ -x "$SPREAD_PREFIX/sbin/spread" ]; then
@@ -22,6 +23,9 @@ teardown_file() {
 setup() {
 	spread_skip_unless
 	QUILT_NEEDS="sp-join sp-mcast" setup_quilt
+	# The daemon under test.  The sp-join -i tests below use only $D and
+	# the private groups the sessions are given (their ready files), so
+	# that they run against any daemon of the Spread protocol.
 	D=$SPREAD_PORT@127.0.0.1
 	G=g$BATS_TEST_NUMBER		# this test's group
 	N=$BATS_TEST_NUMBER		# suffix of its private names
@@ -163,4 +167,147 @@ agreed	#tx$N#localhost	$G-b	0	0	end" ]
 	exec 5>&-
 	grep -q "received FIFO message from #tx$N#localhost, of type -5, (endian 0) to 1 groups" "$T/spb.out"
 	grep -q "(12 bytes): hello-spuser" "$T/spb.out"
+}
+
+# --- sp-join -i: one session that receives and sends -------------------
+
+@test "sp-join -i: a coprocess joins, says something in its group, reads it back" {
+	coproc SJ { exec sp-join -i -f -u "co$N" -s "$D" 2>"$T/co.err" 3>&- 4>&-; }
+	track "$SJ_PID"
+	echo "join $G" >&"${SJ[1]}"
+	echo "msg agreed -4 $G hello, me" >&"${SJ[1]}"
+	read -r -t "$WAIT_TIMEOUT" line <&"${SJ[0]}"
+	[[ $line == "agreed	#co$N#"*"	$G	-4	0	hello, me" ]]
+	local pid=$SJ_PID
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$status" -eq 0 ]
+	[ ! -s "$T/co.err" ]
+}
+
+@test "sp-join -i: self-discard keeps its own copy away, others get it" {
+	join_ready rx -f -s "$D" "$G"
+	start_session s -s "$D" "$G"
+	say s "msg agreed+self-discard 1 $G not-to-me" "msg agreed 2 $G to-all"
+	wait_for lines_at_least "$T/s.out" 1
+	wait_for lines_at_least "$T/rx.out" 2
+	local S
+	S=$(pg s)
+	stop_session s
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/s.out")" = to-all ]
+	[ "$(cat "$T/rx.out")" = "agreed+self-discard	$S	$G	1	0	not-to-me
+agreed	$S	$G	2	0	to-all" ]
+}
+
+@test "sp-join -i -e: 1000 of its own FIFO messages come back in order" {
+	{ echo "join $G"; seq -f "msg fifo 0 $G %g" 1000; } >"$T/in"
+	run --separate-stderr sp-join -i -e -s "$D" <"$T/in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "$(seq 1000)" ]
+}
+
+@test "sp-join -i -m: a join during the session, others' joins, its leave" {
+	start_session a -m -s "$D" -u "a$N"
+	say a "join $G"
+	wait_for lines_at_least "$T/a.out" 1
+	join_ready b -s "$D" -u "b$N" "$G"
+	wait_for lines_at_least "$T/a.out" 2
+	say a "leave $G"
+	wait_for lines_at_least "$T/a.out" 3
+	local A B
+	A=$(pg a) B=$(cat "$T/b.ready")
+	stop_session a
+	[ "$status" -eq 0 ]
+	[ "$(cut -f1,2,3,5,6 "$T/a.out")" = "$(printf '%s\n' \
+		"memb	join	$G	$A	$A" \
+		"memb	join	$G	$A $B	$B" \
+		"memb	self-leave	$G		")" ]
+}
+
+@test "sp-join -i: after its leave, no more messages of the group" {
+	start_session a -m -f -s "$D" "$G" "$G-2"
+	start_session b -s "$D"
+	say b "msg fifo 0 $G one"
+	wait_for file_has "$T/a.out" 'one$'
+	say a "leave $G"
+	wait_for file_has "$T/a.out" "self-leave	$G"
+	# b's messages keep their order: had a still been in $G, "two"
+	# would come before "three".
+	say b "msg fifo 0 $G two" "msg fifo 0 $G-2 three"
+	wait_for file_has "$T/a.out" 'three$'
+	stop_session a
+	[ "$(grep -c '^msg' "$T/a.out")" -eq 2 ]
+	[ "$(grep '^msg' "$T/a.out" | cut -f7)" = "one
+three" ]
+}
+
+@test "sp-join -i: at the end of its input it goes on receiving" {
+	start_session a -m -s "$D"
+	say a "join $G"
+	wait_for lines_at_least "$T/a.out" 1
+	end_input a
+	sp-mcast -s "$D" "$G" -- after-the-end
+	wait_for file_has "$T/a.out" 'after-the-end$'
+	proc_alive "$(spid a)"
+	stop_session a
+	[ "$status" -eq 0 ]
+}
+
+@test "sp-join -i: a bad request: what came before is sent, exit 65" {
+	join_ready rx -s "$D" "$G"
+	run --separate-stderr sp-join -i -s "$D" < <(printf '%s\n' \
+		"msg safe 0 $G sent" "msg safe zero $G not-sent")
+	[ "$status" -eq 65 ]
+	[ "$stderr" = 'sp-join: stdin: line 2: message type "zero": must be -32768..32767' ]
+	sp-mcast -s "$D" "$G" -- end
+	wait_for file_has "$T/rx.out" '^end$'
+	[ "$(cat "$T/rx.out")" = "sent
+end" ]
+}
+
+@test "sp-join -i -N: a text with a newline and a NUL" {
+	local rc=0
+	{ ns msg; ns agreed; ns 0; ns "$G"; printf '5:a\nb\0c,'; } >"$T/parts"
+	{
+		msgns join "$G"
+		printf '%d:' "$(wc -c <"$T/parts")"
+		cat "$T/parts"
+		printf ','
+	} >"$T/in"
+	sp-join -i -e -N -s "$D" <"$T/in" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq 0 ]
+	[ ! -s "$T/err" ]
+	printf '8:5:a\nb\0c,,' >"$T/want"
+	cmp "$T/want" "$T/out"
+}
+
+@test "two sp-join -i sessions talk: one order of both, and a private reply" {
+	start_session a -m -f -s "$D" -u "a$N" "$G"
+	start_session b -m -f -s "$D" -u "b$N" "$G"
+	wait_for "grep -c '^memb' '$T/a.out' | grep -qx 2"
+	local A B i
+	A=$(pg a) B=$(pg b)
+	for i in 1 2 3; do
+		say a "msg agreed 0 $G a$i"
+		say b "msg agreed 0 $G b$i"
+	done
+	wait_for "[ \$(grep -c '^msg' '$T/a.out') -ge 6 ]"
+	wait_for "[ \$(grep -c '^msg' '$T/b.out') -ge 6 ]"
+	# AGREED: both see the six in the same order.
+	[ "$(grep '^msg' "$T/a.out")" = "$(grep '^msg' "$T/b.out")" ]
+	[ "$(grep '^msg' "$T/a.out" | cut -f3 | sort | uniq -c | tr -s ' ')" = "$(printf ' 3 %s\n 3 %s' "$A" "$B" | sort)" ]
+	# a asks b, on b's private group; b answers on a's.
+	say a "msg fifo 5 $B ping?"
+	wait_for file_has "$T/b.out" 'ping\?$'
+	say b "msg fifo 6 $A pong!"
+	wait_for file_has "$T/a.out" 'pong!$'
+	[ "$(grep 'ping?$' "$T/b.out")" = "msg	fifo	$A	$B	5	0	ping?" ]
+	[ "$(grep 'pong!$' "$T/a.out")" = "msg	fifo	$B	$A	6	0	pong!" ]
+	stop_session b
+	[ "$status" -eq 0 ]
+	wait_for file_has "$T/a.out" "^memb	leave	$G"
+	stop_session a
+	[ "$status" -eq 0 ]
 }

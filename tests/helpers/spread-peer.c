@@ -27,6 +27,13 @@
  *   bad-header     accept, then after N messages a header whose byte-order
  *                  marker has one bit of two
  *   old-daemon     accept as a 2.0.0 daemon
+ *   deaf           accept, then read nothing more until killed
+ *   loop           accept, then be the daemon of this one client: a join
+ *                  answered with its membership (group id 1.2.N, N
+ *                  counting the group's changes), a leave with the
+ *                  self-leave notice, a message to a group it is in or
+ *                  to its own private group sent back unless it asked
+ *                  for self-discard; all in the order of the requests
  *
  * LOG gets one line per thing the client sent: "hello 5.0.1 flags 0x01
  * name alice", "choice NULL", "join G", "leave G", "kill", "mcast SERVICE
@@ -297,8 +304,9 @@ serve_capture(struct conn *c, const struct vec_stream *dc, int wait)
 	finish(c);
 }
 
-static void
-accept_session(struct conn *c, struct spread_hello *h, int major)
+/* Accept the session; its private group into pg.  -1: the client left. */
+static int
+accept_session(struct conn *c, struct spread_hello *h, int major, char *pg)
 {
 	uint8_t b[128];
 	struct spread_accept a = {.major = major, .has_patch = 1};
@@ -307,11 +315,141 @@ accept_session(struct conn *c, struct spread_hello *h, int major)
 	n = spread_offer_encode(b, sizeof(b), "NULL ");
 	send_bytes(c, b, n);
 	if (read_choice(c) == -1)
-		return;
+		return (-1);
 	snprintf(a.private_group, sizeof(a.private_group), "#%.10s#peer",
 	    h->name_len ? h->name : "r1-1");
+	snprintf(pg, SPREAD_GROUP_SIZE, "%s", a.private_group);
 	n = spread_accept_encode(b, sizeof(b), &a);
 	send_bytes(c, b, n);
+	return (0);
+}
+
+/* ------------------------------------------------------------------ */
+/* loop: the daemon of one client. */
+
+#define LOOP_GROUPS 256
+
+struct loop {
+	char pg[SPREAD_GROUP_SIZE];
+	int ng;
+	struct {
+		uint8_t name[SPREAD_GROUP_SIZE]; /* a name field */
+		int member, index;
+	} g[LOOP_GROUPS];
+	uint8_t out[SPREAD_HEADER_SIZE + SPREAD_MAX_GROUPS * SPREAD_GROUP_SIZE +
+	    SPREAD_MAX_BODY];
+};
+
+static int
+loop_group(struct loop *l, const uint8_t *field)
+{
+	for (int i = 0; i < l->ng; i++)
+		if (memcmp(l->g[i].name, field, SPREAD_GROUP_SIZE) == 0)
+			return (i);
+	if (l->ng == LOOP_GROUPS)
+		die("more than %d groups", LOOP_GROUPS);
+	memcpy(l->g[l->ng].name, field, SPREAD_GROUP_SIZE);
+	return (l->ng++);
+}
+
+/* A message from "the daemon", in this host's byte order. */
+static void
+loop_send(struct conn *c, struct loop *l, uint32_t type, const uint8_t *name,
+    const uint8_t *groups, int ngroups, const uint8_t *data, size_t len)
+{
+	struct spread_msg m = {.groups = groups, .data = data};
+	ssize_t n;
+
+	m.h.type = type;
+	memcpy(m.h.name, name, SPREAD_GROUP_SIZE);
+	m.h.num_groups = ngroups;
+	m.h.big = m.h.hint_big = spread_host_big();
+	m.h.hint = spread_hint(0, m.h.big);
+	m.h.data_len = len;
+	if ((n = spread_msg_encode(l->out, sizeof(l->out), &m)) == -1)
+		die("encode");
+	send_bytes(c, l->out, n);
+}
+
+static void
+loop_request(struct conn *c, struct loop *l, const struct spread_msg *m)
+{
+	uint8_t pg[SPREAD_GROUP_SIZE] = {0}, body[20 + 4 + SPREAD_GROUP_SIZE];
+	struct spread_memb b = {.proc_id = 1, .time = 2, .has_gid = 1};
+	int deliver = 0;
+	ssize_t n;
+
+	memcpy(pg, l->pg, strlen(l->pg));
+	if (m->h.type == SPREAD_JOIN_MESS || m->h.type == SPREAD_LEAVE_MESS) {
+		int i = loop_group(l, m->groups), join;
+
+		join = m->h.type == SPREAD_JOIN_MESS;
+		if (l->g[i].member == join)
+			return; /* the daemon ignores it */
+		l->g[i].member = join;
+		l->g[i].index++;
+		if (!join) {
+			loop_send(c, l, SPREAD_CAUSED_BY_LEAVE, l->g[i].name,
+			    NULL, 0, NULL, 0);
+			return;
+		}
+		b.index = l->g[i].index;
+		b.num_vs_sets = 1;
+		b.big = spread_host_big();
+		n = spread_vs_encode(body + 20, sizeof(body) - 20, 1, pg,
+		    b.big);
+		b.vs = body + 20;
+		b.vs_len = n;
+		n = spread_memb_encode(body, sizeof(body), &b);
+		loop_send(c, l, SPREAD_REG_MEMB_MESS | SPREAD_CAUSED_BY_JOIN,
+		    l->g[i].name, pg, 1, body, n);
+		return;
+	}
+	if (!spread_is_regular(m->h.type) || (m->h.type & SPREAD_SELF_DISCARD))
+		return;
+	for (int k = 0; k < m->h.num_groups; k++) {
+		const uint8_t *f = m->groups + (size_t)k * SPREAD_GROUP_SIZE;
+
+		if (memcmp(f, pg, SPREAD_GROUP_SIZE) == 0)
+			deliver = 1;
+		for (int i = 0; i < l->ng; i++)
+			if (l->g[i].member &&
+			    memcmp(f, l->g[i].name, SPREAD_GROUP_SIZE) == 0)
+				deliver = 1;
+	}
+	if (deliver) {
+		/* The sender's bytes as they came, hint and all. */
+		if ((n = spread_msg_encode(l->out, sizeof(l->out), m)) == -1)
+			die("encode");
+		send_bytes(c, l->out, n);
+	}
+}
+
+static void
+serve_loop(struct conn *c, const char *pg)
+{
+	static struct loop l;
+	struct spread_msg m;
+	ssize_t r;
+
+	memset(&l, 0, sizeof(l));
+	snprintf(l.pg, sizeof(l.pg), "%s", pg);
+	for (;;) {
+		while ((r = spread_msg_decode(c->buf, c->len, sizeof(c->buf),
+			    &m)) > 0) {
+			log_msg(&m);
+			loop_request(c, &l, &m);
+			take(c, r);
+		}
+		if (r == -1) {
+			plog("bad message");
+			return;
+		}
+		if (!more(c)) {
+			plog("close");
+			return;
+		}
+	}
 }
 
 static void
@@ -319,6 +457,7 @@ serve_mode(struct conn *c, const char *mode, int wait)
 {
 	struct spread_hello h;
 	uint8_t b[128];
+	char pg[SPREAD_GROUP_SIZE];
 
 	if (strcmp(mode, "quota") == 0) {
 		send_bytes(c, (const uint8_t *)"\xfd", 1);
@@ -351,7 +490,18 @@ serve_mode(struct conn *c, const char *mode, int wait)
 		finish(c);
 		return;
 	}
-	accept_session(c, &h, strcmp(mode, "old-daemon") == 0 ? 2 : 5);
+	if (accept_session(c, &h, strcmp(mode, "old-daemon") == 0 ? 2 : 5,
+		pg) == -1)
+		return;
+	if (strcmp(mode, "loop") == 0) {
+		serve_loop(c, pg);
+		return;
+	}
+	if (strcmp(mode, "deaf") == 0) {
+		plog("deaf");
+		for (;;)
+			pause();
+	}
 	if (strcmp(mode, "accept") == 0 || strcmp(mode, "old-daemon") == 0) {
 		finish(c);
 		return;
