@@ -7,6 +7,7 @@
 
 load helpers/relay
 load helpers/spread
+load helpers/spread-session
 load helpers/sd
 
 QUILT_NEEDS="quilt-relay sp-join sp-mcast"
@@ -397,4 +398,44 @@ cont_relay() {
 	[ "$(sort -n "$T/got" | uniq -d | wc -l)" -eq 0 ]
 	sort -n -c "$T/got"
 	[ "$(wc -l <"$T/got")" -ge 5000 ]
+}
+
+@test "one total order across groups and relays: three members of g1 and g2, one a relay, each sends 10000 AGREED messages alternating groups at once; every member gets all 30000 once, in the same order, each sender's in its order, interleaved" {
+	start_sd a
+	pa=$SDP aaddr=$RADDR
+	start_sd b "$aaddr"
+	pb=$SDP baddr=$RADDR
+	start_sd c "$aaddr" "$baddr"
+	pc=$SDP
+	for r in a b c; do
+		wait_for "ctl $r groups | head -n 1 | grep -qx 'view	[0-9]*	a	a	b	c'"
+	done
+	start_session sa -u sa -s "$pa" g1 g2
+	start_session sb -u sb -s "$pb" g1 g2
+	start_session sc -u sc -s "$pc" g1 g2
+	for s in sa sb sc; do
+		seq 10000 | awk -v s="$s" '{ printf "msg agreed 0 g%d %s %d\n", 2 - NR % 2, s, NR }' >"$T/$s.req"
+	done
+	# all three joined both groups before any sends (their ready files)
+	cats=()
+	for s in sa sb sc; do
+		v=SESS_IN_$s
+		cat "$T/$s.req" >&"${!v}" &
+		cats+=($!)
+	done
+	wait "${cats[@]}"
+	for s in sa sb sc; do
+		wait_for -t 120 "[ \$(wc -l <$T/$s.out) -ge 30000 ]"
+	done
+	[ "$(wc -l <"$T/sa.out")" -eq 30000 ]
+	cmp "$T/sa.out" "$T/sb.out"
+	cmp "$T/sa.out" "$T/sc.out"
+	for s in sa sb sc; do
+		[ "$(grep -c "^$s " "$T/sa.out")" -eq 10000 ]
+		grep "^$s " "$T/sa.out" | cut -d' ' -f2 | sort -n -c
+	done
+	# the senders' messages interleave (a sequential run would not)
+	switches=$(awk '{ if ($1 != last) n++; last = $1 } END { print n - 1 }' "$T/sa.out")
+	echo "switches between senders: $switches"
+	[ "$switches" -ge 100 ]
 }

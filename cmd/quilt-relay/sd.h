@@ -36,6 +36,8 @@
 #define SD_QUEUE_MSGS 1000
 #define SD_QUEUE_BYTES (2 * 1024 * 1024)
 #define SD_STALL_MS 5000
+/* Requests of one session taken a turn of the loop. */
+#define SD_BURST 64
 /* Spread waits this long for a client's hello. */
 #define SD_HELLO_MS 1000
 /* Groups, and memberships in all, that the daemon holds at most. */

@@ -218,13 +218,19 @@ reply(int i, const uint8_t *p, size_t n)
 	sess_commit(i, n);
 }
 
-/* What session i has sent, as far as the order takes it. */
+/*
+ * What session i has sent, as far as the order takes it: at most SD_BURST
+ * requests a turn of the loop, so that sessions take turns and their
+ * messages interleave in the order as they were sent.
+ */
 static void
 process(int i)
 {
 	struct sd_sess *s = &SS.s[i];
+	int burst = 0;
 
 	s->blocked = 0;
+	s->more = 0;
 	while (s->fd != -1 && buf_len(&s->in) > 0 && !s->drop) {
 		struct spreadd_ev ev;
 		struct sd_ev e;
@@ -235,6 +241,10 @@ process(int i)
 			return;
 		if (r == -1) {
 			drop(i, spreadd_strerror(s->sd.err));
+			return;
+		}
+		if (burst++ == SD_BURST) {
+			s->more = 1; /* the rest at the next turn */
 			return;
 		}
 		memset(&e, 0, sizeof(e));
@@ -295,7 +305,7 @@ on_sess(void *arg, int fd, int revents)
 		drop(i, "the connection broke");
 		return;
 	}
-	if (!(revents & (POLLIN | POLLHUP | POLLERR)) || s->blocked)
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)) || s->blocked || s->more)
 		return;
 	r = buf_fill(&s->in, fd, 65536);
 	if (r == -1 && (errno == EAGAIN || errno == ENOBUFS))
@@ -319,6 +329,8 @@ on_sess(void *arg, int fd, int revents)
 void
 sd_tick(long long now, long long *next)
 {
+	int was;
+
 	if (IO.tcp == -1 && SS.n == 0)
 		return;
 	/* What waits: disconnects for the order, hellos past their time,
@@ -354,10 +366,13 @@ sd_tick(long long now, long long *next)
 			if (*next == -1 || s->deadline < *next)
 				*next = s->deadline;
 		}
-		if (s->blocked)
+		if (s->blocked || s->more)
 			process(i);
+		if (s->more && (*next == -1 || now < *next))
+			*next = now;
 	}
 	view_tick(now, next);
+	was = SS.congested;
 	/* Then what every session has to write, after all that was applied
 	 * (a delivery reaches sessions before and after the one that made
 	 * it). */
@@ -399,8 +414,9 @@ sd_tick(long long now, long long *next)
 		    (buf_len(&s->out) == 0 || s->why != NULL))
 			drop(i, s->why);
 	}
-	/* Nobody congested any more: what waited is delivered. */
-	if (SS.congested == 0 && O.applied < O.recvd) {
+	/* Nobody congested any more: what waited is delivered, and the
+	 * sessions that waited are read again, at once. */
+	if (SS.congested == 0 && (was > 0 || O.applied < O.recvd)) {
 		order_deliver();
 		if (*next == -1 || now < *next)
 			*next = now;

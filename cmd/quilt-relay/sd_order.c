@@ -302,6 +302,65 @@ seq_order(int origin, uint64_t rseq, const char *rec, size_t rlen)
 	return (0);
 }
 
+/* The sequencer's queue of origin o's submissions (ours: O.pend). */
+static struct slog *
+queue_of(int o)
+{
+	if (o == 0)
+		return (&O.pend);
+	if (O.subq[o] == NULL) {
+		if ((O.subq[o] = calloc(1, sizeof(struct slog))) == NULL)
+			return (NULL);
+		if (slog_init(O.subq[o], SD_PEND, SD_PEND_MAX) == -1) {
+			free(O.subq[o]);
+			O.subq[o] = NULL;
+			return (NULL);
+		}
+	}
+	return (O.subq[o]);
+}
+
+/*
+ * The sequencer's turn: what waits is ordered, SD_BURST events of each
+ * relay in turn, so that concurrent senders interleave however their
+ * submissions came.  1 when some still wait.
+ */
+static int
+seq_turn(void)
+{
+	int more = 0;
+
+	for (int k = 0; k < O.v.n; k++) {
+		int o = O.v.mem[(k + O.turn) % O.v.n];
+		struct slog *q = o == 0 ? &O.pend : O.subq[o];
+		const char *rec;
+		size_t n;
+
+		if (q == NULL)
+			continue;
+		for (int b = 0; b < SD_BURST; b++) {
+			if (slog_get(q, O.expect[o], &rec, &n) == -1)
+				break;
+			if (seq_order(o, O.expect[o], rec, n) == -1)
+				return (1); /* the window: later */
+			if (o != 0)
+				slog_trim(q, O.expect[o] - 1);
+		}
+		if (slog_get(q, O.expect[o], &rec, &n) == 0)
+			more = 1;
+	}
+	O.turn++;
+	return (more);
+}
+
+void
+order_queues_clear(void)
+{
+	for (int o = 0; o < NODES_MAX; o++)
+		if (O.subq[o] != NULL)
+			slog_clear(O.subq[o]);
+}
+
 /* ["sub", E, C, RSEQ] and the record, to the sequencer. */
 static int
 sub_send(uint64_t rseq, const char *rec, size_t rlen)
@@ -347,14 +406,9 @@ order_submit(const struct sd_ev *e, int from, unsigned gen)
 	ev_put(w, e);
 	if (slog_count(&O.pend) == 1)
 		O.pend_since = net_now_ms();
-	if (O.v.coord == 0) {
-		if (seq_order(0, O.next_rseq, rec, n) == -1) {
-			/* Not ordered now: it stays pending, and goes with
-			 * the next resend. */
-		}
-	} else {
+	/* The sequencer takes ours from O.pend in its turn (seq_turn). */
+	if (O.v.coord != 0)
 		(void)sub_send(O.next_rseq, rec, n);
-	}
 	O.next_rseq++;
 	return (0);
 }
@@ -365,15 +419,12 @@ order_resubmit(void)
 	const char *rec;
 	size_t n;
 
-	for (uint64_t r = O.pend_first; r < O.next_rseq; r++) {
+	for (uint64_t r = O.pend_first; O.v.coord != 0 && r < O.next_rseq;
+	     r++) {
 		if (slog_get(&O.pend, r, &rec, &n) == -1)
 			continue;
-		if (O.v.coord == 0) {
-			if (seq_order(0, r, rec, n) == -1)
-				break;
-		} else if (sub_send(r, rec, n) == -1) {
+		if (sub_send(r, rec, n) == -1)
 			break;
-		}
 	}
 	O.pend_since = net_now_ms();
 }
@@ -412,9 +463,16 @@ order_in(int origin, const char *verb, size_t vlen, struct frame_iter *it)
 	if (!our_view(it))
 		return (0); /* another view's: old news */
 	if (IS("sub")) {
+		struct slog *q;
+
 		if (O.v.coord != 0 || sd_nums(it, v, 1) == -1)
 			return (O.v.coord != 0 ? 0 : -2);
-		return (seq_order(origin, v[0], it->p, it->n));
+		if (v[0] < O.expect[origin])
+			return (0); /* ordered already */
+		if ((q = queue_of(origin)) == NULL ||
+		    slog_put(q, v[0], it->p, it->n) == -1)
+			return (-1); /* the queue is full: it waits */
+		return (0);
 	}
 	if (IS("ord")) {
 		struct frame_iter rec;
@@ -472,51 +530,59 @@ order_in(int origin, const char *verb, size_t vlen, struct frame_iter *it)
 	return (-2);
 }
 
-void
-order_tick(long long now, long long *next)
+/* A member's timers: what it holds to the sequencer, gaps asked for. */
+static void
+member_tick(long long now, long long *next)
 {
 	const char *p[5];
 	size_t l[5];
 	char e[24], a[24], b[24];
 
-	if (O.v.single || O.v.flushing)
-		return;
-	p[1] = NULL;
+	p[0] = "have";
+	l[0] = 4;
 	sd_view_parts(p + 1, l + 1, e);
-	if (O.v.coord != 0) {
-		/* What we hold, to the sequencer: once a batch. */
-		if (O.recvd > O.have_sent) {
-			p[0] = "have";
-			l[0] = 4;
-			p[3] = a;
-			l[3] = frame_u64(a, O.recvd);
-			if (spread_send(O.v.coord, 4, p, l, NULL, 0) == 0)
-				O.have_sent = O.recvd;
-		}
-		/* A gap: ask again once it has lasted. */
-		if (O.top > O.recvd) {
-			if (O.gap_since == 0)
-				O.gap_since = now;
-			if (now - O.gap_since >= SD_NACK_MS) {
-				p[0] = "nack";
-				l[0] = 4;
-				p[3] = a;
-				l[3] = frame_u64(a, O.recvd + 1);
-				p[4] = b;
-				l[4] = frame_u64(b, O.top);
-				(void)spread_send(O.v.coord, 5, p, l, NULL, 0);
-				O.gap_since = now;
-			}
-			if (*next == -1 || O.gap_since + SD_NACK_MS < *next)
-				*next = O.gap_since + SD_NACK_MS;
-		} else {
-			O.gap_since = 0;
-		}
-	} else if (O.stable > O.stable_sent ||
+	/* What we hold, to the sequencer: once a batch. */
+	if (O.recvd > O.have_sent) {
+		p[3] = a;
+		l[3] = frame_u64(a, O.recvd);
+		if (spread_send(O.v.coord, 4, p, l, NULL, 0) == 0)
+			O.have_sent = O.recvd;
+	}
+	/* A gap: ask again once it has lasted. */
+	if (O.top <= O.recvd) {
+		O.gap_since = 0;
+		return;
+	}
+	if (O.gap_since == 0)
+		O.gap_since = now;
+	if (now - O.gap_since >= SD_NACK_MS) {
+		p[0] = "nack";
+		p[3] = a;
+		l[3] = frame_u64(a, O.recvd + 1);
+		p[4] = b;
+		l[4] = frame_u64(b, O.top);
+		(void)spread_send(O.v.coord, 5, p, l, NULL, 0);
+		O.gap_since = now;
+	}
+	if (*next == -1 || O.gap_since + SD_NACK_MS < *next)
+		*next = O.gap_since + SD_NACK_MS;
+}
+
+/* The sequencer's: its turn of ordering, and what is stable to all. */
+static void
+seq_tick(long long now, long long *next)
+{
+	const char *p[5];
+	size_t l[5];
+	char e[24], a[24], b[24];
+
+	if (seq_turn() && (*next == -1 || now < *next))
+		*next = now; /* more at the next turn */
+	if (O.stable > O.stable_sent ||
 	    (O.stable < O.next_gseq - 1 && now - O.stable_at >= SD_STABLE_MS)) {
-		/* The sequencer: what is stable, and the last ordered. */
 		p[0] = "stable";
 		l[0] = 6;
+		sd_view_parts(p + 1, l + 1, e);
 		p[3] = a;
 		l[3] = frame_u64(a, O.stable);
 		p[4] = b;
@@ -526,11 +592,22 @@ order_tick(long long now, long long *next)
 			O.stable_at = now;
 		}
 	}
-	if (O.v.coord == 0 && O.stable < O.next_gseq - 1 &&
+	if (O.stable < O.next_gseq - 1 &&
 	    (*next == -1 || O.stable_at + SD_STABLE_MS < *next))
 		*next = O.stable_at + SD_STABLE_MS;
+}
+
+void
+order_tick(long long now, long long *next)
+{
+	if (O.v.single || O.v.flushing)
+		return;
+	if (O.v.coord == 0)
+		seq_tick(now, next);
+	else
+		member_tick(now, next);
 	/* Ours not ordered in time: again, all of it. */
-	if (O.pend_first < O.next_rseq) {
+	if (O.v.coord != 0 && O.pend_first < O.next_rseq) {
 		if (now - O.pend_since >= SD_RESUB_MS)
 			order_resubmit();
 		if (*next == -1 || O.pend_since + SD_RESUB_MS < *next)

@@ -61,6 +61,8 @@ struct sd_order {
 	uint64_t next_gseq, stable_sent;
 	long long stable_at;
 	uint64_t expect[NODES_MAX], have[NODES_MAX];
+	struct slog *subq[NODES_MAX]; /* each relay's submissions waiting */
+	unsigned turn;
 };
 
 extern struct sd_order O;
@@ -87,6 +89,9 @@ void order_apply(const char *p, size_t n);
 
 /* Is an ordered record a SAFE message? */
 int order_is_safe(const char *p, size_t n);
+
+/* A new view: the sequencer's queues start again. */
+void order_queues_clear(void);
 
 /* Resend ours not ordered (after a new view: to its sequencer). */
 void order_resubmit(void);

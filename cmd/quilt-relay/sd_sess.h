@@ -30,6 +30,7 @@ struct sd_sess {
 	uint64_t mark; /* the last delivery that reached it */
 	int drop; /* to be dropped (its queue overflowed, or it broke) */
 	int blocked; /* its next request waits for the order to take it */
+	int more; /* it sent more than a turn's SD_BURST requests */
 	int congested; /* its queue is full: see sd.h */
 	long long stalled_at; /* congested, and not a byte read since */
 	int disc; /* closed: its disconnect waits for the order */

@@ -694,6 +694,7 @@ install(void)
 	groups_install(e, n, F.tproc, F.ttime);
 	free(e);
 	slog_clear(&O.ord);
+	order_queues_clear();
 	O.applied = O.recvd = O.top = O.stable = O.have_sent = 0;
 	O.stable_sent = 0;
 	O.next_gseq = 1;
