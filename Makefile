@@ -9,7 +9,10 @@ VERSION := 0.1.0
 SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
 SODIUM_LIBS   := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
 
-# Flags the code needs: kept apart so `make CFLAGS=-O0` keeps them.
+# Flags the code needs: kept apart so `make CFLAGS=-O0` keeps them.  CFLAGS,
+# CPPFLAGS and LDFLAGS are the builder's: dpkg-buildflags puts hardening
+# (-D_FORTIFY_SOURCE=2) in CPPFLAGS, so every compile has it, after ours
+# (-Ilibcommon first) and after CFLAGS, in make's own order.
 QCFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DQUILT_VERSION='"$(VERSION)"' \
 	-Wall -Wextra -Wno-unused-parameter -Ilibcommon $(SODIUM_CFLAGS) -MMD -MP
 ifneq ($(SAN),)
@@ -39,7 +42,7 @@ all: $(PROGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(QCFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(QCFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 $(BUILD)/libcommon.a: $(LIBOBJ)
 	rm -f $@
@@ -60,7 +63,7 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(
 	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(QCFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(QCFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
@@ -100,7 +103,7 @@ fuzz:
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ); do \
 		extra=; [ $$f = fuzz_relay ] && extra="$(RELAY_ROOMS)"; \
-		clang -g -O1 -fsanitize=fuzzer,address,undefined $(QCFLAGS:-MMD=) \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined $(QCFLAGS:-MMD=) $(CPPFLAGS) \
 			-o build-fuzz/$$f tests/fuzz/$$f.c $$extra $(LIBSRC) $(SODIUM_LIBS) || exit 1; \
 		mkdir -p build-fuzz/corpus-$$f; \
 		build-fuzz/$$f -max_total_time=$(FUZZTIME) build-fuzz/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
