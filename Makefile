@@ -37,7 +37,7 @@ HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/help
 MAN1   := $(wildcard man/*.1)
 MAN57  := $(wildcard man/*.5 man/*.7)
 
-.PHONY: all check demo deps bench fuzz lint install uninstall clean units
+.PHONY: all check demo deps bench fuzz lint install uninstall clean units deb-check
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
@@ -117,19 +117,38 @@ lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN57)
 	clang-format --dry-run -Werror $(LINTSRC)
 
+# install: the programs, scripts/mesh as quilt-mesh, the man pages, one bash
+# completion file (bash-completion loads the file named after the command:
+# each other program's name is a link to it) and the example systemd units,
+# whose ExecStart= names $(PREFIX)/bin.  Debian's build passes
+# SYSTEMDUNITDIR=/lib/systemd/system (bookworm's debhelper looks there).
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SDUNITS := $(wildcard scripts/systemd/*.service scripts/systemd/*.socket)
+COMPLETED := quilt-mesh $(CMDS)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 scripts/mesh $(DESTDIR)$(PREFIX)/bin/quilt-mesh
 	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	for m in $(MAN57); do s=$${m##*.}; \
 		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	install -m 644 scripts/bash-completion $(DESTDIR)$(BASHCOMPDIR)/quilt-listen
+	for p in $(filter-out quilt-listen,$(COMPLETED)); do \
+		ln -sf quilt-listen $(DESTDIR)$(BASHCOMPDIR)/$$p || exit 1; done
+	for u in $(SDUNITS); do \
+		sed 's|=/usr/bin/|=$(PREFIX)/bin/|' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
 
 uninstall:
-	for p in $(CMDS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; done
+	for p in $(CMDS) quilt-mesh; do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; done
 	for m in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$m; done
 	for m in $(notdir $(MAN57)); do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$m; done
+	for p in $(COMPLETED); do rm -f $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	for u in $(notdir $(SDUNITS)); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; done
 
 clean:
 	rm -rf build build-san build-fuzz bin bin-san
