@@ -97,6 +97,11 @@ demo: deps-check all
 bench: all
 	scripts/bench
 
+# The Debian package, built from a scratch copy of the tree, checked and run
+# from a scratch root (scripts/deb-check; CI runs it after check).
+deb-check:
+	@scripts/deb-check
+
 # libFuzzer, time-boxed: FUZZTIME seconds per harness.
 FUZZTIME ?= 30
 fuzz:
