@@ -89,7 +89,7 @@ synopsis_flags() {
 
 @test "quilt-relay -Q CONTROL completes the control commands, and only there" {
 	run comp quilt-relay -Q "$T/n1.ready" ''
-	[ "$output" = "peers routes nodes counters dot" ]
+	[ "$output" = "peers routes nodes counters dot groups" ]
 	run comp quilt-relay -jQ "$T/n1.ready" ro
 	[ "$output" = routes ]
 	run comp quilt-relay -Q"$T/n1.ready" c
@@ -99,11 +99,11 @@ synopsis_flags() {
 	[ -z "$output" ]
 }
 
-@test "flags: every flag a user may give, the parent's -C and refused -U and -s left out" {
+@test "flags: every flag a user may give, the parent's -C and the refused -U left out" {
 	run comp quilt-send -
 	[ "$output" = "-0 -a -N -d -h -k -M -n -q -r -v -V -w -x" ]
 	run comp quilt-relay -
-	[ "$output" = "-0 -A -h -j -k -l -M -N -n -P -Q -q -v -V" ]
+	[ "$output" = "-0 -A -h -j -k -l -M -N -n -P -Q -q -s -v -V" ]
 	run comp quilt-mesh -
 	[ "$output" = "-d -k -s" ]
 	run comp quilt-listen -q -R
