@@ -21,7 +21,7 @@ compiles() {
 		"$T/plain/libcommon/log.o"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	! nm "$T/plain/libcommon/log.o" | grep -q '_chk$'
+	[ "$(nm "$T/plain/libcommon/log.o" | grep -c '_chk$')" -eq 0 ]
 	run make -s -C "$QUILT_TOP" BUILD="$T/b" BIN="$T/bin" \
 		CPPFLAGS=-D_FORTIFY_SOURCE=2 CFLAGS="-O2 -U_FORTIFY_SOURCE" "$T/bin/quilt-keygen"
 	echo "$output"
@@ -46,5 +46,5 @@ compiles() {
 	if grep -v -e ' -O0 .*-std=c11 .*-Ilibcommon .*-MMD ' "$T/cc"; then
 		false
 	fi
-	! grep -e ' -O2' "$T/cc"
+	[ "$(grep -c -e ' -O2' "$T/cc")" -eq 0 ]
 }

@@ -4,6 +4,8 @@
 
 load helpers/common
 
+QUILT_NEEDS=quilt-relay
+
 # programs: every program of cmd/ (cmd/NAME.c or cmd/NAME/main.c).
 programs() {
 	local f
@@ -45,7 +47,7 @@ install_to() {
 	# the units run the programs of PREFIX
 	grep -qx 'ExecStart=/opt/q/bin/quilt-listen $OPTIONS' \
 		"$dest/opt/q/lib/systemd/system/quilt-listen@.service"
-	! grep -q /usr/bin "$dest"/opt/q/lib/systemd/system/*
+	[ "$(cat "$dest"/opt/q/lib/systemd/system/* | grep -c /usr/bin)" -eq 0 ]
 	"$dest/opt/q/bin/quilt-send" -V | grep -q '^quilt-send (quilt) '
 	run make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/opt/q
 	[ "$status" -eq 0 ]
@@ -54,7 +56,6 @@ install_to() {
 }
 
 @test "installed quilt-mesh runs the quilt-relay beside it, not the tree's, and names itself" {
-	QUILT_NEEDS=quilt-relay
 	dest=$T/stage
 	install_to "$dest" /usr
 	mv "$dest/usr/bin" "$T/b"
@@ -62,6 +63,7 @@ install_to() {
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$T/m" ]
+	# shellcheck disable=SC2046
 	track $(cat "$T"/m/n*.pid)
 	# the relays are the installed ones
 	pid=$(cat "$T/m/n1.pid")
