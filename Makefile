@@ -9,7 +9,10 @@ VERSION := 0.1.0
 SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
 SODIUM_LIBS   := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
 
-# Flags the code needs: kept apart so `make CFLAGS=-O0` keeps them.
+# Flags the code needs: kept apart so `make CFLAGS=-O0` keeps them.  CFLAGS,
+# CPPFLAGS and LDFLAGS are the builder's: dpkg-buildflags puts hardening
+# (-D_FORTIFY_SOURCE=2) in CPPFLAGS, so every compile has it, after ours
+# (-Ilibcommon first) and after CFLAGS, in make's own order.
 QCFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -DQUILT_VERSION='"$(VERSION)"' \
 	-Wall -Wextra -Wno-unused-parameter -Ilibcommon $(SODIUM_CFLAGS) -MMD -MP
 ifneq ($(SAN),)
@@ -34,12 +37,12 @@ HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/help
 MAN1   := $(wildcard man/*.1)
 MAN57  := $(wildcard man/*.5 man/*.7)
 
-.PHONY: all check demo deps bench fuzz lint install uninstall clean units
+.PHONY: all check demo deps bench fuzz lint install uninstall clean units deb-check
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(QCFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(QCFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 $(BUILD)/libcommon.a: $(LIBOBJ)
 	rm -f $@
@@ -60,7 +63,7 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(
 	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(QCFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(QCFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
@@ -94,13 +97,18 @@ demo: deps-check all
 bench: all
 	scripts/bench
 
+# The Debian package, built from a scratch copy of the tree, checked and run
+# from a scratch root (scripts/deb-check; CI runs it after check).
+deb-check:
+	@scripts/deb-check
+
 # libFuzzer, time-boxed: FUZZTIME seconds per harness.
 FUZZTIME ?= 30
 fuzz:
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ); do \
 		extra=; [ $$f = fuzz_relay ] && extra="$(RELAY_ROOMS)"; \
-		clang -g -O1 -fsanitize=fuzzer,address,undefined $(QCFLAGS:-MMD=) \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined $(QCFLAGS:-MMD=) $(CPPFLAGS) \
 			-o build-fuzz/$$f tests/fuzz/$$f.c $$extra $(LIBSRC) $(SODIUM_LIBS) || exit 1; \
 		mkdir -p build-fuzz/corpus-$$f; \
 		build-fuzz/$$f -max_total_time=$(FUZZTIME) build-fuzz/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
@@ -114,19 +122,38 @@ lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN57)
 	clang-format --dry-run -Werror $(LINTSRC)
 
+# install: the programs, scripts/mesh as quilt-mesh, the man pages, one bash
+# completion file (bash-completion loads the file named after the command:
+# each other program's name is a link to it) and the example systemd units,
+# whose ExecStart= names $(PREFIX)/bin.  Debian's build passes
+# SYSTEMDUNITDIR=/lib/systemd/system (bookworm's debhelper looks there).
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SDUNITS := $(wildcard scripts/systemd/*.service scripts/systemd/*.socket)
+COMPLETED := quilt-mesh $(CMDS)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 scripts/mesh $(DESTDIR)$(PREFIX)/bin/quilt-mesh
 	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	for m in $(MAN57); do s=$${m##*.}; \
 		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	install -m 644 scripts/bash-completion $(DESTDIR)$(BASHCOMPDIR)/quilt-listen
+	for p in $(filter-out quilt-listen,$(COMPLETED)); do \
+		ln -sf quilt-listen $(DESTDIR)$(BASHCOMPDIR)/$$p || exit 1; done
+	for u in $(SDUNITS); do \
+		sed 's|=/usr/bin/|=$(PREFIX)/bin/|' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
 
 uninstall:
-	for p in $(CMDS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; done
+	for p in $(CMDS) quilt-mesh; do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; done
 	for m in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$m; done
 	for m in $(notdir $(MAN57)); do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$m; done
+	for p in $(COMPLETED); do rm -f $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	for u in $(notdir $(SDUNITS)); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; done
 
 clean:
 	rm -rf build build-san build-fuzz bin bin-san
