@@ -188,26 +188,104 @@ hello() {
 	head -c 86 /dev/zero
 }
 
-@test "a session that sends a malformed header is dropped; the others go on, and see it disconnect" {
-	start_sd r
+# le32 N: N as 4 bytes, little-endian (two's complement).
+le32() {
+	local n=$(($1 & 0xffffffff))
+	printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' \
+		$((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255)))"
+}
+
+# field NAME: a 32-byte name field: NAME, then zeros.
+field() {
+	printf '%s' "$1"
+	head -c $((32 - ${#1})) /dev/zero
+}
+
+# bad_session WHY TYPE SENDER NGROUPS HINT DATALEN [GROUP [DATA]]: a
+# session named bad sends one request with this header, GROUP's 32-byte
+# field (given ones are a 32-byte string, or a name zero-padded) and DATA;
+# the relay (-v) must drop it saying WHY, and a member a goes on as if
+# nothing happened.
+bad_session() {
+	local why=$1 g=${7:-}
+	start_sd r -v
 	member a "$SDP" g
-	# a multicast with two service bits (AGREED|SAFE): refused
 	{
 		hello bad
-		printf '\x30\x00\x00\x80#bad#r'
-		head -c 26 /dev/zero
-		printf '\x01\x00\x00\x00\x80\x00\x00\x80\x02\x00\x00\x00g'
-		head -c 31 /dev/zero
-		printf 'hi'
-		sleep 30
-	} | rawclient "127.0.0.1:$SDP" >"$T/bad.out" 2>"$T/bad.err" &
-	track $!
-	# it got its accept, and then the connection was closed
-	wait_for "[ \$(stat -c %s $T/bad.out) -ge 17 ]"
+		le32 "$2"
+		field "$3"
+		le32 "$4"
+		le32 "$5"
+		le32 "$6"
+		[ -z "$g" ] || field "$g"
+		printf '%s' "${8:-}"
+	} | rawclient "127.0.0.1:$SDP" >"$T/bad.out" 2>"$T/bad.err" || true
+	wait_for grep -qF -- "spread: #bad#r: dropped: $why" "$T/r.err"
 	run --separate-stderr sp-mcast -s "$SDP" g -- after
 	[ "$status" -eq 0 ]
-	wait_for "grep -q after $T/a.out"
-	[ "$(grep -c '#bad#r' "$T/a.out")" -eq 0 ]
+	wait_for "grep -q '^msg	after' $T/a.out"
+	[ "$(grep -c 'bad#r' "$T/a.out")" -eq 0 ]
+	[ "$(grep -c '^msg' "$T/a.out")" -eq 1 ]
+	proc_alive "$RPID"
+}
+
+TYPE_ERR='type is not one service or one of join, leave, kill'
+MARK=$((0x80000080))
+
+@test "bad client: two service bits (AGREED|SAFE) drops that session alone" {
+	bad_session "$TYPE_ERR" $((0x800000b0)) '#bad#r' 1 $MARK 2 g hi
+}
+
+@test "bad client: GROUPS_MESS (which crashes Spread 5.0.1) drops that session alone" {
+	bad_session "$TYPE_ERR" $((0x80080090)) '#bad#r' 1 $MARK 2 g hi
+}
+
+@test "bad client: REJECT_MESS set by a client drops that session alone" {
+	bad_session "$TYPE_ERR" $((0x80400090)) '#bad#r' 1 $MARK 2 g hi
+}
+
+@test "bad client: JOIN and LEAVE at once drops that session alone" {
+	bad_session "$TYPE_ERR" $((0x80030080)) '#bad#r' 1 $MARK 0 g
+}
+
+@test "bad client: a sender that is not its private group drops that session alone" {
+	bad_session "sender is not the session's private group" $((0x80000090)) '#other#r' 1 $MARK 2 g hi
+}
+
+@test "bad client: 101 groups drops that session alone" {
+	bad_session "group count out of range" $((0x80000090)) '#bad#r' 101 $MARK 0
+}
+
+@test "bad client: a negative group count drops that session alone" {
+	bad_session "group count out of range" $((0x80000090)) '#bad#r' -1 $MARK 0
+}
+
+@test "bad client: a join of two groups drops that session alone" {
+	bad_session "group count out of range" $((0x80010080)) '#bad#r' 2 $MARK 0 g
+}
+
+@test "bad client: a hint with a bit outside 0x80ffff80 drops that session alone" {
+	bad_session "hint has bits outside 0x80ffff80" $((0x80000090)) '#bad#r' 1 $((0x81000080)) 2 g hi
+}
+
+@test "bad client: a negative data length drops that session alone" {
+	bad_session "data length out of range" $((0x80000090)) '#bad#r' 1 $MARK -5 g
+}
+
+@test "bad client: a join with data drops that session alone" {
+	bad_session "data length out of range" $((0x80010080)) '#bad#r' 1 $MARK 2 g hi
+}
+
+@test "bad client: a body over 143152 bytes (which aborts Spread) drops that session alone" {
+	bad_session "message larger than 143152 bytes" $((0x80000090)) '#bad#r' 1 $MARK 143200 g
+}
+
+@test "bad client: an unterminated group name drops that session alone" {
+	bad_session "illegal or unterminated group name" $((0x80000090)) '#bad#r' 1 $MARK 2 "$(printf 'x%.0s' $(seq 32))" hi
+}
+
+@test "bad client: a group name with a space (0x20) drops that session alone" {
+	bad_session "illegal or unterminated group name" $((0x80000090)) '#bad#r' 1 $MARK 2 'a b' hi
 }
 
 @test "a member that stops reading stops the daemon once 1000 messages wait for it, and is dropped when it has read nothing for 5 s; the others see it disconnect and get every message; the relay stays small" {

@@ -11,7 +11,8 @@ load helpers/spread-daemon
 load helpers/spread-session
 
 setup_file() {
-	if [ -n "${SPREAD_PREFIX:-}" ] && [ -x "$SPREAD_PREFIX/sbin/spread" ]; then
+	if [ "${SPREAD_DAEMON:-}" = quilt ] ||
+		{ [ -n "${SPREAD_PREFIX:-}" ] && [ -x "$SPREAD_PREFIX/sbin/spread" ]; }; then
 		spread_start
 	fi
 }
@@ -310,4 +311,14 @@ end" ]
 	wait_for file_has "$T/a.out" "^memb	leave	$G"
 	stop_session a
 	[ "$status" -eq 0 ]
+}
+
+@test "spflooder: 2000 messages of 1000 bytes to a member that counts them all" {
+	[ -x "$SPREAD_PREFIX/bin/spflooder" ] || skip "no spflooder in $SPREAD_PREFIX/bin"
+	join_ready rx -s "$D" -u "rx$N" flooder
+	run --separate-stderr "$SPREAD_PREFIX/bin/spflooder" -u "fl$N" -s "$D" -m 2000 -b 1000 -wo
+	[ "$status" -eq 0 ]
+	wait_for lines_at_least "$T/rx.out" 2000
+	stop_join
+	[ "$(count_lines "$T/rx.out")" -eq 2000 ]
 }

@@ -31,10 +31,38 @@
 
 SPREAD_RUN_ID=65534
 
+# With SPREAD_DAEMON=quilt the daemon under test is quilt-relay -s, named
+# localhost too (tests/run's second pass of the interop suite): no
+# SPREAD_PREFIX needed, and the tests of Spread's own programs skip unless
+# it is set as well.
 spread_skip_unless() {
+	[ "${SPREAD_DAEMON:-}" = quilt ] && return 0
 	if [ -z "${SPREAD_PREFIX:-}" ] || [ ! -x "$SPREAD_PREFIX/sbin/spread" ]; then
 		skip "SPREAD_PREFIX not set: no Spread daemon to test against"
 	fi
+}
+
+# spread_start_quilt: quilt-relay -n localhost -s 0 as the daemon.
+spread_start_quilt() {
+	local dir i
+	dir=$(mktemp -d /tmp/quilt-spread.XXXXXX) || return 1
+	export SPREAD_DIR=$dir SPREAD_LOG=$dir/relay.log
+	"${QUILT_BIN:-$QUILT_TOP/bin}/quilt-relay" -n localhost -l 127.0.0.1:0 -s 0 \
+		-P "$dir/ready" </dev/null >/dev/null 2>"$SPREAD_LOG" 3>&- &
+	export SPREAD_PID=$!
+	for i in $(seq 1 300); do
+		if [ -s "$dir/ready" ]; then
+			SPREAD_PORT=$(sed -n 's/^spread //p' "$dir/ready")
+			export SPREAD_PORT
+			return 0
+		fi
+		_spread_alive "$SPREAD_PID" || break
+		sleep 0.05
+	done
+	echo "spread_start: quilt-relay -s did not start:" >&2
+	cat "$SPREAD_LOG" >&2
+	spread_stop
+	return 1
 }
 
 # Ports in use on this host (any address, any state), one a line.
@@ -80,6 +108,10 @@ _spread_ready() {	# port: TCP listening on 127.0.0.1 and /tmp/PORT listening
 }
 
 spread_start() {
+	if [ "${SPREAD_DAEMON:-}" = quilt ]; then
+		spread_start_quilt
+		return
+	fi
 	local daemon="${SPREAD_PREFIX:?spread_start: SPREAD_PREFIX not set}/sbin/spread"
 	local -a as=() buf=()
 	local try port dir i
