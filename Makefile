@@ -73,8 +73,10 @@ $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libcommon.a
 # unit test, which drive the rooms directly.
 RELAY_ROOMS := $(filter-out cmd/quilt-relay/main.c,$(wildcard cmd/quilt-relay/*.c))
 RELAY_OBJ := $(RELAY_ROOMS:%.c=$(BUILD)/%.o)
-$(BUILD)/tests/replay_fuzz_relay: $(BUILD)/tests/fuzz/fuzz_relay.o \
-    $(BUILD)/tests/fuzz/replay.o $(RELAY_OBJ) $(BUILD)/libcommon.a
+RELAY_FUZZ := fuzz_relay fuzz_sd
+$(RELAY_FUZZ:%=$(BUILD)/tests/replay_%): $(BUILD)/tests/replay_%: \
+    $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(RELAY_OBJ) \
+    $(BUILD)/libcommon.a
 	$(CC) $(CFLAGS) $(QLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/t_relay: $(BUILD)/tests/unit/t_relay.o $(RELAY_OBJ) \
     $(BUILD)/libcommon.a
@@ -107,7 +109,7 @@ FUZZTIME ?= 30
 fuzz:
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ); do \
-		extra=; [ $$f = fuzz_relay ] && extra="$(RELAY_ROOMS)"; \
+		extra=; case " $(RELAY_FUZZ) " in *" $$f "*) extra="$(RELAY_ROOMS)";; esac; \
 		clang -g -O1 -fsanitize=fuzzer,address,undefined $(QCFLAGS:-MMD=) $(CPPFLAGS) \
 			-o build-fuzz/$$f tests/fuzz/$$f.c $$extra $(LIBSRC) $(SODIUM_LIBS) || exit 1; \
 		mkdir -p build-fuzz/corpus-$$f; \

@@ -517,3 +517,17 @@ cont_relay() {
 	echo "switches between senders: $switches"
 	[ "$switches" -ge 100 ]
 }
+
+@test "-s with sealed links (-k): groups span two relays whose links are sealed" {
+	quilt-keygen "$T/key"
+	start_sd a -k "$T/key"
+	pa=$SDP aaddr=$RADDR
+	start_sd b -k "$T/key" "$aaddr"
+	pb=$SDP
+	wait_for "ctl b groups | head -n 1 | grep -qx 'view	[0-9]*	a	a	b'"
+	member ma "$pa" g
+	member mb "$pb" g
+	sp-mcast -s "$pb" -t safe g -- sealed-hello
+	wait_for "grep -q '^msg	sealed-hello' $T/ma.out"
+	wait_for "grep -q '^msg	sealed-hello' $T/mb.out"
+}

@@ -20,10 +20,21 @@ hash(const char *p, size_t n)
 	return (h);
 }
 
+void
+groups_free(void)
+{
+	if (GR.g != NULL)
+		for (uint32_t i = 0; i < HASH_SIZE; i++)
+			free(GR.g[i].m);
+	free(GR.g);
+	free(GR.names);
+	memset(&GR, 0, sizeof(GR));
+}
+
 int
 groups_init(int32_t proc_id, int32_t time)
 {
-	memset(&GR, 0, sizeof(GR));
+	groups_free();
 	GR.proc_id = proc_id;
 	GR.time = time;
 	GR.big = spread_host_big();

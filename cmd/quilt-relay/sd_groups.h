@@ -44,8 +44,9 @@ struct sd_groups {
 
 extern struct sd_groups GR;
 
-/* -1 ENOMEM. */
+/* -1 ENOMEM.  Again: the groups before are freed. */
 int groups_init(int32_t proc_id, int32_t time);
+void groups_free(void);
 
 /* Apply an ordered event; from: the sender's session here, or -1. */
 void groups_apply(const struct sd_ev *e, int from);

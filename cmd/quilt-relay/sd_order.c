@@ -154,6 +154,11 @@ order_init(void)
 {
 	slog_free(&O.ord);
 	slog_free(&O.pend);
+	for (int o = 0; o < NODES_MAX; o++)
+		if (O.subq[o] != NULL) {
+			slog_free(O.subq[o]);
+			free(O.subq[o]);
+		}
 	memset(&O, 0, sizeof(O));
 	if (slog_init(&O.ord, SD_WINDOW, SD_LOG_MAX) == -1 ||
 	    slog_init(&O.pend, SD_PEND, SD_PEND_MAX) == -1)

@@ -82,6 +82,8 @@ static struct {
 	long long retry_at;
 } F;
 
+static void coord_reset(void);
+
 static int
 bget(const uint8_t *b, int i)
 {
@@ -160,6 +162,10 @@ view_init(void)
 {
 	struct timespec ts;
 
+	/* Again (a test program's next input): what the last held goes. */
+	coord_reset();
+	buf_free(&F.tab);
+	free(F.t);
 	memset(&F, 0, sizeof(F));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	O.v.epoch = 1;
