@@ -3,12 +3,15 @@
  *
  *   sd_io.c      the listening sockets, each client's bytes through the
  *                daemon side of the Spread protocol (libcommon/spreadd.c)
+ *   sd_view.c    the view: which relays serve Spread and reach us; the
+ *                members' side of the flush that installs a new one
+ *   sd_flush.c   the proposal followed, and the flush's coordinator
  *   sd_order.c   one total order of every event across the relays of the
- *                current view: a sequencer, stability for SAFE, and the
- *                flush that installs a new view when relays come and go
+ *                current view: a sequencer, stability for SAFE
  *   sd_groups.c  the groups and their members; an ordered event applied:
  *                messages and membership messages delivered to sessions
  *   sd_sess.c    the sessions, their private names and output queues
+ *   sd_log.c     the numbered records the order and the flush hold
  *
  * Calls run down this list.  An event is what a client asks (join, leave,
  * disconnect, multicast); every relay of the view applies the same events
