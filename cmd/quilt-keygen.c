@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 #include "seal.h"
 
 static noreturn void
@@ -30,8 +31,12 @@ main(int argc, char *argv[])
 	int ch, force = 0, fd, flags;
 	size_t len = 2 * SEAL_KEYLEN + 1;
 	ssize_t w;
+	/* Before anything is opened: no key file on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	while ((ch = getopt(argc, argv, "+fhV")) != -1) {
 		switch (ch) {
@@ -42,6 +47,7 @@ main(int argc, char *argv[])
 			usage(0);
 		case 'V':
 			print_version();
+			exit(0);
 		default:
 			usage(EX_USAGE);
 		}
@@ -50,6 +56,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		usage(EX_USAGE);
+	if ((stdclosed & PROC_STDOUT) && strcmp(argv[0], "-") == 0)
+		log_diex(EX_IOERR, "standard output is closed");
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	if (strcmp(argv[0], "-") == 0) {

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "proc.h"
 #include "seal.h"
 #include "wire.h"
 
@@ -253,9 +254,13 @@ main(int argc, char *argv[])
 	char whybuf[256];
 	int ch, seen[128] = {0};
 	enum client_err e;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
 	log_usage_status = 2; /* iputils ping's convention */
+	if (stdclosed == -1)
+		log_die(2, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	S.interval_ms = 1000;
 	S.timeout_ms = 10000;
@@ -293,6 +298,7 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			print_version();
+			exit(0);
 		case 'W':
 			S.timeout_ms = parse_ms(optarg, 1, 3600000, "timeout");
 			break;
@@ -308,6 +314,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		usage(2);
+	/* The replies are its output (2: every error but "no reply"). */
+	if (stdclosed & PROC_STDOUT)
+		log_diex(2, "standard output is closed");
 	S.addrstr = argv[0];
 	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
 		log_diex(2, "bad address %s: %s", argv[0], why);

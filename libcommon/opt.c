@@ -148,5 +148,4 @@ void
 print_version(void)
 {
 	printf("%s (quilt) %s\n", log_prog, QUILT_VERSION);
-	exit(0);
 }

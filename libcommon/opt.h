@@ -47,7 +47,7 @@ void opt_format(enum fmt *f, int ch);
 /* A value option given twice is a usage error. */
 void opt_once(int *seen, int ch);
 
-/* Print the version line for -V and exit 0. */
-noreturn void print_version(void);
+/* Print the version line for -V (the program then exits 0). */
+void print_version(void);
 
 #endif

@@ -36,6 +36,7 @@
 #include "net.h"
 #include "nodes.h"
 #include "opt.h"
+#include "proc.h"
 #include "ping.h"
 #include "reader.h"
 #include "ready.h"
@@ -72,7 +73,7 @@ static void
 remove_files(void)
 {
 	if (conf.ready && M.ready_done)
-		unlink(conf.ready);
+		proc_remove(conf.ready);
 	control_close();
 	if (conf.spread)
 		sd_close();
@@ -118,6 +119,7 @@ stop(void *arg, int sig)
 {
 	if (M.stopping) {
 		remove_files();
+		proc_remove_all();
 		_exit(1);
 	}
 	M.stopping = 1;
@@ -307,8 +309,12 @@ main(int argc, char *argv[])
 	struct addr a;
 	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
 		seen_Q = 0, seen_s = 0;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN);
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
@@ -373,12 +379,17 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			print_version();
+			exit(0);
 		default:
 			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	/* Messages for this node (or -Q's answer) go there; a closed
+	 * standard input is only no local messages. */
+	if (stdclosed & PROC_STDOUT)
+		log_diex(EX_IOERR, "standard output is closed");
 	if (ctl) {
 		if (argc != 1)
 			usage(EX_USAGE);
