@@ -184,3 +184,76 @@ fd_is() {
 	[ "$status" -ne 0 ]
 	[ ! -e "$T/j.ready" ]
 }
+
+@test "unix: a socket file a killed listener left is replaced at start; a live one is never taken over (71, one line); nor a file that is not a socket" {
+	start_listener unix:"$T/s"
+	kill -KILL "$LPID"
+	wait_exit "$LPID"
+	[ -S "$T/s" ]
+	LNAME=l2 start_listener unix:"$T/s"
+	run quilt-send unix:"$T/s" after-restart
+	[ "$status" -eq 0 ]
+	closed '' quilt-listen unix:"$T/s"
+	[ "$status" -eq 71 ]
+	[ "$stderr" = "quilt-listen: bind unix:$T/s: Address already in use: a live listener answers there, or the file is not a socket" ]
+	# the live one still has its socket
+	run quilt-send unix:"$T/s" still-there
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$(cat "$T/l2.out")" = "$(printf 'after-restart\nstill-there')" ]
+	echo data >"$T/f"
+	closed '' quilt-listen unix:"$T/f"
+	[ "$status" -eq 71 ]
+	[ "$(cat "$T/f")" = data ]
+}
+
+# The first listener writes into a fifo read by a gate that stops after
+# 50000 lines (the data decides when the crash comes); a restarted listener
+# writes to a file of its own (as send.bats does over TCP).
+@test "unix: kill -9 of the listener at 50000 lines, restarted on its path: quilt-send -r writes every message, duplicates only within the window" {
+	mkfifo "$T/lout"
+	BG_IN=$T/lout start_bg gate gate -n 50000 -m "$T/gated"
+	gpid=$BGPID
+	LOUT=$T/lout start_listener unix:"$T/c.sock"
+	seq 1 100000 >"$T/in"
+	BG_IN=$T/in start_bg send quilt-send -r -v unix:"$T/c.sock"
+	spid=$BGPID
+	wait_for "[ -e '$T/gated' ] && proc_stopped $gpid"
+	kill -KILL "$LPID"
+	wait_exit "$LPID"
+	kill -CONT "$gpid"
+	LNAME=listen2 start_listener unix:"$T/c.sock"
+	wait_exit "$spid"
+	cat "$T/send.err"
+	[ "$status" -eq 0 ]
+	[ "$(counter reconnects "$T/send.err")" -ge 1 ]
+	stop_listener
+	[ "$status" -eq 0 ]
+	wait_exit "$gpid"
+	# 1..K from the first listener, then J..100000 from the second
+	k=$(count_lines "$T/gate.out")
+	head -n "$k" "$T/gate.out" | cmp - <(seq 1 "$k")
+	j=$(head -n 1 "$T/listen2.out")
+	echo "first listener wrote 1..$k, the second from $j"
+	[ "$k" -ge 50000 ]
+	[ "$j" -ge 1 ] && [ "$j" -le $((k + 1)) ]
+	cmp "$T/listen2.out" <(seq "$j" 100000)
+	[ $((k - j + 1)) -le "$(counter resends "$T/send.err")" ]
+}
+
+@test "unix: a relay's listen child killed with kill -9 is restarted on the same path, and takes connections again" {
+	start_relay r -l unix:"$T/r.sock"
+	run quilt-send -d r unix:"$T/r.sock" before
+	[ "$status" -eq 0 ]
+	old=$(children "$RPID" | awk '$2 ~ /(^|\/)quilt-listen$/ && $3 == "-C" { print $1 }')
+	[ -n "$old" ]
+	kill -KILL "$old"
+	wait_for "children $RPID | awk '\$2 ~ /(^|\\/)quilt-listen\$/ && \$3 == \"-C\" && \$1 != $old { f = 1 } END { exit !f }'"
+	run quilt-send -r -w 10 -d r unix:"$T/r.sock" after
+	[ "$status" -eq 0 ]
+	wait_for file_has "$T/r.out" 'after$'
+	[ "$(cut -f2 "$T/r.out")" = "$(printf 'before\nafter')" ]
+	! grep -q 'Address already in use' "$T/r.err"
+	# one restart was enough
+	[ "$(grep -c 'quilt-listen (unix:.*): .*restarting' "$T/r.err")" -eq 1 ]
+}
