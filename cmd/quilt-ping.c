@@ -47,6 +47,7 @@ static struct {
 	long long sent_us[RING]; /* by sequence number, 0 when answered */
 	uint64_t transmitted, received;
 	long long next_send_us, last_send_us;
+	long long last_out_us; /* a ping or a nop */
 	double tmin, tmax, tsum, tsum2;
 	int interrupted;
 } S;
@@ -140,7 +141,7 @@ send_ping(void)
 	S.transmitted++;
 	snprintf(seq, sizeof(seq), "%" PRIu64, S.transmitted);
 	S.sent_us[S.transmitted % RING] = t;
-	S.last_send_us = t;
+	S.last_send_us = S.last_out_us = t;
 	if (link_ctlv_to(&S.link, S.dest ? S.dest : "", "ping", args, S.payload,
 		S.size) == -1 ||
 	    (link_flush(&S.link) == -1 && errno != EAGAIN))
@@ -395,6 +396,21 @@ main(int argc, char *argv[])
 			continue;
 		} else {
 			wait = S.next_send_us - t;
+		}
+		/* Pings further apart than a third of the listener's idle
+		 * time: a nop between them keeps the connection. */
+		if (S.peer.idle > 0) {
+			long long every = (long long)S.peer.idle * 1000 / 3;
+
+			if (t - S.last_out_us >= every) {
+				(void)link_ctlv(&S.link, "nop", NULL, NULL, 0);
+				if (link_flush(&S.link) == -1 &&
+				    errno != EAGAIN)
+					log_die(2, "%s", S.addrstr);
+				S.last_out_us = t;
+			}
+			if (S.last_out_us + every - t < wait)
+				wait = S.last_out_us + every - t;
 		}
 		if (S.deadline_at && S.deadline_at - t < wait)
 			wait = S.deadline_at - t;

@@ -26,37 +26,55 @@ server_table_free(struct server_table *t)
 	t->n = 0;
 }
 
+/* The session sid, or NULL: nothing changed. */
+static struct server_sess *
+peek(struct server_table *t, const unsigned char sid[WIRE_SID_LEN])
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->s[i].used && memcmp(t->s[i].sid, sid, WIRE_SID_LEN) == 0)
+			return (&t->s[i]);
+	return (NULL);
+}
+
 struct server_sess *
 server_sess_find(struct server_table *t, const unsigned char sid[WIRE_SID_LEN],
     uint64_t from, long long now, int *known)
 {
-	struct server_sess *s, *victim = NULL;
+	struct server_sess *s, *victim = NULL, *empty = NULL;
 
-	for (size_t i = 0; i < t->n; i++) {
-		s = &t->s[i];
-		if (s->used && memcmp(s->sid, sid, WIRE_SID_LEN) == 0) {
-			*known = 1;
-			s->used = now;
-			return (s);
-		}
+	if ((s = peek(t, sid)) != NULL) {
+		*known = 1;
+		s->used = now;
+		return (s);
 	}
-	/* A free slot, else the oldest idle session (the table is bounded). */
+	/*
+	 * A free slot, else an idle session (the table is bounded): one that
+	 * took nothing first, since a new one would be the same (peers that
+	 * say hello and nothing else must not push out those that resume),
+	 * then the oldest.
+	 */
 	for (size_t i = 0; i < t->n; i++) {
 		s = &t->s[i];
 		if (!s->used ||
 		    (s->owner == NULL && now - s->used > t->max_age)) {
-			victim = s;
+			victim = empty = s;
 			break;
 		}
-		if (s->owner == NULL &&
-		    (victim == NULL || s->used < victim->used))
+		if (s->owner != NULL)
+			continue;
+		if (victim == NULL || s->used < victim->used)
 			victim = s;
+		if (s->taken == s->start &&
+		    (empty == NULL || s->used < empty->used))
+			empty = s;
 	}
+	if (empty != NULL)
+		victim = empty;
 	if (victim == NULL)
 		return (NULL);
 	*known = 0;
 	memcpy(victim->sid, sid, WIRE_SID_LEN);
-	victim->taken = victim->written = from;
+	victim->taken = victim->written = victim->start = from;
 	victim->used = now;
 	victim->owner = NULL;
 	victim->gen++;
@@ -111,8 +129,9 @@ hello(struct server_hs *h, const struct server_conf *c, struct server_table *t,
     const char *body, size_t len, char *out, size_t *outlen)
 {
 	struct wire_hello me, *peer = &h->peer;
-	struct server_sess *s;
+	struct server_sess *s = NULL;
 	struct wire_msg m;
+	uint64_t from;
 	size_t n;
 
 	if (wire_decode(body, len, &m) == -1 || m.cmd != W_HELLO)
@@ -137,16 +156,25 @@ hello(struct server_hs *h, const struct server_conf *c, struct server_table *t,
 		return (refuse(h, WR_PLAIN, out, outlen,
 		    "this listener is sealed (-k) and the peer is not"));
 	/* clang-format on */
-	s = server_sess_find(t, peer->sid, peer->from < 0 ? 0 : peer->from, now,
-	    &h->known);
-	if (s == NULL)
-		return (
-		    refuse(h, WR_FULL, out, outlen, "too many live sessions"));
+	from = peer->from < 0 ? 0 : peer->from;
+	if (c->nkeys == 0) {
+		s = server_sess_find(t, peer->sid, from, now, &h->known);
+		if (s == NULL)
+			return (refuse(h, WR_FULL, out, outlen,
+			    "too many live sessions"));
+		h->resume = s->taken;
+	} else {
+		/* Sealed: only looked at until the key is proven. */
+		const struct server_sess *p = peek(t, peer->sid);
+
+		h->resume = p != NULL ? p->taken : from;
+	}
 	memcpy(me.node, c->node, sizeof(me.node));
 	memcpy(me.sid, peer->sid, WIRE_SID_LEN);
 	me.maxmsg = c->maxmsg;
 	me.from = -1;
-	me.resume = s->taken;
+	me.resume = h->resume;
+	me.idle = c->idle;
 	me.handler = c->handler;
 	memcpy(me.relay, c->relay, sizeof(me.relay));
 	if (c->nkeys > 0) {
@@ -167,9 +195,11 @@ hello(struct server_hs *h, const struct server_conf *c, struct server_table *t,
 		h->tlen = flen + n;
 	}
 	*outlen = n;
+	if (c->nkeys > 0)
+		return (h->state = SERVER_CONFIRM);
 	h->sess = s;
 	h->displaced = server_sess_claim(s, owner);
-	return (h->state = c->nkeys > 0 ? SERVER_CONFIRM : SERVER_OPEN);
+	return (h->state = SERVER_OPEN);
 }
 
 /*
@@ -177,10 +207,13 @@ hello(struct server_hs *h, const struct server_conf *c, struct server_table *t,
  * and answer with ours.
  */
 static enum server_state
-confirm(struct server_hs *h, const struct server_conf *c, const char *body,
+confirm(struct server_hs *h, const struct server_conf *c,
+    struct server_table *t, void *owner, long long now, const char *body,
     size_t len, char *out, size_t *outlen)
 {
 	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
+	const struct wire_hello *peer = &h->peer;
+	struct server_sess *s;
 	struct wire_msg m;
 	int k;
 
@@ -199,6 +232,19 @@ confirm(struct server_hs *h, const struct server_conf *c, const char *body,
 		return (refuse(h, WR_AUTH, out, outlen,
 		    "the peer does not hold the key, or the handshake was altered"));
 	/* clang-format on */
+	/* The key is proven: now the session is found, and claimed. */
+	s = server_sess_find(t, peer->sid, peer->from < 0 ? 0 : peer->from, now,
+	    &h->known);
+	if (s == NULL)
+		return (
+		    refuse(h, WR_FULL, out, outlen, "too many live sessions"));
+	/* clang-format off */
+	if (s->taken != h->resume)
+		return (refuse(h, WR_BUSY, out, outlen,
+		    "the session took messages during the handshake; try again"));
+	/* clang-format on */
+	h->sess = s;
+	h->displaced = server_sess_claim(s, owner);
 	h->key = k;
 	seal_tag(h->seal, tag);
 	seal_push_init(h->seal, hdr);
@@ -218,7 +264,7 @@ server_frame(struct server_hs *h, const struct server_conf *c,
 		return (hello(h, c, t, owner, now, frame, flen, body, len, out,
 		    outlen));
 	case SERVER_CONFIRM:
-		return (confirm(h, c, body, len, out, outlen));
+		return (confirm(h, c, t, owner, now, body, len, out, outlen));
 	default:
 		return (refuse(h, WR_HELLO, out, outlen,
 		    "a handshake frame after the handshake"));

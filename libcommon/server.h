@@ -25,6 +25,7 @@ struct server_conf {
 	uint64_t maxmsg; /* the largest frame body we take */
 	int handler; /* a -e handler answers (handler=1) */
 	char relay[WIRE_INST_MAX + 1]; /* quilt-relay's listen child, or "" */
+	uint64_t idle; /* ms of silence before a connection is closed, or 0 */
 	/* -k: nkeys keys of SEAL_KEYLEN bytes, the caller's; 0 unsealed. */
 	const unsigned char *key[SERVER_KEYS];
 	int nkeys;
@@ -35,6 +36,7 @@ struct server_sess {
 	unsigned char sid[WIRE_SID_LEN];
 	uint64_t taken; /* messages taken (appended to the output) */
 	uint64_t written; /* of which write(2) took them: acknowledged */
+	uint64_t start; /* where it started: taken == start, nothing taken */
 	long long used; /* the caller's clock at its last use; 0: free */
 	void *owner; /* the connection that has it, or NULL: idle */
 	unsigned gen; /* a new one each time the slot gets a new session */
@@ -55,7 +57,9 @@ void server_table_free(struct server_table *t);
  * The session sid at now (the caller's clock in ms, > 0): the one in the
  * table (*known set, its counts kept), else a new one that starts at from,
  * in a free slot, or one idle past max_age, or the idle one unused the
- * longest.  NULL when every slot is live (owned).
+ * longest of those that took nothing (a new session would be the same),
+ * or the idle one unused the longest.  NULL when every slot is live
+ * (owned).
  */
 struct server_sess *server_sess_find(struct server_table *t,
     const unsigned char sid[WIRE_SID_LEN], uint64_t from, long long now,
@@ -89,6 +93,7 @@ struct server_hs {
 	struct server_sess *sess; /* its session, from the hello on */
 	void *displaced; /* the owner sess had before (server_sess_claim) */
 	int known; /* the session was resumed */
+	uint64_t resume; /* sealed: where we said the session resumes */
 	int key; /* sealed: which key (0, 1) the peer proved */
 	enum wire_refusal code; /* refused: the code... */
 	char why[160]; /* ...and the reason, in words */
@@ -112,11 +117,16 @@ void server_hs_free(struct server_hs *h);
  *                   the last plaintext: the stream is sealed after it, with
  *                   server_take_seal
  *   SERVER_REFUSED  out: ["", "error", why, code]; send it and close
- * Once the hello is taken (SERVER_CONFIRM, or SERVER_OPEN from the hello),
- * h->sess is the peer's session, claimed for owner, and h->displaced the
- * connection it was taken from, if any; the caller releases it when the
- * connection ends, refused later or not.  A refused hello claims nothing.
- * Called only in SERVER_HELLO and SERVER_CONFIRM.
+ * Once it is SERVER_OPEN, h->sess is the peer's session, claimed for owner,
+ * and h->displaced the connection it was taken from, if any; the caller
+ * releases it when the connection ends.  Until then nothing is claimed: a
+ * sealed peer's hello only looks at the table (where its session resumes,
+ * told in our hello), and its session is found and claimed once its
+ * confirmation proves the key, so that peers without the key take no room
+ * in the table and displace nobody.  A session that took messages between
+ * the two (from a connection of the same session) is refused "busy": the
+ * resume point told is no longer true.  Called only in SERVER_HELLO and
+ * SERVER_CONFIRM.
  */
 enum server_state server_frame(struct server_hs *h, const struct server_conf *c,
     struct server_table *t, void *owner, long long now, const char *frame,

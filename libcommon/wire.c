@@ -29,6 +29,7 @@ static const struct {
 	CMD("done",		W_DONE),
 	CMD("lost",		W_LOST),
 	CMD("duplicate",	W_DUPLICATE),
+	CMD("nop",		W_NOP),
 };
 #undef CMD
 /* clang-format on */
@@ -162,8 +163,8 @@ wire_put_hello(char *out, const struct wire_hello *h)
 {
 	char ver[32], node[80], sid[sizeof("session=") + 2 * WIRE_SID_LEN],
 	    max[40], sealed[16], from[40], resume[40], handler[16], kx[80],
-	    relay[sizeof("relay=") + WIRE_INST_MAX];
-	const char *args[13];
+	    relay[sizeof("relay=") + WIRE_INST_MAX], idle[40];
+	const char *args[14];
 	int n = 0;
 
 	snprintf(ver, sizeof(ver), "%u-%u", h->vmin, h->vmax);
@@ -197,6 +198,10 @@ wire_put_hello(char *out, const struct wire_hello *h)
 	if (h->relay[0]) {
 		snprintf(relay, sizeof(relay), "relay=%s", h->relay);
 		args[n++] = relay;
+	}
+	if (h->idle > 0) {
+		snprintf(idle, sizeof(idle), "idle=%" PRIu64, h->idle);
+		args[n++] = idle;
 	}
 	args[n] = NULL;
 	return (wire_put_ctl(out, WIRE_HELLO_MAX, "hello", args, NULL, 0));
@@ -298,6 +303,11 @@ wire_get_hello(const struct wire_msg *m, struct wire_hello *h)
 				goto bad;
 			memcpy(h->relay, v, vn);
 			h->relay[vn] = '\0';
+		} else if (keyis(p, n, "idle", &v, &vn)) {
+			h->fault = WH_IDLE;
+			if (frame_part_num(v, vn, WIRE_IDLE_MAX, &x) == -1)
+				goto bad;
+			h->idle = x;
 		}
 	}
 	h->fault = WH_OK;
@@ -333,6 +343,7 @@ static const struct {
 	[WH_FROM] =	{ "the from field is malformed", WR_HELLO },
 	[WH_RESUME] =	{ "the resume field is malformed", WR_HELLO },
 	[WH_RELAY] =	{ "the relay field is not an instance id", WR_HELLO },
+	[WH_IDLE] =	{ "the idle field is malformed or over a day", WR_HELLO },
 	[WH_PARTS] =	{ "its parts do not fill the frame", WR_HELLO },
 };
 

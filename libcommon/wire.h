@@ -10,6 +10,9 @@
  *   ack    N                                 the peer's first N are written
  *   ping   SEQ PAYLOAD  ->  pong SEQ NODE HOPS PAYLOAD
  *   bye                                      no more msg from this side
+ *   nop                                      nothing: keeps a quiet
+ *                                            connection under the
+ *                                            listener's idle time
  *   exit   STATUS                            the -e handler's exit status
  *   error  TEXT [CODE]                       then the sender closes; CODE
  *                                            during the handshake
@@ -39,6 +42,8 @@
 #define WIRE_INST_MAX 32
 /* Frames before the hello is done are small. */
 #define WIRE_HELLO_MAX 1024
+/* The longest idle time a hello may state, in ms: a day. */
+#define WIRE_IDLE_MAX 86400000
 
 enum wire_cmd {
 	W_UNKNOWN,
@@ -55,6 +60,7 @@ enum wire_cmd {
 	W_DONE,
 	W_LOST,
 	W_DUPLICATE,
+	W_NOP,
 };
 
 /* A decoded frame: views into its body. */
@@ -198,6 +204,7 @@ enum wire_hello_fault {
 	WH_FROM,
 	WH_RESUME,
 	WH_RELAY,
+	WH_IDLE,
 	WH_PARTS, /* parts that do not fill the frame */
 };
 
@@ -218,6 +225,10 @@ struct wire_hello {
 	char kx[2 * 32 + 1];
 	/* A relay (quilt-relay's children): its instance id, hex, or "". */
 	char relay[WIRE_INST_MAX + 1];
+	/* Listener: the milliseconds of silence after which it closes a
+	 * connection (its -i), so that the sender keeps a quiet one alive
+	 * with nop frames; 0 when absent (no limit). */
+	uint64_t idle;
 	/* After wire_get_hello failed: what was wrong. */
 	enum wire_hello_fault fault;
 };

@@ -257,3 +257,96 @@ fd_is() {
 	# one restart was enough
 	[ "$(grep -c 'quilt-listen (unix:.*): .*restarting' "$T/r.err")" -eq 1 ]
 }
+
+# ---- idle time, the end before the hello ------------------------------------
+
+# idle_cuts FILE ADDR: how many "nothing received" lines FILE (a listener's
+# -v stderr) has for peers of address ADDR.
+idle_cuts() {
+	grep -cE "^quilt-listen: $2:[0-9]+: nothing received for [0-9]+ ms: closed\$" "$1"
+}
+
+@test "-i: a peer that says its hello and then nothing, or nothing at all, is closed after the idle time, not before; a raw peer too" {
+	start_listener -v -i 0.5 127.0.0.1:0
+	start_helper h hostile -v -m hello -n 2 -s 2-2 "$ADDR"
+	start_helper i hostile -v -m idle -n 2 -s 3-3 "$ADDR"
+	wait_for "lines_at_least '$T/h.out' 2 && lines_at_least '$T/i.out' 2"
+	[ "$(idle_cuts "$T/listen.err" 127.0.0.2)" -ge 2 ]
+	[ "$(idle_cuts "$T/listen.err" 127.0.0.3)" -ge 2 ]
+	# after the idle time, and long before the hello timeout (5 s)
+	sed -nE 's/.*nothing received for ([0-9]+) ms: closed$/\1/p' "$T/listen.err" >"$T/ms"
+	cat "$T/ms"
+	[ "$(awk '$1 < 500 || $1 >= 4000' "$T/ms" | wc -l)" -eq 0 ]
+	LNAME=raw start_listener -R -v -i 0.5 127.0.0.1:0
+	start_helper r hostile -v -m idle -n 1 -s 4-4 "$ADDR"
+	wait_for lines_at_least "$T/r.out" 1
+	[ "$(idle_cuts "$T/raw.err" 127.0.0.4)" -ge 1 ]
+}
+
+@test "-i: a quiet sender keeps its connection with nop frames (tail -f | quilt-send), before and after its bye, while an idle peer beside it is cut" {
+	export GO=$T/go
+	start_listener -v -i 1 -e 'cat; for i in $(seq 600); do [ -e "$GO" ] && break; sleep 0.05; done; echo late' 127.0.0.1:0
+	mkfifo "$T/in"
+	BG_IN=$T/in start_bg send quilt-send -v "$ADDR"
+	spid=$BGPID
+	exec 5>"$T/in"
+	echo first >&5
+	wait_for file_has "$T/send.out" '^first$'
+	# an idle peer beside it, cut three times: three idle times pass (it
+	# must not hold the pipe's writing end)
+	start_helper h hostile -v -m hello -n 1 -s 2-2 "$ADDR" 5>&-
+	wait_for lines_at_least "$T/h.out" 3
+	echo second >&5
+	wait_for file_has "$T/send.out" '^second$'
+	# its input ends: bye; the handler goes on, three idle times more
+	exec 5>&-
+	: >"$T/h.out"
+	wait_for lines_at_least "$T/h.out" 3
+	touch "$GO"
+	wait_exit "$spid"
+	cat "$T/send.err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/send.out")" = "$(printf 'first\nsecond\nlate')" ]
+	[ "$(idle_cuts "$T/listen.err" 127.0.0.1)" -eq 0 ]
+	[ "$(idle_cuts "$T/listen.err" 127.0.0.2)" -ge 6 ]
+}
+
+@test "an end of stream before the hello frees the connection's place at once, not at the hello timeout" {
+	QUILT_HELLO_TIMEOUT=60000 start_listener -v 127.0.0.1:0
+	base=$(ls "/proc/$LPID/fd" | wc -l)
+	start_helper idle idleconn -n 12 "$ADDR"
+	wait_for "[ \$(ls /proc/$LPID/fd | wc -l) -ge $((base + 12)) ]"
+	kill -TERM "$HPID"
+	wait_for -t 5 "[ \$(ls /proc/$LPID/fd | wc -l) -le $base ]"
+	[ "$(grep -c ': closed before its hello$' "$T/listen.err")" -eq 12 ]
+}
+
+# ---- the handshake pool ---------------------------------------------------------
+
+@test "the handshake pool: one address holds a quarter of it (16 with -c 40); the next from it is refused busy; others come in" {
+	start_listener -v 127.0.0.1:0
+	start_helper h hostile -m idle -n 16 -s 2-2 "$ADDR"
+	run timeout 10 nc -s 127.0.0.2 127.0.0.1 "$PORT" </dev/null
+	[[ $output == *"5:error,57:too many connections in their handshake from this address,4:busy,," ]]
+	run timeout 10 quilt-send -w 5 "$ADDR" through
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$(cat "$T/listen.out")" = through ]
+}
+
+@test "the handshake pool, full (64 with -c 40): the oldest handshake of the address holding the most makes room; a sender gets through" {
+	# a backlog for all, and no hello timeout meanwhile
+	QUILT_HELLO_TIMEOUT=60000 start_listener -v -b 100 127.0.0.1:0
+	start_helper h hostile -v -m idle -n 64 -s 2-5 "$ADDR"
+	# the pool is full
+	wait_for "[ \$(grep -c ': connected\$' '$T/listen.err') -ge 64 ]"
+	start_helper n hostile -v -m idle -n 4 -s 6-6 "$ADDR"
+	# four of the first 64 were dropped for the newcomers, and told why
+	wait_for "[ \$(grep -c 'the listener is busy: too many connections in their handshake\$' '$T/listen.err') -ge 4 ]"
+	[ ! -s "$T/n.out" ]
+	! grep -q '^quilt-listen: 127\.0\.0\.6:.*busy' "$T/listen.err"
+	run timeout 20 quilt-send -w 10 "$ADDR" through
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$(cat "$T/listen.out")" = through ]
+}

@@ -80,10 +80,17 @@ child_close(struct child *ch, const struct conn *c)
 	(void)cmsg_sink(child_sink(ch, c), &m);
 }
 
+/* A relay peer's frames are numbered, but for these. */
+static int
+relay_counted(enum wire_cmd cmd)
+{
+	return (cmd != W_ACK && cmd != W_BYE && cmd != W_ERROR && cmd != W_NOP);
+}
+
 /*
- * A frame for the router: every frame of a relay peer but its acks, bye
- * and error (all numbered), a client's msg for any node (numbered), and a
- * client's ping for another node (mine: the ping is not for us).  The
+ * A frame for the router: every frame of a relay peer but its acks, bye,
+ * error and nop (all numbered), a client's msg for any node (numbered), and
+ * a client's ping for another node (mine: the ping is not for us).  The
  * whole frame (len bytes at frame) goes, so that the router can pass it on
  * as it is.  1 when taken, 0 when it is not for the router, -1 when the
  * output is full.
@@ -96,9 +103,11 @@ child_frame(struct child *ch, struct conn *c, const struct wire_msg *m,
 	struct cmsg cm = {.type = CM_FRAME, .conn = c->serial};
 	int counted;
 
+	/* A keep-alive is the connection's: the router never sees it. */
+	if (c->shake.peer.relay[0] && m->cmd == W_NOP)
+		return (0);
 	if (c->shake.peer.relay[0])
-		counted = m->cmd != W_ACK && m->cmd != W_BYE &&
-		    m->cmd != W_ERROR;
+		counted = relay_counted(m->cmd);
 	else if (m->cmd == W_MSG)
 		counted = 1;
 	else if (m->cmd == W_PING && !mine)
@@ -144,9 +153,8 @@ child_batch(struct child *ch, struct conn *c)
 			m.cmd = W_MSG;
 		else if (wire_decode(body, len, &m) == -1)
 			break;
-		if (c->shake.peer.relay[0] ?
-			m.cmd == W_ACK || m.cmd == W_BYE || m.cmd == W_ERROR :
-			m.cmd != W_MSG)
+		if (c->shake.peer.relay[0] ? !relay_counted(m.cmd) :
+					     m.cmd != W_MSG)
 			break;
 		off += f;
 		count++;

@@ -55,6 +55,7 @@ conn_free(struct conn *c)
 {
 	if (c->fd != -1 || c->h.pid > 0)
 		return (0);
+	free(c->held);
 	handler_free(&c->h);
 	link_free(&c->link);
 	server_hs_free(&c->shake);
@@ -72,7 +73,18 @@ conn_close(struct conn *c)
 		loop_del(cs->loop, c->fd);
 		close(c->fd);
 		c->fd = -1;
-		cs->nlive--;
+	}
+	if (c->has_slot) {
+		c->has_slot = 0;
+		cs->nopen--;
+	}
+	if (c->hs_slot != -1) {
+		pool_del(&cs->handshakes, c->hs_slot);
+		c->hs_slot = -1;
+	}
+	if (c->wait_slot != -1) {
+		pool_del(&cs->waiting, c->wait_slot);
+		c->wait_slot = -1;
 	}
 	c->state = C_CLOSED;
 	if (c->reported) {
@@ -97,12 +109,27 @@ conn_close(struct conn *c)
  * text.
  */
 static void
-conn_end(struct conn *c, enum wire_refusal code, const char *why)
+end(struct conn *c, void (*say)(const char *, ...), enum wire_refusal code,
+    const char *why)
 {
+	struct conns *cs = c->cs;
+	long long sec = net_now_ms() / 1000;
 	char frame[512];
 	size_t n;
 
-	log_warnx("%s: %s%s", c->remote, wire_refusal_lead(code), why);
+	/* A flood of bad peers must not become a flood of lines: some a
+	 * second, and how many were not said (conns_tick says it). */
+	if (say == log_warnx && log_level < 2) {
+		if (sec != cs->warn_sec) {
+			cs->warn_sec = sec;
+			cs->warned = 0;
+		}
+		if (cs->warned++ >= WARN_PER_SEC) {
+			cs->unsaid++;
+			say = log_info;
+		}
+	}
+	say("%s: %s%s", c->remote, wire_refusal_lead(code), why);
 	if (!c->cs->o->raw && c->fd != -1) {
 		c->link.ctl.start = c->link.ctl.end = 0;
 		c->link.qs = c->link.q.end; /* nothing more of ours */
@@ -112,6 +139,22 @@ conn_end(struct conn *c, enum wire_refusal code, const char *why)
 		(void)link_flush(&c->link);
 	}
 	conn_close(c);
+}
+
+static void
+conn_end(struct conn *c, enum wire_refusal code, const char *why)
+{
+	end(c, log_warnx, code, why);
+}
+
+/*
+ * The same for a peer that did nothing wrong, but has no room here (full,
+ * busy), said only with -v: under a flood there would be a line for each.
+ */
+void
+conn_refuse(struct conn *c, enum wire_refusal code, const char *why)
+{
+	end(c, log_info, code, why);
 }
 
 /* The same after the handshake: the peer broke the protocol. */
@@ -213,16 +256,114 @@ conn_ready(struct conn *c)
 }
 
 /*
+ * c has a slot of -c now (it waited for one, or one was free): our last
+ * handshake frame goes (our hello, or sealed our confirmation, after which
+ * the link is sealed), and the peer is served.
+ */
+void
+conn_open(struct conn *c)
+{
+	struct conns *cs = c->cs;
+	char *frame = c->held;
+	size_t flen = c->heldlen;
+
+	if (c->wait_slot != -1) {
+		pool_del(&cs->waiting, c->wait_slot);
+		c->wait_slot = -1;
+	}
+	c->held = NULL;
+	c->has_slot = 1;
+	cs->nopen++;
+	if (cs->hs->nkeys == 0) {
+		(void)link_ctl(&c->link, frame, flen);
+	} else if (buf_len(&c->link.ctl) > 0 ||
+	    buf_append(&c->link.ctl, frame, flen) == -1 ||
+	    link_flush(&c->link) != (ssize_t)flen) {
+		/* Our confirmation, the last plaintext, goes ahead of the
+		 * first record, whole. */
+		conn_end(c, WR_BUSY, "could not send the key confirmation");
+		goto out;
+	} else if (link_seal(&c->link, server_take_seal(&c->shake)) == -1) {
+		conn_end(c, WR_BUSY, "out of memory");
+		goto out;
+	} else {
+		log_info("%s: sealed with key %d", c->remote, c->shake.key + 1);
+	}
+	c->reading = 0; /* the idle time starts now */
+	conn_ready(c);
+out:
+	free(frame);
+}
+
+/*
+ * The handshake is done (server.c said SERVER_OPEN; frame is our last
+ * frame of it): a session resumed elsewhere is ended, and c takes a free
+ * slot of -c, or waits for one.
+ */
+static void
+handshake_done(struct conn *c, const char *frame, size_t flen)
+{
+	struct conns *cs = c->cs;
+	struct conn *old = c->shake.displaced;
+	void *victim;
+	int i;
+
+	pool_del(&cs->handshakes, c->hs_slot);
+	c->hs_slot = -1;
+	c->sess = c->shake.sess;
+	/* A reconnect of a session still open here: the new one wins (and
+	 * so has the slot the old one had). */
+	if (old != NULL) {
+		log_info("%s: session resumed from %s", old->remote, c->remote);
+		old->sess = NULL;
+		conn_close(old);
+	}
+	/* Acks sent on a lost connection may never have arrived: start from
+	 * what the sender says it has, so the next ack covers the rest. */
+	c->acked = c->shake.peer.from >= 0 &&
+		(uint64_t)c->shake.peer.from < c->sess->written ?
+	    (uint64_t)c->shake.peer.from :
+	    c->sess->written;
+	link_set_peer_max(&c->link, c->shake.peer.maxmsg);
+	log_info("%s: node %s, session %s, from message %" PRIu64, c->remote,
+	    c->shake.peer.node, c->shake.known ? "resumed" : "new",
+	    c->sess->taken);
+	if ((c->held = malloc(flen)) == NULL) {
+		conn_end(c, WR_BUSY, "out of memory");
+		return;
+	}
+	memcpy(c->held, frame, flen);
+	c->heldlen = flen;
+	/* Those that waited first go first. */
+	if (cs->nopen < cs->o->maxconn && cs->waiting.n == 0) {
+		conn_open(c);
+		return;
+	}
+	while ((i = pool_add(&cs->waiting, &c->key, c, net_now_ms(),
+		    &victim)) == POOL_EVICT)
+		conn_refuse(victim, WR_FULL,
+		    "every connection slot is taken, and too many wait");
+	if (i == POOL_REFUSED) {
+		conn_refuse(c, WR_FULL,
+		    "every connection slot is taken, and too many wait");
+		return;
+	}
+	c->wait_slot = i;
+	c->state = C_WAIT;
+	c->deadline = net_now_ms() + SLOT_WAIT_MS;
+	log_info("%s: waiting for a free slot", c->remote);
+}
+
+/*
  * A frame of the handshake (f bytes, taken here): the peer's hello, or,
- * sealed, its key confirmation.  server.c decides; here its answer is sent,
- * a session resumed elsewhere is ended, and the link sealed.
+ * sealed, its key confirmation.  server.c decides; here its answer is sent.
  */
 static void
 handshake(struct conn *c, const char *body, size_t len, size_t f)
 {
 	struct conns *cs = c->cs;
 	char frame[WIRE_HELLO_MAX];
-	enum server_state was = c->shake.state, st;
+	enum server_state st;
 	size_t flen;
 
 	st = server_frame(&c->shake, cs->hs, cs->sess, c, net_now_ms(),
@@ -232,51 +373,14 @@ handshake(struct conn *c, const char *body, size_t len, size_t f)
 		return;
 	}
 	link_take(&c->link, f);
-	if (was == SERVER_HELLO) {
-		struct conn *old = c->shake.displaced;
-
-		c->sess = c->shake.sess;
-		/* A reconnect of a session still open here: the new one
-		 * wins. */
-		if (old != NULL) {
-			log_info("%s: session resumed from %s", old->remote,
-			    c->remote);
-			old->sess = NULL;
-			conn_close(old);
-		}
-		/* Acks sent on a lost connection may never have arrived:
-		 * start from what the sender says it has, so the next ack
-		 * covers the rest. */
-		c->acked = c->shake.peer.from >= 0 &&
-			(uint64_t)c->shake.peer.from < c->sess->written ?
-		    (uint64_t)c->shake.peer.from :
-		    c->sess->written;
+	if (st == SERVER_CONFIRM) {
+		/* Sealed: our hello; the key confirmation comes next. */
 		(void)link_ctl(&c->link, frame, flen);
 		link_set_peer_max(&c->link, c->shake.peer.maxmsg);
-		log_info("%s: node %s, session %s, from message %" PRIu64,
-		    c->remote, c->shake.peer.node,
-		    c->shake.known ? "resumed" : "new", c->sess->taken);
-		if (st == SERVER_CONFIRM) {
-			c->state = C_CONFIRM;
-			return;
-		}
-		conn_ready(c);
+		c->state = C_CONFIRM;
 		return;
 	}
-	/* Our confirmation, the last plaintext: queued ahead of the first
-	 * record. */
-	if (buf_len(&c->link.ctl) > 0 ||
-	    buf_append(&c->link.ctl, frame, flen) == -1 ||
-	    link_flush(&c->link) != (ssize_t)flen) {
-		conn_end(c, WR_BUSY, "could not send the key confirmation");
-		return;
-	}
-	if (link_seal(&c->link, server_take_seal(&c->shake)) == -1) {
-		conn_end(c, WR_BUSY, "out of memory");
-		return;
-	}
-	log_info("%s: sealed with key %d", c->remote, c->shake.key + 1);
-	conn_ready(c);
+	handshake_done(c, frame, flen);
 }
 
 /* A destination that is us: the peer at the other end, all, our name. */
@@ -337,6 +441,7 @@ control(struct conn *c, const struct wire_msg *m)
 		return (0);
 	}
 	case W_PONG:
+	case W_NOP:
 		return (0);
 	case W_BYE:
 		c->peer_bye = 1;
@@ -395,8 +500,8 @@ process_framed(struct conn *c)
 			handshake(c, body, len, f);
 			if (c->state != C_OPEN && c->state != C_CONFIRM)
 				return;
-			s = c->sess;
-			before = s->taken;
+			s = c->sess; /* sealed: none before the key is proven */
+			before = s ? s->taken : 0;
 			continue;
 		}
 		if (cs->child != NULL) {
@@ -528,6 +633,12 @@ conn_settle(struct conn *c)
 	const struct opts *o = c->cs->o;
 	short ev = 0;
 
+	/* Waiting for a slot: nothing is read nor sent; only its end is
+	 * watched. */
+	if (c->state == C_WAIT) {
+		loop_want(c->cs->loop, c->fd, POLLRDHUP);
+		return;
+	}
 	if (c->h.pid > 0 || c->h.out != -1 || buf_len(&c->h.b) > 0)
 		handler_replies(c);
 	if (c->fd != -1 &&
@@ -547,8 +658,15 @@ conn_settle(struct conn *c)
 		handler_closed(c);
 		return;
 	}
-	if (c->fd == -1)
+	if (c->fd == -1 || c->state == C_WAIT)
 		return;
+	/* The end of its stream before its hello was done: it frees its
+	 * place at once, not at the hello's deadline. */
+	if (c->rd_eof && conn_shaking(c)) {
+		log_info("%s: closed before its hello", c->remote);
+		conn_close(c);
+		return;
+	}
 	handler_input_end(c);
 	if (o->raw) {
 		/* Raw: half-close each way, end when both are done. */
@@ -582,6 +700,14 @@ conn_settle(struct conn *c)
 		ev |= POLLIN;
 	if (link_pending(&c->link) > 0)
 		ev |= POLLOUT;
+	/* -i counts only the time it is read from: a peer held back by our
+	 * output is not idle. */
+	if (!(ev & POLLIN) || c->state == C_LINGER)
+		c->reading = 0;
+	else if (!c->reading) {
+		c->reading = 1;
+		c->rx_at = net_now_ms();
+	}
 	loop_want(c->cs->loop, c->fd, ev);
 	handler_want(c);
 }
@@ -593,6 +719,14 @@ conn_event(void *arg, int fd, int revents)
 	struct conn *c = arg;
 	ssize_t r;
 
+	if (c->state == C_WAIT) {
+		if (revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			log_info("%s: closed while it waited for a slot",
+			    c->remote);
+			conn_close(c);
+		}
+		return;
+	}
 	if (revents & POLLOUT) {
 		if (link_flush(&c->link) == -1 && errno != EAGAIN) {
 			conn_broken(c, errno);
@@ -611,6 +745,8 @@ conn_event(void *arg, int fd, int revents)
 			/* clang-format on */
 			return;
 		}
+		if (r > 0)
+			c->rx_at = net_now_ms();
 		if (r == 0 ||
 		    (r == -1 && errno != EAGAIN && errno != ENOBUFS)) {
 			c->rd_eof = 1;
@@ -637,27 +773,60 @@ conn_start(struct conn *c)
 {
 	const struct opts *o = c->cs->o;
 
+	/* Read from at once: the idle time runs from now. */
+	c->reading = 1;
+	c->rx_at = net_now_ms();
 	if (o->raw) {
 		c->state = C_OPEN;
 		if (o->cmd && spawn(c) == -1)
 			return;
 	} else {
 		c->state = C_HELLO;
-		c->deadline = net_now_ms() + c->cs->hello_ms;
+		c->deadline = c->rx_at + c->cs->hello_ms;
 	}
 	log_info("%s: connected", c->remote);
 }
 
+/* When c must have done something, or -1 (conns_tick's timer). */
+long long
+conn_deadline(const struct conn *c)
+{
+	long long d = conn_timed(c) ? c->deadline : -1;
+	long long idle = c->cs->o->idle_ms;
+
+	if (idle > 0 && c->reading && c->fd != -1 &&
+	    (d == -1 || c->rx_at + idle < d))
+		d = c->rx_at + idle;
+	return (d);
+}
+
 /*
- * Past its deadline (the hello, the linger after our bye), c is closed:
- * 1 when it was.
+ * Past its deadline (the hello, a slot, the linger after our bye), or
+ * read from without a byte for the idle time (-i), c is closed: 1 when it
+ * was.
  */
 int
 conn_expired(struct conn *c, long long now)
 {
+	long long idle = c->cs->o->idle_ms;
+
+	if (idle > 0 && c->reading && c->fd != -1 && now - c->rx_at >= idle) {
+		log_info("%s: nothing received for %lld ms: closed", c->remote,
+		    now - c->rx_at);
+		conn_close(c);
+		return (1);
+	}
 	if (!conn_timed(c) || now < c->deadline)
 		return (0);
 	/* clang-format off */
+	if (c->state == C_WAIT) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "every connection slot is taken (-c %d)",
+		    c->cs->o->maxconn);
+		conn_refuse(c, WR_FULL, why);
+		return (1);
+	}
 	if (c->state != C_LINGER)
 		log_info("%s: no hello in time", c->remote);
 	else

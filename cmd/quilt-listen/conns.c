@@ -1,8 +1,9 @@
 /*
- * quilt-listen's table of connections: accepting while there is a free
- * slot, the turn of the loop over every connection, and what concerns them
- * all (a frame from the router, a reaped handler, stopping).  What happens
- * on one connection is conn.c's.
+ * quilt-listen's table of connections: accepting, the two pools of those
+ * without a slot of -c (in their handshake; done and waiting), giving the
+ * slots as they free up, the turn of the loop over every connection, and
+ * what concerns them all (a frame from the router, a reaped handler,
+ * stopping).  What happens on one connection is conn.c's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -16,21 +17,45 @@
 #include "log.h"
 #include "net.h"
 
-/* Room for nslots connections (twice -c: a handler may outlive its
- * socket).  -1 ENOMEM. */
+/* The size of each pool for -c maxconn (pool.h). */
+size_t
+conns_pool_size(int maxconn)
+{
+	return (maxconn < POOL_MIN ? POOL_MIN :
+		maxconn > POOL_MAX ? POOL_MAX :
+				     (size_t)maxconn);
+}
+
+/*
+ * Room for nslots connections: twice -c (a handler may outlive its socket)
+ * and both pools; raw mode has no handshake, so no pools.  -1 ENOMEM.
+ */
 int
 conns_init(struct conns *cs)
 {
+	size_t p = conns_pool_size(cs->o->maxconn);
+
 	cs->nslots = 2 * cs->o->maxconn;
+	if (!cs->o->raw) {
+		cs->nslots += 2 * p;
+		if (pool_init(&cs->handshakes, p, p / 4, POOL_GRACE_MS) == -1 ||
+		    pool_init(&cs->waiting, p, 0, POOL_GRACE_MS) == -1)
+			return (-1);
+	}
 	cs->slot = calloc(cs->nslots, sizeof(*cs->slot));
 	return (cs->slot == NULL ? -1 : 0);
 }
 
-/* A free slot: accept more (what waits stays in the backlog). */
+/*
+ * Accept more: a quilt peer goes to the handshake pool (which makes room
+ * for it if it must), a raw one needs a free slot of -c; what waits stays
+ * in the backlog.
+ */
 int
-conns_room(const struct conns *cs)
+conns_room(const struct conns *cs, long long now)
 {
-	return (cs->nlive < cs->o->maxconn && cs->nconns < cs->nslots);
+	return (cs->nconns < cs->nslots && now >= cs->accept_pause &&
+	    (!cs->o->raw || cs->nopen < cs->o->maxconn));
 }
 
 /*
@@ -63,34 +88,80 @@ conn_new(struct conns *cs, unsigned id, int fd,
 	else
 		addr_str(c->remote, (const struct sockaddr *)ra, ralen);
 	(void)net_setup_fd(fd);
+	c->hs_slot = c->wait_slot = -1;
 	if (link_init(&c->link, fd, o->raw ? o->maxmsg + 1 : o->maxmsg, WINDOW,
 		0) == -1) {
 		close(fd);
 		free(c);
 		return (NULL);
 	}
-	cs->nlive++;
+	if (ra->ss_family == AF_UNIX) {
+		struct ucred cr;
+		socklen_t crlen = sizeof(cr);
+
+		/* A Unix peer is known by its user. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1)
+			cr.uid = (uid_t)-1;
+		pool_key_uid(&c->key, cr.uid);
+	} else {
+		pool_key_addr(&c->key, (const struct sockaddr *)ra);
+	}
 	loop_add(cs->loop, fd, POLLIN, conn_event, c);
 	return (c);
+}
+
+/*
+ * c, just accepted, into the handshake pool: a pool that is full drops the
+ * oldest handshake of the address that holds the most ("busy"), and an
+ * address that holds its share already is refused.  0 when c is in.
+ */
+static int
+into_pool(struct conns *cs, struct conn *c, long long now)
+{
+	void *victim;
+	int i;
+
+	while ((i = pool_add(&cs->handshakes, &c->key, c, now, &victim)) ==
+	    POOL_EVICT)
+		conn_refuse(victim, WR_BUSY,
+		    "the listener is busy: too many connections in their handshake");
+	if (i == POOL_REFUSED) {
+		conn_refuse(c, WR_BUSY,
+		    pool_count(&cs->handshakes, &c->key) >=
+			    cs->handshakes.per_key ?
+			"too many connections in their handshake from this address" :
+			"the listener is busy: too many connections in their handshake");
+		return (-1);
+	}
+	c->hs_slot = i;
+	return (0);
 }
 
 /* Accept what waits on lfd, as far as there are slots. */
 void
 conns_accept(struct conns *cs, int lfd)
 {
+	long long now = net_now_ms();
 	struct conn *c;
 	int cfd, id;
 
-	for (int burst = 0; burst < 64 && conns_room(cs); burst++) {
+	for (int burst = 0; burst < 64 && conns_room(cs, now); burst++) {
 		struct sockaddr_storage ra;
 		socklen_t ralen = sizeof(ra);
 
 		cfd = accept4(lfd, (struct sockaddr *)&ra, &ralen,
 		    SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (cfd == -1) {
-			if (errno != EAGAIN && errno != ECONNABORTED &&
-			    errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* What waits stays in the backlog; polling
+				 * it meanwhile would only spin. */
 				log_warn("accept");
+				cs->accept_pause = now + ACCEPT_PAUSE_MS;
+			} else if (errno != EAGAIN && errno != ECONNABORTED &&
+			    errno != EINTR) {
+				log_warn("accept");
+			}
 			return;
 		}
 		for (id = 0; id < cs->nslots && cs->slot[id] != NULL; id++)
@@ -103,7 +174,28 @@ conns_accept(struct conns *cs, int lfd)
 			return;
 		cs->slot[id] = c;
 		cs->nconns++;
+		/* Here an address check would refuse c before its hello. */
+		if (cs->o->raw) {
+			c->has_slot = 1;
+			cs->nopen++;
+		} else if (into_pool(cs, c, now) == -1) {
+			continue;
+		}
 		conn_start(c);
+	}
+}
+
+/* Free slots of -c go to those that wait, the longest waiting first. */
+static void
+give_slots(struct conns *cs)
+{
+	struct conn *c;
+	int i;
+
+	while (cs->nopen < cs->o->maxconn && !cs->stopping &&
+	    (c = pool_oldest(&cs->waiting, &i)) != NULL) {
+		conn_open(c);
+		conn_settle(c);
 	}
 }
 
@@ -115,8 +207,10 @@ conns_accept(struct conns *cs, int lfd)
 long long
 conns_tick(struct conns *cs, long long now)
 {
-	long long next = -1;
+	long long next = -1, d;
 
+	if (!cs->o->raw)
+		give_slots(cs);
 	for (int i = 0; i < cs->nslots; i++) {
 		struct conn *c = cs->slot[i];
 
@@ -133,8 +227,22 @@ conns_tick(struct conns *cs, long long now)
 			continue;
 		if (conn_waits(c))
 			conn_settle(c);
-		if (conn_timed(c) && (next == -1 || c->deadline < next))
-			next = c->deadline;
+		if ((d = conn_deadline(c)) != -1 && (next == -1 || d < next))
+			next = d;
+	}
+	if (cs->accept_pause > now && (next == -1 || cs->accept_pause < next))
+		next = cs->accept_pause;
+	if (cs->unsaid > 0) {
+		d = (cs->warn_sec + 1) * 1000;
+		if (now >= d) {
+			/* clang-format off */
+			log_warnx("and %d more peers refused or dropped for a fault in that second (-v shows each)",
+			    cs->unsaid);
+			/* clang-format on */
+			cs->unsaid = 0;
+		} else if (next == -1 || d < next) {
+			next = d;
+		}
 	}
 	return (next);
 }
@@ -161,14 +269,26 @@ conns_reaped(struct conns *cs, pid_t pid, int status)
 		}
 }
 
-/* Stopping: every connection finishes what it has. */
+/*
+ * Stopping: every open connection finishes what it has; those without a
+ * slot go now.
+ */
 void
 conns_stop(struct conns *cs)
 {
 	cs->stopping = 1;
-	for (int i = 0; i < cs->nslots; i++)
-		if (cs->slot[i] != NULL)
-			conn_settle(cs->slot[i]);
+	for (int i = 0; i < cs->nslots; i++) {
+		struct conn *c = cs->slot[i];
+
+		if (c == NULL)
+			continue;
+		if (c->state == C_WAIT)
+			conn_refuse(c, WR_BUSY, "the listener is stopping");
+		else if (conn_shaking(c))
+			conn_close(c);
+		else
+			conn_settle(c);
+	}
 }
 
 /* No connection, nor a handler of one, is left. */

@@ -30,6 +30,7 @@
 #include "fmt.h"
 #include "link.h"
 #include "loop.h"
+#include "pool.h"
 #include "server.h"
 #include "sink.h"
 #include "wire.h"
@@ -39,14 +40,33 @@
 #define HELLO_TIMEOUT_MS 5000
 #define DRAIN_TIMEOUT_MS 5000
 #define LINGER_MS 2000
+/* -i: the default idle time. */
+#define IDLE_MS 60000
+/* How long a connection that has said its hello waits for a slot. */
+#define SLOT_WAIT_MS 10000
+/* The pools of connections without a slot (pool.h): as large as -c,
+ * within these bounds; one address holds at most a quarter of one. */
+#define POOL_MIN 64
+#define POOL_MAX 1024
+/* A full pool drops an entry of an address that holds as many as the
+ * newcomer's would only once it is this old (pool.h). */
+#define POOL_GRACE_MS 1000
+/* Sessions kept beyond those of the connections that can be open or
+ * waiting, for resumes. */
 #define SESS_MAX 1024
 #define SESS_AGE_MS (3600 * 1000LL)
+/* Lines a second that say why a peer was refused or dropped; the rest
+ * are counted, and the count said (all with -v). */
+#define WARN_PER_SEC 10
+/* accept(2) out of descriptors: try again after this. */
+#define ACCEPT_PAUSE_MS 100
 #define MARKS 4096
 
 /* The command line: set by main.c, read by every file. */
 struct opts {
 	enum fmt fmt;
 	int raw, backlog, maxconn;
+	long long idle_ms; /* -i: 0 for none */
 	const char *cmd, *ready;
 	const char *child; /* -C: quilt-relay's incoming side, instance */
 	const char *keyfile[SERVER_KEYS];
@@ -69,7 +89,13 @@ struct handler {
 	int out_eof, exited, status, in_dead;
 };
 
-enum cstate { C_HELLO, C_CONFIRM, C_OPEN, C_LINGER, C_CLOSED };
+/*
+ * C_HELLO and C_CONFIRM: in the handshake pool (before the hello, sealed
+ * before the key is proven); C_WAIT: the handshake done, in the waiting
+ * pool until a slot of -c is free, our last handshake frame held; C_OPEN
+ * and C_LINGER hold a slot.
+ */
+enum cstate { C_HELLO, C_CONFIRM, C_WAIT, C_OPEN, C_LINGER, C_CLOSED };
 
 struct conns;
 
@@ -85,7 +111,15 @@ struct conn {
 	char remote[ADDR_STRLEN];
 	struct sockaddr_storage la, ra;
 	socklen_t lalen, ralen;
-	long long deadline; /* hello or linger */
+	long long deadline; /* hello, slot wait or linger */
+	struct pool_key key; /* its address, for the pools */
+	int hs_slot, wait_slot; /* its entry in a pool, or -1 */
+	int has_slot; /* it holds one of the -c slots */
+	char *held; /* C_WAIT: our last handshake frame, sent once open */
+	size_t heldlen;
+	/* -i: since when nothing was received while it was read from */
+	long long rx_at;
+	int reading;
 	struct server_hs shake; /* the handshake; shake.peer: its hello */
 	struct server_sess *sess;
 	uint64_t acked; /* the last "ack N" sent */
@@ -111,24 +145,39 @@ struct conns {
 	const struct server_conf *hs;
 	const char *bound; /* our address, a Unix peer's name */
 	struct conn **slot; /* nslots: a handler may outlive its socket */
-	int nslots, nconns, nlive;
+	int nslots, nconns;
+	int nopen; /* connections holding one of the -c slots */
+	struct pool handshakes; /* in their handshake */
+	struct pool waiting; /* handshake done, waiting for a slot */
+	long long accept_pause; /* accept(2) ran out of fds: not before */
+	long long warn_sec; /* the second of the lines below */
+	int warned, unsaid; /* lines said in it; and not said */
 	uint64_t serial; /* the last connection's number */
 	long long hello_ms;
 	int stopping;
 	int escaped; /* a message had to be escaped on output */
 };
 
-/* Waiting for something with a deadline: the hello, or the peer's close. */
+/* Waiting for something with a deadline: the hello, a slot, or the
+ * peer's close. */
 static inline int
 conn_timed(const struct conn *c)
 {
 	return (c->state == C_HELLO || c->state == C_CONFIRM ||
-	    c->state == C_LINGER);
+	    c->state == C_WAIT || c->state == C_LINGER);
+}
+
+/* Its handshake is under way: the peer has not earned a slot yet. */
+static inline int
+conn_shaking(const struct conn *c)
+{
+	return (c->state == C_HELLO || c->state == C_CONFIRM);
 }
 
 /* conns.c: the table of connections. */
+size_t conns_pool_size(int maxconn);
 int conns_init(struct conns *cs);
-int conns_room(const struct conns *cs);
+int conns_room(const struct conns *cs, long long now);
 void conns_accept(struct conns *cs, int lfd);
 long long conns_tick(struct conns *cs, long long now);
 void conns_router(struct conns *cs, const struct cmsg *m);
@@ -140,12 +189,15 @@ int conns_kill_handlers(struct conns *cs);
 /* conn.c: one connection. */
 void conn_event(void *arg, int fd, int revents);
 void conn_start(struct conn *c);
+void conn_refuse(struct conn *c, enum wire_refusal code, const char *why);
+void conn_open(struct conn *c);
 void conn_settle(struct conn *c);
 void conn_close(struct conn *c);
 void conn_fail(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int conn_free(struct conn *c);
 int conn_expired(struct conn *c, long long now);
+long long conn_deadline(const struct conn *c);
 int conn_waits(const struct conn *c);
 void conn_router(struct conn *c, const struct cmsg *m);
 void conn_reaped(struct conn *c, int status);

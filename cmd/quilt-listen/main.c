@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -51,8 +52,8 @@ usage(int status)
 {
 	/* clang-format off */
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] [-e command] [-k keyfile]\n"
-	    "                    [-M size] [-n node] [-P file] [address]\n");
+	    "usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] [-e command] [-i seconds]\n"
+	    "                    [-k keyfile] [-M size] [-n node] [-P file] [address]\n");
 	/* clang-format on */
 	exit(status);
 }
@@ -211,7 +212,7 @@ run(void)
 		}
 		if (L.lfd != -1)
 			loop_want(&L.loop, L.lfd,
-			    conns_room(&L.cs) ? POLLIN : 0);
+			    conns_room(&L.cs, now) ? POLLIN : 0);
 		loop_want(&L.loop, 1, sink_empty(&L.out) ? 0 : POLLOUT);
 		if (L.o.child)
 			loop_want(&L.loop, 3,
@@ -262,11 +263,32 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 	}
 }
 
+/*
+ * Every connection, handler pipe and pool entry is a descriptor: raise
+ * the soft limit toward what -c may need (as far as the hard one allows).
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t need = 4 * (rlim_t)L.o.maxconn +
+	    (L.o.raw ? 0 : 2 * conns_pool_size(L.o.maxconn)) + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
+	    need :
+	    rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* Keys, what the handshake says of us, the tables: before the loop. */
 static void
 setup(void)
 {
 	const struct opts *o = &L.o;
+	size_t nsess = SESS_MAX + o->maxconn +
+	    (o->raw ? 0 : conns_pool_size(o->maxconn));
 
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
@@ -278,6 +300,7 @@ setup(void)
 	memcpy(L.hs.node, o->node, sizeof(L.hs.node));
 	L.hs.maxmsg = o->maxmsg;
 	L.hs.handler = o->cmd != NULL;
+	L.hs.idle = o->idle_ms;
 	if (o->child)
 		snprintf(L.hs.relay, sizeof(L.hs.relay), "%s", o->child);
 	L.cs.o = o;
@@ -287,9 +310,12 @@ setup(void)
 	L.cs.hs = &L.hs;
 	L.cs.bound = L.bound;
 	L.cs.hello_ms = env_ms("QUILT_HELLO_TIMEOUT", HELLO_TIMEOUT_MS);
-	/* Everything that can fail for want of resources, before the loop. */
+	raise_nofile();
+	/* Everything that can fail for want of resources, before the loop.
+	 * The session table has room for every connection that can be open
+	 * or waiting, and SESS_MAX more, idle, for resumes. */
 	if (conns_init(&L.cs) == -1 ||
-	    server_table_init(&L.sess, SESS_MAX, SESS_AGE_MS) == -1 ||
+	    server_table_init(&L.sess, nsess, SESS_AGE_MS) == -1 ||
 	    sink_init(&L.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
 		-1 ||
 	    loop_init(&L.loop) == -1)
@@ -330,8 +356,8 @@ main(int argc, char *argv[])
 	struct opts *o = &L.o;
 	struct sockaddr_storage ss;
 	const char *why, *addrarg = ":1601";
-	int ch, seen_b = 0, seen_c = 0, seen_e = 0, seen_M = 0, seen_n = 0,
-		seen_P = 0;
+	int ch, seen_b = 0, seen_c = 0, seen_e = 0, seen_i = 0, seen_M = 0,
+		seen_n = 0, seen_P = 0;
 	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
 	int stdclosed = proc_std();
 
@@ -342,8 +368,14 @@ main(int argc, char *argv[])
 	o->fmt = FMT_LINE;
 	o->backlog = 20;
 	o->maxconn = 40;
+	/* The environment's default (a relay's listen child takes it), which
+	 * -i overrides. */
+	o->idle_ms = getenv("QUILT_IDLE_TIMEOUT") ?
+	    parse_num(getenv("QUILT_IDLE_TIMEOUT"), 0, WIRE_IDLE_MAX,
+		"QUILT_IDLE_TIMEOUT") :
+	    IDLE_MS;
 	o->maxmsg = 16 * 1024 * 1024;
-	while ((ch = getopt(argc, argv, "+0b:C:c:e:hk:M:Nn:P:qRvV")) != -1) {
+	while ((ch = getopt(argc, argv, "+0b:C:c:e:hi:k:M:Nn:P:qRvV")) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -369,6 +401,11 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(0);
+		case 'i':
+			opt_once(&seen_i, ch);
+			o->idle_ms = parse_ms(optarg, 0, WIRE_IDLE_MAX,
+			    "idle time");
+			break;
 		case 'k':
 			/* Twice while a key is being rotated: either is
 			 * good. */

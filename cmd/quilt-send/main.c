@@ -47,6 +47,10 @@ static struct {
 	int progress; /* a progress line on a terminal */
 	long long next_progress;
 	uint64_t acked_said; /* -C: what the router was last told */
+	/* The listener's idle time: when we last sent a byte (out_seen:
+	 * bytes_out then). */
+	long long out_at;
+	uint64_t out_seen;
 } M;
 
 static void on_sock(void *arg, int fd, int revents);
@@ -184,6 +188,8 @@ setup(void)
 	}
 	S.resends += S.link.n_queued - S.peer.resume;
 	S.up = 1;
+	M.out_at = net_now_ms();
+	M.out_seen = S.link.bytes_out;
 	if (O.child)
 		to_router(child_up(&R.out, &S));
 	return (0);
@@ -284,6 +290,31 @@ handler_gone(void)
 		finish(1);
 	}
 	finish(0);
+}
+
+/*
+ * A listener that closes a connection quiet for its idle time (its hello
+ * says how long) is sent a nop when a third of it has passed with nothing
+ * sent: a quiet input (tail -f) or a long handler keeps its connection.
+ * Returns how long until the next one may be due (ms), or -1.
+ */
+static long long
+keep_alive(long long now)
+{
+	long long every = (long long)(S.peer.idle / 3);
+
+	if (S.link.fd == -1 || S.peer.idle == 0 || S.link.final_due)
+		return (-1);
+	if (every < 1)
+		every = 1;
+	if (S.link.bytes_out != M.out_seen || link_pending(&S.link) > 0) {
+		M.out_seen = S.link.bytes_out;
+		M.out_at = now;
+	} else if (now - M.out_at >= every) {
+		(void)link_ctlv(&S.link, "nop", NULL, NULL, 0);
+		M.out_at = now;
+	}
+	return (M.out_at + every - now);
 }
 
 /* A frame from the listener: the router's (-C), or the peer's. */
@@ -422,7 +453,7 @@ run(void)
 	int st;
 
 	for (;;) {
-		long long now = net_now_ms(), wait = -1;
+		long long now = net_now_ms(), wait = -1, ka;
 		short ev = POLLIN;
 
 		st = O.child ? child_pump(&In, &S, &O, why, sizeof(why)) :
@@ -444,6 +475,7 @@ run(void)
 			link_ctlv(&S.link, "ack", args, NULL, 0);
 			R.ack_due = 0;
 		}
+		ka = keep_alive(now);
 		if (link_pending(&S.link) > 0 && link_flush(&S.link) == -1 &&
 		    errno != EAGAIN) {
 			cut(strerror(errno));
@@ -488,6 +520,8 @@ run(void)
 			if (wait == -1 || wait > 1000)
 				wait = 1000;
 		}
+		if (ka >= 0 && (wait == -1 || ka < wait))
+			wait = ka;
 		if (loop_once(&M.loop, (int)wait) == -1)
 			log_die(EX_OSERR, "poll");
 	}

@@ -321,6 +321,18 @@ t_table(void)
 	memset(sid, 'w', sizeof(sid));
 	x = server_sess_find(&t, sid, 0, NOW + 1100, &known);
 	CHECK(x == s[0]);
+	/* Of two idle, one that took nothing goes before an older one that
+	 * did: a new session would be the same as it. */
+	server_sess_release(s[0]);
+	server_sess_release(s[1]);
+	s[0]->used = NOW + 1090;
+	s[0]->taken = s[0]->start + 5;
+	s[1]->used = NOW + 1095;
+	s[1]->taken = s[1]->start;
+	memset(sid, 'v', sizeof(sid));
+	x = server_sess_find(&t, sid, 0, NOW + 1100, &known);
+	CHECK(x == s[1]);
+	server_sess_claim(x, &o[1]);
 	/* And the table says it with the handshake's refusal. */
 	{
 		struct server_conf c = conf(0);
@@ -372,7 +384,10 @@ sealed(const unsigned char *k, int nkeys, int alter, enum wire_refusal *code,
 	n = client_hello(in, SID1, 0, kx);
 	CHECK(
 	    feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) == SERVER_CONFIRM);
-	CHECK(h.seal != NULL && h.sess != NULL && h.sess->owner == &owner);
+	/* Nothing claimed before the key is proven. */
+	CHECK(h.seal != NULL && h.sess == NULL);
+	for (size_t i = 0; i < t.n; i++)
+		CHECK(t.s[i].used == 0);
 	CHECK(reply_hello(out, olen, &r) == 0 && r.sealed && r.kx[0]);
 	/* The client's transcript: its hello as sent, then the reply. */
 	memcpy(transcript, in, n);
@@ -388,6 +403,7 @@ sealed(const unsigned char *k, int nkeys, int alter, enum wire_refusal *code,
 	case SERVER_OPEN:
 		*which = h.key;
 		CHECK(h.transcript == NULL);
+		CHECK(h.sess != NULL && h.sess->owner == &owner);
 		CHECK(frame_parse(out, olen, WIRE_HELLO_MAX, &body, &len) ==
 		    (ssize_t)olen);
 		CHECK(wire_decode(body, len, &m) == 0);
@@ -403,6 +419,7 @@ sealed(const unsigned char *k, int nkeys, int alter, enum wire_refusal *code,
 	case SERVER_REFUSED:
 		*code = h.code;
 		CHECK(h.seal == NULL && h.transcript == NULL);
+		CHECK(h.sess == NULL);
 		if (reply_error(out, olen, h.code, "") != 0)
 			return (1);
 		ret = 2;
@@ -435,6 +452,122 @@ t_sealed(void)
 	return (0);
 }
 
+/*
+ * A sealed client on table t, as owner: its hello for sid, then, when k is
+ * not NULL, its confirmation made with k.  The state after the last frame
+ * (h: the handshake, to free).
+ */
+static enum server_state
+sealed_client(struct server_table *t, struct server_hs *h, void *owner,
+    const unsigned char *sid, const unsigned char *k, long long now)
+{
+	struct server_conf c = conf(1);
+	struct seal *cs = seal_new(1);
+	struct wire_hello r;
+	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
+	char kx[2 * SEAL_PKLEN + 1], in[WIRE_HELLO_MAX], out[WIRE_HELLO_MAX];
+	char transcript[2 * WIRE_HELLO_MAX];
+	enum server_state st;
+	size_t n, olen;
+
+	if (cs == NULL)
+		abort();
+	seal_pk_hex(cs, kx);
+	server_hs_init(h);
+	n = client_hello(in, sid, 0, kx);
+	st = feed(h, &c, t, owner, now, in, n, out, &olen);
+	if (st != SERVER_CONFIRM || k == NULL) {
+		seal_free(cs);
+		return (st);
+	}
+	memcpy(transcript, in, n);
+	memcpy(transcript + n, out, olen);
+	if (reply_hello(out, olen, &r) == -1 ||
+	    seal_unhex(pk, sizeof(pk), r.kx, strlen(r.kx)) == -1 ||
+	    seal_derive(cs, k, pk, transcript, n + olen) == -1)
+		abort();
+	seal_tag(cs, tag);
+	seal_push_init(cs, hdr);
+	n = wire_put_confirm(in, tag, hdr);
+	st = feed(h, &c, t, owner, now, in, n, out, &olen);
+	seal_free(cs);
+	return (st);
+}
+
+/*
+ * Sealed: peers that never prove the key take no room in the table, and
+ * never displace a live session, even naming its id; a session that took
+ * messages between a hello and its confirmation is refused "busy".
+ */
+static int
+t_sealed_table(void)
+{
+	struct server_table t;
+	struct server_hs h;
+	struct server_sess *s1, *s2;
+	unsigned char sid[WIRE_SID_LEN];
+	int o1, o2, x;
+
+	CHECK(server_table_init(&t, 2, 1000) == 0);
+	for (int i = 0; i < 100; i++) {
+		memset(sid, i, sizeof(sid));
+		CHECK(sealed_client(&t, &h, &x, sid, NULL, NOW + i) ==
+		    SERVER_CONFIRM);
+		server_hs_free(&h);
+	}
+	for (size_t i = 0; i < t.n; i++)
+		CHECK(t.s[i].used == 0);
+	/* Two that hold the key fill the table. */
+	CHECK(sealed_client(&t, &h, &o1, SID1, K1, NOW + 200) == SERVER_OPEN);
+	s1 = h.sess;
+	server_hs_free(&h);
+	CHECK(sealed_client(&t, &h, &o2, SID2, K1, NOW + 201) == SERVER_OPEN);
+	s2 = h.sess;
+	server_hs_free(&h);
+	CHECK(s1 != NULL && s2 != NULL && s1 != s2 && s1->owner == &o1 &&
+	    s2->owner == &o2);
+	/* One without the key, with s1's id: s1 stays o1's. */
+	CHECK(sealed_client(&t, &h, &x, SID1, K3, NOW + 300) == SERVER_REFUSED);
+	CHECK(h.code == WR_AUTH && h.sess == NULL && h.displaced == NULL);
+	CHECK(s1->owner == &o1);
+	/* s2 takes 3 messages between a reconnect's hello and its
+	 * confirmation: the resume point it was told is wrong now. */
+	{
+		struct server_conf c = conf(1);
+		struct seal *cs = seal_new(1);
+		struct wire_hello r;
+		unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN];
+		unsigned char hdr[SEAL_HDRLEN];
+		char kx[2 * SEAL_PKLEN + 1], in[WIRE_HELLO_MAX];
+		char out[WIRE_HELLO_MAX], tr[2 * WIRE_HELLO_MAX];
+		size_t n, olen;
+
+		CHECK(cs != NULL);
+		seal_pk_hex(cs, kx);
+		server_hs_init(&h);
+		n = client_hello(in, SID2, 0, kx);
+		CHECK(feed(&h, &c, &t, &x, NOW + 400, in, n, out, &olen) ==
+		    SERVER_CONFIRM);
+		CHECK(reply_hello(out, olen, &r) == 0 && r.resume == 0);
+		memcpy(tr, in, n);
+		memcpy(tr + n, out, olen);
+		CHECK(seal_unhex(pk, sizeof(pk), r.kx, strlen(r.kx)) == 0);
+		CHECK(seal_derive(cs, K1, pk, tr, n + olen) == 0);
+		seal_tag(cs, tag);
+		seal_push_init(cs, hdr);
+		s2->taken += 3;
+		n = wire_put_confirm(in, tag, hdr);
+		CHECK(feed(&h, &c, &t, &x, NOW + 401, in, n, out, &olen) ==
+		    SERVER_REFUSED);
+		if (reply_error(out, olen, WR_BUSY, "during the handshake"))
+			return (1);
+		CHECK(s2->owner == &o2);
+		seal_free(cs);
+	}
+	server_table_free(&t);
+	return (0);
+}
+
 /* Where a confirmation is due, anything else is refused "confirm". */
 static int
 t_confirm_bad(void)
@@ -460,8 +593,8 @@ t_confirm_bad(void)
 	    feed(&h, &c, &t, &owner, NOW, in, n, out, &olen) == SERVER_REFUSED);
 	if (reply_error(out, olen, WR_CONFIRM, "expected the key confirmation"))
 		return (1);
-	/* The session stays claimed: the caller releases it at its close. */
-	CHECK(h.sess != NULL && h.sess->owner == &owner);
+	/* Nothing was claimed. */
+	CHECK(h.sess == NULL);
 	server_hs_free(&h);
 	seal_free(cs);
 	server_table_free(&t);
@@ -470,6 +603,8 @@ t_confirm_bad(void)
 
 static const struct tcase cases[] = {
     {"a plain hello is answered with ours, and opens", t_plain},
+    {"sealed: the table is only looked at until the key is proven",
+	t_sealed_table},
     {"each fault of a hello is refused with its code and reason", t_faults},
     {"sessions resume; a reconnect displaces the open one", t_resume},
     {"the table: full of live sessions refuses, idle ones are evicted",

@@ -40,6 +40,7 @@ t_decode(void)
 		{ "ping", W_PING }, { "pong", W_PONG }, { "bye", W_BYE },
 		{ "exit", W_EXIT }, { "error", W_ERROR },
 		{ "server-connect", W_SERVER_CONNECT }, { "route", W_ROUTE },
+		{ "nop", W_NOP }, { "nopx", W_UNKNOWN },
 		{ "MSG", W_UNKNOWN }, { "ms", W_UNKNOWN }, { "msgx", W_UNKNOWN },
 		{ "", W_UNKNOWN }, { "hello\n", W_UNKNOWN },
 	};
@@ -248,7 +249,7 @@ same_hello(const struct wire_hello *a, const struct wire_hello *b)
 	    memcmp(a->sid, b->sid, WIRE_SID_LEN) == 0 &&
 	    a->maxmsg == b->maxmsg && a->sealed == b->sealed &&
 	    a->from == b->from && a->resume == b->resume &&
-	    a->handler == b->handler);
+	    a->handler == b->handler && a->idle == b->idle);
 }
 
 /* Encode h, parse the frame from an exact block and decode it into g. */
@@ -310,7 +311,11 @@ t_hello_roundtrip(void)
 	h.from = INT64_MAX;
 	h.resume = 0;
 	h.handler = 1;
+	h.idle = WIRE_IDLE_MAX;
 	CHECK(hello_trip(&h, &g) == 0 && same_hello(&h, &g));
+	h.idle = 1;
+	CHECK(hello_trip(&h, &g) == 0 && same_hello(&h, &g));
+	h.idle = 0;
 	h.vmin = h.vmax = 65535;
 	strcpy(h.node, "a");
 	memset(h.sid, 0xff, sizeof(h.sid));
@@ -614,6 +619,8 @@ t_hello_faults(void)
 	    {"from=x", WH_FROM, WR_HELLO},
 	    {"resume=x", WH_RESUME, WR_HELLO},
 	    {"relay=XY", WH_RELAY, WR_HELLO},
+	    {"idle=x", WH_IDLE, WR_HELLO},
+	    {"idle=86400001", WH_IDLE, WR_HELLO},
 	};
 	struct wire_hello h;
 
