@@ -32,6 +32,7 @@
 #include "proc.h"
 #include "net.h"
 #include "spread.h"
+#include "spclient.h"
 
 #define TX_HIGH (1u << 20) /* stop reading input above this */
 #define RX_MAX (4u << 20)
@@ -63,13 +64,26 @@ struct state {
 	int stop, failed; /* bad input: send what came before, then 65 */
 };
 
-static void
-usage(FILE *f, int status)
-{
-	fprintf(f,
-	    "usage: sp-mcast [-0Nqvx] [-s daemon] [-T msgtype] [-t service] [-u private] group ... [-- message ...]\n");
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'0', "null", NULL, "input messages end with NUL, not newline"},
+	{'N', "netstring", NULL, "input messages are netstrings of parts"},
+	{'q', "quiet", NULL, "only fatal errors on stderr"},
+	{'s', "daemon", "daemon", "the Spread daemon (default 4803)"},
+	{'T', "type", "msgtype", "the message type, -32768..32767 (default 0)"},
+	{'t', "service", "service", "unreliable, reliable, fifo, causal, agreed (default) or safe"},
+	{'u', "private", "private", "our private name"},
+	{'v', "verbose", NULL, "counters on stderr"},
+	{'x', "self-discard", NULL, "our own messages are not delivered to us"},
+	OPT_ROWS_HELP,
+	OPT_ROWS_LOG,
+	{0, NULL, NULL, NULL},
+};
+static const struct opt_prog prog = {
+	"usage: sp-mcast [-0Nqvx] [-s daemon] [-T msgtype] [-t service] [-u private] group ... [-- message ...]",
+	options, EX_USAGE,
+};
+/* clang-format on */
 
 /* The largest data a message to ngroups groups may carry. */
 static size_t
@@ -96,39 +110,6 @@ disconnect(struct state *st)
 
 	if (n > 0)
 		(void)buf_append(&st->tx, req, n);
-}
-
-/*
- * The set-up failed: spread.c says what happened, and the exit status is
- * ours (STYLE.md): a name that did not resolve 68, a timeout 75, our own
- * resources 71, a daemon that does not speak the protocol 76, any other
- * refusal 69.
- */
-static noreturn void
-setup_failed(const char *daemon, const struct spread_addr *a, int code,
-    const char *detail)
-{
-	struct spread_setup_err e;
-	int status = EX_UNAVAILABLE;
-
-	spread_setup_error(&e, a, code, errno, detail);
-	switch (e.fault) {
-	case SPREAD_FAULT_RESOLVE:
-		status = EX_NOHOST;
-		break;
-	case SPREAD_FAULT_TIMEOUT:
-		status = EX_TEMPFAIL;
-		break;
-	case SPREAD_FAULT_RESOURCE:
-		status = EX_OSERR;
-		break;
-	case SPREAD_FAULT_PROTOCOL:
-		status = EX_PROTOCOL;
-		break;
-	case SPREAD_FAULT_REFUSED:
-		break;
-	}
-	log_diex(status, "%s: %s", daemon, e.text);
 }
 
 /* Look at what the daemon sends us: only a refusal matters. */
@@ -169,7 +150,7 @@ connect_daemon(struct state *st)
 
 	if (spread_session_open(&st->s, &st->addr, st->o->name, 0, st->timeout,
 		&code, &detail) == -1)
-		setup_failed(st->o->daemon, &st->addr, code, detail);
+		spclient_setup_failed(st->o->daemon, &st->addr, code, detail);
 	st->connected = 1;
 	log_info("connected to %s as %s (Spread %d.%d.%d)", st->o->daemon,
 	    st->s.reply.private_group, st->s.reply.major, st->s.reply.minor,
@@ -379,14 +360,11 @@ main(int argc, char *argv[])
 	if (stdclosed == -1)
 		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
-	while ((ch = getopt(argc, argv, "+0Nhqs:T:t:u:vVx")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
 			opt_format(&o.fmt, ch);
-			break;
-		case 'h':
-			usage(stdout, 0);
 			break;
 		case 'q':
 			log_level = 0;
@@ -403,7 +381,7 @@ main(int argc, char *argv[])
 		case 't':
 			opt_once(&seen_t, ch);
 			if ((o.service = spread_service_parse(optarg)) == 0)
-				log_diex(EX_USAGE,
+				opt_usage(
 				    "service \"%s\": ILLEGAL_SERVICE: must be unreliable, reliable, fifo, causal, agreed or safe",
 				    optarg);
 			break;
@@ -414,14 +392,11 @@ main(int argc, char *argv[])
 		case 'v':
 			log_level = 2;
 			break;
-		case 'V':
-			print_version();
-			exit(0);
 		case 'x':
 			selfdiscard = 1;
 			break;
 		default:
-			usage(stderr, EX_USAGE);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
@@ -435,7 +410,7 @@ main(int argc, char *argv[])
 		o.nmsgs = argc - i - 1;
 	}
 	if (o.ngroups < 1)
-		usage(stderr, EX_USAGE);
+		opt_usage("missing the group operand");
 	/* The messages, unless they are operands. */
 	if ((stdclosed & PROC_STDIN) && o.msgs == NULL)
 		log_diex(EX_IOERR, "standard input is closed");
@@ -451,19 +426,19 @@ main(int argc, char *argv[])
 	st.o = &o;
 	st.timeout = 10000;
 	if (spread_addr_parse(o.daemon, &st.addr) == -1)
-		log_diex(EX_USAGE, "%s: ILLEGAL_SPREAD: %s", o.daemon,
+		opt_usage("%s: ILLEGAL_SPREAD: %s", o.daemon,
 		    spread_errtext(SPREAD_ILLEGAL_SPREAD));
 	if (*o.name != '\0' && !spread_private_valid(o.name, strlen(o.name)))
-		log_diex(EX_USAGE,
+		opt_usage(
 		    "private name \"%s\": REJECT_ILLEGAL_NAME: must be 1..10 bytes from '$' to '~'",
 		    o.name);
 	if (o.ngroups > SPREAD_MAX_GROUPS)
-		log_diex(EX_USAGE,
+		opt_usage(
 		    "%d groups: ILLEGAL_GROUP: at most %d groups per message",
 		    o.ngroups, SPREAD_MAX_GROUPS);
 	for (i = 0; i < o.ngroups; i++)
 		if (!spread_dest_valid(o.groups[i], strlen(o.groups[i])))
-			log_diex(EX_USAGE,
+			opt_usage(
 			    "group \"%s\": ILLEGAL_GROUP: must be 1..31 bytes from '$' to '~', or a private group #name#daemon",
 			    o.groups[i]);
 	for (i = 0; i < o.nmsgs; i++)

@@ -350,3 +350,35 @@ idle_cuts() {
 	stop_listener
 	[ "$(cat "$T/listen.out")" = through ]
 }
+
+# ---- a sender under attack ------------------------------------------------------
+
+# attacked_send: seq 100000 | quilt-send -w 30 ARGS... $ADDR exits 0 and the
+# listener wrote 1..100000 once each, in order.
+attacked_send() {
+	seq 100000 >"$T/in"
+	run timeout 60 quilt-send -w 30 "$@" "$ADDR" <"$T/in"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$status" -eq 0 ]
+	cmp "$T/in" "$T/listen.out"
+}
+
+@test "under attack (40 peers idle after their hello, closers before it, silent ones): quilt-send -w 30 of 100000 messages exits 0, every message once" {
+	QUILT_HELLO_TIMEOUT=60000 start_listener -i 2 127.0.0.1:0
+	start_helper h hostile -m hello -n 40 -s 2-5 "$ADDR"
+	start_helper e hostile -m eof -n 20 -s 6-6 "$ADDR"
+	start_helper i hostile -m idle -n 60 -s 7-9 "$ADDR"
+	attacked_send
+}
+
+@test "under attack (-k, -c 1100: 1024 sealed hellos held unconfirmed, 100 keyless peers in a loop): quilt-send -k -w 30 of 100000 messages exits 0, every message once" {
+	quilt-keygen "$T/k"
+	# a backlog for the burst of 1024 connections; the handshakes are
+	# held open (no hello timeout meanwhile)
+	QUILT_HELLO_TIMEOUT=60000 start_listener -k "$T/k" -c 1100 -b 1024 127.0.0.1:0
+	start_helper s hostile -m sealed -n 1024 -s 2-5 "$ADDR"
+	start_helper k hostile -m keyless -n 100 -s 6-9 "$ADDR"
+	attacked_send -k "$T/k"
+}

@@ -21,6 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "../spclient.h"
 #include "join.h"
 #include "log.h"
 #include "opt.h"
@@ -55,47 +56,30 @@ struct state {
 
 static int sigpipe_fd[2] = {-1, -1};
 
-/*
- * The set-up failed: spread.c says what happened, and the exit status is
- * ours (STYLE.md): a name that did not resolve 68, a timeout 75, our own
- * resources 71, a daemon that does not speak the protocol 76, any other
- * refusal 69.
- */
-static noreturn void
-setup_failed(const char *daemon, const struct spread_addr *a, int code,
-    const char *detail)
-{
-	struct spread_setup_err e;
-	int status = EX_UNAVAILABLE;
-
-	spread_setup_error(&e, a, code, errno, detail);
-	switch (e.fault) {
-	case SPREAD_FAULT_RESOLVE:
-		status = EX_NOHOST;
-		break;
-	case SPREAD_FAULT_TIMEOUT:
-		status = EX_TEMPFAIL;
-		break;
-	case SPREAD_FAULT_RESOURCE:
-		status = EX_OSERR;
-		break;
-	case SPREAD_FAULT_PROTOCOL:
-		status = EX_PROTOCOL;
-		break;
-	case SPREAD_FAULT_REFUSED:
-		break;
-	}
-	log_diex(status, "%s: %s", daemon, e.text);
-}
-
-static void
-usage(FILE *f, int status)
-{
-	fprintf(f,
-	    "usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] [-u private] group ...\n"
-	    "       sp-join -i [-0Nefjmqv] [-P file] [-s daemon] [-u private] [group ...]\n");
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'0', "null", NULL, "messages end with NUL, not newline"},
+	{'e', "end", NULL, "with -i: leave and disconnect at the end of input"},
+	{'f', "fields", NULL, "the fields of each message before its data"},
+	{'i', "input", NULL, "read join, leave and msg requests on stdin too"},
+	{'j', "json", NULL, "JSON lines"},
+	{'m', "membership", NULL, "membership changes too"},
+	{'N', "netstring", NULL, "messages are netstrings of parts"},
+	{'P', "ready-file", "file", "write FILE once the joins are confirmed"},
+	{'q', "quiet", NULL, "only fatal errors on stderr"},
+	{'s', "daemon", "daemon", "the Spread daemon (default 4803)"},
+	{'u', "private", "private", "our private name"},
+	{'v', "verbose", NULL, "more on stderr"},
+	OPT_ROWS_HELP,
+	OPT_ROWS_LOG,
+	{0, NULL, NULL, NULL},
+};
+static const struct opt_prog prog = {
+	"usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] [-u private] group ...\n"
+	"       sp-join -i [-0Nefjmqv] [-P file] [-s daemon] [-u private] [group ...]",
+	options, EX_USAGE,
+};
+/* clang-format on */
 
 static void
 on_signal(int sig)
@@ -283,7 +267,7 @@ main(int argc, char *argv[])
 	if (stdclosed == -1)
 		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
-	while ((ch = getopt(argc, argv, "+0NefhijmP:qs:u:vV")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -294,9 +278,6 @@ main(int argc, char *argv[])
 			break;
 		case 'f':
 			fields = 1;
-			break;
-		case 'h':
-			usage(stdout, 0);
 			break;
 		case 'i':
 			o.input = 1;
@@ -325,28 +306,25 @@ main(int argc, char *argv[])
 		case 'v':
 			log_level = 2;
 			break;
-		case 'V':
-			print_version();
-			exit(0);
 		default:
-			usage(stderr, EX_USAGE);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1 && !o.input)
-		usage(stderr, EX_USAGE);
+		opt_usage("missing the group operand");
 	/* What it receives, and with -i what it sends. */
 	if (stdclosed & PROC_STDOUT)
 		log_diex(EX_IOERR, "standard output is closed");
 	if ((stdclosed & PROC_STDIN) && o.input)
 		log_diex(EX_IOERR, "standard input is closed");
 	if (json && fields)
-		log_diex(EX_USAGE, "-f and -j cannot be used together");
+		opt_usage("-f and -j cannot be used together");
 	if (json && fmt != FMT_LINE)
-		log_diex(EX_USAGE, "-j cannot be used with -0 or -N");
+		opt_usage("-j cannot be used with -0 or -N");
 	if (o.end && !o.input)
-		log_diex(EX_USAGE, "-e needs -i");
+		opt_usage("-e needs -i");
 	if (o.daemon == NULL)
 		o.daemon = "4803";
 	if (o.name == NULL)
@@ -355,15 +333,15 @@ main(int argc, char *argv[])
 	memset(&st, 0, sizeof(st));
 	st.o = &o;
 	if (spread_addr_parse(o.daemon, &st.addr) == -1)
-		log_diex(EX_USAGE, "%s: ILLEGAL_SPREAD: %s", o.daemon,
+		opt_usage("%s: ILLEGAL_SPREAD: %s", o.daemon,
 		    spread_errtext(SPREAD_ILLEGAL_SPREAD));
 	if (*o.name != '\0' && !spread_private_valid(o.name, strlen(o.name)))
-		log_diex(EX_USAGE,
+		opt_usage(
 		    "private name \"%s\": REJECT_ILLEGAL_NAME: must be 1..10 bytes from '$' to '~'",
 		    o.name);
 	for (int i = 0; i < argc; i++)
 		if (!spread_group_valid(argv[i], strlen(argv[i])))
-			log_diex(EX_USAGE,
+			opt_usage(
 			    "group \"%s\": ILLEGAL_GROUP: must be 1..31 bytes from '$' to '~'",
 			    argv[i]);
 	o.groups = argv;
@@ -391,7 +369,7 @@ main(int argc, char *argv[])
 
 	if (spread_session_open(&st.ss.s, &st.addr, o.name,
 		SPREAD_HELLO_MEMBERSHIP, timeout, &code, &detail) == -1)
-		setup_failed(o.daemon, &st.addr, code, detail);
+		spclient_setup_failed(o.daemon, &st.addr, code, detail);
 	log_info("connected to %s as %s (Spread %d.%d.%d)", o.daemon,
 	    st.ss.s.reply.private_group, st.ss.s.reply.major,
 	    st.ss.s.reply.minor, st.ss.s.reply.patch);
