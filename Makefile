@@ -22,6 +22,8 @@ endif
 LDLIBS += $(SODIUM_LIBS) -lm
 
 BUILD := build$(if $(SAN),-san)
+# make soak: its length in seconds
+SOAK_SECONDS ?= 600
 # Sanitized programs go apart, so that a plain `make` never keeps them.
 BIN := bin$(if $(SAN),-san)
 LIBSRC := $(wildcard libcommon/*.c)
@@ -37,7 +39,7 @@ HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/help
 MAN1   := $(wildcard man/*.1)
 MAN57  := $(wildcard man/*.5 man/*.7)
 
-.PHONY: all check demo deps bench fuzz lint install uninstall clean units deb-check
+.PHONY: all check demo deps bench soak fuzz lint install uninstall clean units deb-check
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
@@ -98,6 +100,11 @@ demo: deps-check all
 
 bench: all
 	scripts/bench
+
+# Hostile peers against a listener, a sealed listener and a relay mesh while
+# two senders stream with -r (scripts/soak); SOAK_SECONDS (default 600).
+soak: all units
+	@SOAK_SECONDS=$(SOAK_SECONDS) BUILD=$(BUILD) scripts/soak
 
 # The Debian package, built from a scratch copy of the tree, checked and run
 # from a scratch root (scripts/deb-check; CI runs it after check).

@@ -321,6 +321,16 @@ idle_cuts() {
 	[ "$(grep -c ': closed before its hello$' "$T/listen.err")" -eq 12 ]
 }
 
+@test "a peer that ends inside a frame frees its slot at once (-c 2: peers that send half a frame and close, over and over); a sender gets through" {
+	start_listener -v -c 2 127.0.0.1:0
+	start_helper p hostile -m partial -n 2 -s 2-2 -w 50 "$ADDR"
+	wait_for "[ \$(grep -c '^quilt-listen: 127\.0\.0\.2:[0-9]*: connection cut inside a frame\$' '$T/listen.err') -ge 6 ]"
+	run timeout 20 quilt-send -w 10 "$ADDR" through
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$(cat "$T/listen.out")" = through ]
+}
+
 # ---- the handshake pool ---------------------------------------------------------
 
 @test "the handshake pool: one address holds a quarter of it (16 with -c 40); the next from it is refused busy; others come in" {
@@ -381,4 +391,22 @@ attacked_send() {
 	start_helper s hostile -m sealed -n 1024 -s 2-5 "$ADDR"
 	start_helper k hostile -m keyless -n 100 -s 6-9 "$ADDR"
 	attacked_send -k "$T/k"
+}
+
+@test "-i: a quiet link between relays is kept with nop frames (QUILT_IDLE_TIMEOUT=1000), while an idle peer beside it is cut" {
+	export QUILT_IDLE_TIMEOUT=1000
+	start_relay a -v -l 127.0.0.1:0
+	a=$RADDR
+	start_relay b -v -l 127.0.0.1:0 "$a"
+	b=$RADDR
+	wait_for "quilt-ping -c 1 -W 1 -d a '$b' >/dev/null 2>&1"
+	# three idle times pass: an idle peer of a's is cut three times
+	start_helper h hostile -v -m hello -n 1 -s 2-2 "$a"
+	wait_for lines_at_least "$T/h.out" 3
+	# the links stayed up all along, and answer
+	[ "$(grep -c 'link to . down' "$T/a.err" "$T/b.err" | awk -F: '{n += $2} END {print n}')" -eq 0 ]
+	run quilt-ping -c 1 -W 5 -d a "$b"
+	[ "$status" -eq 0 ]
+	run quilt-ping -c 1 -W 5 -d b "$a"
+	[ "$status" -eq 0 ]
 }

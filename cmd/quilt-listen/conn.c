@@ -617,9 +617,12 @@ framed_end(struct conn *c)
 	if (cs->stopping && !cs->o->cmd && all_written &&
 	    link_pending(&c->link) == 0 && c->state == C_OPEN)
 		begin_linger(c);
+	/* Its end without a bye; what is left unread, when nothing holds
+	 * it back, is the start of a frame that will never be whole. */
 	if (c->rd_eof && c->state == C_OPEN && !c->peer_bye &&
-	    buf_len(&c->link.in) == 0) {
-		log_info("%s: connection cut", c->remote);
+	    (buf_len(&c->link.in) == 0 || !c->blocked)) {
+		log_info("%s: connection cut%s", c->remote,
+		    buf_len(&c->link.in) > 0 ? " inside a frame" : "");
 		conn_close(c);
 		return (-1);
 	}

@@ -14,6 +14,8 @@
  *   mutate   say a plain hello, then a burst of frames with random bytes
  *            changed, cut, or lengths made up; close after 200 ms if the
  *            listener has not
+ *   partial  say a plain hello, then the first half of a msg frame, and
+ *            close
  * Whenever a peer's connection ends (the listener closed it, refused it,
  * or the peer was done with it) it connects again, after -w MS (default
  * 0; 10 when the connect itself failed).  -s binds peer i to 127.0.0.(FIRST
@@ -32,7 +34,7 @@
 
 #define MAXN 4096
 
-enum mode { M_IDLE, M_EOF, M_HELLO, M_SEALED, M_KEYLESS, M_MUTATE };
+enum mode { M_IDLE, M_EOF, M_HELLO, M_SEALED, M_KEYLESS, M_MUTATE, M_PARTIAL };
 enum pstate { P_NONE, P_CONNECTING, P_REPLY, P_HOLD };
 
 static struct peer {
@@ -245,6 +247,9 @@ answered(struct peer *p, enum mode m, long long now)
 		n = mutants(out, sizeof(out));
 		(void)write(p->fd, out, n);
 		p->at = now + 200;
+	} else if (m == M_PARTIAL) {
+		(void)write(p->fd, "30:0:,3:msg,17:half", 19);
+		p->at = now; /* closed at the next turn */
 	}
 }
 
@@ -329,6 +334,8 @@ main(int argc, char *argv[])
 		m = M_KEYLESS;
 	else if (strcmp(ms, "mutate") == 0)
 		m = M_MUTATE;
+	else if (strcmp(ms, "partial") == 0)
+		m = M_PARTIAL;
 	else
 		h_diex("unknown mode %s", ms);
 	if (optind + 1 != argc || n < 1 || n > MAXN)
@@ -350,7 +357,8 @@ main(int argc, char *argv[])
 				start(p, &a,
 				    first ? first + i % (last - first + 1) : 0,
 				    now);
-			if (p->st == P_HOLD && m == M_MUTATE && p->at &&
+			if (p->st == P_HOLD &&
+			    (m == M_MUTATE || m == M_PARTIAL) && p->at &&
 			    now >= p->at)
 				end(p, 0, now + wait_ms);
 			if (p->fd == -1) {
