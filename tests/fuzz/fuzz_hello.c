@@ -8,7 +8,8 @@
  * read it; a hello that fails names a fault.  The whole frame also goes to
  * the listener's half of the handshake (server.c), plain and sealed: it
  * answers with a hello that decodes, or refuses with an error frame that
- * carries a code, and never claims a session it refused.
+ * carries a code, and never claims a session it refused (nor, sealed, one
+ * whose key is not proven yet).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -157,9 +158,14 @@ handshake(const char *frame, size_t flen, const char *fb, size_t blen,
 		break;
 	case SERVER_OPEN:
 	case SERVER_CONFIRM:
+		/* Sealed, nothing is claimed until the key is proven. */
 		if ((st == SERVER_CONFIRM) != (nkeys > 0) ||
 		    wire_get_hello(&m, &r) == -1 || r.sealed != (nkeys > 0) ||
-		    h.sess == NULL || h.sess->owner != &owner)
+		    (st == SERVER_OPEN &&
+			(h.sess == NULL || h.sess->owner != &owner)) ||
+		    (st == SERVER_CONFIRM &&
+			(h.sess != NULL || t.s[0].owner != NULL ||
+			    t.s[1].owner != NULL)))
 			abort();
 		break;
 	default:
