@@ -22,6 +22,7 @@
 #include <inttypes.h>
 
 #include "addr.h"
+#include "alive.h"
 #include "children.h"
 #include "clients.h"
 #include "conns.h"
@@ -63,7 +64,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size]\n"
-	    "                   [-P file] -n name [peer ...]\n"
+	    "                   [-P file] [-s port] [-W seconds] -n name [peer ...]\n"
 	    "       quilt-relay [-j] -Q control command\n");
 	exit(status);
 }
@@ -213,6 +214,7 @@ run(void)
 {
 	for (;;) {
 		long long now = net_now_ms(), next = -1;
+		int timeout;
 
 		if (M.stopping &&
 		    ((sink_empty(&LO.out) && hops_idle()) ||
@@ -220,6 +222,7 @@ run(void)
 			finish();
 		if (!M.stopping)
 			children_tick(now, &next);
+		alive_tick(now, &next);
 		if (!M.peers_started && L.bound[0]) {
 			/* Now they can be told where we are. */
 			M.peers_started = 1;
@@ -281,9 +284,9 @@ run(void)
 		control_tick(now, &next);
 		if (M.stopping && (next == -1 || M.stop_deadline < next))
 			next = M.stop_deadline;
-		if (loop_once(&loop,
-			next == -1 ? -1 : (int)(next > now ? next - now : 0)) ==
-		    -1)
+		timeout = next == -1 ? -1 : (int)(next > now ? next - now : 0);
+		alive_poll(L.fd != -1 && !L.blocked, timeout);
+		if (loop_once(&loop, timeout) == -1)
 			log_die(EX_OSERR, "poll");
 	}
 }
@@ -306,14 +309,15 @@ main(int argc, char *argv[])
 	const char *ctl = NULL, *why;
 	struct addr a;
 	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
-		seen_Q = 0, seen_s = 0;
+		seen_Q = 0, seen_s = 0, seen_W = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
 	conf.listen = ":1601";
-	while ((ch = getopt(argc, argv, "+0A:hjk:l:M:Nn:P:Q:qs:vV")) != -1) {
+	conf.wait_ms = ALIVE_WAIT_MS;
+	while ((ch = getopt(argc, argv, "+0A:hjk:l:M:Nn:P:Q:qs:vVW:")) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -373,6 +377,11 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			print_version();
+		case 'W':
+			opt_once(&seen_W, ch);
+			conf.wait_ms = parse_ms(optarg, ALIVE_WAIT_MIN,
+			    ALIVE_WAIT_MAX, "dead time");
+			break;
 		default:
 			usage(EX_USAGE);
 		}
@@ -430,6 +439,7 @@ main(int argc, char *argv[])
 	    children_init(on_listen_child, on_peer) == -1)
 		log_die(EX_OSERR, "memory");
 	ls_init(conf.inst);
+	alive_init(conf.wait_ms);
 	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&loop, SIGINT, stop, NULL) == -1 ||
