@@ -336,3 +336,26 @@ mesh_put_ctl1(char *out, size_t cap, const char *cmd, const char *arg)
 
 	return (frame_putv(out, cap, 3, p, NULL));
 }
+
+int
+mesh_get_alive(const struct wire_msg *m, uint64_t *ms)
+{
+	struct mesh_str s;
+	unsigned long long v;
+
+	if (m->destlen != 0 || one_arg(m, &s) == -1 ||
+	    frame_part_num(s.p, s.len, MESH_ALIVE_MAX, &v) == -1 ||
+	    v < MESH_ALIVE_MIN)
+		return (bad());
+	*ms = v;
+	return (0);
+}
+
+size_t
+mesh_put_alive(char *out, size_t cap, uint64_t ms)
+{
+	char num[24];
+
+	(void)frame_u64(num, ms);
+	return (mesh_put_ctl1(out, cap, "alive", num));
+}

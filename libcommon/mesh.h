@@ -10,6 +10,7 @@
  *   [ORIGIN, "pong", NODE, HOPS, TAG, SEQ, DISTANCE, PAYLOAD]
  *   ["", "server-connect", ADDR]                       connect back to me
  *   ["", "duplicate", INSTANCE]                        a twin of your name
+ *   ["", "alive", MS]            a router's keep-alive; MS: its dead time
  * to a client of the relay:
  *   ["", "done", NODE, RANGE...]     NODE ("all": every node) wrote them
  *   ["", "lost", K, NODE...]         message K not written by those nodes
@@ -27,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "frame.h"
 #include "wire.h"
@@ -164,5 +166,29 @@ size_t mesh_put_client_lost(char *out, size_t cap, uint64_t k,
 int mesh_get_addr(const struct wire_msg *m, struct mesh_str *addr);
 int mesh_get_inst(const struct wire_msg *m, struct mesh_str *inst);
 size_t mesh_put_ctl1(char *out, size_t cap, const char *cmd, const char *arg);
+
+/*
+ * ["", "alive", MS]: a router's keep-alive on its own connection to a
+ * relay, MS its dead time in milliseconds (MESH_ALIVE_MIN..MAX).  It goes
+ * unnumbered (a control frame), so a send child must see it among the
+ * data frames without decoding them: mesh_is_alive looks at the body's
+ * first bytes alone.
+ */
+#define MESH_ALIVE_MIN 100
+#define MESH_ALIVE_MAX 3600000
+#define MESH_ALIVE_HEAD "0:,5:alive,"
+#define MESH_ALIVE_HEAD_LEN 11
+
+static inline int
+mesh_is_alive(const char *body, size_t len)
+{
+	return (len >= MESH_ALIVE_HEAD_LEN && body[0] == '0' &&
+	    memcmp(body, MESH_ALIVE_HEAD, MESH_ALIVE_HEAD_LEN) == 0);
+}
+
+int mesh_get_alive(const struct wire_msg *m, uint64_t *ms);
+
+/* The whole frame: its size; written at out only when it fits in cap. */
+size_t mesh_put_alive(char *out, size_t cap, uint64_t ms);
 
 #endif

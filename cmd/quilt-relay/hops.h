@@ -36,6 +36,11 @@ struct peer {
 	int fd;
 	long long started, restart_at, backoff;
 	int reported; /* its child said up or down once */
+	int ended; /* we ended its child (peer_restart): start it at once */
+	/* Its session is up but its relay was declared dead and has not
+	 * spoken since (alive.c): up once it does, announcing local. */
+	int held;
+	char local[ADDR_STRLEN];
 	/* The link to the child; base is n_acked when the child started. */
 	struct link l;
 	uint64_t base;

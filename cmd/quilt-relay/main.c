@@ -22,6 +22,7 @@
 #include <inttypes.h>
 
 #include "addr.h"
+#include "alive.h"
 #include "children.h"
 #include "clients.h"
 #include "conns.h"
@@ -73,12 +74,13 @@ static const struct opt options[] = {
 	{'q', "quiet", NULL, "only fatal errors on stderr"},
 	{'s', "spread", "port", "serve Spread clients on PORT too"},
 	{'v', "verbose", NULL, "links, routes and counters on stderr"},
+	{'W', "dead-time", "seconds", "a neighbour silent this long is dead (default 3)"},
 	OPT_ROWS_HELP,
 	OPT_ROWS_LOG,
 	{0, NULL, NULL, NULL},
 };
 static const struct opt_prog prog = {
-	"usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size] [-P file] [-s port] -n name [peer ...]\n"
+	"usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size] [-P file] [-s port] [-W seconds] -n name [peer ...]\n"
 	"       quilt-relay [-j] -Q control command",
 	options, EX_USAGE,
 };
@@ -229,6 +231,7 @@ run(void)
 {
 	for (;;) {
 		long long now = net_now_ms(), next = -1;
+		int timeout;
 
 		if (M.stopping &&
 		    ((sink_empty(&LO.out) && hops_idle()) ||
@@ -236,6 +239,7 @@ run(void)
 			finish();
 		if (!M.stopping)
 			children_tick(now, &next);
+		alive_tick(now, &next);
 		if (!M.peers_started && L.bound[0]) {
 			/* Now they can be told where we are. */
 			M.peers_started = 1;
@@ -297,9 +301,9 @@ run(void)
 		control_tick(now, &next);
 		if (M.stopping && (next == -1 || M.stop_deadline < next))
 			next = M.stop_deadline;
-		if (loop_once(&loop,
-			next == -1 ? -1 : (int)(next > now ? next - now : 0)) ==
-		    -1)
+		timeout = next == -1 ? -1 : (int)(next > now ? next - now : 0);
+		alive_poll(L.fd != -1 && !L.blocked, timeout);
+		if (loop_once(&loop, timeout) == -1)
 			log_die(EX_OSERR, "poll");
 	}
 }
@@ -322,13 +326,14 @@ main(int argc, char *argv[])
 	const char *ctl = NULL, *why;
 	struct addr a;
 	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
-		seen_Q = 0, seen_s = 0;
+		seen_Q = 0, seen_s = 0, seen_W = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
 	conf.listen = ":1601";
+	conf.wait_ms = ALIVE_WAIT_MS;
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
@@ -383,6 +388,11 @@ main(int argc, char *argv[])
 		case 'v':
 			log_level = 2;
 			conf.verbose = 1;
+			break;
+		case 'W':
+			opt_once(&seen_W, ch);
+			conf.wait_ms = parse_ms(optarg, ALIVE_WAIT_MIN,
+			    ALIVE_WAIT_MAX, "dead time");
 			break;
 		default:
 			abort(); /* a row of options[] not handled here */
@@ -441,6 +451,7 @@ main(int argc, char *argv[])
 	    children_init(on_listen_child, on_peer) == -1)
 		log_die(EX_OSERR, "memory");
 	ls_init(conf.inst);
+	alive_init(conf.wait_ms);
 	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&loop, SIGINT, stop, NULL) == -1 ||

@@ -12,7 +12,8 @@
  * The first byte of the input picks the target and how it runs:
  *   bits 0-2  0, 6: frames of the listen child, to listen_frame
  *             1, 7: frames of a connection, to conn_frame (relay_frame for
- *                   a relay: route, msg, done, ping, pong, server-connect)
+ *                   a relay: route, msg, done, ping, pong, server-connect,
+ *                   alive)
  *             2: frames of a quilt-send child, to peer_report
  *             3: standard input, to clients_stdin
  *             4: a control command line, to control_answer
@@ -41,6 +42,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "../../cmd/quilt-relay/alive.h"
 #include "../../cmd/quilt-relay/children.h"
 #include "../../cmd/quilt-relay/clients.h"
 #include "../../cmd/quilt-relay/conns.h"
@@ -180,6 +182,7 @@ reset(int oformat)
 
 	nodes_init(ME);
 	ls_init(MY_INST);
+	alive_init(3000);
 	LS.myseq = 4;
 	n1 = fake_node("n1", "000660d795e8950834b4", 1);
 	n3 = fake_node("n3", "000660d795ea87b9b0f9", 2);

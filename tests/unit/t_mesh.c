@@ -251,6 +251,47 @@ t_client_lost(void)
 	return (0);
 }
 
+static int
+t_alive(void)
+{
+	char f[64], buf[256];
+	const char *body, *b;
+	struct wire_msg m;
+	uint64_t ms;
+	size_t sz = mesh_put_alive(f, sizeof(f), 3000);
+	static const char *const bad[][5] = {
+	    {"", "alive", NULL}, /* no MS */
+	    {"", "alive", "3000", "1", NULL}, /* one too many */
+	    {"", "alive", "99", NULL}, /* under 100 ms */
+	    {"", "alive", "3600001", NULL}, /* over an hour */
+	    {"", "alive", "03000", NULL}, /* a leading zero */
+	    {"", "alive", "3e3", NULL},
+	    {"n1", "alive", "3000", NULL}, /* for a node */
+	};
+
+	CHECK(sz <= sizeof(f));
+	CHECK(memcmp(f, "18:0:,5:alive,4:3000,,", sz) == 0);
+	CHECK(decode(f, sz, &body, &m) == 0 && m.cmd == W_ALIVE);
+	CHECK(mesh_is_alive(body, sz - 4));
+	CHECK(mesh_get_alive(&m, &ms) == 0 && ms == 3000);
+	sz = mesh_put_alive(f, sizeof(f), MESH_ALIVE_MIN);
+	CHECK(decode(f, sz, &body, &m) == 0);
+	CHECK(mesh_get_alive(&m, &ms) == 0 && ms == MESH_ALIVE_MIN);
+	CHECK(mesh_put_alive(f, 4, 3000) > 4);
+	/* what the send child must not take for one */
+	CHECK(!mesh_is_alive("0:,5:alivf,", 11));
+	CHECK(!mesh_is_alive("0:,5:alive", 10));
+	CHECK(!mesh_is_alive("2:n1,5:alive,4:3000,", 20));
+	CHECK(!mesh_is_alive("0:,3:msg,5:alive,", 17));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK((b = frame_of(buf, bad[i], &m)) != NULL);
+		errno = 0;
+		CHECKF(mesh_get_alive(&m, &ms) == -1 && errno == EBADMSG,
+		    "alive %zu", i);
+	}
+	return (0);
+}
+
 static const struct tcase cases[] = {
     {"HOPS: two digits, one parser", t_hops},
     {"msg: encode, decode, HOPS in place", t_msg},
@@ -259,6 +300,8 @@ static const struct tcase cases[] = {
     {"done and lost: ranges both ways; a client's done", t_answer},
     {"ping, pong, a client's pong", t_ping_pong},
     {"a client's lost names the nodes", t_client_lost},
+    {"alive: encode, decode, told from data at a glance; bad MS refused",
+	t_alive},
 };
 
 int

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../cmd/quilt-relay/alive.h"
 #include "../../cmd/quilt-relay/children.h"
+#include "../../cmd/quilt-relay/conns.h"
 #include "../../cmd/quilt-relay/e2e.h"
 #include "../../cmd/quilt-relay/flood.h"
 #include "../../cmd/quilt-relay/hops.h"
@@ -295,6 +297,89 @@ t_reader_refuses(void)
 	return (0);
 }
 
+/*
+ * Turns of the loop from *t, dt ms apart, each polling ready (or not) with
+ * timeout ms; what alive_tick asks for is ignored (the turns are fixed).
+ */
+static void
+turns(long long *t, int n, long long dt, int ready, int timeout)
+{
+	for (int i = 0; i < n; i++) {
+		long long next = -1;
+
+		alive_tick(*t, &next);
+		alive_poll(ready, timeout);
+		*t += dt;
+	}
+}
+
+static int
+t_dead_timer(void)
+{
+	struct peer *p;
+	long long t = 1000000, next = -1;
+	char f[64];
+	const char *body;
+	size_t len = mesh_put_alive(f, sizeof(f), 3000), blen;
+	struct conn *c;
+
+	setup();
+	conns_init();
+	alive_init(3000);
+	p = relay_peer("b");
+	/* Heard once a second for 10 s: alive. */
+	for (int i = 0; i < 10; i++) {
+		turns(&t, 20, 50, 1, 50);
+		alive_heard(p->nidx);
+	}
+	CHECK(p->up && ctr.dead == 0);
+	/* (no child: no keep-alive queued) */
+	CHECK(ctr.alive_out == 0);
+	/* Not read for 10 s (our queues full): its time does not run. */
+	turns(&t, 1000, 10, 0, 10);
+	CHECK(p->up && ctr.dead == 0);
+	/* A turn of 10 s (stopped, or busy) after a poll of 500 ms counts
+	 * 600 ms; so do four more. */
+	turns(&t, 1, 10000, 1, 500);
+	turns(&t, 1, 10000, 1, 500);
+	turns(&t, 1, 10000, 1, 500);
+	turns(&t, 1, 10000, 1, 500);
+	turns(&t, 1, 10000, 1, 500);
+	CHECK(p->up && ctr.dead == 0);
+	/* Read and silent: dead within -W (600 * 5 = 3000 already, or one
+	 * more turn). */
+	turns(&t, 2, 10, 1, 10);
+	CHECKF(!p->up && ctr.dead == 1, "up %d dead %llu", p->up,
+	    (unsigned long long)ctr.dead);
+	CHECK(alive_dead(p->nidx));
+	/* Its session up again: the link waits for its keep-alive. */
+	CHECK(to_reader(0,
+		  (const char *[]){"up", "b", "0002", "65536", "127.0.0.1:5",
+		      NULL}) == 0);
+	CHECK(!p->up && p->held);
+	turns(&t, 1000, 10, 1, 10);
+	CHECK(ctr.dead == 1);
+	/* A keep-alive on its connection to us: it answers again, and the
+	 * reader brings the link up. */
+	CHECK((c = conn_open(9, L.gen, "b", 1, "0002", 4)) != NULL);
+	CHECK(c->nidx == p->nidx);
+	if (frame_parse(f, len, len, &body, &blen) <= 0)
+		abort();
+	CHECK(conn_frame(c, 0, f, len, body, blen) == 0);
+	CHECK(!alive_dead(p->nidx));
+	CHECK(p->up && !p->held);
+	CHECK(ctr.alive_in == 1 && ctr.bad == 0);
+	/* Its own dead time, if longer than ours, would be the link's. */
+	CHECK(A.says[p->nidx] == 3000);
+	/* A malformed one drops that connection (counted malformed). */
+	CHECK(conn_frame(c, 0, "19:0:,5:alive,5:hello,,", 23,
+		  "0:,5:alive,5:hello,", 19) == 0);
+	CHECK(ctr.bad == 1 && ctr.alive_in == 1);
+	conn_close(c);
+	(void)next;
+	return (0);
+}
+
 static const struct tcase cases[] = {
     {"node table: an id table that cannot be allocated makes no node",
 	t_alloc_fails},
@@ -306,6 +391,9 @@ static const struct tcase cases[] = {
     {"routes: breadth first over links both ends list; lost counted", t_routes},
     {"the reader refuses what a child may not say (verb, arity)",
 	t_reader_refuses},
+    {"dead timer: counts only turns that read relays, each no more than "
+     "its poll and a little; a dead relay's link waits for its keep-alive",
+	t_dead_timer},
 };
 
 int
