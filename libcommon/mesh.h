@@ -3,7 +3,8 @@
  * clients (quilt-protocol(5)), one decoder and one encoder each:
  *
  *   [DEST, "msg", ORIGIN, HOPS, ID, FLAGS, PART...]    DEST: a node or "all"
- *   ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR...]  link state
+ *   ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR..., OPTION...]
+ *                                                      link state
  *   [ORIGIN, "done", WRITER, HOPS, RANGE...]           WRITER wrote them
  *   [ORIGIN, "lost", NODE, HOPS, RANGE...]             NODE never will
  *   [DEST, "ping", ORIGIN, HOPS, TAG, SEQ, PAYLOAD]
@@ -82,19 +83,40 @@ char *mesh_put_msg(char *out, size_t body, const char *dest, size_t destlen,
     const char *origin, size_t originlen, int hops, uint64_t id, char flags,
     const char *parts, size_t plen, char **hops_out);
 
-/* ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR...] */
+/*
+ * ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR..., OPTION...]: an
+ * OPTION is a part that starts with '+' (no node name does).  The one the
+ * codec reads is "+life=MS", the milliseconds the record has left to live
+ * (0: it is withdrawn); a record without it has life -1.
+ */
+#define MESH_LIFE_MAX 4294967295LL
 struct mesh_route {
 	struct mesh_str node, inst, addr;
 	uint64_t seq;
-	struct frame_iter nbrs; /* the neighbours: frame_next_part */
+	long long life; /* 0..MESH_LIFE_MAX, or -1: none said */
+	struct frame_iter nbrs; /* neighbours and options: frame_next_part */
 };
 
-/* INSTANCE must be an instance id, ADDR shorter than ADDR_STRLEN. */
+/*
+ * INSTANCE must be an instance id, ADDR shorter than ADDR_STRLEN, and a
+ * "+life=" option, if any, one number 0..MESH_LIFE_MAX, given once.
+ */
 int mesh_get_route(const struct wire_msg *m, struct mesh_route *r);
 
-/* The whole frame: its size; written at out only when it fits in cap. */
+/*
+ * The whole frame, with "+life=MS" last unless life is -1: its size;
+ * written at out only when it fits in cap.
+ */
 size_t mesh_put_route(char *out, size_t cap, const char *node, const char *inst,
-    uint64_t seq, const char *addr, const char *const *nbr, int nnbr);
+    uint64_t seq, const char *addr, const char *const *nbr, int nnbr,
+    long long life);
+
+/*
+ * The order of instance ids (lowercase hex, at most WIRE_INST_MAX digits)
+ * as numbers: "ff" before "100", "0a" equal to "a".  <0, 0 or >0, as
+ * strcmp.
+ */
+int mesh_inst_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /* [ORIGIN, "done"|"lost", NODE, HOPS, RANGE...] */
 struct mesh_answer {

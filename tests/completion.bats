@@ -127,7 +127,7 @@ synopsis_flags() {
 	run comp quilt-relay -
 	[ "$output" = "-0 -A -h -j -k -l -M -N -n -P -Q -q -s -v -V -W" ]
 	run comp quilt-mesh -
-	[ "$output" = "-d -k -s" ]
+	[ "$output" = "-6 -d -H -k -s" ]
 	run comp quilt-listen -q -R
 	[ "$output" = -R ]
 	# an operand ends the options ('+'): no flags after it

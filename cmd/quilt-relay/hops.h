@@ -54,8 +54,10 @@ struct peer {
 	/* Leaf: a record per run of data frames in l.q, oldest first. */
 	struct lmeta *lq;
 	size_t lq_head, lq_count;
-	/* Relay: link state records due to it (flood.c). */
-	uint8_t lsa_due[NODES_MAX / 8], olsa_due[NODES_MAX / 8];
+	/* Relay: link state records due to it (flood.c): each node's
+	 * record, its second instance's, its withdrawal. */
+	uint8_t lsa_due[NODES_MAX / 8], olsa_due[NODES_MAX / 8],
+	    dlsa_due[NODES_MAX / 8];
 };
 
 struct hops {

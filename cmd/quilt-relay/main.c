@@ -194,6 +194,29 @@ make_instance(void)
 }
 
 /*
+ * The link state's refresh interval and maximum age, from the environment
+ * (quilt-relay(1), ENVIRONMENT): seconds, fractions allowed.
+ */
+static void
+intervals(void)
+{
+	const char *r = getenv("QUILT_RELAY_REFRESH");
+	const char *m = getenv("QUILT_RELAY_MAXAGE");
+	long long refresh = LS_REFRESH_DEF, maxage;
+
+	if (r != NULL && *r != '\0')
+		refresh = parse_ms(r, LS_REFRESH_MIN, LS_REFRESH_MAX,
+		    "QUILT_RELAY_REFRESH");
+	maxage = refresh * LS_MAXAGE_FACTOR;
+	if (maxage > LS_MAXAGE_MAX)
+		maxage = LS_MAXAGE_MAX;
+	if (m != NULL && *m != '\0')
+		maxage = parse_ms(m, 2 * refresh, LS_MAXAGE_MAX,
+		    "QUILT_RELAY_MAXAGE (at least twice the refresh)");
+	ls_intervals(refresh, maxage);
+}
+
+/*
  * Ready once every peer of the command line was tried: up, or down for
  * now (its child keeps trying), so that a script that starts sending at
  * once finds the links that can be up.
@@ -223,7 +246,6 @@ ready(void)
 		log_die(EX_OSERR, "ready file %s", conf.ready);
 	M.ready_done = 1;
 	log_warnx("%s listening on %s", conf.me, L.bound);
-	LS.n[0].cur.seq = LS.myseq;
 }
 
 static noreturn void
@@ -237,8 +259,10 @@ run(void)
 		    ((sink_empty(&LO.out) && hops_idle()) ||
 			now >= M.stop_deadline))
 			finish();
-		if (!M.stopping)
+		if (!M.stopping) {
 			children_tick(now, &next);
+			lsa_tick(now, &next);
+		}
 		alive_tick(now, &next);
 		if (!M.peers_started && L.bound[0]) {
 			/* Now they can be told where we are. */
@@ -451,6 +475,8 @@ main(int argc, char *argv[])
 	    children_init(on_listen_child, on_peer) == -1)
 		log_die(EX_OSERR, "memory");
 	ls_init(conf.inst);
+	intervals();
+	flood_init();
 	alive_init(conf.wait_ms);
 	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||

@@ -9,6 +9,10 @@
  * (the spawner of children.c is one that fails), so that a server-connect
  * adds a peer whose child never runs.
  *
+ * After the target, time passes: links said down are down, and then every
+ * record's life is over (lsa_tick past the maximum age: records dropped,
+ * routes again, our own record made again).
+ *
  * The first byte of the input picks the target and how it runs:
  *   bits 0-2  0, 6: frames of the listen child, to listen_frame
  *             1, 7: frames of a connection, to conn_frame (relay_frame for
@@ -57,6 +61,7 @@
 #include "../../cmd/quilt-relay/ping.h"
 #include "../../cmd/quilt-relay/reader.h"
 #include "log.h"
+#include "net.h"
 
 /* What main.c defines. */
 struct conf conf;
@@ -183,6 +188,7 @@ reset(int oformat)
 	nodes_init(ME);
 	ls_init(MY_INST);
 	alive_init(3000);
+	flood_init();
 	LS.myseq = 4;
 	n1 = fake_node("n1", "000660d795e8950834b4", 1);
 	n3 = fake_node("n3", "000660d795ea87b9b0f9", 2);
@@ -490,10 +496,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reset(data[0] >> 3 & 3);
 	b = copy(data + 1, size - 1);
 	target(data[0], b, size - 1, 0);
-	/* Time passes: a link said down stays down after its grace. */
+	/* Time passes: a link said down stays down after its grace; then
+	 * every record's life is over, and ours is made again. */
 	for (int i = 0; i < H.n; i++)
 		if (H.p[i].used && H.p[i].down_at)
 			peer_down(&H.p[i]);
+	drain();
+	{
+		long long next = -1;
+
+		lsa_tick(net_now_ms() + LS.maxage + 1, &next);
+	}
 	drain();
 	if (data[0] & 0x80)
 		ctl_all();
