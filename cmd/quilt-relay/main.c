@@ -26,6 +26,7 @@
 #include "clients.h"
 #include "conns.h"
 #include "control.h"
+#include "discover.h"
 #include "e2e.h"
 #include "flood.h"
 #include "forward.h"
@@ -62,8 +63,8 @@ static noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size]\n"
-	    "                   [-P file] -n name [peer ...]\n"
+	    "usage: quilt-relay [-0NjqvV] [-A address] [-D mesh] [-k keyfile] [-l address]\n"
+	    "                   [-M size] [-P file] -n name [peer ...]\n"
 	    "       quilt-relay [-j] -Q control command\n");
 	exit(status);
 }
@@ -108,7 +109,8 @@ reap(void *arg, int sig)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		if (children_reaped(pid, st, M.stopping) == REAPED_LISTEN_NEVER)
+		if (!(conf.mesh && discover_reaped(pid, st)) &&
+		    children_reaped(pid, st, M.stopping) == REAPED_LISTEN_NEVER)
 			log_diex(EX_OSERR,
 			    "quilt-listen could not listen on %s", conf.listen);
 }
@@ -122,6 +124,9 @@ stop(void *arg, int sig)
 	}
 	M.stopping = 1;
 	M.stop_deadline = net_now_ms() + STOP_MS;
+	/* Withdrawn from the network first. */
+	if (conf.mesh)
+		discover_stop();
 	/* No more in: the listen child goes first. */
 	listen_closed();
 	remove_files();
@@ -225,6 +230,8 @@ run(void)
 			M.peers_started = 1;
 			for (int i = 0; i < M.nargpeers; i++)
 				(void)peer_add(M.argpeers[i], 1);
+			if (conf.mesh)
+				discover_start();
 		}
 		if (!M.ready_done && L.bound[0] && fixed_reported())
 			ready();
@@ -251,6 +258,8 @@ run(void)
 		 * the next hops goes out with the rest, just below. */
 		if (conf.spread)
 			sd_tick(now, &next);
+		if (conf.mesh && !M.stopping)
+			discover_tick(now, &next);
 		for (int i = 0; i < H.n; i++) {
 			struct peer *p = &H.p[i];
 
@@ -305,15 +314,15 @@ main(int argc, char *argv[])
 {
 	const char *ctl = NULL, *why;
 	struct addr a;
-	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
-		seen_Q = 0, seen_s = 0;
+	int ch, seen_A = 0, seen_D = 0, seen_l = 0, seen_M = 0, seen_n = 0,
+		seen_P = 0, seen_Q = 0, seen_s = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
 	conf.listen = ":1601";
-	while ((ch = getopt(argc, argv, "+0A:hjk:l:M:Nn:P:Q:qs:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "+0A:D:hjk:l:M:Nn:P:Q:qs:vV")) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -325,6 +334,14 @@ main(int argc, char *argv[])
 				log_diex(EX_USAGE, "bad address %s: %s", optarg,
 				    why);
 			conf.announce = optarg;
+			break;
+		case 'D':
+			opt_once(&seen_D, ch);
+			if (!discover_mesh_ok(optarg))
+				log_diex(EX_USAGE,
+				    "bad mesh name: %s (want 1 to 64 of A-Z a-z 0-9 . _ -, not \"all\")",
+				    optarg);
+			conf.mesh = optarg;
 			break;
 		case 'h':
 			usage(0);
@@ -396,6 +413,10 @@ main(int argc, char *argv[])
 		log_diex(EX_USAGE, "bad address %s: %s", conf.listen, why);
 	if (a.kind == ADDR_UDP)
 		log_diex(EX_USAGE, "%s: this build has no udp transport",
+		    conf.listen);
+	if (conf.mesh && a.kind != ADDR_TCP)
+		log_diex(EX_USAGE,
+		    "-D: %s: discovery publishes a TCP port, not a Unix socket",
 		    conf.listen);
 	for (int i = 0; i < argc; i++) {
 		if (addr_parse(argv[i], 0, &a, &why) == -1)
