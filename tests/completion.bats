@@ -125,7 +125,7 @@ synopsis_flags() {
 	run comp quilt-send -
 	[ "$output" = "-0 -a -N -d -h -k -M -n -q -r -v -V -w -x" ]
 	run comp quilt-relay -
-	[ "$output" = "-0 -A -h -j -k -l -M -N -n -P -Q -q -s -v -V -W" ]
+	[ "$output" = "-0 -A -D -h -j -k -l -M -N -n -P -Q -q -s -v -V -W" ]
 	run comp quilt-mesh -
 	[ "$output" = "-6 -d -H -k -s" ]
 	run comp quilt-listen -q -R

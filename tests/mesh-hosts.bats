@@ -56,18 +56,22 @@ start_relay_in() {
 	RADDR=$(head -n 1 "$ready")
 }
 
-@test "link state ages: a relay whose cable is pulled, or whose host stops, leaves every routing table and dot within the maximum age (4 s), and is back once it is" {
+@test "link state ages: a relay whose cable is pulled, or whose host stops, leaves every routing table and dot within the maximum age (4 s), and is back once it is (a dead time of 60 s: keep-alives do not find it first)" {
 	setup_hosts 3
 	# (a maximum age of 4 refreshes, not 3: room for a loaded machine)
 	export QUILT_RELAY_REFRESH=1 QUILT_RELAY_MAXAGE=4
-	mesh_up -H "$HDIR" line 3
+	# a line n1 - n2 - n3, one a host, whose dead time (-W 60) is far
+	# beyond this test: what takes n3 away is its record running out
+	start_relay_in 1 n1 -W 60 -l 198.18.0.1:0
+	start_relay_in 2 n2 -W 60 -l 198.18.0.2:0 "$(addr n1)"
+	start_relay_in 3 n3 -W 60 -l 198.18.0.3:0 "$(addr n2)"
 	wait_routes n1 "n2 n2 1" "n3 n2 2"
 	wait_routes n2 "n1 n1 1" "n3 n3 1"
 
 	hosts cut 3
 	# Nothing is closed (n2's connection to n3 waits for TCP, which
-	# does not give up for minutes): n3's record, no longer refreshed,
-	# runs out.
+	# does not give up for minutes, and for the dead time): n3's record,
+	# no longer refreshed, runs out.
 	wait_routes -t 7 n1 "n2 n2 1"
 	wait_routes -t 7 n2 "n1 n1 1"
 	[ "$(ctl n1 dot)" = "$(dot_of n1 n2)" ]
@@ -93,7 +97,7 @@ start_relay_in() {
 	run hosts exec 1 quilt-send -w 10 -d n3 "$(addr n1)" back
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$(cat "$M/n3.out")" = "$(printf 'n1\tback')" ]
+	[ "$(cat "$T/n3.out")" = "$(printf 'n1\tback')" ]
 }
 
 @test "a forged record of the largest order for a live relay (instance of 32 f's, sequence 2^64-1, no links), from a peer that leaves at once: n3 withdraws it and every route is back within the refresh interval (2 s; the maximum age is 6 s)" {
@@ -253,10 +257,14 @@ start_relay_in() {
 	[ "$(cat "$M/n3.out")" = "$(printf 'n1\tsealed')" ]
 }
 
-@test "QUILT_RELAY_REFRESH and QUILT_RELAY_MAXAGE out of bounds: one line, exit 64" {
+@test "QUILT_RELAY_REFRESH and QUILT_RELAY_MAXAGE out of bounds: one line and the usage, exit 64" {
+	local usage
+	usage=$(quilt-relay --help | sed '/^  -/,$d')
 	QUILT_RELAY_REFRESH=0.05 run -64 --separate-stderr quilt-relay -n a -l 127.0.0.1:0
-	[ "$stderr" = "quilt-relay: QUILT_RELAY_REFRESH must be 0.100..3600.000 seconds: 0.05" ]
+	[ "$stderr" = "quilt-relay: QUILT_RELAY_REFRESH must be 0.100..3600.000 seconds: 0.05"$'\n'"$usage" ]
 	QUILT_RELAY_REFRESH=1 QUILT_RELAY_MAXAGE=1.5 run -64 --separate-stderr quilt-relay -n a -l 127.0.0.1:0
-	[ "$stderr" = "quilt-relay: QUILT_RELAY_MAXAGE (at least twice the refresh) must be 2.000..10800.000 seconds: 1.5" ]
-	QUILT_RELAY_REFRESH=x run -64 quilt-relay -n a -l 127.0.0.1:0
+	[ "$stderr" = "quilt-relay: QUILT_RELAY_MAXAGE (at least twice the refresh) must be 2.000..10800.000 seconds: 1.5"$'\n'"$usage" ]
+	QUILT_RELAY_REFRESH=x run -64 --separate-stderr quilt-relay -n a -l 127.0.0.1:0
+	[ "$stderr" = "quilt-relay: QUILT_RELAY_REFRESH: not a number: 'x'"$'\n'"$usage" ]
+	[ -z "$output" ]
 }

@@ -27,6 +27,7 @@
 #include "clients.h"
 #include "conns.h"
 #include "control.h"
+#include "discover.h"
 #include "e2e.h"
 #include "flood.h"
 #include "forward.h"
@@ -63,6 +64,7 @@ static struct {
 static const struct opt options[] = {
 	{'0', "null", NULL, "messages end with NUL, not newline"},
 	{'A', "announce", "address", "the address other relays reach us at"},
+	{'D', "discover", "mesh", "find the relays of MESH here by DNS-SD (Avahi)"},
 	{'j', "json", NULL, "JSON lines (output, -Q answers)"},
 	{'k', "key", "keyfile", "seal every link with the key in KEYFILE (twice: either)"},
 	{'l', "listen", "address", "where to listen (default :1601)"},
@@ -80,7 +82,7 @@ static const struct opt options[] = {
 	{0, NULL, NULL, NULL},
 };
 static const struct opt_prog prog = {
-	"usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size] [-P file] [-s port] [-W seconds] -n name [peer ...]\n"
+	"usage: quilt-relay [-0NjqvV] [-A address] [-D mesh] [-k keyfile] [-l address] [-M size] [-P file] [-s port] [-W seconds] -n name [peer ...]\n"
 	"       quilt-relay [-j] -Q control command",
 	options, EX_USAGE,
 };
@@ -126,7 +128,8 @@ reap(void *arg, int sig)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		if (children_reaped(pid, st, M.stopping) == REAPED_LISTEN_NEVER)
+		if (!(conf.mesh && discover_reaped(pid, st)) &&
+		    children_reaped(pid, st, M.stopping) == REAPED_LISTEN_NEVER)
 			log_diex(EX_OSERR,
 			    "quilt-listen could not listen on %s", conf.listen);
 }
@@ -140,6 +143,9 @@ stop(void *arg, int sig)
 	}
 	M.stopping = 1;
 	M.stop_deadline = net_now_ms() + STOP_MS;
+	/* Withdrawn from the network first. */
+	if (conf.mesh)
+		discover_stop();
 	/* No more in: the listen child goes first. */
 	listen_closed();
 	remove_files();
@@ -269,6 +275,8 @@ run(void)
 			M.peers_started = 1;
 			for (int i = 0; i < M.nargpeers; i++)
 				(void)peer_add(M.argpeers[i], 1);
+			if (conf.mesh)
+				discover_start();
 		}
 		if (!M.ready_done && L.bound[0] && fixed_reported())
 			ready();
@@ -295,6 +303,8 @@ run(void)
 		 * the next hops goes out with the rest, just below. */
 		if (conf.spread)
 			sd_tick(now, &next);
+		if (conf.mesh && !M.stopping)
+			discover_tick(now, &next);
 		for (int i = 0; i < H.n; i++) {
 			struct peer *p = &H.p[i];
 
@@ -349,8 +359,8 @@ main(int argc, char *argv[])
 {
 	const char *ctl = NULL, *why;
 	struct addr a;
-	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
-		seen_Q = 0, seen_s = 0, seen_W = 0;
+	int ch, seen_A = 0, seen_D = 0, seen_l = 0, seen_M = 0, seen_n = 0,
+		seen_P = 0, seen_Q = 0, seen_s = 0, seen_W = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
@@ -369,6 +379,14 @@ main(int argc, char *argv[])
 			if (addr_parse(optarg, 0, &a, &why) == -1)
 				opt_usage("bad address %s: %s", optarg, why);
 			conf.announce = optarg;
+			break;
+		case 'D':
+			opt_once(&seen_D, ch);
+			if (!discover_mesh_ok(optarg))
+				opt_usage(
+				    "bad mesh name: %s (want 1 to 64 of A-Z a-z 0-9 . _ -, not \"all\")",
+				    optarg);
+			conf.mesh = optarg;
 			break;
 		case 'j':
 			conf.json = 1;
@@ -443,6 +461,10 @@ main(int argc, char *argv[])
 		opt_usage("bad address %s: %s", conf.listen, why);
 	if (a.kind == ADDR_UDP)
 		opt_usage("%s: this build has no udp transport", conf.listen);
+	if (conf.mesh && a.kind != ADDR_TCP)
+		opt_usage(
+		    "-D: %s: discovery publishes a TCP port, not a Unix socket",
+		    conf.listen);
 	for (int i = 0; i < argc; i++) {
 		if (addr_parse(argv[i], 0, &a, &why) == -1)
 			opt_usage("bad peer address %s: %s", argv[i], why);

@@ -9,7 +9,7 @@
  * value or a callback it was given):
  *   main.c                      options, set-up, the loop, signals, exit
  *   reader.c control.c          the one reader of child frames; the
- *                               control socket
+ *   discover.c                  control socket; discovery by DNS-SD (-D)
  *   clients.c forward.c ping.c  a client's messages (and standard
  *   flood.c alive.c             input's); frames passing through; pings;
  *                               link state flooding; keep-alives and the
@@ -64,6 +64,7 @@ struct conf {
 	char inst[WIRE_INST_MAX + 1];
 	const char *spread; /* -s: the Spread daemon's address, or NULL */
 	long long wait_ms; /* -W: a silent relay's link is dead after it */
+	const char *mesh; /* -D: the mesh name to discover, or NULL */
 };
 
 /* What the control command "counters" shows. */
