@@ -216,11 +216,11 @@ route_in(const struct wire_msg *m, int from)
 	}
 }
 
-void
-announce(struct peer *p, const char *local)
+/* The server-connect frame for p's relay, into f: where it reaches us. */
+static size_t
+where_we_are(char *f, size_t cap, const char *local)
 {
-	char addr[ADDR_STRLEN], f[ADDR_STRLEN + 64];
-	size_t sz;
+	char addr[ADDR_STRLEN];
 
 	if (conf.announce) {
 		snprintf(addr, sizeof(addr), "%s", conf.announce);
@@ -241,7 +241,15 @@ announce(struct peer *p, const char *local)
 		if (wildcard(L.bound))
 			snprintf(F.addr, sizeof(F.addr), "%s", addr);
 	}
-	sz = mesh_put_ctl1(f, sizeof(f), "server-connect", addr);
+	return (mesh_put_ctl1(f, cap, "server-connect", addr));
+}
+
+void
+announce(struct peer *p, const char *local)
+{
+	char f[ADDR_STRLEN + 64];
+	size_t sz = where_we_are(f, sizeof(f), local);
+
 	if (sz <= sizeof(f))
 		(void)peer_queue(p, f, sz);
 	/* Everything we know, so that it routes at once. */
@@ -253,6 +261,16 @@ announce(struct peer *p, const char *local)
 			bit_set(p->lsa_due, i, 1);
 	}
 	lsa_flush(p);
+}
+
+void
+announce_held(struct peer *p, const char *local)
+{
+	char f[ADDR_STRLEN + 64];
+	size_t sz = where_we_are(f, sizeof(f), local);
+
+	if (sz <= sizeof(f))
+		(void)link_ctl(&p->l, f, sz);
 }
 
 /* Up to a tenth less than the interval, so that relays started together

@@ -45,6 +45,14 @@ void route_in(const struct wire_msg *m, int from);
 void announce(struct peer *p, const char *local);
 
 /*
+ * A relay peer's session is up but its link held (declared dead, its
+ * router yet to speak): server-connect alone, unnumbered, so that a relay
+ * that has no way to us of its own (it let go of one) makes one, and its
+ * keep-alives come by it.
+ */
+void announce_held(struct peer *p, const char *local);
+
+/*
  * At time now: records whose life is over dropped (routes again), and our
  * own made again when the refresh interval is over.  *next (-1: none) is
  * lowered to when it is to be called again.

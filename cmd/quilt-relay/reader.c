@@ -401,6 +401,7 @@ peer_up(struct peer *p, const struct cmsg *m)
 		    p->addr, node);
 		snprintf(p->local, sizeof(p->local), "%s", local);
 		p->held = 1;
+		announce_held(p, local);
 		return;
 	}
 	link_up(p, local);

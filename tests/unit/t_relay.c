@@ -597,6 +597,18 @@ turns(long long *t, int n, long long dt, int ready, int timeout)
 	}
 }
 
+/* Is z among the n bytes at p? */
+static int
+has(const char *p, size_t n, const char *z)
+{
+	size_t zl = strlen(z);
+
+	for (size_t i = 0; i + zl <= n; i++)
+		if (memcmp(p + i, z, zl) == 0)
+			return (1);
+	return (0);
+}
+
 static int
 t_dead_timer(void)
 {
@@ -641,6 +653,11 @@ t_dead_timer(void)
 		  (const char *[]){"up", "b", "0002", "65536", "127.0.0.1:5",
 		      NULL}) == 0);
 	CHECK(!p->up && p->held);
+	/* ...and tells it where we are, unnumbered, so that a relay that let
+	 * go of its own way to us makes one, for its keep-alives. */
+	CHECK(p->l.ctl.end > p->l.ctl.start);
+	CHECK(has(p->l.ctl.base + p->l.ctl.start, p->l.ctl.end - p->l.ctl.start,
+	    "14:server-connect,"));
 	turns(&t, 1000, 10, 1, 10);
 	CHECK(ctr.dead == 1);
 	/* A keep-alive on its connection to us: it answers again, and the
@@ -693,7 +710,8 @@ static const struct tcase cases[] = {
     {"the reader refuses what a child may not say (verb, arity)",
 	t_reader_refuses},
     {"dead timer: counts only turns that read relays, each no more than "
-     "its poll and a little; a dead relay's link waits for its keep-alive",
+     "its poll and a little; a dead relay's link waits for its keep-alive, "
+     "and tells it where we are",
 	t_dead_timer},
 };
 
