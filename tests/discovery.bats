@@ -235,6 +235,8 @@ restarts() {
 	[ "$output" -eq 1 ]
 	grep -qxE 'quilt-relay: -D lab: avahi-(publish|browse): Failed to create client object: Daemon not running; running without discovery until Avahi answers' "$T/n1.err"
 	hosts exec 1 quilt-send -w 10 "198.18.0.1:$(port_of n1)" 'still here'
+	# (written by the relay once it has taken it: wait for it)
+	wait_for file_has "$T/n1.out" 'still here$'
 	[ "$(cat "$T/n1.out")" = "$(printf 'n1\tstill here')" ]
 	run ctl n1 routes
 	[ "$status" -eq 0 ]
@@ -252,6 +254,8 @@ restarts() {
 	[ "${lines[0]}" = "quilt-relay: -D lab: listening on $(head -n 1 "$T/n1.ready"), which no other host reaches" ]
 	[[ ${lines[1]} =~ ^"quilt-relay: -D lab: avahi-"(publish|browse)": not found (Debian has it in avahi-utils); running without discovery until Avahi answers"$ ]]
 	quilt-send -w 10 "$(head -n 1 "$T/n1.ready")" 'still here'
+	# (written by the relay once it has taken it: wait for it)
+	wait_for file_has "$T/n1.out" 'still here$'
 	[ "$(cat "$T/n1.out")" = "$(printf 'n1\tstill here')" ]
 }
 
