@@ -30,6 +30,7 @@ static const struct {
 	CMD("lost",		W_LOST),
 	CMD("duplicate",	W_DUPLICATE),
 	CMD("nop",		W_NOP),
+	CMD("alive",		W_ALIVE),
 };
 #undef CMD
 /* clang-format on */

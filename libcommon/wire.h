@@ -61,6 +61,7 @@ enum wire_cmd {
 	W_LOST,
 	W_DUPLICATE,
 	W_NOP,
+	W_ALIVE,
 };
 
 /* A decoded frame: views into its body. */

@@ -80,20 +80,23 @@ child_close(struct child *ch, const struct conn *c)
 	(void)cmsg_sink(child_sink(ch, c), &m);
 }
 
-/* A relay peer's frames are numbered, but for these. */
+/* A relay's frames that are not numbered: its router's keep-alives go on
+ * to our router, the others (nop, the connection's keep-alive, among them)
+ * are ours. */
 static int
-relay_counted(enum wire_cmd cmd)
+relay_unnumbered(enum wire_cmd c)
 {
-	return (cmd != W_ACK && cmd != W_BYE && cmd != W_ERROR && cmd != W_NOP);
+	return (c == W_ACK || c == W_BYE || c == W_ERROR || c == W_ALIVE ||
+	    c == W_NOP);
 }
 
 /*
  * A frame for the router: every frame of a relay peer but its acks, bye,
- * error and nop (all numbered), a client's msg for any node (numbered), and
- * a client's ping for another node (mine: the ping is not for us).  The
- * whole frame (len bytes at frame) goes, so that the router can pass it on
- * as it is.  1 when taken, 0 when it is not for the router, -1 when the
- * output is full.
+ * error and nop (numbered, but for its keep-alives), a client's msg for any
+ * node (numbered), and a client's ping for another node (mine: the ping
+ * is not for us).  The whole frame (len bytes at frame) goes, so that the
+ * router can pass it on as it is.  1 when taken, 0 when it is not for the
+ * router, -1 when the output is full.
  */
 int
 child_frame(struct child *ch, struct conn *c, const struct wire_msg *m,
@@ -107,7 +110,7 @@ child_frame(struct child *ch, struct conn *c, const struct wire_msg *m,
 	if (c->shake.peer.relay[0] && m->cmd == W_NOP)
 		return (0);
 	if (c->shake.peer.relay[0])
-		counted = relay_counted(m->cmd);
+		counted = !relay_unnumbered(m->cmd);
 	else if (m->cmd == W_MSG)
 		counted = 1;
 	else if (m->cmd == W_PING && !mine)
@@ -153,7 +156,7 @@ child_batch(struct child *ch, struct conn *c)
 			m.cmd = W_MSG;
 		else if (wire_decode(body, len, &m) == -1)
 			break;
-		if (c->shake.peer.relay[0] ? !relay_counted(m.cmd) :
+		if (c->shake.peer.relay[0] ? relay_unnumbered(m.cmd) :
 					     m.cmd != W_MSG)
 			break;
 		off += f;
