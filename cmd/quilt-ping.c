@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "proc.h"
 #include "seal.h"
 #include "wire.h"
 
@@ -265,8 +266,12 @@ main(int argc, char *argv[])
 	char whybuf[256];
 	int ch, seen[128] = {0};
 	enum client_err e;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(2, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	S.interval_ms = 1000;
 	S.timeout_ms = 10000;
@@ -317,6 +322,9 @@ main(int argc, char *argv[])
 		opt_usage("missing the address operand");
 	if (argc > 1)
 		opt_extra(argv[1]);
+	/* The replies are its output (2: every error but "no reply"). */
+	if (stdclosed & PROC_STDOUT)
+		log_diex(2, "standard output is closed");
 	S.addrstr = argv[0];
 	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
 		opt_usage("bad address %s: %s", argv[0], why);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "net.h"
 #include "opt.h"
+#include "proc.h"
 #include "ready.h"
 #include "seal.h"
 
@@ -131,13 +132,13 @@ reap(void *arg, int sig)
 		conns_reaped(&L.cs, pid, st);
 }
 
+/* The ready file and our Unix socket (they go at exit in any case). */
 static void
 remove_files(void)
 {
-	if (L.o.ready)
-		unlink(L.o.ready);
-	if (L.a.kind == ADDR_UNIX && L.lfd != -1)
-		unlink(L.a.path);
+	proc_remove(L.o.ready);
+	if (L.a.kind == ADDR_UNIX)
+		proc_remove(L.a.path);
 }
 
 /* SIGTERM, SIGINT, SIGHUP: stop accepting, finish; a second: now. */
@@ -145,7 +146,7 @@ static void
 stop(void *arg, int sig)
 {
 	if (L.cs.stopping) {
-		remove_files();
+		proc_remove_all();
 		_exit(1);
 	}
 	L.drain_deadline = net_now_ms() +
@@ -252,9 +253,16 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 		if (gai != 0)
 			log_diex(EX_NOHOST, "resolve %s: %s", L.a.host,
 			    gai_strerror(gai));
+		/* clang-format off */
+		if (L.a.kind == ADDR_UNIX && errno == EADDRINUSE)
+			log_diex(EX_OSERR, "bind %s: Address already in use: a live listener answers there, or the file is not a socket",
+			    addrarg);
+		/* clang-format on */
 		log_die(EX_OSERR, "bind %s", addrarg);
 	}
 	if (L.a.kind == ADDR_UNIX) {
+		if (proc_own(L.a.path) == -1)
+			log_die(EX_OSERR, "%s", L.a.path);
 		snprintf(L.bound, sizeof(L.bound), "unix:%s", L.a.path);
 	} else if (L.a.host[0] == '\0') {
 		char host[128];
@@ -338,8 +346,12 @@ main(int argc, char *argv[])
 	const char *why, *addrarg = ":1601";
 	int ch, seen_b = 0, seen_c = 0, seen_e = 0, seen_M = 0, seen_n = 0,
 		seen_P = 0;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->backlog = 20;
@@ -418,6 +430,12 @@ main(int argc, char *argv[])
 	if (o->raw && o->fmt == FMT_NET)
 		opt_usage("-R and -N are exclusive: raw mode has no netstrings");
 	/* clang-format on */
+	/* Standard output is where messages go (the router's, with -C);
+	 * data written to /dev/null would be acknowledged and lost. */
+	if ((stdclosed & PROC_STDOUT) && !o->cmd)
+		log_diex(EX_IOERR, "standard output is closed");
+	if (o->child && (stdclosed & PROC_STDIN))
+		log_diex(EX_IOERR, "standard input is closed");
 	if (addr_parse(addrarg, 1, &L.a, &why) == -1)
 		opt_usage("bad address %s: %s", addrarg, why);
 	if (L.a.kind == ADDR_UDP)

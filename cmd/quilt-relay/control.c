@@ -19,6 +19,7 @@
 #include "lsdb.h"
 #include "net.h"
 #include "nodes.h"
+#include "proc.h"
 #include "sd.h"
 #include "sd_view.h"
 
@@ -316,7 +317,7 @@ control_open(void)
 	if ((CT.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 		 0)) == -1 ||
 	    bind(CT.fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(CT.fd, 8) == -1)
+	    listen(CT.fd, 8) == -1 || proc_own(ctl_path) == -1)
 		return (-1);
 	chmod(ctl_path, 0600);
 	return (loop_add(&loop, CT.fd, POLLIN, on_accept, NULL));
@@ -334,7 +335,7 @@ control_close(void)
 		CT.fd = -1;
 	}
 	if (ctl_path[0])
-		unlink(ctl_path);
+		proc_remove(ctl_path);
 }
 
 int

@@ -36,6 +36,7 @@
 #include "net.h"
 #include "nodes.h"
 #include "opt.h"
+#include "proc.h"
 #include "ping.h"
 #include "reader.h"
 #include "ready.h"
@@ -88,7 +89,7 @@ static void
 remove_files(void)
 {
 	if (conf.ready && M.ready_done)
-		unlink(conf.ready);
+		proc_remove(conf.ready);
 	control_close();
 	if (conf.spread)
 		sd_close();
@@ -134,6 +135,7 @@ stop(void *arg, int sig)
 {
 	if (M.stopping) {
 		remove_files();
+		proc_remove_all();
 		_exit(1);
 	}
 	M.stopping = 1;
@@ -323,8 +325,12 @@ main(int argc, char *argv[])
 	struct addr a;
 	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
 		seen_Q = 0, seen_s = 0;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN);
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
@@ -390,6 +396,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* Messages for this node (or -Q's answer) go there; a closed
+	 * standard input is only no local messages. */
+	if (stdclosed & PROC_STDOUT)
+		log_diex(EX_IOERR, "standard output is closed");
 	if (ctl) {
 		if (argc < 1)
 			opt_usage("missing the control command operand");

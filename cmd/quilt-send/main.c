@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "net.h"
 #include "opt.h"
+#include "proc.h"
 #include "seal.h"
 #include "send.h"
 
@@ -577,8 +578,12 @@ main(int argc, char *argv[])
 	struct opts *o = &O;
 	const char *why;
 	int ch, seen_M = 0, seen_n = 0, seen_w = 0, seen_d = 0, seen_k = 0;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->maxmsg = 16 * 1024 * 1024;
@@ -662,6 +667,11 @@ main(int argc, char *argv[])
 		In.args = argv + 1;
 		In.nargs = argc - 1;
 	}
+	/* Input and replies: /dev/null would lose them without a word. */
+	if ((stdclosed & PROC_STDIN) && (argc == 1 || o->child))
+		log_diex(EX_IOERR, "standard input is closed");
+	if (stdclosed & PROC_STDOUT)
+		log_diex(EX_IOERR, "standard output is closed");
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	if (!o->node[0])
