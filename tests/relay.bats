@@ -25,8 +25,8 @@ num='[0-9]+(\.[0-9]+)?'
 	[ "$(wc -l <"$T/a.ready")" -eq 2 ]
 	[[ $aaddr =~ ^127\.0\.0\.1:[0-9]+$ ]]
 	[ "${aaddr##*:}" -gt 0 ]
-	[ "$(sed -n 2p "$T/a.ready")" = "control unix:/tmp/quilt-relay-a-$apid.ctl" ]
-	[ -S "/tmp/quilt-relay-a-$apid.ctl" ]
+	[ "$(sed -n 2p "$T/a.ready")" = "control unix:$T/quilt-relay-a.ctl" ]
+	[ -S "$T/quilt-relay-a.ctl" ]
 	# the outgoing side may come just after the ready file
 	wait_for "[ \$(count_children $apid quilt-send) -eq 1 ]"
 	children "$apid" >"$T/ps"
@@ -511,7 +511,8 @@ hop_limits() {
 	mkdir "$T/x1" "$T/x2"
 	xpids=()
 	for d in x1 x2; do
-		env --default-signal=INT,QUIT quilt-relay -n x -l 127.0.0.1:0 \
+		# two hosts, in effect: a control socket directory each
+		XDG_RUNTIME_DIR=$T/$d env --default-signal=INT,QUIT quilt-relay -n x -l 127.0.0.1:0 \
 			-P "$T/$d/ready" "$aaddr" </dev/null >"$T/$d.out" 2>"$T/$d.err" 3>&- 4>&- &
 		xpids+=($!)
 		track $!

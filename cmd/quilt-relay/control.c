@@ -12,6 +12,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "children.h"
 #include "flood.h"
 #include "hops.h"
@@ -22,6 +23,7 @@
 #include "proc.h"
 #include "sd.h"
 #include "sd_view.h"
+#include "wire.h"
 
 char ctl_path[108];
 
@@ -295,30 +297,79 @@ control_tick(long long now, long long *next)
 		loop_want(&loop, CT.fd, busy < CTL_MAX ? POLLIN : 0);
 }
 
-int
-control_open(void)
+/*
+ * The directory of control sockets: $XDG_RUNTIME_DIR, else /run/user/UID
+ * when it exists (both the user's own, made by the session manager), else
+ * $TMPDIR/quilt-UID (TMPDIR /tmp when unset), made 0700 here and used only
+ * when it is a directory of ours that nobody else may enter: in a shared
+ * /tmp, someone else could have made it first.  With make set, that last
+ * one is made when missing.  0, or -1 with *why.
+ */
+static int
+control_dir(char *dir, size_t len, int make, const char **why)
 {
-	struct sockaddr_un sun;
-	const char *tmp = getenv("TMPDIR");
+	const char *e = getenv("XDG_RUNTIME_DIR"), *tmp = getenv("TMPDIR");
+	struct stat st;
+
+	*why = "path too long";
+	if (e != NULL && e[0] == '/')
+		return ((size_t)snprintf(dir, len, "%s", e) < len ? 0 : -1);
+	snprintf(dir, len, "/run/user/%lu", (unsigned long)geteuid());
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return (0);
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	if ((size_t)snprintf(dir, len, "%s/quilt-%lu", tmp,
+		(unsigned long)geteuid()) >= len)
+		return (-1);
+	if (make && mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		*why = strerror(errno);
+		return (-1);
+	}
+	if (lstat(dir, &st) == -1) {
+		*why = strerror(errno);
+		return (-1);
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		*why = "not a directory of ours with mode 0700";
+		return (-1);
+	}
+	return (0);
+}
+
+int
+control_open(const char **why)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct addr a = {.kind = ADDR_UNIX};
+	char dir[sizeof(ctl_path)];
+	int gai;
 
 	for (int i = 0; i < CTL_MAX; i++)
 		CT.k[i].fd = -1;
-	if (tmp == NULL || !*tmp)
-		tmp = "/tmp";
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(ctl_path, sizeof(ctl_path),
-		"%s/quilt-relay-%s-%ld.ctl", tmp, conf.me,
-		(long)getpid()) >= sizeof(sun.sun_path))
-		snprintf(ctl_path, sizeof(ctl_path), "/tmp/quilt-relay-%ld.ctl",
-		    (long)getpid());
-	strcpy(sun.sun_path, ctl_path);
-	unlink(ctl_path);
-	if ((CT.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		 0)) == -1 ||
-	    bind(CT.fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(CT.fd, 8) == -1 || proc_own(ctl_path) == -1)
+	if (control_dir(dir, sizeof(dir), 1, why) == -1) {
+		snprintf(ctl_path, sizeof(ctl_path), "%s", dir);
 		return (-1);
+	}
+	if ((size_t)snprintf(ctl_path, sizeof(ctl_path),
+		"%s/quilt-relay-%s.ctl", dir, conf.me) >= sizeof(a.path)) {
+		*why = "path too long";
+		return (-1);
+	}
+	strcpy(a.path, ctl_path);
+	/* A relay of this name killed with kill -9 left it: replaced. */
+	if ((CT.fd = net_listen(&a, SOCK_STREAM, 8, &ss, &sslen, &gai)) == -1) {
+		*why = errno == EADDRINUSE ?
+		    "in use: a relay of this name is running" :
+		    strerror(errno);
+		return (-1);
+	}
+	if (proc_own(ctl_path) == -1) {
+		*why = strerror(errno);
+		return (-1);
+	}
 	chmod(ctl_path, 0600);
 	return (loop_add(&loop, CT.fd, POLLIN, on_accept, NULL));
 }
@@ -360,9 +411,21 @@ control_client(const char *ctl, const char *cmd, int json)
 		if (!path[0])
 			log_diex(EX_UNAVAILABLE, "%s: no control line", ctl);
 	}
+	/* A node name: its socket in the directory control_open uses. */
+	if (strncmp(path, "unix:", 5) != 0 && wire_node_ok(ctl, strlen(ctl)) &&
+	    access(ctl, F_OK) == -1) {
+		char dir[sizeof(ctl_path)];
+		const char *why;
+
+		if (control_dir(dir, sizeof(dir), 0, &why) == -1)
+			log_diex(EX_UNAVAILABLE, "%s: %s", dir, why);
+		snprintf(path, sizeof(path), "unix:%s/quilt-relay-%s.ctl", dir,
+		    ctl);
+	}
 	if (strncmp(path, "unix:", 5) != 0)
 		log_diex(EX_USAGE,
-		    "%s: not a control address (unix:PATH) or ready file", ctl);
+		    "%s: not a control address (unix:PATH), ready file or node name",
+		    ctl);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path + 5) >= sizeof(sun.sun_path))

@@ -456,8 +456,8 @@ main(int argc, char *argv[])
 	    loop_signal(&loop, SIGINT, stop, NULL) == -1 ||
 	    loop_signal(&loop, SIGHUP, stop, NULL) == -1)
 		log_die(EX_OSERR, "signals");
-	if (control_open() == -1)
-		log_die(EX_OSERR, "control socket %s", ctl_path);
+	if (control_open(&why) == -1)
+		log_diex(EX_OSERR, "control socket %s: %s", ctl_path, why);
 	if (conf.spread) {
 		const char *why;
 

@@ -1,0 +1,62 @@
+#!/usr/bin/env bats
+# Careless operators and peers (issues 14 and 16): where a relay's control
+# socket lives and what a kill -9 leaves of it, hello faults that say which,
+# quilt-send -N with a truncated last netstring.
+
+load helpers/relay
+
+# ---- the control socket ------------------------------------------------------
+
+@test "control socket: XDG_RUNTIME_DIR/quilt-relay-NAME.ctl, 0600; after kill -9 the relay of that name replaces it and -Q NAME asks it; a live one is never taken (71)" {
+	start_relay r -l 127.0.0.1:0
+	[ "$(sed -n 2p "$T/r.ready")" = "control unix:$T/quilt-relay-r.ctl" ]
+	[ "$(stat -c %a "$T/quilt-relay-r.ctl")" = 600 ]
+	run --separate-stderr quilt-relay -Q r counters
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	# a second relay named r while r lives: refused, r's socket untouched
+	run --separate-stderr quilt-relay -n r -l 127.0.0.1:0 </dev/null
+	[ "$status" -eq 71 ]
+	[ "$stderr" = "quilt-relay: control socket $T/quilt-relay-r.ctl: in use: a relay of this name is running" ]
+	run quilt-relay -Q r counters
+	[ "$status" -eq 0 ]
+	kill -KILL "$RPID"
+	wait_exit "$RPID"
+	[ -S "$T/quilt-relay-r.ctl" ]
+	run --separate-stderr quilt-relay -Q r counters
+	[ "$status" -eq 69 ]
+	[ "$stderr" = "quilt-relay: connect unix:$T/quilt-relay-r.ctl: Connection refused" ]
+	start_relay r -l 127.0.0.1:0
+	run quilt-relay -Q r counters
+	[ "$status" -eq 0 ]
+	kill -TERM "$RPID"
+	wait_exit "$RPID"
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/quilt-relay-r.ctl" ]
+}
+
+@test "control socket: without XDG_RUNTIME_DIR or /run/user/UID, in TMPDIR/quilt-UID made 0700; one open to others, or not a directory, is refused (71)" {
+	uid=$(id -u)
+	[ ! -d "/run/user/$uid" ] || skip "/run/user/$uid exists: it would be used"
+	mkdir "$T/tmp"
+	d=$T/tmp/quilt-$uid
+	export -n XDG_RUNTIME_DIR
+	unset XDG_RUNTIME_DIR
+	TMPDIR=$T/tmp start_relay r -l 127.0.0.1:0
+	[ "$(sed -n 2p "$T/r.ready")" = "control unix:$d/quilt-relay-r.ctl" ]
+	[ "$(stat -c '%a %u' "$d")" = "700 $uid" ]
+	run env TMPDIR="$T/tmp" quilt-relay -Q r counters
+	[ "$status" -eq 0 ]
+	kill -TERM "$RPID"
+	wait_exit "$RPID"
+	[ ! -e "$d/quilt-relay-r.ctl" ]
+	chmod 0755 "$d"
+	run --separate-stderr env TMPDIR="$T/tmp" quilt-relay -n r -l 127.0.0.1:0 </dev/null
+	[ "$status" -eq 71 ]
+	[ "$stderr" = "quilt-relay: control socket $d: not a directory of ours with mode 0700" ]
+	rmdir "$d"
+	ln -s "$T" "$d"
+	run --separate-stderr env TMPDIR="$T/tmp" quilt-relay -n r -l 127.0.0.1:0 </dev/null
+	[ "$status" -eq 71 ]
+	[ "$stderr" = "quilt-relay: control socket $d: not a directory of ours with mode 0700" ]
+}
