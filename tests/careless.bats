@@ -60,3 +60,26 @@ load helpers/relay
 	[ "$status" -eq 71 ]
 	[ "$stderr" = "quilt-relay: control socket $d: not a directory of ours with mode 0700" ]
 }
+
+# ---- quilt-send's input ------------------------------------------------------
+
+@test "quilt-send -N: a last netstring cut short is 65 once the complete ones before it are written and acknowledged, saying how many" {
+	LOUT=$T/out start_listener -N 127.0.0.1:0
+	run --separate-stderr quilt-send -N "$ADDR" < <(printf '4:1:a,,5:2:bb,,7:5:ab')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "quilt-send: stdin: malformed netstring: the last one is cut short; the 2 messages before it were sent and acknowledged" ]
+	# acknowledged means written: they are there before the listener stops
+	[ "$(cat "$T/out")" = "4:1:a,,5:2:bb,," ]
+	# malformed in the middle, or over the peer's limit: the same, the
+	# rest of the input not sent
+	run --separate-stderr quilt-send -N "$ADDR" < <(printf '4:1:c,,x4:1:d,,')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "quilt-send: stdin: malformed netstring; the 1 message before it was sent and acknowledged" ]
+	[ "$(cat "$T/out")" = "4:1:a,,5:2:bb,,4:1:c,," ]
+	# nothing complete: nothing sent, 65 all the same
+	run --separate-stderr quilt-send -N "$ADDR" < <(printf '7:5:ab')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "quilt-send: stdin: malformed netstring: the last one is cut short; the 0 messages before it were sent and acknowledged" ]
+	stop_listener
+	[ "$(cat "$T/out")" = "4:1:a,,5:2:bb,,4:1:c,," ]
+}

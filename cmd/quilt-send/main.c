@@ -47,6 +47,11 @@ static struct {
 	int progress; /* a progress line on a terminal */
 	long long next_progress;
 	uint64_t acked_said; /* -C: what the router was last told */
+	/* A message of the input that cannot be sent: the ones before it
+	 * still go, then this is the exit status. */
+	int bad;
+	uint64_t bad_after;
+	char bad_why[256];
 } M;
 
 static void on_sock(void *arg, int fd, int revents);
@@ -440,9 +445,20 @@ run(void)
 		long long now = net_now_ms(), wait = -1;
 		short ev = POLLIN;
 
-		st = O.child ? child_pump(&In, &S, &O, why, sizeof(why)) :
-			       pump(&In, &S, &O, why, sizeof(why));
-		if (st != 0)
+		st = 0;
+		if (O.child)
+			st = child_pump(&In, &S, &O, why, sizeof(why));
+		else if (!M.bad)
+			st = pump(&In, &S, &O, why, sizeof(why));
+		if (st == EX_DATAERR && !O.child) {
+			/* The input ends there; what came before is sent. */
+			M.bad = st;
+			M.bad_after = S.link.n_queued;
+			snprintf(M.bad_why, sizeof(M.bad_why), "%s", why);
+			In.eof = 1;
+			In.argi = In.nargs;
+			buf_consume(&In.in, buf_len(&In.in));
+		} else if (st != 0)
 			log_diex(st, "%s", why);
 		if (In.eof && !S.bye_sent && !link_unsent(&S.link) &&
 		    !O.child &&
@@ -476,6 +492,15 @@ run(void)
 			if (E.lost) {
 				e2e_unreached(&E, S.addrstr, O.all);
 				return (1);
+			}
+			if (M.bad) {
+				log_warnx(
+				    "%s; the %" PRIu64
+				    " message%s before it %s sent and acknowledged",
+				    M.bad_why, M.bad_after,
+				    M.bad_after == 1 ? "" : "s",
+				    M.bad_after == 1 ? "was" : "were");
+				return (M.bad);
 			}
 			return (O.use_exit && S.got_exit ? S.exit_status : 0);
 		}
