@@ -41,17 +41,17 @@ static struct input In;
 static struct replies R;
 static struct e2e E;
 static struct {
+	/* A message of the input that cannot be sent: the ones before it
+	 * still go, then this is the exit status. */
+	int bad;
+	uint64_t bad_after;
+	char bad_why[256];
 	struct loop loop;
 	unsigned char key[SEAL_KEYLEN];
 	long long deadline; /* of the whole run, 0 for none */
 	int progress; /* a progress line on a terminal */
 	long long next_progress;
 	uint64_t acked_said; /* -C: what the router was last told */
-	/* A message of the input that cannot be sent: the ones before it
-	 * still go, then this is the exit status. */
-	int bad;
-	uint64_t bad_after;
-	char bad_why[256];
 } M;
 
 static void on_sock(void *arg, int fd, int revents);
