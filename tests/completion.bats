@@ -146,6 +146,13 @@ synopsis_flags() {
 	done
 	run comp quilt-relay -Q "$T/d"
 	[ "$output" = "$T/d1" ]
+	# -Q NODE: the relays whose control sockets are in XDG_RUNTIME_DIR
+	python3 -c 'import socket, sys
+for n in sys.argv[1:]:
+	socket.socket(socket.AF_UNIX).bind(n)' "$T/quilt-relay-n7.ctl" "$T/quilt-relay-m1.ctl"
+	: >"$T/quilt-relay-x1.ctl"
+	(cd "$T/d1" && XDG_RUNTIME_DIR=$T comp quilt-relay -Q n) >"$T/c"
+	[ "$(cat "$T/c")" = n7 ]
 	run comp quilt-mesh -s "$T/"
 	[ "$output" = "$T/d1" ]
 	run comp quilt-mesh -d "$T/d1" -k "$T/key1" ''
