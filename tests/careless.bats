@@ -61,6 +61,16 @@ load helpers/relay
 	[ "$stderr" = "quilt-relay: control socket $d: not a directory of ours with mode 0700" ]
 }
 
+# ---- descriptors ------------------------------------------------------------
+
+@test "quilt-listen -P F unix:PATH with its output closed: 74, one line, and neither F nor PATH is left" {
+	run --separate-stderr timeout 20 bash -c 'exec quilt-listen -P "$1/l.ready" unix:"$1/l.sock" >&-' _ "$T"
+	[ "$status" -eq 74 ]
+	[ "$stderr" = "quilt-listen: standard output is closed" ]
+	[ ! -e "$T/l.ready" ]
+	[ ! -e "$T/l.sock" ]
+}
+
 # ---- quilt-send's input ------------------------------------------------------
 
 @test "quilt-send -N: a last netstring cut short is 65 once the complete ones before it are written and acknowledged, saying how many" {
