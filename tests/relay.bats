@@ -408,7 +408,7 @@ hop_limits() {
 	wait_routes c "a b 2" "b b 1"
 	{ msgns b one; msgns b p1 p2; msgns c 'two words' x; } >"$T/a.in"
 	wait_for lines_at_least "$T/b.out" 2
-	sorted_is "$T/b.out" '{"from":"a","data":"one"}' '{"from":"a","data":["p1","p2"]}'
+	sorted_is "$T/b.out" '{"kind":"msg","from":"a","parts":["one"]}' '{"kind":"msg","from":"a","parts":["p1","p2"]}'
 	wait_for "[ \$(tr -cd '\\0' <'$T/c.out' | wc -c) -ge 1 ]"
 	cmp "$T/c.out" <(printf 'a\ttwo words\tx\0')
 	printf 'a from c\0' >"$T/c.in"

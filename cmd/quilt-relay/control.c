@@ -14,6 +14,7 @@
 
 #include "children.h"
 #include "flood.h"
+#include "fmt.h"
 #include "hops.h"
 #include "log.h"
 #include "lsdb.h"
@@ -48,6 +49,7 @@ peers(FILE *f, int json)
 {
 	for (int i = 0; i < H.n; i++) {
 		struct peer *p = &H.p[i];
+		char a[6 * sizeof(p->addr) + 1];
 
 		if (!p->used)
 			continue;
@@ -55,7 +57,10 @@ peers(FILE *f, int json)
 		fprintf(f, json ?
 		    "{\"node\":\"%s\",\"address\":\"%s\",\"state\":\"%s\",\"kind\":\"%s\",\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 "}\n" :
 		    "%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\n",
-		    p->node[0] ? p->node : "-", p->addr, p->up ? "up" : "down",
+		    p->node[0] ? p->node : "-",
+		    json ? fmt_json_str(a, sizeof(a), p->addr, strlen(p->addr)) :
+			   p->addr,
+		    p->up ? "up" : "down",
 		    p->relay ? "relay" : "leaf", p->sent, p->acked_total);
 		/* clang-format on */
 	}
@@ -79,9 +84,16 @@ nodes(FILE *f, int json, int routes)
 		const char *inst = x->cur.inst[0] ? x->cur.inst : "-";
 		const char *addr = x->cur.addr[0] ? x->cur.addr : "-";
 		int up = idx[j] == 0 || x->via != -1;
+		/* a relay's address and instance come from its route: any
+		 * bytes */
+		char ja[6 * ADDR_STRLEN + 1], ji[6 * WIRE_INST_MAX + 1];
 
 		if (idx[j] == 0)
 			inst = conf.inst, addr = L.bound;
+		if (json) {
+			addr = fmt_json_str(ja, sizeof(ja), addr, strlen(addr));
+			inst = fmt_json_str(ji, sizeof(ji), inst, strlen(inst));
+		}
 		/* clang-format off */
 		if (routes)
 			fprintf(f, json ?
