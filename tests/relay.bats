@@ -195,16 +195,16 @@ gated_go() {
 	run --separate-stderr quilt-ping -j -c 1 -d n5 "$(addr n1)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n5\",\"hops\":4,\"bytes\":56,\"time_ms\":$num\}$ ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n5\",\"hops\":4,\"bytes\":56,\"time_ms\":$num\}$ ]]
 	run --separate-stderr quilt-ping -c 1 -d n5 "$(addr n1)"
 	[ "$status" -eq 0 ]
 	[[ ${lines[1]} =~ ^56\ bytes\ from\ n5:\ seq=1\ hops=4\ time=$num\ ms$ ]]
 	run --separate-stderr quilt-ping -j -c 1 -d n3 "$(addr n1)"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n3\",\"hops\":2, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n3\",\"hops\":2, ]]
 	run --separate-stderr quilt-ping -j -c 1 -d n1 "$(addr n1)"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n1\",\"hops\":0, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n1\",\"hops\":0, ]]
 }
 
 # ring_heal SIGNAL: a ring of 6 loses n2 to SIGNAL, reroutes, gets n2 back.
@@ -619,11 +619,11 @@ leaf_chain() {
 	run --separate-stderr quilt-ping -j -c 1 -W 5 -d dst "$(addr r1)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"dst\",\"hops\":1, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"dst\",\"hops\":1, ]]
 	run --separate-stderr quilt-ping -j -c 1 -W 5 -d dst "$(addr r2)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"dst\",\"hops\":2, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"dst\",\"hops\":2, ]]
 }
 
 # stream_to_dst RELAY: 20000 numbered lines quilt-send -v -d dst to RELAY:
