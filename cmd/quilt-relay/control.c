@@ -111,14 +111,20 @@ nodes(FILE *f, int json, int routes)
 	}
 }
 
-static void
-counters(FILE *f, int json)
+/* The counters, by name, into c; returns how many (-s's with -s only). */
+struct counter {
+	const char *name;
+	uint64_t v;
+};
+
+static int
+counter_table(struct counter *c)
 {
 	const struct {
 		const char *name;
 		uint64_t v;
 		int spread; /* shown with -s only */
-	} c[] = {
+	} all[] = {
 	    {"messages_in", ctr.in, 0},
 	    {"local_in", ctr.local_in, 0},
 	    {"forwarded", ctr.fwd, 0},
@@ -138,13 +144,44 @@ counters(FILE *f, int json)
 	    {"spread_views", sdc.views, 1},
 	    {"spread_held", sdc.held, 1},
 	};
+	int n = 0;
 
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		if (!c[i].spread || conf.spread)
-			fprintf(f,
-			    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
-				   "%s\t%" PRIu64 "\n",
-			    c[i].name, c[i].v);
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!all[i].spread || conf.spread) {
+			c[n].name = all[i].name;
+			c[n++].v = all[i].v;
+		}
+	return (n);
+}
+
+#define COUNTERS_MAX 18
+
+static void
+counters(FILE *f, int json)
+{
+	struct counter c[COUNTERS_MAX];
+	int n = counter_table(c);
+
+	for (int i = 0; i < n; i++)
+		fprintf(f,
+		    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
+			   "%s\t%" PRIu64 "\n",
+		    c[i].name, c[i].v);
+}
+
+void
+control_say_counters(void (*say)(const char *, ...))
+{
+	struct counter c[COUNTERS_MAX];
+	int n = counter_table(c);
+	char line[COUNTERS_MAX * 48];
+	size_t k = 0;
+
+	line[0] = '\0';
+	for (int i = 0; i < n && k < sizeof(line); i++)
+		k += snprintf(line + k, sizeof(line) - k, "%s%s %" PRIu64,
+		    i ? ", " : "", c[i].name, c[i].v);
+	say("counters: %s", line);
 }
 
 /* Nodes we can reach (and us), and the links both ends list (a leaf's
