@@ -26,14 +26,14 @@ usr1_until() {
 	start_listener -q -n l 127.0.0.1:0
 	run --separate-stderr quilt-send "$ADDR" one two three
 	[ "$status" -eq 0 ]
-	# 3 messages of 11 bytes, all written (so acknowledged)
+	# 3 messages, 14 bytes of output, all written (so acknowledged)
 	usr1_until "$LPID" "$T/listen.err" \
-		'^quilt-listen: 1 connection \([01] open\), 3 messages \(11 bytes\) received, 3 written$'
+		'^quilt-listen: 1 connection \([01] open\), 3 messages received \(14 bytes of output\), 3 written$'
 	# it goes on: another sender, and the counters say so
 	run --separate-stderr quilt-send "$ADDR" four
 	[ "$status" -eq 0 ]
 	usr1_until "$LPID" "$T/listen.err" \
-		'^quilt-listen: 2 connections \([01] open\), 4 messages \(15 bytes\) received, 4 written$'
+		'^quilt-listen: 2 connections \([01] open\), 4 messages received \(19 bytes of output\), 4 written$'
 	stop_listener
 	[ "$status" -eq 0 ]
 	[ "$(tr '\n' ' ' <"$T/listen.out")" = "one two three four " ]

@@ -122,8 +122,8 @@ struct conns {
 	/* What SIGUSR1, -v at the end and -j's summary say. */
 	struct {
 		uint64_t conns; /* accepted */
-		uint64_t messages, bytes; /* taken for the output (bytes:
-					   * of their parts) */
+		uint64_t messages, bytes; /* taken for the output, and the
+					   * bytes of output they made */
 		uint64_t written; /* of which written, so acknowledged */
 	} ctr;
 };

@@ -166,7 +166,7 @@ static void
 counters(void (*say)(const char *, ...))
 {
 	/* clang-format off */
-	say("%" PRIu64 " connection%s (%d open), %" PRIu64 " message%s (%" PRIu64 " bytes) received, %" PRIu64 " written",
+	say("%" PRIu64 " connection%s (%d open), %" PRIu64 " message%s received (%" PRIu64 " bytes of output), %" PRIu64 " written",
 	    L.cs.ctr.conns, L.cs.ctr.conns == 1 ? "" : "s", L.cs.nlive,
 	    L.cs.ctr.messages, L.cs.ctr.messages == 1 ? "" : "s",
 	    L.cs.ctr.bytes, L.cs.ctr.written);
@@ -192,7 +192,7 @@ json_summary(void)
 
 	/* clang-format off */
 	n = snprintf(line, sizeof(line),
-	    "{\"kind\":\"summary\",\"connections\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"written\":%" PRIu64 "}\n",
+	    "{\"kind\":\"summary\",\"connections\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"output_bytes\":%" PRIu64 ",\"written\":%" PRIu64 "}\n",
 	    L.cs.ctr.conns, L.cs.ctr.messages, L.cs.ctr.bytes,
 	    L.cs.ctr.written);
 	/* clang-format on */
