@@ -232,7 +232,7 @@ check_ping_output() {
 	[ "$status" -eq 0 ]
 	[[ $output == *"3 packets transmitted, 3 received, 0% packet loss"* ]]
 	# one reply, then the listener stops answering: 1 of 3 by the deadline
-	start_bg ping quilt-ping -c 3 -w 1.5 -i 0.2 "$ADDR"
+	start_bg ping quilt-ping -c 3 -w 2.5 -i 0.5 "$ADDR"
 	ppid_=$BGPID
 	wait_for file_has "$T/ping.out" 'seq=1 '
 	kill -STOP "$LPID"
