@@ -56,11 +56,12 @@ usr1_until() {
 	[ "$status" -eq 0 ]
 	[ "$(tr '\n' ' ' <"$T/listen.out")" = "a bb ccc " ]
 
-	start_relay r -l 127.0.0.1:0
+	# -s 0: the Spread daemon's counters too, every row of the table
+	start_relay r -l 127.0.0.1:0 -s 0
 	run --separate-stderr quilt-send -d r "$RADDR" hello
 	[ "$status" -eq 0 ]
 	usr1_until "$RPID" "$T/r.err" \
-		'^quilt-relay: counters: messages_in [0-9]+, local_in 0, forwarded 0, delivered 1, duplicates 0, hop_limit 0, no_route 0, oversize 0, malformed 0, restarts 0$'
+		'^quilt-relay: counters: messages_in [0-9]+, local_in 0, forwarded 0, delivered 1, duplicates 0, hop_limit 0, no_route 0, oversize 0, malformed 0, restarts 0, keepalives_sent 0, keepalives_received 0, dead 0, spread_sessions 0, spread_dropped 0, spread_messages 0, spread_delivered 0, spread_joins 0, spread_leaves 0, spread_views [0-9]+, spread_held 0$'
 	# still there: it answers -Q
 	run --separate-stderr quilt-relay -Q "$T/r.ready" counters
 	[ "$status" -eq 0 ]

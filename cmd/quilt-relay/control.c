@@ -111,7 +111,13 @@ nodes(FILE *f, int json, int routes)
 	}
 }
 
-/* The counters, by name, into c; returns how many (-s's with -s only). */
+/*
+ * The counters, by name, into c[0..COUNTERS_MAX); returns how many (-s's
+ * with -s only).  A row added beyond COUNTERS_MAX is left out, never
+ * written past c's end.
+ */
+#define COUNTERS_MAX 48
+
 struct counter {
 	const char *name;
 	uint64_t v;
@@ -149,15 +155,16 @@ counter_table(struct counter *c)
 	};
 	int n = 0;
 
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+	_Static_assert(sizeof(all) / sizeof(all[0]) <= COUNTERS_MAX,
+	    "COUNTERS_MAX holds every counter");
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < COUNTERS_MAX;
+	     i++)
 		if (!all[i].spread || conf.spread) {
 			c[n].name = all[i].name;
 			c[n++].v = all[i].v;
 		}
 	return (n);
 }
-
-#define COUNTERS_MAX 18
 
 static void
 counters(FILE *f, int json)
