@@ -195,16 +195,16 @@ gated_go() {
 	run --separate-stderr quilt-ping -j -c 1 -d n5 "$(addr n1)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n5\",\"hops\":4,\"bytes\":56,\"time_ms\":$num\}$ ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n5\",\"hops\":4,\"bytes\":56,\"time_ms\":$num\}$ ]]
 	run --separate-stderr quilt-ping -c 1 -d n5 "$(addr n1)"
 	[ "$status" -eq 0 ]
 	[[ ${lines[1]} =~ ^56\ bytes\ from\ n5:\ seq=1\ hops=4\ time=$num\ ms$ ]]
 	run --separate-stderr quilt-ping -j -c 1 -d n3 "$(addr n1)"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n3\",\"hops\":2, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n3\",\"hops\":2, ]]
 	run --separate-stderr quilt-ping -j -c 1 -d n1 "$(addr n1)"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n1\",\"hops\":0, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n1\",\"hops\":0, ]]
 }
 
 # ring_heal SIGNAL: a ring of 6 loses n2 to SIGNAL, reroutes, gets n2 back.
@@ -408,7 +408,7 @@ hop_limits() {
 	wait_routes c "a b 2" "b b 1"
 	{ msgns b one; msgns b p1 p2; msgns c 'two words' x; } >"$T/a.in"
 	wait_for lines_at_least "$T/b.out" 2
-	sorted_is "$T/b.out" '{"from":"a","data":"one"}' '{"from":"a","data":["p1","p2"]}'
+	sorted_is "$T/b.out" '{"kind":"msg","from":"a","parts":["one"]}' '{"kind":"msg","from":"a","parts":["p1","p2"]}'
 	wait_for "[ \$(tr -cd '\\0' <'$T/c.out' | wc -c) -ge 1 ]"
 	cmp "$T/c.out" <(printf 'a\ttwo words\tx\0')
 	printf 'a from c\0' >"$T/c.in"
@@ -619,11 +619,11 @@ leaf_chain() {
 	run --separate-stderr quilt-ping -j -c 1 -W 5 -d dst "$(addr r1)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"dst\",\"hops\":1, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"dst\",\"hops\":1, ]]
 	run --separate-stderr quilt-ping -j -c 1 -W 5 -d dst "$(addr r2)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"dst\",\"hops\":2, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"dst\",\"hops\":2, ]]
 }
 
 # stream_to_dst RELAY: 20000 numbered lines quilt-send -v -d dst to RELAY:

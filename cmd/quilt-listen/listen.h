@@ -42,10 +42,13 @@
 #define SESS_MAX 1024
 #define SESS_AGE_MS (3600 * 1000LL)
 #define MARKS 4096
+/* -j: the most a message's line takes besides its parts (conn.c). */
+#define JSON_HEAD (96 + 6 * (ADDR_STRLEN + WIRE_NODE_MAX))
 
 /* The command line: set by main.c, read by every file. */
 struct opts {
 	enum fmt fmt;
+	int json; /* -j: JSON lines on standard output */
 	int raw, backlog, maxconn;
 	const char *cmd, *ready;
 	const char *child; /* -C: quilt-relay's incoming side, instance */
@@ -116,6 +119,13 @@ struct conns {
 	long long hello_ms;
 	int stopping;
 	int escaped; /* a message had to be escaped on output */
+	/* What SIGUSR1, -v at the end and -j's summary say. */
+	struct {
+		uint64_t conns; /* accepted */
+		uint64_t messages, bytes; /* taken for the output, and the
+					   * bytes of output they made */
+		uint64_t written; /* of which written, so acknowledged */
+	} ctr;
 };
 
 /* Waiting for something with a deadline: the hello, or the peer's close. */

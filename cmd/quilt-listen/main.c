@@ -7,6 +7,7 @@
  * the loop, signals and the exit status; listen.h names the others.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -52,6 +53,7 @@ static const struct opt options[] = {
 	{'C', "child", "instance", NULL}, /* quilt-relay's child mode */
 	{'c', "max-conns", "maxconn", "the most connections at once (default 40)"},
 	{'e', "exec", "command", "run COMMAND (sh -c) for each connection"},
+	{'j', "json", NULL, "JSON lines: each message with its connection; a summary"},
 	{'k', "key", "keyfile", "seal connections with the key in KEYFILE (twice: either)"},
 	{'M', "max-size", "size", "the largest message taken (K, M, G; default 16M)"},
 	{'N', "netstring", NULL, "messages are netstrings of parts"},
@@ -65,7 +67,7 @@ static const struct opt options[] = {
 	{0, NULL, NULL, NULL},
 };
 static const struct opt_prog prog = {
-	"usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] [-e command] [-k keyfile] [-M size] [-n node] [-P file] [address]",
+	"usage: quilt-listen [-0jNqRvV] [-b backlog] [-c maxconn] [-e command] [-k keyfile] [-M size] [-n node] [-P file] [address]",
 	options, EX_USAGE,
 };
 /* clang-format on */
@@ -82,10 +84,9 @@ env_ms(const char *name, long long def)
 static void
 flush_out(void)
 {
-	if (L.o.child && child_flush(&L.child, conn_written, &L.sess) == -1)
+	if (L.o.child && child_flush(&L.child, conn_written, &L.cs) == -1)
 		exit(0); /* the router is gone */
-	if (sink_flush(&L.out, conn_written, &L.sess) == -1 &&
-	    errno != EAGAIN) {
+	if (sink_flush(&L.out, conn_written, &L.cs) == -1 && errno != EAGAIN) {
 		if (errno == EPIPE)
 			log_diex(EX_IOERR, "stdout: the reader went away");
 		log_die(EX_IOERR, "stdout");
@@ -158,6 +159,55 @@ stop(void *arg, int sig)
 		L.lfd = -1;
 	}
 	conns_stop(&L.cs);
+}
+
+/* The counters, on stderr (SIGUSR1, as dd does; -v at the end). */
+static void
+counters(void (*say)(const char *, ...))
+{
+	/* clang-format off */
+	say("%" PRIu64 " connection%s (%d open), %" PRIu64 " message%s received (%" PRIu64 " bytes of output), %" PRIu64 " written",
+	    L.cs.ctr.conns, L.cs.ctr.conns == 1 ? "" : "s", L.cs.nlive,
+	    L.cs.ctr.messages, L.cs.ctr.messages == 1 ? "" : "s",
+	    L.cs.ctr.bytes, L.cs.ctr.written);
+	/* clang-format on */
+}
+
+static void
+on_usr1(void *arg, int sig)
+{
+	counters(log_say);
+}
+
+/*
+ * -j, at the end: the summary as the last line of standard output, once
+ * everything before it is written (bounded by the drain deadline).
+ */
+static void
+json_summary(void)
+{
+	char line[256];
+	int n;
+	char *w;
+
+	/* clang-format off */
+	n = snprintf(line, sizeof(line),
+	    "{\"kind\":\"summary\",\"connections\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"output_bytes\":%" PRIu64 ",\"written\":%" PRIu64 "}\n",
+	    L.cs.ctr.conns, L.cs.ctr.messages, L.cs.ctr.bytes,
+	    L.cs.ctr.written);
+	/* clang-format on */
+	if ((w = sink_reserve(&L.out, n)) == NULL)
+		return;
+	memcpy(w, line, n);
+	sink_commit(&L.out, n);
+	while (!sink_empty(&L.out)) {
+		struct pollfd pfd = {.fd = 1, .events = POLLOUT};
+
+		flush_out();
+		if (!sink_empty(&L.out) && net_now_ms() >= L.drain_deadline)
+			return;
+		(void)poll(&pfd, 1, 100);
+	}
 }
 
 static int
@@ -296,8 +346,11 @@ setup(void)
 	/* Everything that can fail for want of resources, before the loop. */
 	if (conns_init(&L.cs) == -1 ||
 	    server_table_init(&L.sess, SESS_MAX, SESS_AGE_MS) == -1 ||
-	    sink_init(&L.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
-		-1 ||
+	    sink_init(&L.out, 1, 0,
+		(o->json ? fmt_json_bound(o->maxmsg) + JSON_HEAD :
+			   fmt_bound(o->maxmsg)) +
+		    OUT_CHUNK,
+		MARKS) == -1 ||
 	    loop_init(&L.loop) == -1)
 		log_die(EX_OSERR, "memory");
 }
@@ -312,7 +365,8 @@ start(void)
 	    loop_signal(&L.loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGINT, stop, NULL) == -1 ||
-	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1)
+	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1 ||
+	    loop_signal(&L.loop, SIGUSR1, on_usr1, NULL) == -1)
 		log_die(EX_OSERR, "setup");
 	L.out.term = o->raw || o->child ? -1 : fmt_term(o->fmt);
 	sink_nonblock_std(1);
@@ -369,6 +423,9 @@ main(int argc, char *argv[])
 			opt_once(&seen_e, ch);
 			o->cmd = optarg;
 			break;
+		case 'j':
+			o->json = 1;
+			break;
 		case 'k':
 			/* Twice while a key is being rotated: either is
 			 * good. */
@@ -417,6 +474,8 @@ main(int argc, char *argv[])
 		opt_usage("-C is quilt-relay's child mode: no -R, no -e");
 	if (o->raw && o->fmt == FMT_NET)
 		opt_usage("-R and -N are exclusive: raw mode has no netstrings");
+	if (o->json && (o->fmt != FMT_LINE || o->raw || o->cmd || o->child))
+		opt_usage("-j is standard output's format: not with -0, -N, -R, -e or -C");
 	/* clang-format on */
 	if (addr_parse(addrarg, 1, &L.a, &why) == -1)
 		opt_usage("bad address %s: %s", addrarg, why);
@@ -440,6 +499,9 @@ main(int argc, char *argv[])
 		    L.bound);
 	/* clang-format on */
 	run();
+	if (o->json)
+		json_summary();
+	counters(log_info);
 	seal_wipe(L.keys, sizeof(L.keys));
 	remove_files();
 	return (0);

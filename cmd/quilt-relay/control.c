@@ -14,6 +14,7 @@
 
 #include "children.h"
 #include "flood.h"
+#include "fmt.h"
 #include "hops.h"
 #include "log.h"
 #include "lsdb.h"
@@ -48,6 +49,7 @@ peers(FILE *f, int json)
 {
 	for (int i = 0; i < H.n; i++) {
 		struct peer *p = &H.p[i];
+		char a[6 * sizeof(p->addr) + 1];
 
 		if (!p->used)
 			continue;
@@ -55,7 +57,10 @@ peers(FILE *f, int json)
 		fprintf(f, json ?
 		    "{\"node\":\"%s\",\"address\":\"%s\",\"state\":\"%s\",\"kind\":\"%s\",\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 "}\n" :
 		    "%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\n",
-		    p->node[0] ? p->node : "-", p->addr, p->up ? "up" : "down",
+		    p->node[0] ? p->node : "-",
+		    json ? fmt_json_str(a, sizeof(a), p->addr, strlen(p->addr)) :
+			   p->addr,
+		    p->up ? "up" : "down",
 		    p->relay ? "relay" : "leaf", p->sent, p->acked_total);
 		/* clang-format on */
 	}
@@ -79,9 +84,16 @@ nodes(FILE *f, int json, int routes)
 		const char *inst = x->cur.inst[0] ? x->cur.inst : "-";
 		const char *addr = x->cur.addr[0] ? x->cur.addr : "-";
 		int up = idx[j] == 0 || x->via != -1;
+		/* a relay's address and instance come from its route: any
+		 * bytes */
+		char ja[6 * ADDR_STRLEN + 1], ji[6 * WIRE_INST_MAX + 1];
 
 		if (idx[j] == 0)
 			inst = conf.inst, addr = L.bound;
+		if (json) {
+			addr = fmt_json_str(ja, sizeof(ja), addr, strlen(addr));
+			inst = fmt_json_str(ji, sizeof(ji), inst, strlen(inst));
+		}
 		/* clang-format off */
 		if (routes)
 			fprintf(f, json ?
@@ -99,14 +111,26 @@ nodes(FILE *f, int json, int routes)
 	}
 }
 
-static void
-counters(FILE *f, int json)
+/*
+ * The counters, by name, into c[0..COUNTERS_MAX); returns how many (-s's
+ * with -s only).  A row added beyond COUNTERS_MAX is left out, never
+ * written past c's end.
+ */
+#define COUNTERS_MAX 48
+
+struct counter {
+	const char *name;
+	uint64_t v;
+};
+
+static int
+counter_table(struct counter *c)
 {
 	const struct {
 		const char *name;
 		uint64_t v;
 		int spread; /* shown with -s only */
-	} c[] = {
+	} all[] = {
 	    {"messages_in", ctr.in, 0},
 	    {"local_in", ctr.local_in, 0},
 	    {"forwarded", ctr.fwd, 0},
@@ -129,13 +153,45 @@ counters(FILE *f, int json)
 	    {"spread_views", sdc.views, 1},
 	    {"spread_held", sdc.held, 1},
 	};
+	int n = 0;
 
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		if (!c[i].spread || conf.spread)
-			fprintf(f,
-			    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
-				   "%s\t%" PRIu64 "\n",
-			    c[i].name, c[i].v);
+	_Static_assert(sizeof(all) / sizeof(all[0]) <= COUNTERS_MAX,
+	    "COUNTERS_MAX holds every counter");
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < COUNTERS_MAX;
+	     i++)
+		if (!all[i].spread || conf.spread) {
+			c[n].name = all[i].name;
+			c[n++].v = all[i].v;
+		}
+	return (n);
+}
+
+static void
+counters(FILE *f, int json)
+{
+	struct counter c[COUNTERS_MAX];
+	int n = counter_table(c);
+
+	for (int i = 0; i < n; i++)
+		fprintf(f,
+		    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
+			   "%s\t%" PRIu64 "\n",
+		    c[i].name, c[i].v);
+}
+
+void
+control_say_counters(void (*say)(const char *, ...))
+{
+	struct counter c[COUNTERS_MAX];
+	int n = counter_table(c);
+	char line[COUNTERS_MAX * 48];
+	size_t k = 0;
+
+	line[0] = '\0';
+	for (int i = 0; i < n && k < sizeof(line); i++)
+		k += snprintf(line + k, sizeof(line) - k, "%s%s %" PRIu64,
+		    i ? ", " : "", c[i].name, c[i].v);
+	say("counters: %s", line);
 }
 
 /* Nodes we can reach (and us), and the links both ends list (a leaf's

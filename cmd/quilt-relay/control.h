@@ -30,6 +30,9 @@ void control_tick(long long now, long long *next);
 /* The answer to one request line ("json COMMAND" or "COMMAND"), to f. */
 void control_answer(FILE *f, const char *line);
 
+/* SIGUSR1: the counters, as "counters" answers them, in one line to say. */
+void control_say_counters(void (*say)(const char *, ...));
+
 /*
  * quilt-relay -Q: ask the relay whose control socket ctl is (unix:PATH,
  * or a ready file with a "control" line) and print its answer.  Returns

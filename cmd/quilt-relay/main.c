@@ -134,6 +134,13 @@ reap(void *arg, int sig)
 			    "quilt-listen could not listen on %s", conf.listen);
 }
 
+/* SIGUSR1, as dd: the counters on stderr, and go on. */
+static void
+on_usr1(void *arg, int sig)
+{
+	control_say_counters(log_say);
+}
+
 static void
 stop(void *arg, int sig)
 {
@@ -503,7 +510,8 @@ main(int argc, char *argv[])
 	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&loop, SIGINT, stop, NULL) == -1 ||
-	    loop_signal(&loop, SIGHUP, stop, NULL) == -1)
+	    loop_signal(&loop, SIGHUP, stop, NULL) == -1 ||
+	    loop_signal(&loop, SIGUSR1, on_usr1, NULL) == -1)
 		log_die(EX_OSERR, "signals");
 	if (control_open() == -1)
 		log_die(EX_OSERR, "control socket %s", ctl_path);
