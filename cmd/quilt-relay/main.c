@@ -10,6 +10,7 @@
  * the signals and the exit status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,12 +44,16 @@
 #include "sd_view.h"
 #include "sd_order.h"
 #include "seal.h"
+#include "service.h"
 
 #define STOP_MS 2000
 
 struct conf conf;
 struct counters ctr;
 struct loop loop;
+
+/* Long-only options of quilt-relay. */
+enum { OPT_ALLOW = OPT_PROG, OPT_DENY };
 
 static struct {
 	int stopping;
@@ -73,6 +78,8 @@ static const struct opt options[] = {
 	{'q', "quiet", NULL, "only fatal errors on stderr"},
 	{'s', "spread", "port", "serve Spread clients on PORT too"},
 	{'v', "verbose", NULL, "links, routes and counters on stderr"},
+	{OPT_ALLOW, "allow", "prefix", "accept only peers in PREFIX (and other --allow)"},
+	{OPT_DENY, "deny", "prefix", "refuse peers in PREFIX, whatever --allow says"},
 	OPT_ROWS_HELP,
 	OPT_ROWS_LOG,
 	{0, NULL, NULL, NULL},
@@ -138,6 +145,7 @@ stop(void *arg, int sig)
 	}
 	M.stopping = 1;
 	M.stop_deadline = net_now_ms() + STOP_MS;
+	(void)service_notify("STOPPING=1");
 	/* No more in: the listen child goes first. */
 	listen_closed();
 	remove_files();
@@ -220,6 +228,8 @@ ready(void)
 	if (conf.ready && ready_write(conf.ready, line) == -1)
 		log_die(EX_OSERR, "ready file %s", conf.ready);
 	M.ready_done = 1;
+	if (service_notify("READY=1") == -1)
+		log_warn("NOTIFY_SOCKET");
 	log_warnx("%s listening on %s", conf.me, L.bound);
 	LS.n[0].cur.seq = LS.myseq;
 }
@@ -321,16 +331,27 @@ main(int argc, char *argv[])
 {
 	const char *ctl = NULL, *why;
 	struct addr a;
-	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
-		seen_Q = 0, seen_s = 0;
+	struct acl acl;
+	int lfd, ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
+		     seen_Q = 0, seen_s = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
 	conf.listen = ":1601";
+	memset(&acl, 0, sizeof(acl));
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
+		case OPT_ALLOW:
+		case OPT_DENY:
+			/* Checked here; the listen child applies them. */
+			if (acl_add(&acl, ch == OPT_DENY, optarg, &why) == -1)
+				opt_usage("%s %s: %s", opt_cur, optarg, why);
+			conf.acl[conf.nacl++] = ch == OPT_DENY ? "--deny" :
+								 "--allow";
+			conf.acl[conf.nacl++] = optarg;
+			break;
 		case '0':
 		case 'N':
 			opt_format(&conf.fmt, ch);
@@ -405,6 +426,28 @@ main(int argc, char *argv[])
 		opt_usage("-n NAME is required");
 	if (conf.json && conf.fmt != FMT_LINE)
 		opt_usage("-j and -0/-N are exclusive");
+	/* systemd's: for us, not for the children. */
+	if (service_notify_init(&why) == -1)
+		log_warnx("%s: not telling the service manager we are ready",
+		    why);
+	switch (service_listen_fd(&lfd, &why)) {
+	case -1:
+		log_diex(EX_USAGE, "socket activation: %s", why);
+	case 1:
+		if (seen_l)
+			opt_usage(
+			    "-l and a socket from systemd (LISTEN_FDS) are exclusive");
+		/* Above the fds a child is given (0, 1, 3, 4). */
+		{
+			int high = fcntl(lfd, F_DUPFD_CLOEXEC, 10);
+
+			if (high == -1)
+				log_die(EX_OSERR, "LISTEN_FDS");
+			close(lfd);
+			lfd = high;
+		}
+		break;
+	}
 	if (addr_parse(conf.listen, 1, &a, &why) == -1)
 		opt_usage("bad address %s: %s", conf.listen, why);
 	if (a.kind == ADDR_UDP)
@@ -440,6 +483,7 @@ main(int argc, char *argv[])
 	    local_init(1) == -1 || clients_init() == -1 || ping_init() == -1 ||
 	    children_init(on_listen_child, on_peer) == -1)
 		log_die(EX_OSERR, "memory");
+	L.lfd = lfd;
 	ls_init(conf.inst);
 	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "fmt.h"
 #include "loop.h"
 #include "mesh.h"
@@ -62,6 +63,10 @@ struct conf {
 	size_t melen;
 	char inst[WIRE_INST_MAX + 1];
 	const char *spread; /* -s: the Spread daemon's address, or NULL */
+	/* --allow and --deny as given, for the listen child: "--allow" or
+	 * "--deny" and the prefix, in pairs. */
+	const char *acl[2 * ACL_MAX];
+	int nacl;
 };
 
 /* What the control command "counters" shows. */
