@@ -79,14 +79,21 @@ static int
 conns_permit(struct conns *cs, int fd, const struct sockaddr_storage *ra,
     socklen_t ralen)
 {
+	struct linger rst = {1, 0};
 	char who[ADDR_STRLEN];
 
 	cs->accepted++;
 	if (acl_permits(&cs->o->acl, (const struct sockaddr *)ra, ralen))
 		return (1);
 	cs->refused++;
+	/* A reset, at once: the peer is refused whatever it has sent. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 	addr_str(who, (const struct sockaddr *)ra, ralen);
-	log_info("%s: refused (--allow, --deny)", who);
+	/* A relay's child speaks only when the relay has -v. */
+	if (cs->child)
+		log_warnx("%s: refused (--allow, --deny)", who);
+	else
+		log_info("%s: refused (--allow, --deny)", who);
 	close(fd);
 	return (0);
 }
