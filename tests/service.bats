@@ -27,6 +27,18 @@ exe_of() {
 	basename "$(readlink "/proc/$1/exe")"
 }
 
+# listen_child PID: the pid of relay PID's quilt-listen child.
+listen_child() {
+	children "$1" | awk '$2 ~ /quilt-listen$/ { print $1 }'
+}
+
+# new_listen_child PID OLD: relay PID has a listen child, not OLD.
+new_listen_child() {
+	local c
+	c=$(listen_child "$1")
+	[ -n "$c" ] && [ "$c" != "$2" ]
+}
+
 # sink NAME SOCKET: notifysink on SOCKET, printing to $T/NAME.out.
 sink() {
 	start_helper "$1" notifysink "$2"
@@ -111,7 +123,7 @@ STOPPING=1	$LPID" ]
 }
 
 @test "quilt-relay: the socket from systemd goes to its listen child, and to the next one after a kill -9; READY=1 and STOPPING=1 from the relay alone; the children see none of it" {
-	local c1 c2
+	local c1
 	sink ns "$T/notify"
 	activate n1 "$T/n1.sock" -E "NOTIFY_SOCKET=$T/notify" quilt-relay -n n1 -P "$T/n1.ready"
 	run quilt-send -w 20 -d n1 "unix:$T/n1.sock" one
@@ -122,13 +134,13 @@ STOPPING=1	$LPID" ]
 	[ "$(head -n 1 "$T/n1.ready")" = "unix:$T/n1.sock" ]
 	wait_for lines_at_least "$T/ns.out" 1
 	[ "$(cat "$T/ns.out")" = "READY=1	$SAPID" ]
-	c1=$(children "$SAPID" | awk '$2 ~ /quilt-listen$/ { print $1 }')
+	c1=$(listen_child "$SAPID")
 	[ -n "$c1" ]
 	children "$SAPID" | grep -q -- '-C .* --listen-fd 4$'
 	run grep -cE '^(LISTEN_|NOTIFY_SOCKET)' < <(tr '\0' '\n' <"/proc/$c1/environ")
 	[ "$output" = 0 ]
 	kill -KILL "$c1"
-	wait_for "c2=\$(children $SAPID | awk '\$2 ~ /quilt-listen\$/ { print \$1 }'); [ -n \"\$c2\" ] && [ \"\$c2\" != $c1 ]"
+	wait_for new_listen_child "$SAPID" "$c1"
 	run quilt-send -w 20 -d n1 "unix:$T/n1.sock" two
 	[ "$status" -eq 0 ]
 	[ "$(cut -f 2 "$T/n1.out")" = "one
