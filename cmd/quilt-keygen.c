@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "proc.h"
 #include "opt.h"
+#include "proc.h"
 #include "seal.h"
 
 /* clang-format off */

@@ -78,6 +78,7 @@ conn_new(struct conns *cs, unsigned id, int fd,
 	server_hs_init(&c->shake);
 	handler_init(&c->h);
 	c->serial = ++cs->serial;
+	cs->ctr.conns++;
 	c->fd = fd;
 	c->ra = *ra;
 	c->ralen = ralen;
@@ -106,6 +107,7 @@ conn_new(struct conns *cs, unsigned id, int fd,
 	} else {
 		pool_key_addr(&c->key, (const struct sockaddr *)ra);
 	}
+	cs->nlive++;
 	loop_add(cs->loop, fd, POLLIN, conn_event, c);
 	return (c);
 }
@@ -137,6 +139,30 @@ into_pool(struct conns *cs, struct conn *c, long long now)
 	return (0);
 }
 
+/* --allow, --deny: a refused peer is closed before the hello, counted. */
+static int
+conns_permit(struct conns *cs, int fd, const struct sockaddr_storage *ra,
+    socklen_t ralen)
+{
+	struct linger rst = {1, 0};
+	char who[ADDR_STRLEN];
+
+	cs->accepted++;
+	if (acl_permits(&cs->o->acl, (const struct sockaddr *)ra, ralen))
+		return (1);
+	cs->refused++;
+	/* A reset, at once: the peer is refused whatever it has sent. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	addr_str(who, (const struct sockaddr *)ra, ralen);
+	/* A relay's child speaks only when the relay has -v. */
+	if (cs->child)
+		log_warnx("%s: refused (--allow, --deny)", who);
+	else
+		log_info("%s: refused (--allow, --deny)", who);
+	close(fd);
+	return (0);
+}
+
 /* Accept what waits on lfd, as far as there are slots. */
 void
 conns_accept(struct conns *cs, int lfd)
@@ -164,6 +190,8 @@ conns_accept(struct conns *cs, int lfd)
 			}
 			return;
 		}
+		if (!conns_permit(cs, cfd, &ra, ralen))
+			continue;
 		for (id = 0; id < cs->nslots && cs->slot[id] != NULL; id++)
 			;
 		if (id == cs->nslots) {
@@ -174,7 +202,6 @@ conns_accept(struct conns *cs, int lfd)
 			return;
 		cs->slot[id] = c;
 		cs->nconns++;
-		/* Here an address check would refuse c before its hello. */
 		if (cs->o->raw) {
 			c->has_slot = 1;
 			cs->nopen++;

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "buf.h"
 #include "cmsg.h"
@@ -61,10 +62,13 @@
 /* accept(2) out of descriptors: try again after this. */
 #define ACCEPT_PAUSE_MS 100
 #define MARKS 4096
+/* -j: the most a message's line takes besides its parts (conn.c). */
+#define JSON_HEAD (96 + 6 * (ADDR_STRLEN + WIRE_NODE_MAX))
 
 /* The command line: set by main.c, read by every file. */
 struct opts {
 	enum fmt fmt;
+	int json; /* -j: JSON lines on standard output */
 	int raw, backlog, maxconn;
 	long long idle_ms; /* -i: 0 for none */
 	const char *cmd, *ready;
@@ -77,6 +81,8 @@ struct opts {
 	 * passes a client's on to us as it is). */
 	char mine[WIRE_NODE_MAX + 16];
 	size_t minelen;
+	struct acl acl; /* --allow, --deny */
+	int listen_fd; /* --listen-fd: quilt-relay's socket for us, or -1 */
 };
 
 /* -e: a connection's handler process and its two pipes (handler.c). */
@@ -146,6 +152,7 @@ struct conns {
 	const char *bound; /* our address, a Unix peer's name */
 	struct conn **slot; /* nslots: a handler may outlive its socket */
 	int nslots, nconns;
+	int nlive; /* connections whose socket is open */
 	int nopen; /* connections holding one of the -c slots */
 	struct pool handshakes; /* in their handshake */
 	struct pool waiting; /* handshake done, waiting for a slot */
@@ -153,9 +160,17 @@ struct conns {
 	long long warn_sec; /* the second of the lines below */
 	int warned, unsaid; /* lines said in it; and not said */
 	uint64_t serial; /* the last connection's number */
+	unsigned long long accepted, refused; /* refused: --allow, --deny */
 	long long hello_ms;
 	int stopping;
 	int escaped; /* a message had to be escaped on output */
+	/* What SIGUSR1, -v at the end and -j's summary say. */
+	struct {
+		uint64_t conns; /* accepted */
+		uint64_t messages, bytes; /* taken for the output, and the
+					   * bytes of output they made */
+		uint64_t written; /* of which written, so acknowledged */
+	} ctr;
 };
 
 /* Waiting for something with a deadline: the hello, a slot, or the

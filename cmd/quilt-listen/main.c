@@ -7,6 +7,7 @@
  * the loop, signals and the exit status; listen.h names the others.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -29,6 +30,7 @@
 #include "proc.h"
 #include "ready.h"
 #include "seal.h"
+#include "service.h"
 
 /* What main.c holds: the listening socket, standard output, the loop. */
 static struct {
@@ -44,8 +46,12 @@ static struct {
 	unsigned char keys[SERVER_KEYS][SEAL_KEYLEN];
 	struct child child; /* -C */
 	int warned_escape;
+	int inherited; /* the socket was given to us: not ours to remove */
 	long long drain_deadline;
 } L;
+
+/* Long-only options of quilt-listen. */
+enum { OPT_ALLOW = OPT_PROG, OPT_DENY, OPT_LISTEN_FD };
 
 /* clang-format off */
 static const struct opt options[] = {
@@ -55,6 +61,7 @@ static const struct opt options[] = {
 	{'c', "max-conns", "maxconn", "the most connections at once (default 40)"},
 	{'e', "exec", "command", "run COMMAND (sh -c) for each connection"},
 	{'i', "idle", "seconds", "close a connection quiet for SECONDS (default 60; 0: never)"},
+	{'j', "json", NULL, "JSON lines: each message with its connection; a summary"},
 	{'k', "key", "keyfile", "seal connections with the key in KEYFILE (twice: either)"},
 	{'M', "max-size", "size", "the largest message taken (K, M, G; default 16M)"},
 	{'N', "netstring", NULL, "messages are netstrings of parts"},
@@ -63,12 +70,15 @@ static const struct opt options[] = {
 	{'q', "quiet", NULL, "only fatal errors on stderr"},
 	{'R', "raw", NULL, "plain byte streams, no quilt protocol"},
 	{'v', "verbose", NULL, "connections and counters on stderr"},
+	{OPT_ALLOW, "allow", "prefix", "accept only peers in PREFIX (and other --allow)"},
+	{OPT_DENY, "deny", "prefix", "refuse peers in PREFIX, whatever --allow says"},
+	{OPT_LISTEN_FD, "listen-fd", "fd", NULL}, /* quilt-relay's socket */
 	OPT_ROWS_HELP,
 	OPT_ROWS_LOG,
 	{0, NULL, NULL, NULL},
 };
 static const struct opt_prog prog = {
-	"usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] [-e command] [-i seconds] [-k keyfile] [-M size] [-n node] [-P file] [address]",
+	"usage: quilt-listen [-0jNqRvV] [-b backlog] [-c maxconn] [-e command] [-i seconds] [-k keyfile] [-M size] [-n node] [-P file] [address]",
 	options, EX_USAGE,
 };
 /* clang-format on */
@@ -85,10 +95,9 @@ env_ms(const char *name, long long def)
 static void
 flush_out(void)
 {
-	if (L.o.child && child_flush(&L.child, conn_written, &L.sess) == -1)
+	if (L.o.child && child_flush(&L.child, conn_written, &L.cs) == -1)
 		exit(0); /* the router is gone */
-	if (sink_flush(&L.out, conn_written, &L.sess) == -1 &&
-	    errno != EAGAIN) {
+	if (sink_flush(&L.out, conn_written, &L.cs) == -1 && errno != EAGAIN) {
 		if (errno == EPIPE)
 			log_diex(EX_IOERR, "stdout: the reader went away");
 		log_die(EX_IOERR, "stdout");
@@ -154,6 +163,7 @@ stop(void *arg, int sig)
 	L.drain_deadline = net_now_ms() +
 	    env_ms("QUILT_DRAIN_TIMEOUT", DRAIN_TIMEOUT_MS);
 	log_info("stopping: writing what was received");
+	(void)service_notify("STOPPING=1");
 	if (L.lfd != -1) {
 		loop_del(&L.loop, L.lfd);
 		close(L.lfd);
@@ -161,6 +171,55 @@ stop(void *arg, int sig)
 		L.lfd = -1;
 	}
 	conns_stop(&L.cs);
+}
+
+/* The counters, on stderr (SIGUSR1, as dd does; -v at the end). */
+static void
+counters(void (*say)(const char *, ...))
+{
+	/* clang-format off */
+	say("%" PRIu64 " connection%s (%d open), %" PRIu64 " message%s received (%" PRIu64 " bytes of output), %" PRIu64 " written",
+	    L.cs.ctr.conns, L.cs.ctr.conns == 1 ? "" : "s", L.cs.nlive,
+	    L.cs.ctr.messages, L.cs.ctr.messages == 1 ? "" : "s",
+	    L.cs.ctr.bytes, L.cs.ctr.written);
+	/* clang-format on */
+}
+
+static void
+on_usr1(void *arg, int sig)
+{
+	counters(log_say);
+}
+
+/*
+ * -j, at the end: the summary as the last line of standard output, once
+ * everything before it is written (bounded by the drain deadline).
+ */
+static void
+json_summary(void)
+{
+	char line[256];
+	int n;
+	char *w;
+
+	/* clang-format off */
+	n = snprintf(line, sizeof(line),
+	    "{\"kind\":\"summary\",\"connections\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"output_bytes\":%" PRIu64 ",\"written\":%" PRIu64 "}\n",
+	    L.cs.ctr.conns, L.cs.ctr.messages, L.cs.ctr.bytes,
+	    L.cs.ctr.written);
+	/* clang-format on */
+	if ((w = sink_reserve(&L.out, n)) == NULL)
+		return;
+	memcpy(w, line, n);
+	sink_commit(&L.out, n);
+	while (!sink_empty(&L.out)) {
+		struct pollfd pfd = {.fd = 1, .events = POLLOUT};
+
+		flush_out();
+		if (!sink_empty(&L.out) && net_now_ms() >= L.drain_deadline)
+			return;
+		(void)poll(&pfd, 1, 100);
+	}
 }
 
 static int
@@ -243,6 +302,34 @@ run(void)
 	}
 }
 
+/*
+ * The socket systemd (LISTEN_FDS) or quilt-relay (--listen-fd) gave us, in
+ * L.lfd: where it is bound, as bind_listener says it.
+ */
+static void
+inherited_listener(struct sockaddr_storage *ss)
+{
+	socklen_t sslen = sizeof(*ss);
+	char host[128];
+	unsigned port;
+
+	L.inherited = 1;
+	if (getsockname(L.lfd, (struct sockaddr *)ss, &sslen) == -1)
+		log_die(EX_OSERR, "getsockname");
+	if (ss->ss_family == AF_UNIX) {
+		L.a.kind = ADDR_UNIX;
+		snprintf(L.bound, sizeof(L.bound), "unix:%s",
+		    ((struct sockaddr_un *)ss)->sun_path);
+		return;
+	}
+	L.a.kind = ADDR_TCP;
+	addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host), &port);
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+		snprintf(L.bound, sizeof(L.bound), ":%u", port);
+	else
+		addr_str(L.bound, (struct sockaddr *)ss, sslen);
+}
+
 /* Bind, and say where: S.bound in the syntax quilt-send takes. */
 static void
 bind_listener(const char *addrarg, struct sockaddr_storage *ss)
@@ -250,6 +337,10 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 	socklen_t sslen;
 	int gai;
 
+	if (L.lfd != -1) {
+		inherited_listener(ss);
+		return;
+	}
 	L.lfd = net_listen(&L.a, SOCK_STREAM, L.o.backlog, ss, &sslen, &gai);
 	if (L.lfd == -1) {
 		if (gai != 0)
@@ -331,8 +422,11 @@ setup(void)
 	 * or waiting, and SESS_MAX more, idle, for resumes. */
 	if (conns_init(&L.cs) == -1 ||
 	    server_table_init(&L.sess, nsess, SESS_AGE_MS) == -1 ||
-	    sink_init(&L.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
-		-1 ||
+	    sink_init(&L.out, 1, 0,
+		(o->json ? fmt_json_bound(o->maxmsg) + JSON_HEAD :
+			   fmt_bound(o->maxmsg)) +
+		    OUT_CHUNK,
+		MARKS) == -1 ||
 	    loop_init(&L.loop) == -1)
 		log_die(EX_OSERR, "memory");
 }
@@ -347,7 +441,8 @@ start(void)
 	    loop_signal(&L.loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGINT, stop, NULL) == -1 ||
-	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1)
+	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1 ||
+	    loop_signal(&L.loop, SIGUSR1, on_usr1, NULL) == -1)
 		log_die(EX_OSERR, "setup");
 	L.out.term = o->raw || o->child ? -1 : fmt_term(o->fmt);
 	sink_nonblock_std(1);
@@ -375,6 +470,7 @@ main(int argc, char *argv[])
 		seen_n = 0, seen_P = 0;
 	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
 	int stdclosed = proc_std();
+	int seen_fd = 0;
 
 	log_init(argv[0]);
 	if (stdclosed == -1)
@@ -385,8 +481,20 @@ main(int argc, char *argv[])
 	o->maxconn = 40;
 	o->idle_ms = IDLE_MS;
 	o->maxmsg = 16 * 1024 * 1024;
+	o->listen_fd = -1;
+	L.lfd = -1;
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
+		case OPT_ALLOW:
+		case OPT_DENY:
+			if (acl_add(&o->acl, ch == OPT_DENY, optarg, &why) ==
+			    -1)
+				opt_usage("%s %s: %s", opt_cur, optarg, why);
+			break;
+		case OPT_LISTEN_FD:
+			opt_once(&seen_fd, ch);
+			o->listen_fd = parse_num(optarg, 3, 1023, "fd");
+			break;
 		case '0':
 		case 'N':
 			opt_format(&o->fmt, ch);
@@ -413,6 +521,9 @@ main(int argc, char *argv[])
 			opt_once(&seen_i, ch);
 			o->idle_ms = parse_ms(optarg, 0, WIRE_IDLE_MAX,
 			    "idle time");
+			break;
+		case 'j':
+			o->json = 1;
 			break;
 		case 'k':
 			/* Twice while a key is being rotated: either is
@@ -466,6 +577,8 @@ main(int argc, char *argv[])
 		opt_usage("-C is quilt-relay's child mode: no -R, no -e");
 	if (o->raw && o->fmt == FMT_NET)
 		opt_usage("-R and -N are exclusive: raw mode has no netstrings");
+	if (o->json && (o->fmt != FMT_LINE || o->raw || o->cmd || o->child))
+		opt_usage("-j is standard output's format: not with -0, -N, -R, -e or -C");
 	/* clang-format on */
 	/* Standard output is where messages go (the router's, with -C);
 	 * data written to /dev/null would be acknowledged and lost. */
@@ -473,9 +586,31 @@ main(int argc, char *argv[])
 		log_diex(EX_IOERR, "standard output is closed");
 	if (o->child && (stdclosed & PROC_STDIN))
 		log_diex(EX_IOERR, "standard input is closed");
-	if (addr_parse(addrarg, 1, &L.a, &why) == -1)
+	/* A socket given to us: by systemd, or by quilt-relay. */
+	if (service_notify_init(&why) == -1)
+		log_warnx("%s: not telling the service manager we are ready",
+		    why);
+	switch (service_listen_fd(&L.lfd, &why)) {
+	case -1:
+		log_diex(EX_USAGE, "socket activation: %s", why);
+	case 1:
+		if (argc == 1)
+			opt_usage(
+			    "an address operand and a socket from systemd (LISTEN_FDS) are exclusive");
+		break;
+	}
+	if (o->listen_fd != -1) {
+		if (argc == 1)
+			opt_usage("--listen-fd and an address are exclusive");
+		if (service_take_fd(o->listen_fd, &why) == -1)
+			log_diex(EX_USAGE, "--listen-fd %d: %s", o->listen_fd,
+			    why);
+		L.lfd = o->listen_fd;
+	}
+	/* Given a socket, bind_listener says where it is bound. */
+	if (L.lfd == -1 && addr_parse(addrarg, 1, &L.a, &why) == -1)
 		opt_usage("bad address %s: %s", addrarg, why);
-	if (L.a.kind == ADDR_UDP)
+	if (L.lfd == -1 && L.a.kind == ADDR_UDP)
 		opt_usage("%s: this build has no udp transport", addrarg);
 	if (!o->node[0])
 		wire_default_node(o->node);
@@ -488,6 +623,8 @@ main(int argc, char *argv[])
 	start();
 	if (o->ready && ready_write(o->ready, L.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);
+	if (service_notify("READY=1") == -1)
+		log_warn("NOTIFY_SOCKET");
 	log_warnx("listening on %s", L.bound);
 	/* clang-format off */
 	if (o->nkeys == 0 && !is_loopback(&ss))
@@ -495,7 +632,13 @@ main(int argc, char *argv[])
 		    L.bound);
 	/* clang-format on */
 	run();
+	if (o->json)
+		json_summary();
+	counters(log_info);
 	seal_wipe(L.keys, sizeof(L.keys));
 	remove_files();
+	if (acl_any(&o->acl))
+		log_info("connections %llu, refused %llu (--allow, --deny)",
+		    L.cs.accepted, L.cs.refused);
 	return (0);
 }

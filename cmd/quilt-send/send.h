@@ -33,10 +33,13 @@
 #define MIN_WINDOW (256 * 1024)
 #define CONNECT_TIMEOUT_MS 10000
 #define LOST_SHOWN 8
+/* -j: the most a reply's line takes besides its parts. */
+#define JSON_HEAD (64 + 6 * WIRE_NODE_MAX)
 
 /* The command line: set by main.c, read by every file. */
 struct opts {
 	enum fmt fmt;
+	int json; /* -j: replies and the summary as JSON lines */
 	int reconnect, use_exit, all;
 	const char *dest, *keyfile;
 	const char *child; /* -C: an outgoing side of quilt-relay */
@@ -68,6 +71,9 @@ struct input {
 /* A handler's replies, to standard output (peer.c writes them). */
 struct replies {
 	enum fmt fmt;
+	int json;
+	char head[JSON_HEAD]; /* -j: a reply's fields but its parts */
+	size_t headlen;
 	struct sink out;
 	uint64_t in; /* taken from the peer */
 	uint64_t written; /* taken by write(2): what we acknowledge */
