@@ -238,18 +238,23 @@ done'
 }
 
 @test "hello timeout: 45 idle connections that never say hello do not lock it" {
-	QUILT_HELLO_TIMEOUT=300 start_listener 127.0.0.1:0
-	start_helper idle idleconn -n 45 "$ADDR"
+	QUILT_HELLO_TIMEOUT=300 start_listener -v 127.0.0.1:0
+	# From 127.0.0.2-4, 15 each: all are held in the handshake pool (64,
+	# 16 an address), none refused busy, and none counts against the
+	# sender on 127.0.0.1.
+	start_helper idle idleconn -n 45 -s 2-4 "$ADDR"
 	idle=$HPID
 	[ "$(cat "$T/idle.ready")" = "connected 45" ]
 	run --separate-stderr quilt-send "$ADDR" got-through
 	[ "$status" -eq 0 ]
-	# and every idle one was dropped by the listener
+	# and every idle one was dropped by the listener, for its hello
 	wait_exit "$idle"
 	[ "$status" -eq 0 ]
 	[ "$(cat "$T/idle.out")" = "dropped 45" ]
 	stop_listener
 	[ "$(cat "$T/listen.out")" = got-through ]
+	[ "$(grep -Ec '^quilt-listen: 127\.0\.0\.[234]:[0-9]+: no hello in time$' "$T/listen.err")" -eq 45 ]
+	! grep -q busy "$T/listen.err"
 }
 
 # ---- bad peers ---------------------------------------------------------------
@@ -325,7 +330,10 @@ done'
 }
 
 @test "-e with 20 concurrent senders: each gets its own replies, and only those" {
-	start_listener -e 'tr a-z A-Z' 127.0.0.1:0
+	# -c 80: its handshake pool holds 20 from one address (a quarter), so
+	# that all 20 from 127.0.0.1 may be in their handshake at once (with
+	# -c 40, 16: a listener starved of the CPU refused 4 busy)
+	start_listener -c 80 -e 'tr a-z A-Z' 127.0.0.1:0
 	pids=()
 	for i in $(seq 1 20); do
 		seq -f "sender$i line %.0f" 1 500 >"$T/in.$i"
