@@ -70,7 +70,7 @@ conn_close(struct conn *c)
 
 	if (c->fd != -1) {
 		loop_del(cs->loop, c->fd);
-		close(c->fd);
+		link_close(&c->link); /* c->fd is the link's */
 		c->fd = -1;
 		cs->nlive--;
 	}
@@ -162,7 +162,7 @@ begin_linger(struct conn *c)
 			return;
 		}
 	}
-	shutdown(c->fd, SHUT_WR);
+	link_shutdown(&c->link);
 	c->wr_shut = 1;
 	c->state = C_LINGER;
 	c->deadline = net_now_ms() + LINGER_MS;
@@ -276,6 +276,19 @@ handshake(struct conn *c, const char *body, size_t len, size_t f)
 		return;
 	}
 	log_info("%s: sealed with key %d", c->remote, c->shake.key + 1);
+	conn_ready(c);
+}
+
+/*
+ * udp: the transport has finished a sealed handshake (udp.c: the key was
+ * proven beside the hello in CONNECT, our confirmation went in ACCEPT,
+ * every datagram is sealed from now on): c is open, with that key.
+ */
+void
+conn_udp_open(struct conn *c, int key)
+{
+	server_hs_free(&c->shake);
+	log_info("%s: sealed with key %d", c->remote, key + 1);
 	conn_ready(c);
 }
 

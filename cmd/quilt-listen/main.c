@@ -35,12 +35,15 @@ static struct {
 	int lfd;
 	struct addr a;
 	char bound[ADDR_STRLEN];
+	struct sockaddr_storage la; /* what was bound */
+	socklen_t lalen;
 	struct sink out; /* standard output */
 	struct conns cs;
 	struct server_table sess;
 	struct server_conf hs;
 	unsigned char keys[SERVER_KEYS][SEAL_KEYLEN];
 	struct child child; /* -C */
+	struct udpl udp; /* udp: */
 	int warned_escape;
 	long long drain_deadline;
 } L;
@@ -137,7 +140,12 @@ stop(void *arg, int sig)
 	L.drain_deadline = net_now_ms() +
 	    env_ms("QUILT_DRAIN_TIMEOUT", DRAIN_TIMEOUT_MS);
 	log_info("stopping: writing what was received");
-	if (L.lfd != -1) {
+	if (L.a.kind == ADDR_UDP) {
+		/* The socket stays: its connections end on it. */
+		udpl_stop(&L.udp);
+		if (L.o.ready)
+			unlink(L.o.ready);
+	} else if (L.lfd != -1) {
 		loop_del(&L.loop, L.lfd);
 		close(L.lfd);
 		remove_files();
@@ -169,7 +177,8 @@ static int
 all_done(void)
 {
 	return (sink_empty(&L.out) &&
-	    (!L.o.child || sink_empty(&L.child.cout)) && conns_empty(&L.cs));
+	    (!L.o.child || sink_empty(&L.child.cout)) && conns_empty(&L.cs) &&
+	    (L.a.kind != ADDR_UDP || udpl_empty(&L.udp)));
 }
 
 /*
@@ -198,6 +207,12 @@ run(void)
 
 		flush_out();
 		next = conns_tick(&L.cs, now);
+		if (L.a.kind == ADDR_UDP) {
+			long long u = udpl_tick(&L.udp, now);
+
+			if (u != -1 && (next == -1 || u < next))
+				next = u;
+		}
 		if (L.cs.stopping) {
 			if (all_done())
 				return (0);
@@ -208,7 +223,7 @@ run(void)
 			if (next == -1 || L.drain_deadline < next)
 				next = L.drain_deadline;
 		}
-		if (L.lfd != -1)
+		if (L.lfd != -1 && L.a.kind != ADDR_UDP)
 			loop_want(&L.loop, L.lfd,
 			    conns_room(&L.cs) ? POLLIN : 0);
 		loop_want(&L.loop, 1, sink_empty(&L.out) ? 0 : POLLOUT);
@@ -233,7 +248,9 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 	socklen_t sslen;
 	int gai;
 
-	L.lfd = net_listen(&L.a, SOCK_STREAM, L.o.backlog, ss, &sslen, &gai);
+	L.lfd = net_listen(&L.a,
+	    L.a.kind == ADDR_UDP ? SOCK_DGRAM : SOCK_STREAM, L.o.backlog, ss,
+	    &sslen, &gai);
 	if (L.lfd == -1) {
 		if (gai != 0)
 			log_diex(EX_NOHOST, "resolve %s: %s", L.a.host,
@@ -248,10 +265,16 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 
 		addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host),
 		    &port);
-		snprintf(L.bound, sizeof(L.bound), ":%u", port);
+		snprintf(L.bound, sizeof(L.bound), "%s:%u",
+		    L.a.kind == ADDR_UDP ? "udp:" : "", port);
 	} else {
-		addr_str(L.bound, (struct sockaddr *)ss, sslen);
+		char a[ADDR_STRLEN];
+
+		addr_str(a, (struct sockaddr *)ss, sslen);
+		snprintf(L.bound, sizeof(L.bound), "%s%.150s",
+		    L.a.kind == ADDR_UDP ? "udp:" : "", a);
 	}
+	L.lalen = sslen;
 }
 
 /* Keys, what the handshake says of us, the tables: before the loop. */
@@ -294,8 +317,14 @@ start(void)
 {
 	const struct opts *o = &L.o;
 
-	if (loop_add(&L.loop, L.lfd, POLLIN, on_accept, NULL) == -1 ||
-	    loop_signal(&L.loop, SIGCHLD, reap, NULL) == -1 ||
+	if (L.a.kind == ADDR_UDP &&
+	    (udpl_init(&L.udp, &L.cs, L.lfd, &L.la, L.lalen) == -1 ||
+		loop_add(&L.loop, L.lfd, POLLIN, udpl_event, &L.udp) == -1))
+		log_die(EX_OSERR, "udp");
+	if (L.a.kind != ADDR_UDP &&
+	    loop_add(&L.loop, L.lfd, POLLIN, on_accept, NULL) == -1)
+		log_die(EX_OSERR, "setup");
+	if (loop_signal(&L.loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGINT, stop, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1)
@@ -410,9 +439,10 @@ main(int argc, char *argv[])
 	/* clang-format on */
 	if (addr_parse(addrarg, 1, &L.a, &why) == -1)
 		log_diex(EX_USAGE, "bad address %s: %s", addrarg, why);
-	if (L.a.kind == ADDR_UDP)
-		log_diex(EX_USAGE, "%s: this build has no udp transport",
-		    addrarg);
+	/* clang-format off */
+	if (L.a.kind == ADDR_UDP && o->raw)
+		log_diex(EX_USAGE, "-R is for stream sockets: udp: carries quilt messages only");
+	/* clang-format on */
 	if (!o->node[0])
 		wire_default_node(o->node);
 	o->minelen = frame_put(frame_put(o->mine, o->node, strlen(o->node)),
@@ -421,6 +451,7 @@ main(int argc, char *argv[])
 
 	setup();
 	bind_listener(addrarg, &ss);
+	L.la = ss;
 	start();
 	if (o->ready && ready_write(o->ready, L.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);
@@ -431,6 +462,8 @@ main(int argc, char *argv[])
 		    L.bound);
 	/* clang-format on */
 	run();
+	if (L.a.kind == ADDR_UDP)
+		udpl_counters(&L.udp);
 	seal_wipe(L.keys, sizeof(L.keys));
 	remove_files();
 	return (0);

@@ -144,12 +144,15 @@ announce(struct peer *p, const char *local)
 		snprintf(addr, sizeof(addr), "%s", L.bound);
 	} else {
 		/* The local address of the outgoing connection, with our
-		 * listen port: where the peer reaches us. */
-		const char *port = strrchr(L.bound, ':');
-		const char *lc = strrchr(local, ':');
+		 * listen port (and udp: when we listen there): where the
+		 * peer reaches us. */
+		const char *port = strrchr(L.bound, ':'), *lc;
+		const char *udp = strncmp(L.bound, "udp:", 4) == 0 ? "udp:" :
+								     "";
 
-		snprintf(addr, sizeof(addr), "%.*s%s", (int)(lc - local), local,
-		    port);
+		lc = strrchr(local, ':');
+		snprintf(addr, sizeof(addr), "%s%.*s%s", udp, (int)(lc - local),
+		    local, port);
 	}
 	sz = mesh_put_ctl1(f, sizeof(f), "server-connect", addr);
 	if (sz <= sizeof(f))

@@ -394,16 +394,10 @@ main(int argc, char *argv[])
 		log_diex(EX_USAGE, "-j and -0/-N are exclusive");
 	if (addr_parse(conf.listen, 1, &a, &why) == -1)
 		log_diex(EX_USAGE, "bad address %s: %s", conf.listen, why);
-	if (a.kind == ADDR_UDP)
-		log_diex(EX_USAGE, "%s: this build has no udp transport",
-		    conf.listen);
 	for (int i = 0; i < argc; i++) {
 		if (addr_parse(argv[i], 0, &a, &why) == -1)
 			log_diex(EX_USAGE, "bad peer address %s: %s", argv[i],
 			    why);
-		if (a.kind == ADDR_UDP)
-			log_diex(EX_USAGE,
-			    "%s: this build has no udp transport", argv[i]);
 	}
 	if (argc > PEERS_MAX)
 		log_diex(EX_USAGE, "too many peers (at most %d)", PEERS_MAX);

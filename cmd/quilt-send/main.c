@@ -21,6 +21,7 @@
 #include "opt.h"
 #include "seal.h"
 #include "send.h"
+#include "udpsock.h"
 
 /* What client_open's failures exit with (STYLE.md). */
 static const int client_status[] = {
@@ -55,7 +56,7 @@ usage(int status)
 {
 	/* clang-format off */
 	fprintf(status ? stderr : stdout,
-	    "usage: quilt-send [-0NqrvVx] [-a | -d node] [-k keyfile] [-M size] [-n node]\n"
+	    "usage: quilt-send [-0NqrUvVx] [-a | -d node] [-k keyfile] [-M size] [-n node]\n"
 	    "                  [-w seconds] address [message ...]\n");
 	/* clang-format on */
 	exit(status);
@@ -68,9 +69,10 @@ counters(void)
 		return;
 	/* clang-format off */
 	log_info("sent %" PRIu64 " messages (%" PRIu64 " bytes), acknowledged %" PRIu64 ", replies %" PRIu64 ", round trips %" PRIu64 ", resends %" PRIu64 ", reconnects %" PRIu64,
-	    S.link.n_queued, S.bytes_msg, S.link.n_acked, R.in, S.acks,
+	    S.link.n_queued + S.usent, S.bytes_msg, S.link.n_acked, R.in, S.acks,
 	    S.resends, S.reconnects);
 	/* clang-format on */
+	udp_counters(&S, R.in);
 }
 
 static noreturn void
@@ -152,8 +154,13 @@ setup(void)
 	enum client_err e;
 
 	S.me.from = S.link.n_acked;
-	e = client_open(&S.a, (int)connect_timeout(), &S.link, &S.me, &S.peer,
-	    O.keyfile ? M.key : NULL, why, sizeof(why));
+	if (S.a.kind == ADDR_UDP)
+		e = udpconn_open(&S.a, (int)connect_timeout(), &S.link, &S.me,
+		    &S.peer, O.keyfile ? M.key : NULL, O.maxmsg, why,
+		    sizeof(why));
+	else
+		e = client_open(&S.a, (int)connect_timeout(), &S.link, &S.me,
+		    &S.peer, O.keyfile ? M.key : NULL, why, sizeof(why));
 	if (e != CLIENT_OK) {
 		/* While reconnecting (-r), failed tries are only progress;
 		 * a refusal that ends the run (76) is always said. */
@@ -177,8 +184,7 @@ setup(void)
 		log_warnx("%s: the peer resumes from message %" PRId64 " of %" PRIu64,
 		    S.addrstr, S.peer.resume, S.link.n_queued);
 		/* clang-format on */
-		close(S.link.fd);
-		S.link.fd = -1;
+		link_close(&S.link);
 		return (EX_PROTOCOL);
 	}
 	S.resends += S.link.n_queued - S.peer.resume;
@@ -197,8 +203,8 @@ cut(const char *why)
 
 	if (S.link.fd != -1) {
 		loop_del(&M.loop, S.link.fd);
-		close(S.link.fd);
-		S.link.fd = -1;
+		udp_keep(&S, R.in);
+		link_close(&S.link);
 	}
 	/* The end-to-end outcome is the connection's: no resume for it. */
 	if (!O.reconnect || E.on)
@@ -241,6 +247,11 @@ end_stream(void)
 	struct pollfd pfd = {.fd = S.link.fd, .events = POLLOUT};
 	long long until = net_now_ms() + 1000;
 
+	/* udp: the engine's end, acknowledged by the listener. */
+	if (S.link.uc != NULL) {
+		udpconn_end(S.link.uc, 1000);
+		return;
+	}
 	if (S.link.seal == NULL || S.link.fd == -1)
 		return;
 	link_end(&S.link);
@@ -428,8 +439,9 @@ run(void)
 			       pump(&In, &S, &O, why, sizeof(why));
 		if (st != 0)
 			log_diex(st, "%s", why);
+		/* -U: bye once every unreliable message has gone. */
 		if (In.eof && !S.bye_sent && !link_unsent(&S.link) &&
-		    !O.child &&
+		    !O.child && udp_unsent(&S) == 0 &&
 		    (In.args ? In.argi == In.nargs : buf_len(&In.in) == 0)) {
 			link_ctlv(&S.link, "bye", NULL, NULL, 0);
 			S.bye_sent = 1;
@@ -443,11 +455,14 @@ run(void)
 			link_ctlv(&S.link, "ack", args, NULL, 0);
 			R.ack_due = 0;
 		}
-		if (link_pending(&S.link) > 0 && link_flush(&S.link) == -1 &&
-		    errno != EAGAIN) {
+		/* udp: every turn, for the engine's timers too. */
+		if ((link_pending(&S.link) > 0 || S.link.uc != NULL) &&
+		    link_flush(&S.link) == -1 && errno != EAGAIN) {
 			cut(strerror(errno));
 			continue;
 		}
+		if (S.link.n_queued - S.link.n_acked > S.peak_pending)
+			S.peak_pending = S.link.n_queued - S.link.n_acked;
 		if (O.child && S.link.n_acked != M.acked_said) {
 			to_router(child_ack(&R.out, S.link.n_acked));
 			M.acked_said = S.link.n_acked;
@@ -466,9 +481,16 @@ run(void)
 		/* Replies wait while standard output is backed up. */
 		if (buf_len(&R.out.b) > IN_CHUNK)
 			ev = 0;
-		if (link_pending(&S.link) > 0)
+		if (link_wants_out(&S.link))
 			ev |= POLLOUT;
 		loop_want(&M.loop, S.link.fd, ev);
+		/* udp: what the engine holds is read without waiting for
+		 * the socket, which has nothing more to say. */
+		if ((ev & POLLIN) && link_buffered(&S.link)) {
+			on_sock(NULL, S.link.fd, POLLIN);
+			continue;
+		}
+		wait = link_wait_ms(&S.link);
 		/* Read more input only when the window has room for it. */
 		if (!In.args)
 			loop_want(&M.loop, 0,
@@ -480,7 +502,8 @@ run(void)
 		if (M.deadline) {
 			if (now >= M.deadline)
 				lost("deadline reached", NULL);
-			wait = M.deadline - now;
+			if (wait == -1 || M.deadline - now < wait)
+				wait = M.deadline - now;
 		}
 		if (M.progress) {
 			progress(now);
@@ -610,9 +633,8 @@ main(int argc, char *argv[])
 			o->reconnect = 1;
 			break;
 		case 'U':
-			/* clang-format off */
-			log_diex(EX_USAGE, "-U is for the udp transport, which this build does not have");
-			/* clang-format on */
+			o->unreliable = 1;
+			break;
 		case 'v':
 			log_level = 2;
 			break;
@@ -641,10 +663,13 @@ main(int argc, char *argv[])
 	S.addrstr = argv[0];
 	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
 		log_diex(EX_USAGE, "bad address %s: %s", argv[0], why);
-	if (S.a.kind == ADDR_UDP)
-		log_diex(EX_USAGE, "%s: this build has no udp transport",
-		    argv[0]);
 	/* clang-format off */
+	if (o->unreliable && S.a.kind != ADDR_UDP)
+		log_diex(EX_USAGE, "-U is for udp: addresses: a stream has no unreliable messages");
+	if (o->unreliable && o->reconnect)
+		log_diex(EX_USAGE, "-U and -r are exclusive: unreliable messages are not resent");
+	if (o->unreliable && o->dest)
+		log_diex(EX_USAGE, "-U and -a/-d are exclusive: a relay takes reliable messages only");
 	if (o->child && (argc > 1 || o->dest || o->wait_ms || o->use_exit))
 		log_diex(EX_USAGE, "-C is quilt-relay's child mode: no messages, -a, -d, -w or -x");
 	/* clang-format on */

@@ -1,0 +1,530 @@
+#!/usr/bin/env bats
+# The udp: transport (quilt-protocol(5) Datagrams) through the programs:
+# quilt-listen udp:, quilt-send udp: (and -U), quilt-ping udp:, relays over
+# udp:; the handshake's answers (accepted, or refused with a reason: full,
+# version, key; no answer larger than the request, nothing kept before the
+# cookie), exactly once in order under loss, duplication and reordering
+# (tests/helpers/udpproxy), fragments, keep-alives and the time-out, flow
+# control, sharing, bad datagrams, sealing, and the -v counters.
+
+load helpers/common
+load helpers/udp
+
+QUILT_NEEDS="quilt-ping quilt-relay quilt-keygen"
+
+setup() {
+	setup_quilt
+	for p in udpproxy udppeer; do
+		[ -x "$QUILT_HELPERS/$p" ] || {
+			echo "setup: $QUILT_HELPERS/$p is not built (make units)" >&2
+			return 1
+		}
+	done
+}
+
+# ---- addresses, both families, the programs --------------------------------------
+
+@test "udp:127.0.0.1:0: the ready file says udp:127.0.0.1:PORT; quilt-send exits 0 once all are written" {
+	start_listener udp:127.0.0.1:0
+	[[ $ADDR =~ ^udp:127\.0\.0\.1:[0-9]+$ ]]
+	grep -q "listening on $ADDR" "$T/listen.err"
+	run --separate-stderr quilt-send "$ADDR" one 'two words' three
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	stop_listener
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/listen.out")" = "$(printf 'one\ntwo words\nthree')" ]
+}
+
+@test "IPv6: udp:[::1]:0 receives, answers pings, and a handler sees PROTO=UDP and its UDP variables" {
+	have_ipv6 || skip "no IPv6 loopback"
+	start_listener -e 'env | grep -E "^(PROTO|UDP[A-Z]*|QUILTREMOTENODE)=" | sort; cat' 'udp:[::1]:0'
+	[[ $ADDR =~ ^udp:\[::1\]:[0-9]+$ ]]
+	run --separate-stderr quilt-send -n sixer "$ADDR" hello
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "PROTO=UDP" ]
+	[ "${lines[1]}" = "QUILTREMOTENODE=sixer" ]
+	[ "${lines[2]}" = "UDPLOCALIP=::1" ]
+	[ "${lines[3]}" = "UDPLOCALPORT=$PORT" ]
+	[ "${lines[4]}" = "UDPREMOTEIP=::1" ]
+	[[ ${lines[5]} =~ ^UDPREMOTEPORT=[0-9]+$ ]]
+	[ "${lines[6]}" = hello ]
+	run quilt-ping -c 2 -i 0.05 "$ADDR"
+	[ "$status" -eq 0 ]
+	[[ ${lines[1]} =~ ^56\ bytes\ from\ .*:\ seq=1\ hops=0\ time= ]]
+}
+
+@test "udp::0 binds every interface and writes udp::PORT, which a sender takes as loopback" {
+	start_listener udp::0
+	[[ $ADDR =~ ^udp::[0-9]+$ ]]
+	run quilt-send "$ADDR" wildcard
+	[ "$status" -eq 0 ]
+	run quilt-send "udp:127.0.0.1:$PORT" four
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$(cat "$T/listen.out")" = "$(printf 'wildcard\nfour')" ]
+}
+
+@test "quilt-ping udp: prints a line per reply (hops=0) and the summary; -q the summary only" {
+	start_listener -n lis udp:127.0.0.1:0
+	run quilt-ping -c 3 -i 0.02 "$ADDR"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "PING $ADDR (lis): 56 data bytes" ]
+	[[ ${lines[3]} =~ ^56\ bytes\ from\ lis:\ seq=3\ hops=0\ time=[0-9.]+\ ms$ ]]
+	[ "${lines[5]%%,*}" = "3 packets transmitted" ]
+	run quilt-ping -q -c 2 -i 0.02 -s 3000 "$ADDR"
+	[ "$status" -eq 0 ]
+	[[ $output == *"2 packets transmitted, 2 received, 0% packet loss"* ]]
+}
+
+@test "-R over udp:, and a port range's bad syntax: usage errors (64)" {
+	run quilt-listen -R udp:127.0.0.1:0
+	[ "$status" -eq 64 ]
+	[[ $output == *"-R is for stream sockets"* ]]
+	run quilt-send udp:127.0.0.1:1-9 x
+	[ "$status" -eq 64 ]
+}
+
+# ---- reliable: exactly once, in order ----------------------------------------------
+
+@test "10^6 messages on one connection: each written once, in order; the counters say so" {
+	start_listener -v udp:127.0.0.1:0
+	seq 1 1000000 >"$T/in"
+	run --separate-stderr quilt-send -v "$ADDR" <"$T/in"
+	[ "$status" -eq 0 ]
+	echo "$stderr" >"$T/send.err"
+	[ "$(counter sent "$T/send.err")" -eq 1000000 ]
+	[ "$(counter acknowledged "$T/send.err")" -eq 1000000 ]
+	[ "$(udp_counter "$T/send.err" "messages out")" -eq 1000000 ]
+	[ "$(udp_counter "$T/send.err" "pending acks")" -eq 0 ]
+	[ "$(udp_counter "$T/send.err" "pending acks at most")" -gt 0 ]
+	stop_listener
+	cmp "$T/in" "$T/listen.out"
+	[ "$(udp_counter "$T/listen.err" "messages in")" -eq 1000000 ]
+	# every datagram the listener had came from the sender
+	[ "$(udp_counter "$T/listen.err" "datagrams in")" -le "$(udp_counter "$T/send.err" "datagrams out")" ]
+	[ "$(udp_counter "$T/listen.err" "bytes in")" -gt 6888896 ]
+}
+
+@test "5% lost, 1% duplicated, 2% reordered: 200000 messages exactly once, in order; resends counted" {
+	start_listener -v udp:127.0.0.1:0
+	start_udpproxy -s 11 -l 0.05 -d 0.01 -r 0.02 "${ADDR#udp:}"
+	seq 1 200000 >"$T/in"
+	run --separate-stderr quilt-send -v -w 60 "$UPADDR" <"$T/in"
+	[ "$status" -eq 0 ]
+	echo "$stderr" >"$T/send.err"
+	stop_udpproxy
+	stop_listener
+	cmp "$T/in" "$T/listen.out"
+	[ "$(proxy_count lost)" -gt 0 ]
+	[ "$(udp_counter "$T/send.err" resends)" -gt 0 ]
+	[ "$(udp_counter "$T/listen.err" "reorder queue at most")" -gt 0 ]
+	[ "$(udp_counter "$T/listen.err" replayed)" -gt 0 ]
+}
+
+@test "sealed: forged, cut, replayed, misaddressed and spoofed datagrams are dropped and counted, never written" {
+	quilt-keygen "$T/key"
+	start_listener -v -k "$T/key" udp:127.0.0.1:0
+	start_udpproxy -s 5 -d 0.03 -f 0.03 -t 0.03 -i 0.03 -S 0.03 "${ADDR#udp:}"
+	seq 1 100000 >"$T/in"
+	run --separate-stderr quilt-send -v -k "$T/key" -w 60 "$UPADDR" <"$T/in"
+	[ "$status" -eq 0 ]
+	stop_udpproxy
+	stop_listener
+	cmp "$T/in" "$T/listen.out"
+	[ "$(proxy_count forged)" -gt 0 ]
+	# each bad copy is counted where it was dropped
+	[ "$(udp_counter "$T/listen.err" forged)" -gt 0 ]
+	[ "$(udp_counter "$T/listen.err" replayed)" -gt 0 ]
+	[ "$(udp_counter "$T/listen.err" "wrong id")" -gt 0 ]
+	[ "$(listener_said "$T/listen.err" "no connection")" -gt 0 ]
+}
+
+@test "unsealed: datagrams with another connection id, from another source, or garbage, are dropped; the connection goes on" {
+	start_listener -v udp:127.0.0.1:0
+	start_udpproxy -s 3 -i 0.05 -S 0.05 "${ADDR#udp:}"
+	seq 1 50000 >"$T/in"
+	mkfifo "$T/fifo"
+	BG_IN=$T/fifo start_bg send quilt-send -v -w 60 "$UPADDR"
+	sp=$BGPID
+	{
+		head -n 20000 "$T/in"
+		wait_for "lines_at_least '$T/listen.out' 20000"
+		# garbage from a source of its own: bash's /dev/udp
+		for i in 1 2 3 4 5; do
+			printf '\x15\x00\x00\x00\x01garbage %d' "$i" >"/dev/udp/127.0.0.1/$PORT"
+		done
+		printf 'x' >"/dev/udp/127.0.0.1/$PORT"
+		tail -n +20001 "$T/in"
+	} >"$T/fifo"
+	wait_exit "$sp"
+	[ "$status" -eq 0 ]
+	stop_udpproxy
+	stop_listener
+	cmp "$T/in" "$T/listen.out"
+	[ "$(udp_counter "$T/listen.err" "wrong id")" -gt 0 ]
+	[ "$(listener_said "$T/listen.err" "no connection")" -ge 6 ]
+}
+
+# ---- fragments ------------------------------------------------------------------------
+
+@test "messages larger than a datagram, under 5% loss: each arrives whole; a lost piece is resent alone" {
+	start_listener -M 200000 udp:127.0.0.1:0
+	start_udpproxy -s 9 -l 0.05 -1 "${ADDR#udp:}"
+	for c in a b c d e f g h i j; do
+		head -c 60000 /dev/zero | tr '\0' "$c"
+		echo
+	done >"$T/in"
+	run --separate-stderr quilt-send -v -w 60 "$UPADDR" <"$T/in"
+	[ "$status" -eq 0 ]
+	echo "$stderr" >"$T/send.err"
+	stop_udpproxy
+	stop_listener
+	cmp "$T/in" "$T/listen.out"
+	sent=$(udp_counter "$T/send.err" "datagrams out")
+	resends=$(udp_counter "$T/send.err" resends)
+	lost=$(proxy_count lost)
+	# about 450 datagrams; what was resent is about what was lost, not
+	# the ~45 datagrams of each message that lost one
+	[ "$sent" -ge 430 ]
+	[ "$lost" -gt 0 ]
+	[ "$resends" -ge "$lost" ]
+	[ "$resends" -le $((3 * lost + 10)) ]
+}
+
+@test "-M over udp: a message over the listener's limit is refused by the sender (65), before anything is sent" {
+	start_listener -M 100 udp:127.0.0.1:0
+	run quilt-send "$ADDR" "$(head -c 200 /dev/zero | tr '\0' x)"
+	[ "$status" -eq 65 ]
+	[[ $output == *"exceeds the peer's limit of 100"* ]]
+}
+
+# ---- -U: unreliable ---------------------------------------------------------------------
+
+@test "-U under loss, duplication and reordering: exit 0 once all are sent; what arrives is intact, in order, never twice" {
+	start_listener -v udp:127.0.0.1:0
+	start_udpproxy -s 17 -l 0.05 -d 0.05 -r 0.05 "${ADDR#udp:}"
+	seq 1 20000 >"$T/in"
+	run --separate-stderr quilt-send -U -v "$UPADDR" <"$T/in"
+	[ "$status" -eq 0 ]
+	echo "$stderr" >"$T/send.err"
+	[ "$(counter sent "$T/send.err")" -eq 20000 ]
+	[ "$(udp_counter "$T/send.err" "unreliable out")" -eq 20000 ]
+	stop_udpproxy
+	stop_listener
+	n=$(count_lines "$T/listen.out")
+	[ "$n" -gt 0 ]
+	[ "$n" -le 20000 ]
+	increasing "$T/listen.out"
+	# whole lines only, each one of the input
+	[ -z "$(grep -vxE '[0-9]+' "$T/listen.out" | head -n 3)" ]
+	[ "$(udp_counter "$T/listen.err" "unreliable in")" -eq "$n" ]
+}
+
+@test "-U: a message larger than a datagram arrives whole or not at all" {
+	start_listener udp:127.0.0.1:0
+	start_udpproxy -s 23 -l 0.02 "${ADDR#udp:}"
+	for i in $(seq 1 40); do
+		printf '%05d' "$i"
+		head -c 6000 /dev/zero | tr '\0' y
+		echo
+	done >"$T/in"
+	run quilt-send -U "$UPADDR" <"$T/in"
+	[ "$status" -eq 0 ]
+	stop_udpproxy
+	stop_listener
+	[ "$(count_lines "$T/listen.out")" -gt 0 ]
+	# every line written is one of the input's, whole
+	[ -z "$(grep -vxF -f "$T/in" "$T/listen.out" | head -n 1)" ]
+	cut -c 1-5 "$T/listen.out" | increasing /dev/stdin
+}
+
+@test "-U with -r, with a TCP address, with -a or -d: usage errors (64)" {
+	run quilt-send -U -r udp:127.0.0.1:1 x
+	[ "$status" -eq 64 ]
+	[[ $output == *"-U and -r are exclusive"* ]]
+	run quilt-send -U 127.0.0.1:1 x
+	[ "$status" -eq 64 ]
+	[[ $output == *"-U is for udp: addresses"* ]]
+	run quilt-send -U -d n1 udp:127.0.0.1:1 x
+	[ "$status" -eq 64 ]
+	run quilt-send -U -a udp:127.0.0.1:1 x
+	[ "$status" -eq 64 ]
+}
+
+# ---- the handshake: accepted, or refused with a reason --------------------------------
+
+@test "-c 1: a second client is refused as the listener is full: quilt-send 75, quilt-ping 2, with the reason" {
+	start_listener -c 1 udp:127.0.0.1:0
+	mkfifo "$T/fifo"
+	BG_IN=$T/fifo start_bg first quilt-send -v "$ADDR"
+	exec 5>"$T/fifo"
+	echo first >&5
+	wait_for "lines_at_least '$T/listen.out' 1"
+	run quilt-send "$ADDR" second
+	[ "$status" -eq 75 ]
+	[ "$output" = "quilt-send: $ADDR: refused: the listener is full (-c)" ]
+	run quilt-ping -c 1 "$ADDR"
+	[ "$status" -eq 2 ]
+	[ "$output" = "quilt-ping: $ADDR: refused: the listener is full (-c)" ]
+	exec 5>&-
+	wait_exit "$BGPID"
+	[ "$status" -eq 0 ]
+	# its slot is free again
+	run quilt-send "$ADDR" third
+	[ "$status" -eq 0 ]
+}
+
+@test "a wrong key, or one end sealed and the other not: refused with the reason (76, quilt-ping 2); both say why" {
+	quilt-keygen "$T/k1"
+	quilt-keygen "$T/k2"
+	start_listener -k "$T/k1" udp:127.0.0.1:0
+	run quilt-send -k "$T/k2" "$ADDR" wrong
+	[ "$status" -eq 76 ]
+	[[ $output == "quilt-send: $ADDR: refused: authentication failed"* ]]
+	run quilt-send "$ADDR" plain
+	[ "$status" -eq 76 ]
+	run quilt-ping -k "$T/k2" -c 1 "$ADDR"
+	[ "$status" -eq 2 ]
+	[[ $output == *"refused: authentication failed"* ]]
+	grep -q "refused: authentication failed: the key it proves is none of ours" "$T/listen.err"
+	grep -q "this listener is sealed (-k) and the peer is not" "$T/listen.err"
+	# the right key, and a listener that takes two while one is rotated
+	run quilt-send -k "$T/k1" "$ADDR" right
+	[ "$status" -eq 0 ]
+	LNAME=two start_listener -k "$T/k1" -k "$T/k2" udp:127.0.0.1:0
+	run quilt-send -k "$T/k2" "$ADDR" rotated
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/two.out")" = rotated ]
+	run quilt-send -k "$T/k1" "$ADDR" old
+	[ "$status" -eq 0 ]
+}
+
+@test "a listener that refuses the version: quilt-send 76, quilt-ping 2, saying so" {
+	start_helper rej udppeer -m reject -r 2
+	run quilt-send "udp:$HADDR" x
+	[ "$status" -eq 76 ]
+	[ "$output" = "quilt-send: udp:$HADDR: refused: no common protocol version" ]
+	run quilt-ping -c 1 "udp:$HADDR"
+	[ "$status" -eq 2 ]
+	[ "$output" = "quilt-ping: udp:$HADDR: refused: no common protocol version" ]
+}
+
+@test "answers: a COOKIE of 25 bytes to a request without one, ACCEPT or REJECT (version) with it, REJECT to another datagram version; none larger than the 1200-byte request" {
+	start_listener -v udp:127.0.0.1:0
+	run --separate-stderr udppeer -m probe "${ADDR#udp:}"
+	[ "$output" = "cookie 25" ]
+	run --separate-stderr udppeer -m probe -c "${ADDR#udp:}"
+	[ "${lines[0]}" = "cookie 25" ]
+	[[ ${lines[1]} =~ ^accept\ [0-9]+$ ]]
+	[ "${lines[1]#accept }" -lt 1200 ]
+	hello=$(msgns '' hello quilt 9-9 node=probe session=00112233445566778899aabbccddeeff max=65536 sealed=0 from=0)
+	run --separate-stderr udppeer -m probe -c -H "$hello" "${ADDR#udp:}"
+	[ "${lines[1]}" = "reject 2 6" ]
+	run --separate-stderr udppeer -m probe -V 2 "${ADDR#udp:}"
+	[ "$output" = "reject 2 6" ]
+	grep -q "no common protocol version (this listener speaks 1-1, the peer 9-9)" "$T/listen.err"
+}
+
+@test "2000 requests without a cookie, each from its own port: only cookies back, no connection made, nothing kept" {
+	start_listener -v udp:127.0.0.1:0
+	before=$(vm_hwm "$LPID")
+	run --separate-stderr udppeer -m probe -n 2000 "${ADDR#udp:}"
+	[ "$status" -eq 0 ]
+	[[ $stderr =~ answers\ ([0-9]+)\ bytes\ ([0-9]+),\ largest\ 25$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 1900 ]
+	# 25 bytes for each 1200: no amplification
+	[ "${BASH_REMATCH[2]}" -le $((25 * 2000)) ]
+	after=$(vm_hwm "$LPID")
+	[ $((after - before)) -lt 1024 ]
+	stop_listener
+	[ "$(listener_said "$T/listen.err" accepted)" -eq 0 ]
+	[ "$(listener_said "$T/listen.err" cookie)" -ge 1900 ]
+	! grep -q connected "$T/listen.err"
+}
+
+# ---- keep-alives and the time-out -----------------------------------------------------
+
+@test "an idle connection stays up past the time-out: keep-alives both ways" {
+	export QUILT_UDP_TIMEOUT=600 QUILT_UDP_KEEPALIVE=100
+	start_listener -v udp:127.0.0.1:0
+	mkfifo "$T/fifo"
+	BG_IN=$T/fifo start_bg send quilt-send -v "$ADDR"
+	sp=$BGPID
+	exec 5>"$T/fifo"
+	echo before >&5
+	wait_for "lines_at_least '$T/listen.out' 1"
+	# idle for three times the time-out: what is tested is time itself
+	sleep 1.8
+	echo after >&5
+	exec 5>&-
+	wait_exit "$sp"
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$(cat "$T/listen.out")" = "$(printf 'before\nafter')" ]
+	[ "$(udp_counter "$T/send.err" "keep-alives out")" -ge 5 ]
+	[ "$(udp_counter "$T/send.err" "keep-alives in")" -ge 5 ]
+	[ "$(udp_counter "$T/listen.err" "keep-alives out")" -ge 5 ]
+	! grep -q "timed out" "$T/listen.err" "$T/send.err"
+}
+
+@test "a peer that vanishes is declared dead after the time-out: quilt-send exits 1 saying so, the listener says it is gone" {
+	export QUILT_UDP_TIMEOUT=500 QUILT_UDP_KEEPALIVE=100
+	start_listener -v udp:127.0.0.1:0
+	start_udpproxy "${ADDR#udp:}"
+	mkfifo "$T/fifo"
+	BG_IN=$T/fifo start_bg send quilt-send "$UPADDR"
+	sp=$BGPID
+	exec 5>"$T/fifo"
+	echo one >&5
+	wait_for "lines_at_least '$T/listen.out' 1"
+	kill -USR1 "$UPPID" # a blackout: nothing passes either way
+	echo two >&5
+	wait_exit "$sp" 10
+	[ "$status" -eq 1 ]
+	exec 5>&-
+	grep -q "connection lost: 1 message not acknowledged.*(Connection timed out)" "$T/send.err"
+	wait_for "file_has '$T/listen.err' 'no datagram from the peer for 500 ms: it is gone'"
+}
+
+@test "-r across a blackout longer than the time-out: reconnects and resumes, each message written once" {
+	export QUILT_UDP_TIMEOUT=500 QUILT_UDP_KEEPALIVE=100
+	start_listener -v udp:127.0.0.1:0
+	start_udpproxy "${ADDR#udp:}"
+	seq 1 50000 >"$T/in"
+	mkfifo "$T/fifo"
+	BG_IN=$T/fifo start_bg send quilt-send -v -r -w 60 "$UPADDR"
+	sp=$BGPID
+	exec 5>"$T/fifo"
+	head -n 20000 "$T/in" >&5
+	wait_for "lines_at_least '$T/listen.out' 20000"
+	kill -USR1 "$UPPID"
+	tail -n +20001 "$T/in" >&5
+	exec 5>&-
+	wait_for "file_has '$T/listen.err' 'it is gone'"
+	kill -USR1 "$UPPID" # the network is back
+	wait_exit "$sp" 30
+	[ "$status" -eq 0 ]
+	stop_listener
+	cmp "$T/in" "$T/listen.out"
+	[ "$(counter reconnects "$T/send.err")" -ge 1 ]
+}
+
+# ---- flow and congestion ----------------------------------------------------------------
+
+@test "a stalled reader: the sender stops, both ends stay small; then everything arrives" {
+	mkfifo "$T/out"
+	cat "$T/out" >"$T/got" &
+	reader=$!
+	track "$reader"
+	LOUT=$T/out start_listener udp:127.0.0.1:0
+	kill -STOP "$reader"
+	yes "$(head -c 999 /dev/zero | tr '\0' x)" | head -n 60000 >"$T/in"
+	BG_IN=$T/in start_bg send quilt-send "$ADDR"
+	sp=$BGPID
+	wait_for -t 30 stalled "$sp" 0
+	[ "$(vm_hwm "$sp")" -lt 65536 ]
+	[ "$(vm_hwm "$LPID")" -lt 65536 ]
+	# held: what the listener's window, the engines and the link take
+	pos=$(fd_pos "$sp" 0)
+	[ "$pos" -lt 40000000 ]
+	kill -CONT "$reader"
+	wait_exit "$sp" 60
+	[ "$status" -eq 0 ]
+	stop_listener
+	wait "$reader"
+	cmp "$T/in" "$T/got"
+}
+
+@test "two senders share one listener: when one has had 100000 written, the other has had at least 25000" {
+	start_listener udp:127.0.0.1:0
+	seq -f 'a%.0f' 1 150000 >"$T/in.a"
+	seq -f 'b%.0f' 1 150000 >"$T/in.b"
+	mkfifo "$T/fa" "$T/fb"
+	BG_IN=$T/fa start_bg a quilt-send "$ADDR"
+	pa=$BGPID
+	BG_IN=$T/fb start_bg b quilt-send "$ADDR"
+	pb=$BGPID
+	cat "$T/in.a" >"$T/fa" &
+	cat "$T/in.b" >"$T/fb" &
+	wait_exit "$pa" 60
+	[ "$status" -eq 0 ]
+	wait_exit "$pb" 60
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$(count_lines "$T/listen.out")" -eq 300000 ]
+	run awk '/^a/ { a++ } /^b/ { b++ }
+		(a == 100000 && b < 25000) || (b == 100000 && a < 25000) { print NR ": a " a ", b " b; bad = 1; exit }
+		END { exit bad }' "$T/listen.out"
+	[ "$status" -eq 0 ]
+	cmp <(grep '^a' "$T/listen.out") "$T/in.a"
+	cmp <(grep '^b' "$T/listen.out") "$T/in.b"
+}
+
+# ---- handlers and relays --------------------------------------------------------------
+
+@test "-e over udp: replies come back, the handler sees the end of input, -x gives its exit status" {
+	start_listener -e 'n=0; while read -r l; do n=$((n + 1)); echo "got $l"; done; echo "saw EOF after $n"; exit 3' udp:127.0.0.1:0
+	run --separate-stderr quilt-send -x "$ADDR" a b
+	[ "$status" -eq 3 ]
+	[ "$output" = "$(printf 'got a\ngot b\nsaw EOF after 2')" ]
+}
+
+@test "relays over udp: -l udp: and a udp: peer; the link is made back over udp; -d and ping across it" {
+	quilt-relay -n n1 -l udp:127.0.0.1:0 -P "$T/n1.ready" </dev/null >"$T/n1.out" 2>"$T/n1.err" 3>&- &
+	r1=$!
+	track "$r1"
+	wait_ready "$T/n1.ready" "$r1" n1
+	a1=$(head -n 1 "$T/n1.ready")
+	[[ $a1 =~ ^udp:127\.0\.0\.1:[0-9]+$ ]]
+	quilt-relay -n n2 -l udp:127.0.0.1:0 -P "$T/n2.ready" "$a1" </dev/null >"$T/n2.out" 2>"$T/n2.err" 3>&- &
+	r2=$!
+	track "$r2"
+	wait_ready "$T/n2.ready" "$r2" n2
+	a2=$(head -n 1 "$T/n2.ready")
+	# n1 connects back to n2 over udp: (server-connect)
+	wait_for "quilt-relay -Q '$T/n1.ready' peers | grep -q '^n2	$a2	up'"
+	run quilt-send -w 20 -d n2 "$a1" 'across udp'
+	[ "$status" -eq 0 ]
+	wait_for "file_has '$T/n2.out' 'across udp'"
+	[ "$(cat "$T/n2.out")" = "$(printf 'n1\tacross udp')" ]
+	run quilt-ping -c 2 -i 0.05 -d n2 "$a1"
+	[ "$status" -eq 0 ]
+	[[ ${lines[1]} == *"from n2: seq=1 hops=1 time="* ]]
+}
+
+# ---- ends -------------------------------------------------------------------------------
+
+@test "SIGTERM: the listener finishes its udp connections and exits 0" {
+	start_listener udp:127.0.0.1:0
+	mkfifo "$T/fifo"
+	BG_IN=$T/fifo start_bg send quilt-send "$ADDR"
+	sp=$BGPID
+	exec 5>"$T/fifo"
+	seq 1 1000 >&5
+	wait_for "lines_at_least '$T/listen.out' 1000"
+	exec 5>&-
+	kill -TERM "$LPID"
+	wait_exit "$sp"
+	[ "$status" -eq 0 ]
+	wait_exit "$LPID"
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/listen.ready" ]
+	[ "$(count_lines "$T/listen.out")" -eq 1000 ]
+}
+
+@test "a listener killed mid-stream: quilt-send exits 1 at once (the port refuses), saying how many were not acknowledged" {
+	start_listener udp:127.0.0.1:0
+	mkfifo "$T/fifo"
+	BG_IN=$T/fifo start_bg send quilt-send "$ADDR"
+	sp=$BGPID
+	exec 5>"$T/fifo"
+	seq 1 100 >&5
+	wait_for "lines_at_least '$T/listen.out' 100"
+	kill -KILL "$LPID"
+	seq 101 200 >&5
+	wait_exit "$sp" 10
+	exec 5>&-
+	[ "$status" -eq 1 ]
+	grep -qE "connection lost: [0-9]+ messages? not acknowledged.*Connection refused" "$T/send.err"
+}
