@@ -663,26 +663,42 @@ say(enum client_err e, char *why, size_t whylen, const char *fmt, ...)
 	return (e);
 }
 
-/*
- * The listener's ACCEPT: its hello (and, sealed, its confirmation), checked
- * as client.c checks them over TCP.  CLIENT_OK when the connection may
- * start (then *dg is its seal, or NULL unsealed).
- */
-static enum client_err
-check_accept(struct udp *u, const char *mine, size_t minelen, struct seal *s,
-    const unsigned char *psk, const struct wire_hello *me,
-    struct wire_hello *peer, struct seal_dg **dg, char *why, size_t whylen)
+int
+udpsock_get_proof(const char *p, size_t n, unsigned char proof[SEAL_PROOFLEN])
+{
+	struct frame_iter it;
+	struct wire_msg m;
+	const char *body, *part;
+	size_t blen, len;
+	ssize_t f = frame_parse(p, n, WIRE_HELLO_MAX, &body, &blen);
+
+	/* A whole frame, and nothing after it. */
+	if (f <= 0 || (size_t)f != n || wire_decode(body, blen, &m) == -1 ||
+	    m.destlen != 0 || m.namelen != 5 || memcmp(m.name, "proof", 5) != 0)
+		return (-1);
+	frame_iter_init(&it, m.args, m.argslen);
+	if (frame_next_part(&it, &part, &len) != 1 ||
+	    seal_unhex(proof, SEAL_PROOFLEN, part, len) == -1 ||
+	    frame_next_part(&it, &part, &len) != 0)
+		return (-1);
+	return (0);
+}
+
+enum client_err
+udpsock_check_accept(const unsigned char *h, size_t hl, const char *mine,
+    size_t minelen, struct seal *s, const unsigned char *psk,
+    const struct wire_hello *me, struct wire_hello *peer, struct seal_dg **dg,
+    char *why, size_t whylen)
 {
 	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
 	char transcript[2 * UDP_HELLO_MAX];
-	const unsigned char *h;
 	const char *body, *rest;
-	size_t hl, f, blen, restlen;
+	size_t f, blen, restlen;
 	struct wire_msg m = {.cmd = W_UNKNOWN};
 
 	*dg = NULL;
-	h = udp_peer_hello(u, &hl);
-	if (h == NULL || udpsock_split_hello(h, hl, &f, &rest, &restlen) == -1)
+	if (h == NULL || hl > UDP_HELLO_MAX || minelen > UDP_HELLO_MAX ||
+	    udpsock_split_hello(h, hl, &f, &rest, &restlen) == -1)
 		return (say(CLIENT_PROTOCOL, why, whylen,
 		    "bad hello from the peer: not a netstring"));
 	(void)frame_parse((const char *)h, f, WIRE_HELLO_MAX, &body, &blen);
@@ -723,6 +739,23 @@ check_accept(struct udp *u, const char *mine, size_t minelen, struct seal *s,
 	return (CLIENT_OK);
 }
 
+/* What a REJECT's reason is to the program (its exit status). */
+static enum client_err
+reject_class(enum udp_reason r)
+{
+	switch (r) {
+	case UDP_R_FULL:
+		return (CLIENT_TEMPFAIL);
+	case UDP_R_VERSION:
+	case UDP_R_PROTOCOL:
+		return (CLIENT_PROTOCOL);
+	case UDP_R_KEY:
+		return (CLIENT_AUTH);
+	default:
+		return (CLIENT_UNAVAILABLE);
+	}
+}
+
 /*
  * The handshake on a connected socket until deadline (ms): the engine
  * asks, the listener answers.
@@ -750,9 +783,12 @@ handshake(struct udpconn *uc, long long deadline, const char *mine,
 			return (say(CLIENT_UNAVAILABLE, why, whylen, "%s",
 			    strerror(ECONNREFUSED)));
 		switch (udp_state(uc->u, &w, &reason)) {
-		case UDP_ACCEPTED:
-			e = check_accept(uc->u, mine, minelen, s, psk, me, peer,
-			    &dg, why, whylen);
+		case UDP_ACCEPTED: {
+			size_t hl = 0;
+			const unsigned char *h = udp_peer_hello(uc->u, &hl);
+
+			e = udpsock_check_accept(h, hl, mine, minelen, s, psk,
+			    me, peer, &dg, why, whylen);
 			if (e != CLIENT_OK) {
 				/* Tell it, in the clear: it believes an
 				 * ABORT only now. */
@@ -769,17 +805,11 @@ handshake(struct udpconn *uc, long long deadline, const char *mine,
 			(void)udpconn_output(uc, udpsock_now());
 			(void)udpsock_flush(uc->sock);
 			return (CLIENT_OK);
+		}
 		case UDP_DEAD:
-			if (w == UDP_WHY_REJECTED) {
-				e = reason == UDP_R_FULL    ? CLIENT_TEMPFAIL :
-				    reason == UDP_R_VERSION ? CLIENT_PROTOCOL :
-				    reason == UDP_R_KEY	    ? CLIENT_AUTH :
-				    reason == UDP_R_PROTOCOL ?
-							  CLIENT_PROTOCOL :
-							  CLIENT_UNAVAILABLE;
-				return (say(e, why, whylen, "refused: %s",
-				    udpsock_reason_str(reason)));
-			}
+			if (w == UDP_WHY_REJECTED)
+				return (say(reject_class(reason), why, whylen,
+				    "refused: %s", udpsock_reason_str(reason)));
 			return (say(CLIENT_TEMPFAIL, why, whylen, "timed out"));
 		default:
 			break;
@@ -801,9 +831,8 @@ handshake(struct udpconn *uc, long long deadline, const char *mine,
 	}
 }
 
-/* Our hello for CONNECT: the hello frame, then (sealed) the key proof. */
-static size_t
-connect_hello(char *out, struct wire_hello *me, struct seal *s,
+size_t
+udpsock_connect_hello(char *out, struct wire_hello *me, struct seal *s,
     const unsigned char *psk, size_t *hlen)
 {
 	unsigned char pk[SEAL_PKLEN], proof[SEAL_PROOFLEN];
@@ -878,7 +907,7 @@ udpconn_open(const struct addr *a, int timeout_ms, struct link *l,
 			free(sock);
 			continue;
 		}
-		n = connect_hello(hello, &me, s, psk, &hlen);
+		n = udpsock_connect_hello(hello, &me, s, psk, &hlen);
 		u = udp_connect(&p, hello, n, udpsock_now());
 		if (u == NULL ||
 		    (uc = udpconn_new(u, sock, 1, ai->ai_addr, ai->ai_addrlen,

@@ -37,6 +37,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "client.h"
+#include "seal.h"
 #include "udp.h"
 #include "wire.h"
 
@@ -253,9 +254,40 @@ struct udpsock_msgs {
 void udpsock_counters(char *out, size_t cap, const struct udpconn *uc,
     const struct udpsock_msgs *m);
 
-/* The hello frame of a CONNECT's or ACCEPT's hello, and what follows. */
+/*
+ * The pieces of udpconn_open and of a listener's answer, apart for the
+ * tests.
+ *
+ * The hello of a CONNECT or an ACCEPT: the hello frame's size *hello and
+ * what follows it (next, nextlen).  0, or -1 when it starts with no frame.
+ */
 int udpsock_split_hello(const unsigned char *h, size_t len, size_t *hello,
     const char **next, size_t *nextlen);
+
+/*
+ * Our hello for CONNECT at out (2 x WIRE_HELLO_MAX bytes): me's hello
+ * frame (its size at *hlen: the transcript's part), then, sealed (s, our
+ * key exchange, and psk), the key proof frame ["", "proof", HEX].  Its
+ * size (over UDP_HELLO_MAX: too long for CONNECT).
+ */
+size_t udpsock_connect_hello(char *out, struct wire_hello *me, struct seal *s,
+    const unsigned char *psk, size_t *hlen);
+
+/* The proof frame p[0..n), all of it: 0 with proof, or -1. */
+int udpsock_get_proof(const char *p, size_t n,
+    unsigned char proof[SEAL_PROOFLEN]);
+
+/*
+ * The listener's ACCEPT hello h[0..hl), checked as client.c checks its
+ * hello over TCP (the fields, the version, the sealing) and, sealed, its
+ * confirmation against our hello frame mine[0..minelen) and psk.
+ * CLIENT_OK when the connection may start, with *dg its seal (NULL
+ * unsealed); else a class, and why says what failed.
+ */
+enum client_err udpsock_check_accept(const unsigned char *h, size_t hl,
+    const char *mine, size_t minelen, struct seal *s, const unsigned char *psk,
+    const struct wire_hello *me, struct wire_hello *peer, struct seal_dg **dg,
+    char *why, size_t whylen);
 
 /* What a REJECT's reason says, for people. */
 const char *udpsock_reason_str(enum udp_reason r);

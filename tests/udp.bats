@@ -326,6 +326,25 @@ setup() {
 	grep -q "no common protocol version (this listener speaks 1-1, the peer 9-9)" "$T/listen.err"
 }
 
+@test "sealed: a request whose hello has no key proof, or a bad one, is refused for the key (REJECT 3); the listener goes on" {
+	quilt-keygen "$T/key"
+	start_listener -k "$T/key" udp:127.0.0.1:0
+	kx=$(printf 'ab%.0s' $(seq 1 32))
+	hello=$(msgns '' hello quilt 1-1 node=probe session=00112233445566778899aabbccddeeff max=65536 sealed=1 "kx=$kx" from=0)
+	run --separate-stderr udppeer -m probe -c -H "$hello" "${ADDR#udp:}"
+	[ "${lines[1]}" = "reject 3 6" ]
+	run --separate-stderr udppeer -m probe -c -H "$hello$(msgns '' proof 000102030405060708090a0b0c0d0e0f)" "${ADDR#udp:}"
+	[ "${lines[1]}" = "reject 3 6" ]
+	run --separate-stderr udppeer -m probe -c -H "$hello$(msgns '' proof xyz)" "${ADDR#udp:}"
+	[ "${lines[1]}" = "reject 3 6" ]
+	run quilt-send -k "$T/key" "$ADDR" 'still here'
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/listen.out")" = 'still here' ]
+	[ "$(grep -c 'the key it proves is none of ours' "$T/listen.err")" -eq 3 ]
+}
+
 @test "2000 requests without a cookie, each from its own port: only cookies back, no connection made, nothing kept" {
 	start_listener -v udp:127.0.0.1:0
 	before=$(vm_hwm "$LPID")

@@ -265,19 +265,9 @@ sealed(struct udpl *u, struct conn *c, const char *proof, size_t prooflen,
 	const struct server_conf *hs = u->cs->hs;
 	unsigned char pk[SEAL_PKLEN], prf[SEAL_PROOFLEN], tag[SEAL_TAGLEN];
 	unsigned char hdr[SEAL_HDRLEN];
-	struct frame_iter it;
-	struct wire_msg m;
-	const char *body, *p;
-	size_t blen, n;
 	int k;
 
-	if (frame_parse(proof, prooflen, WIRE_HELLO_MAX, &body, &blen) <= 0 ||
-	    wire_decode(body, blen, &m) == -1 || m.namelen != 5 ||
-	    memcmp(m.name, "proof", 5) != 0)
-		return (-1);
-	frame_iter_init(&it, m.args, m.argslen);
-	if (frame_next_part(&it, &p, &n) != 1 ||
-	    seal_unhex(prf, sizeof(prf), p, n) == -1 ||
+	if (udpsock_get_proof(proof, prooflen, prf) == -1 ||
 	    seal_unhex(pk, sizeof(pk), c->shake.peer.kx,
 		strlen(c->shake.peer.kx)) == -1)
 		return (-1);
