@@ -31,6 +31,7 @@
 #include "opt.h"
 #include "net.h"
 #include "spread.h"
+#include "spclient.h"
 
 #define TX_HIGH (1u << 20) /* stop reading input above this */
 #define RX_MAX (4u << 20)
@@ -97,39 +98,6 @@ disconnect(struct state *st)
 		(void)buf_append(&st->tx, req, n);
 }
 
-/*
- * The set-up failed: spread.c says what happened, and the exit status is
- * ours (STYLE.md): a name that did not resolve 68, a timeout 75, our own
- * resources 71, a daemon that does not speak the protocol 76, any other
- * refusal 69.
- */
-static noreturn void
-setup_failed(const char *daemon, const struct spread_addr *a, int code,
-    const char *detail)
-{
-	struct spread_setup_err e;
-	int status = EX_UNAVAILABLE;
-
-	spread_setup_error(&e, a, code, errno, detail);
-	switch (e.fault) {
-	case SPREAD_FAULT_RESOLVE:
-		status = EX_NOHOST;
-		break;
-	case SPREAD_FAULT_TIMEOUT:
-		status = EX_TEMPFAIL;
-		break;
-	case SPREAD_FAULT_RESOURCE:
-		status = EX_OSERR;
-		break;
-	case SPREAD_FAULT_PROTOCOL:
-		status = EX_PROTOCOL;
-		break;
-	case SPREAD_FAULT_REFUSED:
-		break;
-	}
-	log_diex(status, "%s: %s", daemon, e.text);
-}
-
 /* Look at what the daemon sends us: only a refusal matters. */
 static void
 check_rx(struct state *st)
@@ -168,7 +136,7 @@ connect_daemon(struct state *st)
 
 	if (spread_session_open(&st->s, &st->addr, st->o->name, 0, st->timeout,
 		&code, &detail) == -1)
-		setup_failed(st->o->daemon, &st->addr, code, detail);
+		spclient_setup_failed(st->o->daemon, &st->addr, code, detail);
 	st->connected = 1;
 	log_info("connected to %s as %s (Spread %d.%d.%d)", st->o->daemon,
 	    st->s.reply.private_group, st->s.reply.major, st->s.reply.minor,

@@ -79,8 +79,8 @@ get32(const uint8_t *p, int big)
 	    (uint32_t)p[1] << 8 | p[0]);
 }
 
-static void
-put32(uint8_t *p, uint32_t v, int big)
+void
+spread_put32(uint8_t *p, uint32_t v, int big)
 {
 	if (big) {
 		p[0] = v >> 24;
@@ -146,8 +146,8 @@ bad:
 
 /* ------------------------------------------------------------------ */
 
-static int
-legal(const char *s, size_t len)
+int
+spread_name_legal(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x24 || (unsigned char)s[i] > 0x7e)
@@ -158,13 +158,15 @@ legal(const char *s, size_t len)
 int
 spread_private_valid(const char *s, size_t len)
 {
-	return (len >= 1 && len <= SPREAD_MAX_PRIVATE && legal(s, len));
+	return (
+	    len >= 1 && len <= SPREAD_MAX_PRIVATE && spread_name_legal(s, len));
 }
 
 int
 spread_group_valid(const char *s, size_t len)
 {
-	return (len >= 1 && len < SPREAD_GROUP_SIZE && legal(s, len));
+	return (
+	    len >= 1 && len < SPREAD_GROUP_SIZE && spread_name_legal(s, len));
 }
 
 int
@@ -181,7 +183,7 @@ spread_private_group_valid(const char *s, size_t len)
 	plen = hash - (s + 1);
 	return (spread_private_valid(s + 1, plen) && len - plen - 2 >= 1 &&
 	    len - plen - 2 <= SPREAD_MAX_PROC &&
-	    legal(hash + 1, len - plen - 2));
+	    spread_name_legal(hash + 1, len - plen - 2));
 }
 
 int
@@ -466,11 +468,11 @@ void
 spread_header_encode(uint8_t p[SPREAD_HEADER_SIZE],
     const struct spread_header *h)
 {
-	put32(p, h->type | (h->big ? 0 : SPREAD_ENDIAN_MARK), h->big);
+	spread_put32(p, h->type | (h->big ? 0 : SPREAD_ENDIAN_MARK), h->big);
 	memcpy(p + 4, h->name, SPREAD_GROUP_SIZE);
-	put32(p + 36, (uint32_t)h->num_groups, h->big);
-	put32(p + 40, h->hint, h->hint_big);
-	put32(p + 44, (uint32_t)h->data_len, h->big);
+	spread_put32(p + 36, (uint32_t)h->num_groups, h->big);
+	spread_put32(p + 40, h->hint, h->hint_big);
+	spread_put32(p + 44, (uint32_t)h->data_len, h->big);
 }
 
 static int
@@ -537,7 +539,7 @@ spread_msg_encode(uint8_t *buf, size_t cap, const struct spread_msg *m)
 	}
 	spread_header_encode(buf, &m->h);
 	if (m->has_old_type) {
-		put32(buf + off,
+		spread_put32(buf + off,
 		    m->old_type | (m->h.big ? 0 : SPREAD_ENDIAN_MARK),
 		    m->h.big);
 		off += 4;
@@ -841,13 +843,13 @@ spread_memb_encode(uint8_t *buf, size_t cap, const struct spread_memb *b)
 		errno = EMSGSIZE;
 		return (-1);
 	}
-	put32(buf, (uint32_t)b->proc_id, b->big);
-	put32(buf + 4, (uint32_t)b->time, b->big);
-	put32(buf + 8, (uint32_t)b->index, b->big);
+	spread_put32(buf, (uint32_t)b->proc_id, b->big);
+	spread_put32(buf + 4, (uint32_t)b->time, b->big);
+	spread_put32(buf + 8, (uint32_t)b->index, b->big);
 	if (b->vs == NULL)
 		return (12);
-	put32(buf + 12, b->num_vs_sets, b->big);
-	put32(buf + 16, b->local_offset, b->big);
+	spread_put32(buf + 12, b->num_vs_sets, b->big);
+	spread_put32(buf + 16, b->local_offset, b->big);
 	if (b->vs_len)
 		memmove(buf + 20, b->vs, b->vs_len);
 	return (size);
@@ -863,7 +865,7 @@ spread_vs_encode(uint8_t *buf, size_t cap, uint32_t count, const uint8_t *names,
 		errno = EMSGSIZE;
 		return (-1);
 	}
-	put32(buf, count, big);
+	spread_put32(buf, count, big);
 	if (count)
 		memmove(buf + 4, names, size - 4);
 	return (size);

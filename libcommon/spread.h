@@ -258,6 +258,12 @@ struct spread_header {
 /* 1 on a big-endian host. */
 int spread_host_big(void);
 
+/* Every byte of a name is one Spread allows (0x24..0x7e). */
+int spread_name_legal(const char *s, size_t len);
+
+/* v at p, four bytes, big-endian or little. */
+void spread_put32(uint8_t *p, uint32_t v, int big);
+
 /*
  * The hint of a message type: ((type << 8) & 0xffff00) plus the marker
  * of byte order big (0 or 1).

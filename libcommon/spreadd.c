@@ -10,31 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void
-put32(uint8_t *p, uint32_t v, int big)
-{
-	if (big) {
-		p[0] = v >> 24;
-		p[1] = v >> 16;
-		p[2] = v >> 8;
-		p[3] = v;
-	} else {
-		p[0] = v;
-		p[1] = v >> 8;
-		p[2] = v >> 16;
-		p[3] = v >> 24;
-	}
-}
-
-static int
-legal(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x24 || (unsigned char)s[i] > 0x7e)
-			return (0);
-	return (1);
-}
-
 /* Whether the offer lists method (each name is followed by a space). */
 static int
 offered(const char *methods, const char *method)
@@ -64,7 +39,7 @@ methods_valid(const char *m)
 		const char *sp = strchr(m, ' ');
 
 		if (sp == NULL || sp == m || sp - m >= SPREAD_AUTH_NAME ||
-		    !legal(m, sp - m))
+		    !spread_name_legal(m, sp - m))
 			return (0);
 		m = sp + 1;
 	}
@@ -79,9 +54,9 @@ spreadd_init(struct spreadd *s, const struct spreadd_conf *conf, void *arg,
 
 	memset(s, 0, sizeof(*s));
 	s->state = SPREADD_DONE;
-	if (dl < 1 || dl > SPREAD_MAX_PROC || !legal(conf->daemon, dl) ||
-	    conf->methods == NULL || !methods_valid(conf->methods) ||
-	    conf->claim == NULL) {
+	if (dl < 1 || dl > SPREAD_MAX_PROC ||
+	    !spread_name_legal(conf->daemon, dl) || conf->methods == NULL ||
+	    !methods_valid(conf->methods) || conf->claim == NULL) {
 		errno = EINVAL;
 		return (-1);
 	}
@@ -226,7 +201,8 @@ hello(struct spreadd *s, const uint8_t *p, size_t n, struct spreadd_ev *ev)
 	    s->patch);
 	len = p[hdr - 1];
 	/* Spread's order: the length, the bytes, then uniqueness. */
-	if (len > SPREAD_MAX_PRIVATE || !legal((const char *)p + hdr, len)) {
+	if (len > SPREAD_MAX_PRIVATE ||
+	    !spread_name_legal((const char *)p + hdr, len)) {
 		refuse(s, ev, SPREAD_REJECT_ILLEGAL_NAME);
 		return (size);
 	}
@@ -501,10 +477,10 @@ put_header(uint8_t *p, int big, uint32_t type, const char *name, int ngroups,
 {
 	if (put_name(p + 4, name) == -1)
 		return (-1);
-	put32(p, type | (big ? 0 : SPREAD_ENDIAN_MARK), big);
-	put32(p + 36, (uint32_t)ngroups, big);
-	put32(p + 40, big ? 0 : SPREAD_ENDIAN_MARK, big);
-	put32(p + 44, (uint32_t)len, big);
+	spread_put32(p, type | (big ? 0 : SPREAD_ENDIAN_MARK), big);
+	spread_put32(p + 36, (uint32_t)ngroups, big);
+	spread_put32(p + 40, big ? 0 : SPREAD_ENDIAN_MARK, big);
+	spread_put32(p + 44, (uint32_t)len, big);
 	return (0);
 }
 
@@ -581,23 +557,23 @@ spreadd_put_memb(uint8_t *buf, size_t cap, int big,
 		if (put_name(buf + off, m->members[i]) == -1)
 			return (-1);
 	b = buf + off;
-	put32(b, (uint32_t)m->gid.proc_id, big);
-	put32(b + 4, (uint32_t)m->gid.time, big);
-	put32(b + 8, (uint32_t)m->gid.index, big);
-	put32(b + 12, (uint32_t)m->nvs, big);
+	spread_put32(b, (uint32_t)m->gid.proc_id, big);
+	spread_put32(b + 4, (uint32_t)m->gid.time, big);
+	spread_put32(b + 8, (uint32_t)m->gid.index, big);
+	spread_put32(b + 12, (uint32_t)m->nvs, big);
 	off += 20;
 	for (int i = 0; i < m->nvs; i++) {
 		/* The offset counts from the first set. */
 		if (i == m->local)
 			local = off - (size_t)(b + 20 - buf);
-		put32(buf + off, (uint32_t)m->vs[i].count, big);
+		spread_put32(buf + off, (uint32_t)m->vs[i].count, big);
 		off += 4;
 		for (int j = 0; j < m->vs[i].count;
 		     j++, off += SPREAD_GROUP_SIZE)
 			if (put_name(buf + off, m->vs[i].names[j]) == -1)
 				return (-1);
 	}
-	put32(b + 16, (uint32_t)local, big);
+	spread_put32(b + 16, (uint32_t)local, big);
 	return ((ssize_t)size);
 }
 
@@ -627,9 +603,9 @@ spreadd_put_transition(uint8_t *buf, size_t cap, int big, const char *group,
 	if (!room(cap, SPREAD_HEADER_SIZE + 12) ||
 	    put_header(buf, big, SPREAD_TRANSITION_MESS, group, 0, 12) == -1)
 		return (-1);
-	put32(b, (uint32_t)old->proc_id, big);
-	put32(b + 4, (uint32_t)old->time, big);
-	put32(b + 8, (uint32_t)old->index, big);
+	spread_put32(b, (uint32_t)old->proc_id, big);
+	spread_put32(b + 4, (uint32_t)old->time, big);
+	spread_put32(b + 8, (uint32_t)old->index, big);
 	return (SPREAD_HEADER_SIZE + 12);
 }
 

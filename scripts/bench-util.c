@@ -6,6 +6,11 @@
  *					the caller retries if it is taken)
  *	bench-util check COUNT SIZE FILE	exit 0 when FILE is exactly what
  *					gen COUNT SIZE wrote, else say what differs
+ *	bench-util wait BYTES SECONDS FILE... [-- PID...]
+ *					exit 0 once every FILE holds BYTES
+ *					(checked every millisecond); 1 after
+ *					SECONDS, or as soon as a PID has gone,
+ *					saying how far each file got
  *
  * Line i (from 0) starts with i in 12 decimal digits, then letters, so a
  * lost, duplicated or reordered line is seen by check.
@@ -18,7 +23,9 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +148,47 @@ port(void)
 	return (0);
 }
 
+/*
+ * Until every file has reached want bytes: how a receiver that writes to a
+ * tmpfs file is seen to be done without a reader in its way (a pipe to
+ * head -c would be a fourth process copying every byte).
+ */
+static int
+waitfor(long want, long secs, char **files, int n, char **pids, int npids)
+{
+	struct timespec ms = {0, 1000000}, t0, t;
+	struct stat st;
+	int k, done;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		for (done = 0, k = 0; k < n; k++)
+			if (stat(files[k], &st) == 0 && st.st_size >= want)
+				done++;
+		if (done == n)
+			return (0);
+		for (k = 0; k < npids; k++)
+			if (kill((pid_t)atol(pids[k]), 0) == -1 &&
+			    errno == ESRCH)
+				break;
+		if (k < npids) {
+			printf("process %s has ended; ", pids[k]);
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec -
+			t0.tv_nsec >=
+		    secs * 1000000000L)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	for (k = 0; k < n; k++)
+		printf("%s: %lld of %ld bytes\n", files[k],
+		    stat(files[k], &st) == 0 ? (long long)st.st_size : -1LL,
+		    want);
+	return (1);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -152,6 +200,19 @@ main(int argc, char *argv[])
 		    num(argv[3], 1, 1 << 26, "size"), argv[4]));
 	if (argc == 2 && strcmp(argv[1], "port") == 0)
 		return (port());
-	fprintf(stderr, "usage: bench-util gen|check COUNT SIZE FILE | port\n");
+	if (argc >= 5 && strcmp(argv[1], "wait") == 0) {
+		int nf = 0;
+
+		while (4 + nf < argc && strcmp(argv[4 + nf], "--") != 0)
+			nf++;
+		if (nf == 0)
+			return (64);
+		return (waitfor(num(argv[2], 0, 1L << 40, "bytes"),
+		    num(argv[3], 1, 3600, "seconds"), argv + 4, nf,
+		    argv + 5 + nf, 4 + nf < argc ? argc - 5 - nf : 0));
+	}
+	fprintf(stderr,
+	    "usage: bench-util gen|check COUNT SIZE FILE | port | "
+	    "wait BYTES SECONDS FILE...\n");
 	return (64);
 }

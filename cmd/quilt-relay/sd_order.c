@@ -218,26 +218,27 @@ order_deliver(void)
 {
 	const char *p;
 	size_t n;
+	int safe_waits = 0;
 
-	O.held = 0;
 	/* A session congested: nothing more until it reads (sd_io.c comes
 	 * back here then). */
 	while (
 	    SS.congested == 0 && slog_get(&O.ord, O.applied + 1, &p, &n) == 0) {
 		if (O.applied + 1 > O.stable && order_is_safe(p, n)) {
-			for (uint64_t g = O.applied + 1;
-			     slog_get(&O.ord, g, &p, &n) == 0; g++)
-				O.held++;
+			safe_waits = 1;
 			break;
 		}
 		O.applied++;
 		order_apply(p, n);
 	}
-	sdc.held = O.held;
 	if (O.recvd < O.applied)
 		O.recvd = O.applied;
 	while (slog_get(&O.ord, O.recvd + 1, &p, &n) == 0)
 		O.recvd++;
+	/* Held: what is here in order behind a SAFE message not yet stable
+	 * (counted, not walked: this runs once for each event received). */
+	O.held = safe_waits ? O.recvd - O.applied : 0;
+	sdc.held = O.held;
 	if (O.top < O.recvd)
 		O.top = O.recvd;
 	slog_trim(&O.ord, O.stable < O.applied ? O.stable : O.applied);

@@ -21,6 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "../spclient.h"
 #include "join.h"
 #include "log.h"
 #include "opt.h"
@@ -53,39 +54,6 @@ struct state {
 };
 
 static int sigpipe_fd[2] = {-1, -1};
-
-/*
- * The set-up failed: spread.c says what happened, and the exit status is
- * ours (STYLE.md): a name that did not resolve 68, a timeout 75, our own
- * resources 71, a daemon that does not speak the protocol 76, any other
- * refusal 69.
- */
-static noreturn void
-setup_failed(const char *daemon, const struct spread_addr *a, int code,
-    const char *detail)
-{
-	struct spread_setup_err e;
-	int status = EX_UNAVAILABLE;
-
-	spread_setup_error(&e, a, code, errno, detail);
-	switch (e.fault) {
-	case SPREAD_FAULT_RESOLVE:
-		status = EX_NOHOST;
-		break;
-	case SPREAD_FAULT_TIMEOUT:
-		status = EX_TEMPFAIL;
-		break;
-	case SPREAD_FAULT_RESOURCE:
-		status = EX_OSERR;
-		break;
-	case SPREAD_FAULT_PROTOCOL:
-		status = EX_PROTOCOL;
-		break;
-	case SPREAD_FAULT_REFUSED:
-		break;
-	}
-	log_diex(status, "%s: %s", daemon, e.text);
-}
 
 static void
 usage(FILE *f, int status)
@@ -380,7 +348,7 @@ main(int argc, char *argv[])
 
 	if (spread_session_open(&st.ss.s, &st.addr, o.name,
 		SPREAD_HELLO_MEMBERSHIP, timeout, &code, &detail) == -1)
-		setup_failed(o.daemon, &st.addr, code, detail);
+		spclient_setup_failed(o.daemon, &st.addr, code, detail);
 	log_info("connected to %s as %s (Spread %d.%d.%d)", o.daemon,
 	    st.ss.s.reply.private_group, st.ss.s.reply.major,
 	    st.ss.s.reply.minor, st.ss.s.reply.patch);
