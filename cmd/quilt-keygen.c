@@ -13,15 +13,19 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "opt.h"
 #include "seal.h"
 
-static noreturn void
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: quilt-keygen [-fV] file | -\n");
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'f', "force", NULL, "replace FILE if it exists"},
+	OPT_ROWS_HELP,
+	{0, NULL, NULL, NULL},
+};
+static const struct opt_prog prog = {
+	"usage: quilt-keygen [-fV] file | -", options, EX_USAGE,
+};
+/* clang-format on */
 
 int
 main(int argc, char *argv[])
@@ -33,23 +37,21 @@ main(int argc, char *argv[])
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
-	while ((ch = getopt(argc, argv, "+fhV")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case 'f':
 			force = 1;
 			break;
-		case 'h':
-			usage(0);
-		case 'V':
-			print_version();
 		default:
-			usage(EX_USAGE);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
-		usage(EX_USAGE);
+	if (argc < 1)
+		opt_usage("missing the file operand");
+	if (argc > 1)
+		opt_extra(argv[1]);
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	if (strcmp(argv[0], "-") == 0) {

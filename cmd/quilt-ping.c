@@ -51,16 +51,28 @@ static struct {
 	int interrupted;
 } S;
 
-static noreturn void
-usage(int status)
-{
-	/* clang-format off */
-	fprintf(status ? stderr : stdout,
-	    "usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] [-k keyfile] [-s size]\n"
-	    "                  [-W timeout] [-w deadline] address\n");
-	/* clang-format on */
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'c', "count", "count", "stop after COUNT replies (or the deadline)"},
+	{'d', "to", "node", "ping the node NODE of a relay mesh"},
+	{'i', "interval", "seconds", "seconds between pings (default 1)"},
+	{'j', "json", NULL, "JSON lines"},
+	{'k', "key", "keyfile", "seal the connection with the key in KEYFILE"},
+	{'q', "quiet", NULL, "the summary only"},
+	{'s', "size", "size", "bytes of payload in each ping (default 56)"},
+	{'v', "verbose", NULL, "more on stderr"},
+	{'W', "timeout", "seconds", "how long to wait for a reply (default 10)"},
+	{'w', "deadline", "seconds", "stop after SECONDS, whatever was sent"},
+	OPT_ROWS_HELP,
+	OPT_ROWS_LOG,
+	{0, NULL, NULL, NULL},
+};
+/* Usage errors exit 2, as iputils ping's do (quilt-ping uses 0, 1, 2). */
+static const struct opt_prog prog = {
+	"usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] [-k keyfile] [-s size] [-W timeout] [-w deadline] address",
+	options, 2,
+};
+/* clang-format on */
 
 static long long
 now_us(void)
@@ -261,12 +273,11 @@ main(int argc, char *argv[])
 	enum client_err e;
 
 	log_init(argv[0]);
-	log_usage_status = 2; /* iputils ping's convention */
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	S.interval_ms = 1000;
 	S.timeout_ms = 10000;
 	S.size = 56;
-	while ((ch = getopt(argc, argv, "+c:d:hi:jk:qs:vVW:w:")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		if (ch > 0 && ch < 128 && strchr("cdiksWw", ch))
 			opt_once(&seen[ch], ch);
 		switch (ch) {
@@ -276,8 +287,6 @@ main(int argc, char *argv[])
 		case 'd':
 			S.dest = opt_node(optarg);
 			break;
-		case 'h':
-			usage(0);
 		case 'i':
 			S.interval_ms = parse_ms(optarg, 0, 3600000,
 			    "interval");
@@ -297,8 +306,6 @@ main(int argc, char *argv[])
 		case 'v':
 			log_level = 2;
 			break;
-		case 'V':
-			print_version();
 		case 'W':
 			S.timeout_ms = parse_ms(optarg, 1, 3600000, "timeout");
 			break;
@@ -307,16 +314,18 @@ main(int argc, char *argv[])
 			    "deadline");
 			break;
 		default:
-			usage(2);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
-		usage(2);
+	if (argc < 1)
+		opt_usage("missing the address operand");
+	if (argc > 1)
+		opt_extra(argv[1]);
 	S.addrstr = argv[0];
 	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
-		log_diex(2, "bad address %s: %s", argv[0], why);
+		opt_usage("bad address %s: %s", argv[0], why);
 	if (seal_init() == -1 || (S.payload = malloc(S.size + 1)) == NULL)
 		log_die(2, "setup");
 	for (size_t i = 0; i < S.size; i++)

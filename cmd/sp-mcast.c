@@ -63,13 +63,26 @@ struct state {
 	int stop, failed; /* bad input: send what came before, then 65 */
 };
 
-static void
-usage(FILE *f, int status)
-{
-	fprintf(f,
-	    "usage: sp-mcast [-0Nqvx] [-s daemon] [-T msgtype] [-t service] [-u private] group ... [-- message ...]\n");
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'0', "null", NULL, "input messages end with NUL, not newline"},
+	{'N', "netstring", NULL, "input messages are netstrings of parts"},
+	{'q', "quiet", NULL, "only fatal errors on stderr"},
+	{'s', "daemon", "daemon", "the Spread daemon (default 4803)"},
+	{'T', "type", "msgtype", "the message type, -32768..32767 (default 0)"},
+	{'t', "service", "service", "unreliable, reliable, fifo, causal, agreed (default) or safe"},
+	{'u', "private", "private", "our private name"},
+	{'v', "verbose", NULL, "counters on stderr"},
+	{'x', "self-discard", NULL, "our own messages are not delivered to us"},
+	OPT_ROWS_HELP,
+	OPT_ROWS_LOG,
+	{0, NULL, NULL, NULL},
+};
+static const struct opt_prog prog = {
+	"usage: sp-mcast [-0Nqvx] [-s daemon] [-T msgtype] [-t service] [-u private] group ... [-- message ...]",
+	options, EX_USAGE,
+};
+/* clang-format on */
 
 /* The largest data a message to ngroups groups may carry. */
 static size_t
@@ -342,14 +355,11 @@ main(int argc, char *argv[])
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
-	while ((ch = getopt(argc, argv, "+0Nhqs:T:t:u:vVx")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
 			opt_format(&o.fmt, ch);
-			break;
-		case 'h':
-			usage(stdout, 0);
 			break;
 		case 'q':
 			log_level = 0;
@@ -366,7 +376,7 @@ main(int argc, char *argv[])
 		case 't':
 			opt_once(&seen_t, ch);
 			if ((o.service = spread_service_parse(optarg)) == 0)
-				log_diex(EX_USAGE,
+				opt_usage(
 				    "service \"%s\": ILLEGAL_SERVICE: must be unreliable, reliable, fifo, causal, agreed or safe",
 				    optarg);
 			break;
@@ -377,13 +387,11 @@ main(int argc, char *argv[])
 		case 'v':
 			log_level = 2;
 			break;
-		case 'V':
-			print_version();
 		case 'x':
 			selfdiscard = 1;
 			break;
 		default:
-			usage(stderr, EX_USAGE);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
@@ -397,7 +405,7 @@ main(int argc, char *argv[])
 		o.nmsgs = argc - i - 1;
 	}
 	if (o.ngroups < 1)
-		usage(stderr, EX_USAGE);
+		opt_usage("missing the group operand");
 	if (selfdiscard)
 		o.service |= SPREAD_SELF_DISCARD;
 	if (o.daemon == NULL)
@@ -410,19 +418,19 @@ main(int argc, char *argv[])
 	st.o = &o;
 	st.timeout = 10000;
 	if (spread_addr_parse(o.daemon, &st.addr) == -1)
-		log_diex(EX_USAGE, "%s: ILLEGAL_SPREAD: %s", o.daemon,
+		opt_usage("%s: ILLEGAL_SPREAD: %s", o.daemon,
 		    spread_errtext(SPREAD_ILLEGAL_SPREAD));
 	if (*o.name != '\0' && !spread_private_valid(o.name, strlen(o.name)))
-		log_diex(EX_USAGE,
+		opt_usage(
 		    "private name \"%s\": REJECT_ILLEGAL_NAME: must be 1..10 bytes from '$' to '~'",
 		    o.name);
 	if (o.ngroups > SPREAD_MAX_GROUPS)
-		log_diex(EX_USAGE,
+		opt_usage(
 		    "%d groups: ILLEGAL_GROUP: at most %d groups per message",
 		    o.ngroups, SPREAD_MAX_GROUPS);
 	for (i = 0; i < o.ngroups; i++)
 		if (!spread_dest_valid(o.groups[i], strlen(o.groups[i])))
-			log_diex(EX_USAGE,
+			opt_usage(
 			    "group \"%s\": ILLEGAL_GROUP: must be 1..31 bytes from '$' to '~', or a private group #name#daemon",
 			    o.groups[i]);
 	for (i = 0; i < o.nmsgs; i++)

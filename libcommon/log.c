@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
+#include <syslog.h>
+#include <sys/time.h>
+#include <time.h>
 
 int log_level = 1;
 const char *log_prog = "quilt";
-int log_usage_status = EX_USAGE;
+int log_timestamps;
+static int to_syslog;
 
 void
 log_init(const char *argv0)
@@ -21,14 +24,39 @@ log_init(const char *argv0)
 	log_prog = s ? s + 1 : argv0;
 }
 
+void
+log_syslog(void)
+{
+	if (!to_syslog)
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	to_syslog = 1;
+}
+
+int
+log_to_syslog(void)
+{
+	return (to_syslog);
+}
+
 static void
-vlog(int err, const char *fmt, va_list ap)
+vlog(int pri, int err, const char *fmt, va_list ap)
 {
 	char line[1024];
-	int n;
+	int n = 0;
 
+	if (log_timestamps && !to_syslog) {
+		struct timeval tv;
+		struct tm tm;
+
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		n += snprintf(line + n, sizeof(line) - n, ".%06ldZ ",
+		    (long)tv.tv_usec);
+	}
 	/* One write per line, so lines of concurrent processes stay whole. */
-	n = snprintf(line, sizeof(line), "%s: ", log_prog);
+	if (!to_syslog)
+		n += snprintf(line + n, sizeof(line) - n, "%s: ", log_prog);
 	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;
@@ -37,6 +65,11 @@ vlog(int err, const char *fmt, va_list ap)
 		    strerror(err));
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;
+	if (to_syslog) {
+		line[n] = '\0';
+		syslog(pri, "%s", line);
+		return;
+	}
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
 	fflush(stderr);
@@ -51,7 +84,7 @@ log_warn(const char *fmt, ...)
 	if (log_level < 1)
 		return;
 	va_start(ap, fmt);
-	vlog(e, fmt, ap);
+	vlog(LOG_WARNING, e, fmt, ap);
 	va_end(ap);
 	errno = e;
 }
@@ -64,7 +97,7 @@ log_warnx(const char *fmt, ...)
 	if (log_level < 1)
 		return;
 	va_start(ap, fmt);
-	vlog(0, fmt, ap);
+	vlog(LOG_WARNING, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -76,7 +109,7 @@ log_info(const char *fmt, ...)
 	if (log_level < 2)
 		return;
 	va_start(ap, fmt);
-	vlog(0, fmt, ap);
+	vlog(LOG_INFO, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -87,7 +120,7 @@ log_die(int status, const char *fmt, ...)
 	int e = errno;
 
 	va_start(ap, fmt);
-	vlog(e, fmt, ap);
+	vlog(LOG_ERR, e, fmt, ap);
 	va_end(ap);
 	exit(status);
 }
@@ -98,7 +131,7 @@ log_diex(int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(0, fmt, ap);
+	vlog(LOG_ERR, 0, fmt, ap);
 	va_end(ap);
 	exit(status);
 }

@@ -1,7 +1,7 @@
 /*
- * Diagnostics on stderr, prefixed with the program name.  With opt.c, the
- * one module of libcommon that prints and exits: the programs call it, the
- * codecs do not.  The exit status is always the caller's.
+ * Diagnostics on stderr (or syslog), prefixed with the program name.  With
+ * opt.c, the one module of libcommon that prints and exits: the programs
+ * call it, the codecs do not.  The exit status is always the caller's.
  */
 #ifndef QUILT_LOG_H
 #define QUILT_LOG_H
@@ -20,13 +20,22 @@
 extern int log_level;
 extern const char *log_prog;
 /*
- * The exit status of usage errors (opt.h): EX_USAGE (64) unless the program
- * sets another before parsing its options (quilt-ping: 2).
+ * --timestamps: each line on stderr starts with the UTC time,
+ * "2026-11-22T10:11:12.123456Z ".
  */
-extern int log_usage_status;
+extern int log_timestamps;
 
 /* Remember the program name (basename of argv0) for every message. */
 void log_init(const char *argv0);
+
+/*
+ * --syslog: from now on every message goes to syslog(3), facility daemon,
+ * tagged with the program name and pid (fatal errors at LOG_ERR, warnings
+ * at LOG_WARNING, -v's at LOG_INFO), and no longer to stderr.
+ */
+void log_syslog(void);
+/* Whether log_syslog was called (a parent passes it to its children). */
+int log_to_syslog(void);
 
 /* "prog: msg: strerror(errno)" / "prog: msg".  Shown unless -q. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

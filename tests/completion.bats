@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # scripts/bash-completion: the candidates for a few command lines, one
 # completion per program, and its flags kept in step with each program's
-# getopt string and man page SYNOPSIS.
+# options (what its --help lists, and the hidden ones it takes) and man page.
 
 load helpers/common
 
@@ -48,15 +48,37 @@ spec_of() {
 		sed -n "s/.*local short='\([^']*\)' hidden='\([^']*\)'.*/\1\2/p"
 }
 
-# getopt_of PROGRAM: the getopt string in its source.
-getopt_of() {
-	if [ "$1" = quilt-mesh ]; then
-		sed -n 's/^while getopts \([^ ]*\) .*/\1/p' "$QUILT_TOP/scripts/mesh"
-		return
-	fi
-	grep -ohE 'getopt(_long)?\(argc, argv, "[^"]*"' \
-		"$QUILT_TOP/cmd/$1.c" "$QUILT_TOP"/cmd/"$1"/*.c 2>/dev/null |
-		sed 's/.*"\(.*\)"/\1/'
+# long_of PROGRAM: the long options of its completion, one a line, sorted
+# ("--name", or "--name=" when it takes a value).
+long_of() {
+	# shellcheck disable=SC2086
+	bash -c 'source "$1" || exit 1
+		f=$(declare -f "$2")
+		f=${f#*long=$3}
+		echo ${f%%$3*}' _ "$COMPLETION" "_${1//-/_}" "'" |
+		tr ' ' '\n' | sed '/^$/d' | sort
+}
+
+# hidden_of PROGRAM: the hidden letters of its completion, as "x" or "x:".
+hidden_of() {
+	bash -c 'source "$1" && declare -f "$2"' _ "$COMPLETION" "_${1//-/_}" |
+		sed -n "s/.*local short='[^']*' hidden='\([^']*\)'.*/\1/p"
+}
+
+# help_opts PROGRAM: the options its --help lists, one a line, sorted:
+# the letter ("x", or "x:" when it takes an argument) and the long name
+# ("--name", or "--name=").
+help_opts() {
+	"$1" --help | awk '/^ +-/ {
+		i = 1
+		c = ""
+		if ($1 ~ /^-.,$/) { c = substr($1, 2, 1); i = 2 }
+		l = $i
+		a = l ~ /=/
+		sub(/=.*/, "=", l)
+		if (c != "") print c (a ? ":" : "")
+		print l
+	}' | sort
 }
 
 # synopsis_flags PAGE: the flags of a man page's SYNOPSIS (.Fl x, and
@@ -136,21 +158,61 @@ synopsis_flags() {
 	[[ " $output " == *" bash "* ]]
 }
 
-@test "every program has a completion whose flags (offered or hidden) are its getopt string's, and cover its SYNOPSIS" {
-	local p n=0 g offered page f
+@test "long options complete, their values too (--key=FILE, --key FILE, --service=)" {
+	: >"$T/key1"
+	run comp quilt-send --re
+	[ "$output" = --reconnect ]
+	run comp quilt-ping --t
+	[ "$output" = "--to --timeout --timestamps" ]
+	run comp quilt-listen --key "$T/k"
+	[ "$output" = "$T/key1" ]
+	run comp quilt-listen "--key=$T/k"
+	[ "$output" = "--key=$T/key1" ]
+	run comp sp-mcast --service=sa
+	[ "$output" = --service=safe ]
+	run comp quilt-relay --query "$T/n1.ready" ''
+	[ "$output" = "peers routes nodes counters dot groups" ]
+}
+
+@test "every program has a completion whose flags are the ones its --help lists (and hidden: the ones it takes unlisted), and cover its SYNOPSIS and man page" {
+	local p n=0 g offered page f h x want
 	for p in $(programs); do
 		n=$((n + 1))
 		bash -c 'source "$1" && complete -p "$2"' _ "$COMPLETION" "$p" |
 			grep -qx "complete -F _${p//-/_} $p"
-		g=$(getopt_of "$p")
-		if [ -z "$g" ]; then
-			echo "no getopt string found for $p"
-			false
+		page=$QUILT_TOP/man/$p.1
+		[ -f "$page" ]
+		if [ "$p" = quilt-mesh ]; then
+			# a script: its getopts string
+			g=$(sed -n 's/^while getopts \([^ ]*\) .*/\1/p' "$QUILT_TOP/scripts/mesh")
+			[ -n "$g" ]
+			[ "$(optset "$g")" = "$(optset "$(spec_of "$p")")" ]
+		else
+			h=$(help_opts "$p")
+			want=$(echo "$h" | grep -v '^--')
+			echo "$p: --help ${want//$'\n'/ }, completion $(spec_of "$p") hidden $(hidden_of "$p")"
+			[ "$(optset "$(echo "$want" | tr -d '\n')$(hidden_of "$p")")" = "$(optset "$(spec_of "$p")")" ]
+			[ "$(echo "$h" | grep '^--')" = "$(long_of "$p")" ]
+			# a hidden flag is taken (not "unknown option"), with an
+			# argument when the completion says so
+			for x in $(optset "$(hidden_of "$p")"); do
+				run --separate-stderr "$p" "-${x%:}"
+				[[ $stderr != *"unknown option"* ]]
+				if [ "${x#?}" = : ]; then
+					[[ $stderr == "$p: missing argument to -${x%:}"* ]]
+				fi
+			done
+			# every long name is in the man page's options
+			for x in $(echo "$h" | grep '^--'); do
+				x=${x%=}
+				grep '^\.It ' "$page" |
+					grep -qE "Fl [\\]-${x#--}( |\$)" || {
+					echo "$p: $x is not in $page"
+					false
+				}
+			done
 		fi
 		offered=$(comp "$p" -)
-		echo "$p: getopt $g, completion $(spec_of "$p")"
-		[ "$(optset "$g")" = "$(optset "$(spec_of "$p")")" ]
-		page=$QUILT_TOP/man/$p.1
 		[ -f "$page" ]
 		for f in $(letters "$(synopsis_flags "$page")" | fold -w 1); do
 			[[ " $offered " == *" -$f "* ]] || {

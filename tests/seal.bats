@@ -216,7 +216,7 @@ acked_prefix() {
 @test "quilt-keygen: no operand, two operands, an unknown option: 64" {
 	run --separate-stderr quilt-keygen
 	[ "$status" -eq 64 ]
-	[[ $stderr == "usage: quilt-keygen"* ]]
+	[[ $stderr == "quilt-keygen: missing the file operand"$'\n'"usage: quilt-keygen"* ]]
 	run --separate-stderr quilt-keygen "$T/a" "$T/b"
 	[ "$status" -eq 64 ]
 	run --separate-stderr quilt-keygen -z "$T/a"

@@ -239,17 +239,21 @@ setup() {
 	cut -c 1-5 "$T/listen.out" | increasing /dev/stdin
 }
 
-@test "-U with -r, with a TCP address, with -a or -d: usage errors (64)" {
-	run quilt-send -U -r udp:127.0.0.1:1 x
+@test "-U with -r, with a TCP address, with -a or -d: usage errors (64), one line and the usage" {
+	local usage
+	usage=$(quilt-send --help | sed -n '/^usage:/p')
+	run --separate-stderr quilt-send -U -r udp:127.0.0.1:1 x
 	[ "$status" -eq 64 ]
-	[[ $output == *"-U and -r are exclusive"* ]]
-	run quilt-send -U 127.0.0.1:1 x
+	[ "$stderr" = "quilt-send: -U and -r are exclusive: unreliable messages are not resent"$'\n'"$usage" ]
+	run --separate-stderr quilt-send --unreliable 127.0.0.1:1 x
 	[ "$status" -eq 64 ]
-	[[ $output == *"-U is for udp: addresses"* ]]
-	run quilt-send -U -d n1 udp:127.0.0.1:1 x
+	[ "$stderr" = "quilt-send: -U is for udp: addresses: a stream has no unreliable messages"$'\n'"$usage" ]
+	run --separate-stderr quilt-send -U -d n1 udp:127.0.0.1:1 x
 	[ "$status" -eq 64 ]
-	run quilt-send -U -a udp:127.0.0.1:1 x
+	[ "$stderr" = "quilt-send: -U and -a/-d are exclusive: a relay takes reliable messages only"$'\n'"$usage" ]
+	run --separate-stderr quilt-send --unrel -a udp:127.0.0.1:1 x
 	[ "$status" -eq 64 ]
+	[ "$stderr" = "quilt-send: -U and -a/-d are exclusive: a relay takes reliable messages only"$'\n'"$usage" ]
 }
 
 # ---- the handshake: accepted, or refused with a reason --------------------------------

@@ -48,16 +48,30 @@ static struct {
 	long long drain_deadline;
 } L;
 
-static noreturn void
-usage(int status)
-{
-	/* clang-format off */
-	fprintf(status ? stderr : stdout,
-	    "usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] [-e command] [-k keyfile]\n"
-	    "                    [-M size] [-n node] [-P file] [address]\n");
-	/* clang-format on */
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'0', "null", NULL, "messages end with NUL, not newline"},
+	{'b', "backlog", "backlog", "the listen backlog (default 20)"},
+	{'C', "child", "instance", NULL}, /* quilt-relay's child mode */
+	{'c', "max-conns", "maxconn", "the most connections at once (default 40)"},
+	{'e', "exec", "command", "run COMMAND (sh -c) for each connection"},
+	{'k', "key", "keyfile", "seal connections with the key in KEYFILE (twice: either)"},
+	{'M', "max-size", "size", "the largest message taken (K, M, G; default 16M)"},
+	{'N', "netstring", NULL, "messages are netstrings of parts"},
+	{'n', "node", "node", "our node name"},
+	{'P', "ready-file", "file", "write the bound address to FILE once listening"},
+	{'q', "quiet", NULL, "only fatal errors on stderr"},
+	{'R', "raw", NULL, "plain byte streams, no quilt protocol"},
+	{'v', "verbose", NULL, "connections and counters on stderr"},
+	OPT_ROWS_HELP,
+	OPT_ROWS_LOG,
+	{0, NULL, NULL, NULL},
+};
+static const struct opt_prog prog = {
+	"usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] [-e command] [-k keyfile] [-M size] [-n node] [-P file] [address]",
+	options, EX_USAGE,
+};
+/* clang-format on */
 
 static long long
 env_ms(const char *name, long long def)
@@ -360,7 +374,7 @@ main(int argc, char *argv[])
 	o->backlog = 20;
 	o->maxconn = 40;
 	o->maxmsg = 16 * 1024 * 1024;
-	while ((ch = getopt(argc, argv, "+0b:C:c:e:hk:M:Nn:P:qRvV")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -372,7 +386,7 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			if (!wire_inst_ok(optarg, strlen(optarg)))
-				log_diex(EX_USAGE, "-C: bad instance id");
+				opt_usage("-C: bad instance id");
 			o->child = optarg;
 			break;
 		case 'c':
@@ -384,14 +398,12 @@ main(int argc, char *argv[])
 			opt_once(&seen_e, ch);
 			o->cmd = optarg;
 			break;
-		case 'h':
-			usage(0);
 		case 'k':
 			/* Twice while a key is being rotated: either is
 			 * good. */
 			if (o->nkeys == SERVER_KEYS)
-				log_diex(EX_USAGE,
-				    "option -k given more than twice");
+				opt_usage("option %s given more than twice",
+				    opt_cur);
 			o->keyfile[o->nkeys++] = optarg;
 			break;
 		case 'M':
@@ -417,31 +429,29 @@ main(int argc, char *argv[])
 		case 'v':
 			log_level = 2;
 			break;
-		case 'V':
-			print_version();
 		default:
-			usage(EX_USAGE);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)
-		usage(EX_USAGE);
+		opt_extra(argv[1]);
 	if (argc == 1)
 		addrarg = argv[0];
 	/* clang-format off */
 	if (o->raw && o->nkeys > 0)
-		log_diex(EX_USAGE, "-R and -k are exclusive: raw mode has no protocol to seal");
+		opt_usage("-R and -k are exclusive: raw mode has no protocol to seal");
 	if (o->child && (o->raw || o->cmd))
-		log_diex(EX_USAGE, "-C is quilt-relay's child mode: no -R, no -e");
+		opt_usage("-C is quilt-relay's child mode: no -R, no -e");
 	if (o->raw && o->fmt == FMT_NET)
-		log_diex(EX_USAGE, "-R and -N are exclusive: raw mode has no netstrings");
+		opt_usage("-R and -N are exclusive: raw mode has no netstrings");
 	/* clang-format on */
 	if (addr_parse(addrarg, 1, &L.a, &why) == -1)
-		log_diex(EX_USAGE, "bad address %s: %s", addrarg, why);
+		opt_usage("bad address %s: %s", addrarg, why);
 	/* clang-format off */
 	if (L.a.kind == ADDR_UDP && o->raw)
-		log_diex(EX_USAGE, "-R is for stream sockets: udp: carries quilt messages only");
+		opt_usage("-R is for stream sockets: udp: carries quilt messages only");
 	/* clang-format on */
 	if (!o->node[0])
 		wire_default_node(o->node);

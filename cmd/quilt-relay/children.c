@@ -111,7 +111,10 @@ children_init(loop_fn *on_listen, loop_fn *on_peer)
 	return (0);
 }
 
-/* The arguments every child takes: -C INSTANCE [-q] -n NAME -M SIZE. */
+/*
+ * The arguments every child takes: -C INSTANCE [-q] [--syslog]
+ * [--timestamps] -n NAME -M SIZE.
+ */
 static void
 common_args(char **av, int *n, char *max)
 {
@@ -120,6 +123,10 @@ common_args(char **av, int *n, char *max)
 	av[(*n)++] = conf.inst;
 	if (!conf.verbose)
 		av[(*n)++] = "-q";
+	if (log_to_syslog())
+		av[(*n)++] = "--syslog";
+	if (log_timestamps)
+		av[(*n)++] = "--timestamps";
 	av[(*n)++] = "-n";
 	av[(*n)++] = conf.me;
 	av[(*n)++] = "-M";

@@ -58,15 +58,31 @@ static struct {
 	int nargpeers, peers_started;
 } M;
 
-static noreturn void
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size]\n"
-	    "                   [-P file] -n name [peer ...]\n"
-	    "       quilt-relay [-j] -Q control command\n");
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'0', "null", NULL, "messages end with NUL, not newline"},
+	{'A', "announce", "address", "the address other relays reach us at"},
+	{'j', "json", NULL, "JSON lines (output, -Q answers)"},
+	{'k', "key", "keyfile", "seal every link with the key in KEYFILE (twice: either)"},
+	{'l', "listen", "address", "where to listen (default :1601)"},
+	{'M', "max-size", "size", "the largest message taken (K, M, G; default 16M)"},
+	{'N', "netstring", NULL, "messages are netstrings of parts"},
+	{'n', "node", "name", "the node name of this relay; required"},
+	{'P', "ready-file", "file", "write the addresses to FILE once listening"},
+	{'Q', "query", "control", "ask the relay whose control socket is CONTROL"},
+	{'q', "quiet", NULL, "only fatal errors on stderr"},
+	{'s', "spread", "port", "serve Spread clients on PORT too"},
+	{'v', "verbose", NULL, "links, routes and counters on stderr"},
+	OPT_ROWS_HELP,
+	OPT_ROWS_LOG,
+	{0, NULL, NULL, NULL},
+};
+static const struct opt_prog prog = {
+	"usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size] [-P file] [-s port] -n name [peer ...]\n"
+	"       quilt-relay [-j] -Q control command",
+	options, EX_USAGE,
+};
+/* clang-format on */
 
 static void
 remove_files(void)
@@ -313,7 +329,7 @@ main(int argc, char *argv[])
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
 	conf.listen = ":1601";
-	while ((ch = getopt(argc, argv, "+0A:hjk:l:M:Nn:P:Q:qs:vV")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -322,19 +338,16 @@ main(int argc, char *argv[])
 		case 'A':
 			opt_once(&seen_A, ch);
 			if (addr_parse(optarg, 0, &a, &why) == -1)
-				log_diex(EX_USAGE, "bad address %s: %s", optarg,
-				    why);
+				opt_usage("bad address %s: %s", optarg, why);
 			conf.announce = optarg;
 			break;
-		case 'h':
-			usage(0);
 		case 'j':
 			conf.json = 1;
 			break;
 		case 'k':
 			if (conf.nkeys == 2)
-				log_diex(EX_USAGE,
-				    "option -k given more than twice");
+				opt_usage("option %s given more than twice",
+				    opt_cur);
 			conf.keyfile[conf.nkeys++] = optarg;
 			break;
 		case 'l':
@@ -371,38 +384,37 @@ main(int argc, char *argv[])
 			log_level = 2;
 			conf.verbose = 1;
 			break;
-		case 'V':
-			print_version();
 		default:
-			usage(EX_USAGE);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (ctl) {
-		if (argc != 1)
-			usage(EX_USAGE);
+		if (argc < 1)
+			opt_usage("missing the control command operand");
+		if (argc > 1)
+			opt_extra(argv[1]);
 		if (!is_control_command(argv[0]))
-			log_diex(EX_USAGE,
-			    "unknown control command '%s' (peers, routes, nodes, counters, dot)",
+			opt_usage(
+			    "unknown control command '%s' (peers, routes, nodes, counters, dot, groups)",
 			    argv[0]);
 		return (control_client(ctl, argv[0], conf.json));
 	}
 	if (!conf.me[0])
-		log_diex(EX_USAGE, "-n NAME is required");
+		opt_usage("-n NAME is required");
 	if (conf.json && conf.fmt != FMT_LINE)
-		log_diex(EX_USAGE, "-j and -0/-N are exclusive");
+		opt_usage("-j and -0/-N are exclusive");
 	if (addr_parse(conf.listen, 1, &a, &why) == -1)
-		log_diex(EX_USAGE, "bad address %s: %s", conf.listen, why);
+		opt_usage("bad address %s: %s", conf.listen, why);
 	for (int i = 0; i < argc; i++) {
 		if (addr_parse(argv[i], 0, &a, &why) == -1)
-			log_diex(EX_USAGE, "bad peer address %s: %s", argv[i],
-			    why);
+			opt_usage("bad peer address %s: %s", argv[i], why);
 	}
 	if (argc > PEERS_MAX)
-		log_diex(EX_USAGE, "too many peers (at most %d)", PEERS_MAX);
+		opt_usage("too many peers (at most %d)", PEERS_MAX);
 	if (conf.spread && conf.melen > SPREAD_MAX_PROC)
-		log_diex(EX_USAGE,
+		opt_usage(
 		    "-s: the node name %s is longer than a Spread daemon's name may be (%d)",
 		    conf.me, SPREAD_MAX_PROC);
 	if (seal_init() == -1)

@@ -51,16 +51,31 @@ static struct {
 
 static void on_sock(void *arg, int fd, int revents);
 
-static noreturn void
-usage(int status)
-{
-	/* clang-format off */
-	fprintf(status ? stderr : stdout,
-	    "usage: quilt-send [-0NqrUvVx] [-a | -d node] [-k keyfile] [-M size] [-n node]\n"
-	    "                  [-w seconds] address [message ...]\n");
-	/* clang-format on */
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'0', "null", NULL, "messages end with NUL, not newline (input and replies)"},
+	{'a', "all", NULL, "to every node of a relay mesh, each once"},
+	{'C', "child", "instance", NULL}, /* quilt-relay's child mode */
+	{'d', "to", "node", "to the node NODE of a relay mesh"},
+	{'k', "key", "keyfile", "seal the connection with the key in KEYFILE"},
+	{'M', "max-size", "size", "the largest reply taken (K, M, G)"},
+	{'N', "netstring", NULL, "messages are netstrings of parts"},
+	{'n', "node", "node", "our node name"},
+	{'q', "quiet", NULL, "only fatal errors on stderr"},
+	{'r', "reconnect", NULL, "reconnect and resume after a lost connection"},
+	{'U', "unreliable", NULL, "messages that may be lost, never resent (udp: only)"},
+	{'v', "verbose", NULL, "progress and counters on stderr"},
+	{'w', "deadline", "seconds", "give up after SECONDS"},
+	{'x', "exit-status", NULL, "exit with the handler's exit status"},
+	OPT_ROWS_HELP,
+	OPT_ROWS_LOG,
+	{0, NULL, NULL, NULL},
+};
+static const struct opt_prog prog = {
+	"usage: quilt-send [-0NqrUvVx] [-a | -d node] [-k keyfile] [-M size] [-n node] [-w seconds] address [message ...]",
+	options, EX_USAGE,
+};
+/* clang-format on */
 
 static void
 counters(void)
@@ -590,7 +605,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->maxmsg = 16 * 1024 * 1024;
-	while ((ch = getopt(argc, argv, "+0aC:Nd:hk:M:n:qrUvVw:x")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -601,7 +616,7 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			if (!wire_inst_ok(optarg, strlen(optarg)))
-				log_diex(EX_USAGE, "-C: bad instance id");
+				opt_usage("-C: bad instance id");
 			o->child = optarg;
 			o->reconnect = 1;
 			o->fmt = FMT_NET;
@@ -610,8 +625,6 @@ main(int argc, char *argv[])
 			opt_once(&seen_d, ch);
 			o->dest = opt_node(optarg);
 			break;
-		case 'h':
-			usage(0);
 		case 'k':
 			opt_once(&seen_k, ch);
 			o->keyfile = optarg;
@@ -638,8 +651,6 @@ main(int argc, char *argv[])
 		case 'v':
 			log_level = 2;
 			break;
-		case 'V':
-			print_version();
 		case 'w':
 			opt_once(&seen_w, ch);
 			o->wait_ms = parse_ms(optarg, 1, 2147483000LL,
@@ -649,29 +660,29 @@ main(int argc, char *argv[])
 			o->use_exit = 1;
 			break;
 		default:
-			usage(EX_USAGE);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		usage(EX_USAGE);
+		opt_usage("missing the address operand");
 	if (o->all && o->dest)
-		log_diex(EX_USAGE, "-a and -d are exclusive");
+		opt_usage("-a and -d are exclusive");
 	if (o->all)
 		o->dest = "all";
 	S.addrstr = argv[0];
 	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
-		log_diex(EX_USAGE, "bad address %s: %s", argv[0], why);
+		opt_usage("bad address %s: %s", argv[0], why);
 	/* clang-format off */
 	if (o->unreliable && S.a.kind != ADDR_UDP)
-		log_diex(EX_USAGE, "-U is for udp: addresses: a stream has no unreliable messages");
+		opt_usage("-U is for udp: addresses: a stream has no unreliable messages");
 	if (o->unreliable && o->reconnect)
-		log_diex(EX_USAGE, "-U and -r are exclusive: unreliable messages are not resent");
+		opt_usage("-U and -r are exclusive: unreliable messages are not resent");
 	if (o->unreliable && o->dest)
-		log_diex(EX_USAGE, "-U and -a/-d are exclusive: a relay takes reliable messages only");
+		opt_usage("-U and -a/-d are exclusive: a relay takes reliable messages only");
 	if (o->child && (argc > 1 || o->dest || o->wait_ms || o->use_exit))
-		log_diex(EX_USAGE, "-C is quilt-relay's child mode: no messages, -a, -d, -w or -x");
+		opt_usage("-C is quilt-relay's child mode: no messages, -a, -d, -w or -x");
 	/* clang-format on */
 	if (argc > 1) {
 		In.args = argv + 1;

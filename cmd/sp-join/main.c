@@ -55,14 +55,30 @@ struct state {
 
 static int sigpipe_fd[2] = {-1, -1};
 
-static void
-usage(FILE *f, int status)
-{
-	fprintf(f,
-	    "usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] [-u private] group ...\n"
-	    "       sp-join -i [-0Nefjmqv] [-P file] [-s daemon] [-u private] [group ...]\n");
-	exit(status);
-}
+/* clang-format off */
+static const struct opt options[] = {
+	{'0', "null", NULL, "messages end with NUL, not newline"},
+	{'e', "end", NULL, "with -i: leave and disconnect at the end of input"},
+	{'f', "fields", NULL, "the fields of each message before its data"},
+	{'i', "input", NULL, "read join, leave and msg requests on stdin too"},
+	{'j', "json", NULL, "JSON lines"},
+	{'m', "membership", NULL, "membership changes too"},
+	{'N', "netstring", NULL, "messages are netstrings of parts"},
+	{'P', "ready-file", "file", "write FILE once the joins are confirmed"},
+	{'q', "quiet", NULL, "only fatal errors on stderr"},
+	{'s', "daemon", "daemon", "the Spread daemon (default 4803)"},
+	{'u', "private", "private", "our private name"},
+	{'v', "verbose", NULL, "more on stderr"},
+	OPT_ROWS_HELP,
+	OPT_ROWS_LOG,
+	{0, NULL, NULL, NULL},
+};
+static const struct opt_prog prog = {
+	"usage: sp-join [-0Nfjmqv] [-P file] [-s daemon] [-u private] group ...\n"
+	"       sp-join -i [-0Nefjmqv] [-P file] [-s daemon] [-u private] [group ...]",
+	options, EX_USAGE,
+};
+/* clang-format on */
 
 static void
 on_signal(int sig)
@@ -246,7 +262,7 @@ main(int argc, char *argv[])
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
-	while ((ch = getopt(argc, argv, "+0NefhijmP:qs:u:vV")) != -1) {
+	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
 		case 'N':
@@ -257,9 +273,6 @@ main(int argc, char *argv[])
 			break;
 		case 'f':
 			fields = 1;
-			break;
-		case 'h':
-			usage(stdout, 0);
 			break;
 		case 'i':
 			o.input = 1;
@@ -288,22 +301,20 @@ main(int argc, char *argv[])
 		case 'v':
 			log_level = 2;
 			break;
-		case 'V':
-			print_version();
 		default:
-			usage(stderr, EX_USAGE);
+			abort(); /* a row of options[] not handled here */
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1 && !o.input)
-		usage(stderr, EX_USAGE);
+		opt_usage("missing the group operand");
 	if (json && fields)
-		log_diex(EX_USAGE, "-f and -j cannot be used together");
+		opt_usage("-f and -j cannot be used together");
 	if (json && fmt != FMT_LINE)
-		log_diex(EX_USAGE, "-j cannot be used with -0 or -N");
+		opt_usage("-j cannot be used with -0 or -N");
 	if (o.end && !o.input)
-		log_diex(EX_USAGE, "-e needs -i");
+		opt_usage("-e needs -i");
 	if (o.daemon == NULL)
 		o.daemon = "4803";
 	if (o.name == NULL)
@@ -312,15 +323,15 @@ main(int argc, char *argv[])
 	memset(&st, 0, sizeof(st));
 	st.o = &o;
 	if (spread_addr_parse(o.daemon, &st.addr) == -1)
-		log_diex(EX_USAGE, "%s: ILLEGAL_SPREAD: %s", o.daemon,
+		opt_usage("%s: ILLEGAL_SPREAD: %s", o.daemon,
 		    spread_errtext(SPREAD_ILLEGAL_SPREAD));
 	if (*o.name != '\0' && !spread_private_valid(o.name, strlen(o.name)))
-		log_diex(EX_USAGE,
+		opt_usage(
 		    "private name \"%s\": REJECT_ILLEGAL_NAME: must be 1..10 bytes from '$' to '~'",
 		    o.name);
 	for (int i = 0; i < argc; i++)
 		if (!spread_group_valid(argv[i], strlen(argv[i])))
-			log_diex(EX_USAGE,
+			opt_usage(
 			    "group \"%s\": ILLEGAL_GROUP: must be 1..31 bytes from '$' to '~'",
 			    argv[i]);
 	o.groups = argv;
