@@ -556,6 +556,18 @@ udpl_tick(struct udpl *u, long long nowms)
 		enum udp_why why;
 		uint64_t d;
 
+		/* News for a connection that waits for input: it reads at
+		 * once (as the loop would call it once its bell rang), so
+		 * that an answer goes out below, in this turn. */
+		if (uc->linked && udpconn_news(uc)) {
+			struct conn *c = in->c;
+
+			if (c != NULL && c->fd != -1 &&
+			    (loop_wanted(u->cs->loop, c->fd) & POLLIN))
+				conn_event(c, c->fd, POLLIN);
+			if (uc->linked && udpconn_news(uc))
+				udpconn_ring(uc);
+		}
 		if (!full && udpconn_output(uc, now) == -1)
 			full = 1;
 		if (udp_state(uc->u, &why, NULL) == UDP_DEAD) {
@@ -572,8 +584,6 @@ udpl_tick(struct udpl *u, long long nowms)
 				continue;
 			}
 		}
-		if (uc->linked && udpconn_news(uc))
-			udpconn_ring(uc);
 		if (in->c != NULL && in->c->sess != NULL &&
 		    in->c->sess->taken - in->c->acked > in->peak_pending)
 			in->peak_pending = in->c->sess->taken - in->c->acked;
