@@ -5,8 +5,8 @@
  * reorder).
  *
  *   udpproxy [-1v] [-P readyfile] [-p port] [-s seed] [-l loss] [-d dup]
- *            [-r reorder] [-D ms] [-f forge] [-t cut] [-i id] [-S spoof]
- *            [listen_addr] target_addr
+ *            [-r reorder] [-D ms] [-L ms] [-f forge] [-t cut] [-i id]
+ *            [-S spoof] [listen_addr] target_addr
  *
  * It binds listen_addr (default 127.0.0.1:0; -p PORT replaces its port),
  * writes its address ("127.0.0.1:PORT") to the ready file, and forwards
@@ -22,6 +22,8 @@
  *   -d F   duplicated (the copy follows after up to 2 x the delay)
  *   -r F   reordered: held back 1 to 2 x the delay (-D, default 5 ms)
  *          while the others pass
+ *   -L MS  every datagram held MS ms, both ways (a link's latency: the
+ *          round trip is at least 2 x MS); the faults above come on top
  * and, for the tests of bad datagrams, a copy of the datagram that goes
  * as well as the datagram itself (which is not lost for it):
  *   -f F   forged: one byte after the 9 of the header flipped
@@ -65,7 +67,7 @@ static int nheld;
 static unsigned long long rng = 1;
 static double loss, dupl, reorder, forge, cut, badid, spoof;
 static int spoof_fd = -1;
-static long long delay_ms = 5;
+static long long delay_ms = 5, latency_ms;
 static int oneway, verbose;
 static volatile sig_atomic_t stop, blackout;
 static unsigned long long n_fwd, n_lost, n_dup, n_reord, n_forge, n_cut,
@@ -188,7 +190,7 @@ static void
 forward(int faulty, int fd, const void *b, size_t len,
     const struct sockaddr_storage *to, socklen_t tolen)
 {
-	long long t = now_ms();
+	long long t = now_ms() + latency_ms;
 
 	if (faulty && !blackout)
 		bad_copies(fd, b, len, to, tolen, tolen == 0);
@@ -201,6 +203,8 @@ forward(int faulty, int fd, const void *b, size_t len,
 		n_reord++;
 		hold(t + delay_ms + (long long)(draw() * delay_ms) + 1, fd, b,
 		    len, to, tolen);
+	} else if (latency_ms > 0) {
+		hold(t, fd, b, len, to, tolen);
 	} else {
 		send_now(fd, b, len, to, tolen);
 	}
@@ -295,7 +299,7 @@ main(int argc, char *argv[])
 	int ch, lfd, port = -1;
 
 	h_prog = "udpproxy";
-	while ((ch = getopt(argc, argv, "+1d:D:f:i:l:p:P:r:s:S:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+1d:D:f:i:L:l:p:P:r:s:S:t:v")) != -1) {
 		switch (ch) {
 		case '1':
 			oneway = 1;
@@ -307,6 +311,11 @@ main(int argc, char *argv[])
 			delay_ms = atoll(optarg);
 			if (delay_ms < 1 || delay_ms > 10000)
 				h_diex("-D must be 1..10000 ms: %s", optarg);
+			break;
+		case 'L':
+			latency_ms = atoll(optarg);
+			if (latency_ms < 0 || latency_ms > 10000)
+				h_diex("-L must be 0..10000 ms: %s", optarg);
 			break;
 		case 'f':
 			forge = fraction(optarg, "-f");
@@ -343,7 +352,7 @@ main(int argc, char *argv[])
 		default:
 			fprintf(stderr,
 			    "usage: udpproxy [-1v] [-P readyfile] [-p port] "
-			    "[-s seed] [-l loss] [-d dup] [-r reorder] [-D ms] "
+			    "[-s seed] [-l loss] [-d dup] [-r reorder] [-D ms] [-L ms] "
 			    "[-f forge] [-t cut] [-i id] [-S spoof] "
 			    "[listen_addr] target_addr\n");
 			return (2);
