@@ -244,6 +244,18 @@ udpconn_shutdown(struct udpconn *uc)
 }
 
 void
+udpconn_abort(struct udpconn *uc, enum udp_reason reason)
+{
+	if (uc->u == NULL || udp_state(uc->u, NULL, NULL) == UDP_DEAD)
+		return;
+	udp_abort(uc->u, reason);
+	if (uc->own) {
+		(void)udpconn_output(uc, udpsock_now());
+		(void)udpsock_flush(uc->sock);
+	}
+}
+
+void
 udpconn_ring(struct udpconn *uc)
 {
 	if (uc->rung || uc->bell[1] == -1)

@@ -166,6 +166,13 @@ void udpconn_release(struct udpconn *uc);
 void udpconn_shutdown(struct udpconn *uc);
 
 /*
+ * A client that gives up (its program exits on an error): one CLOSE with
+ * the reason goes at once, so that the listener lets the connection go
+ * now and not after its time-out.  Nothing when it is already dead.
+ */
+void udpconn_abort(struct udpconn *uc, enum udp_reason reason);
+
+/*
  * The link's read: stream bytes appended to in (as much as in takes; the
  * rest of a chunk waits here), unreliable messages handed to umsg (or
  * dropped and counted without one).  A client's socket is read first.

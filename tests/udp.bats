@@ -232,11 +232,28 @@ setup() {
 	[ "$resends" -le $((3 * lost + 10)) ]
 }
 
-@test "-M over udp: a message over the listener's limit is refused by the sender (65), before anything is sent" {
-	start_listener -M 100 udp:127.0.0.1:0
-	run quilt-send "$ADDR" "$(head -c 200 /dev/zero | tr '\0' x)"
+@test "-M over udp: a message over the listener's limit is refused by the sender (65), before anything is sent; the listener lets the connection go at once" {
+	# a time-out longer than the wait: only the sender's CLOSE ends it
+	export QUILT_UDP_TIMEOUT=60000
+	start_listener -v -M 100 udp:127.0.0.1:0
+	run --separate-stderr quilt-send "$ADDR" ok "$(head -c 200 /dev/zero | tr '\0' x)"
 	[ "$status" -eq 65 ]
-	[[ $output == *"exceeds the peer's limit of 100"* ]]
+	[ "$stderr" = "quilt-send: message of 200 bytes (214 with its envelope) exceeds the peer's limit of 100" ]
+	wait_for "file_has '$T/listen.err' 'connection cut'"
+	# and one that gives up at its deadline (1) does the same
+	mkfifo "$T/fifo"
+	BG_IN=$T/fifo start_bg send quilt-send -w 0.5 "$ADDR"
+	sp=$BGPID
+	exec 5>"$T/fifo"
+	echo late >&5
+	wait_exit "$sp"
+	[ "$status" -eq 1 ]
+	exec 5>&-
+	grep -q "deadline reached" "$T/send.err"
+	wait_for "[ \$(grep -c 'connection cut' '$T/listen.err') -eq 2 ]"
+	stop_listener
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/listen.out")" = late ]
 }
 
 # ---- -U: unreliable ---------------------------------------------------------------------

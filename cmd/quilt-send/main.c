@@ -90,10 +90,24 @@ counters(void)
 	udp_counters(&S, R.in);
 }
 
+/*
+ * Giving up on an error: over udp:, a listener hears no end of stream
+ * from the kernel when we exit, so tell it (it would hold the connection
+ * until its time-out).
+ */
+static void
+give_up(void)
+{
+	if (S.link.uc != NULL)
+		udpconn_abort(S.link.uc, UDP_R_REFUSED);
+}
+
 static noreturn void
 finish(int status)
 {
 	seal_wipe(M.key, sizeof(M.key));
+	if (status != 0)
+		give_up();
 	if (M.progress)
 		fputc('\n', stderr);
 	counters();
@@ -452,8 +466,10 @@ run(void)
 
 		st = O.child ? child_pump(&In, &S, &O, why, sizeof(why)) :
 			       pump(&In, &S, &O, why, sizeof(why));
-		if (st != 0)
+		if (st != 0) {
+			give_up();
 			log_diex(st, "%s", why);
+		}
 		/* -U: bye once every unreliable message has gone. */
 		if (In.eof && !S.bye_sent && !link_unsent(&S.link) &&
 		    !O.child && udp_unsent(&S) == 0 &&
