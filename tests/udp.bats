@@ -211,10 +211,8 @@ setup() {
 @test "messages larger than a datagram, under 5% loss: each arrives whole; a lost piece is resent alone" {
 	start_listener -M 200000 udp:127.0.0.1:0
 	start_udpproxy -s 9 -l 0.05 -1 "${ADDR#udp:}"
-	for c in a b c d e f g h i j; do
-		head -c 60000 /dev/zero | tr '\0' "$c"
-		echo
-	done >"$T/in"
+	awk 'BEGIN { for (i = 0; i < 10; i++) { s = substr("abcdefghij", i + 1, 1)
+		while (length(s) < 60000) s = s s; print substr(s, 1, 60000) } }' >"$T/in"
 	run --separate-stderr quilt-send -v -w 60 "$UPADDR" <"$T/in"
 	[ "$status" -eq 0 ]
 	echo "$stderr" >"$T/send.err"
@@ -284,11 +282,8 @@ setup() {
 @test "-U: a message larger than a datagram arrives whole or not at all" {
 	start_listener udp:127.0.0.1:0
 	start_udpproxy -s 23 -l 0.02 "${ADDR#udp:}"
-	for i in $(seq 1 40); do
-		printf '%05d' "$i"
-		head -c 6000 /dev/zero | tr '\0' y
-		echo
-	done >"$T/in"
+	awk 'BEGIN { y = "y"; while (length(y) < 6000) y = y y
+		for (i = 1; i <= 40; i++) printf "%05d%s\n", i, substr(y, 1, 6000) }' >"$T/in"
 	run quilt-send -U "$UPADDR" <"$T/in"
 	[ "$status" -eq 0 ]
 	stop_udpproxy
