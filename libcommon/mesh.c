@@ -85,12 +85,19 @@ mesh_put_msg(char *out, size_t body, const char *dest, size_t destlen,
 	return (out + plen + 1);
 }
 
+/* "+life=" and its number. */
+#define LIFE_OPT "+life="
+#define LIFE_OPT_LEN (sizeof(LIFE_OPT) - 1)
+
 int
 mesh_get_route(const struct wire_msg *m, struct mesh_route *r)
 {
-	struct frame_iter it;
+	struct frame_iter it, opt;
 	struct mesh_str s[4];
-	unsigned long long v;
+	unsigned long long v, life;
+	const char *p;
+	size_t n;
+	int k;
 
 	frame_iter_init(&it, m->args, m->argslen);
 	if (parts(&it, s, 4) == -1 || !wire_node_ok(s[0].p, s[0].len) ||
@@ -103,16 +110,28 @@ mesh_get_route(const struct wire_msg *m, struct mesh_route *r)
 	r->seq = v;
 	r->addr = s[3];
 	r->nbrs = it;
-	return (0);
+	r->life = -1;
+	opt = it;
+	while ((k = frame_next_part(&opt, &p, &n)) == 1) {
+		if (n < LIFE_OPT_LEN || memcmp(p, LIFE_OPT, LIFE_OPT_LEN) != 0)
+			continue;
+		if (r->life != -1 ||
+		    frame_part_num(p + LIFE_OPT_LEN, n - LIFE_OPT_LEN,
+			MESH_LIFE_MAX, &life) == -1)
+			return (bad());
+		r->life = (long long)life;
+	}
+	return (k == -1 ? bad() : 0);
 }
 
 size_t
 mesh_put_route(char *out, size_t cap, const char *node, const char *inst,
-    uint64_t seq, const char *addr, const char *const *nbr, int nnbr)
+    uint64_t seq, const char *addr, const char *const *nbr, int nnbr,
+    long long life)
 {
 	const char *head[6];
-	char num[24];
-	size_t body = 0, sz;
+	char num[24], opt[LIFE_OPT_LEN + 24];
+	size_t body = 0, sz, optlen = 0;
 
 	head[0] = "";
 	head[1] = "route";
@@ -121,6 +140,12 @@ mesh_put_route(char *out, size_t cap, const char *node, const char *inst,
 	frame_u64(num, seq);
 	head[4] = num;
 	head[5] = addr;
+	if (life >= 0) {
+		memcpy(opt, LIFE_OPT, LIFE_OPT_LEN);
+		optlen = LIFE_OPT_LEN +
+		    frame_u64(opt + LIFE_OPT_LEN, (uint64_t)life);
+		body += frame_size(optlen);
+	}
 	for (int i = 0; i < 6; i++)
 		body += frame_size(strlen(head[i]));
 	for (int i = 0; i < nnbr; i++)
@@ -133,8 +158,26 @@ mesh_put_route(char *out, size_t cap, const char *node, const char *inst,
 		out = frame_put_str(out, head[i]);
 	for (int i = 0; i < nnbr; i++)
 		out = frame_put_str(out, nbr[i]);
+	if (life >= 0)
+		out = frame_put(out, opt, optlen);
 	*out = ',';
 	return (sz);
+}
+
+int
+mesh_inst_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c;
+
+	while (alen > 0 && *a == '0')
+		a++, alen--;
+	while (blen > 0 && *b == '0')
+		b++, blen--;
+	if (alen != blen)
+		return (alen < blen ? -1 : 1);
+	/* Lowercase hex digits sort as their values. */
+	c = memcmp(a, b, alen);
+	return (c < 0 ? -1 : c > 0);
 }
 
 int
@@ -335,4 +378,27 @@ mesh_put_ctl1(char *out, size_t cap, const char *cmd, const char *arg)
 	const char *p[] = {"", cmd, arg};
 
 	return (frame_putv(out, cap, 3, p, NULL));
+}
+
+int
+mesh_get_alive(const struct wire_msg *m, uint64_t *ms)
+{
+	struct mesh_str s;
+	unsigned long long v;
+
+	if (m->destlen != 0 || one_arg(m, &s) == -1 ||
+	    frame_part_num(s.p, s.len, MESH_ALIVE_MAX, &v) == -1 ||
+	    v < MESH_ALIVE_MIN)
+		return (bad());
+	*ms = v;
+	return (0);
+}
+
+size_t
+mesh_put_alive(char *out, size_t cap, uint64_t ms)
+{
+	char num[24];
+
+	(void)frame_u64(num, ms);
+	return (mesh_put_ctl1(out, cap, "alive", num));
 }

@@ -3,13 +3,15 @@
  * clients (quilt-protocol(5)), one decoder and one encoder each:
  *
  *   [DEST, "msg", ORIGIN, HOPS, ID, FLAGS, PART...]    DEST: a node or "all"
- *   ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR...]  link state
+ *   ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR..., OPTION...]
+ *                                                      link state
  *   [ORIGIN, "done", WRITER, HOPS, RANGE...]           WRITER wrote them
  *   [ORIGIN, "lost", NODE, HOPS, RANGE...]             NODE never will
  *   [DEST, "ping", ORIGIN, HOPS, TAG, SEQ, PAYLOAD]
  *   [ORIGIN, "pong", NODE, HOPS, TAG, SEQ, DISTANCE, PAYLOAD]
  *   ["", "server-connect", ADDR]                       connect back to me
  *   ["", "duplicate", INSTANCE]                        a twin of your name
+ *   ["", "alive", MS]            a router's keep-alive; MS: its dead time
  * to a client of the relay:
  *   ["", "done", NODE, RANGE...]     NODE ("all": every node) wrote them
  *   ["", "lost", K, NODE...]         message K not written by those nodes
@@ -27,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "frame.h"
 #include "wire.h"
@@ -80,19 +83,40 @@ char *mesh_put_msg(char *out, size_t body, const char *dest, size_t destlen,
     const char *origin, size_t originlen, int hops, uint64_t id, char flags,
     const char *parts, size_t plen, char **hops_out);
 
-/* ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR...] */
+/*
+ * ["", "route", NODE, INSTANCE, SEQ, ADDR, NEIGHBOUR..., OPTION...]: an
+ * OPTION is a part that starts with '+' (no node name does).  The one the
+ * codec reads is "+life=MS", the milliseconds the record has left to live
+ * (0: it is withdrawn); a record without it has life -1.
+ */
+#define MESH_LIFE_MAX 4294967295LL
 struct mesh_route {
 	struct mesh_str node, inst, addr;
 	uint64_t seq;
-	struct frame_iter nbrs; /* the neighbours: frame_next_part */
+	long long life; /* 0..MESH_LIFE_MAX, or -1: none said */
+	struct frame_iter nbrs; /* neighbours and options: frame_next_part */
 };
 
-/* INSTANCE must be an instance id, ADDR shorter than ADDR_STRLEN. */
+/*
+ * INSTANCE must be an instance id, ADDR shorter than ADDR_STRLEN, and a
+ * "+life=" option, if any, one number 0..MESH_LIFE_MAX, given once.
+ */
 int mesh_get_route(const struct wire_msg *m, struct mesh_route *r);
 
-/* The whole frame: its size; written at out only when it fits in cap. */
+/*
+ * The whole frame, with "+life=MS" last unless life is -1: its size;
+ * written at out only when it fits in cap.
+ */
 size_t mesh_put_route(char *out, size_t cap, const char *node, const char *inst,
-    uint64_t seq, const char *addr, const char *const *nbr, int nnbr);
+    uint64_t seq, const char *addr, const char *const *nbr, int nnbr,
+    long long life);
+
+/*
+ * The order of instance ids (lowercase hex, at most WIRE_INST_MAX digits)
+ * as numbers: "ff" before "100", "0a" equal to "a".  <0, 0 or >0, as
+ * strcmp.
+ */
+int mesh_inst_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /* [ORIGIN, "done"|"lost", NODE, HOPS, RANGE...] */
 struct mesh_answer {
@@ -164,5 +188,29 @@ size_t mesh_put_client_lost(char *out, size_t cap, uint64_t k,
 int mesh_get_addr(const struct wire_msg *m, struct mesh_str *addr);
 int mesh_get_inst(const struct wire_msg *m, struct mesh_str *inst);
 size_t mesh_put_ctl1(char *out, size_t cap, const char *cmd, const char *arg);
+
+/*
+ * ["", "alive", MS]: a router's keep-alive on its own connection to a
+ * relay, MS its dead time in milliseconds (MESH_ALIVE_MIN..MAX).  It goes
+ * unnumbered (a control frame), so a send child must see it among the
+ * data frames without decoding them: mesh_is_alive looks at the body's
+ * first bytes alone.
+ */
+#define MESH_ALIVE_MIN 100
+#define MESH_ALIVE_MAX 3600000
+#define MESH_ALIVE_HEAD "0:,5:alive,"
+#define MESH_ALIVE_HEAD_LEN 11
+
+static inline int
+mesh_is_alive(const char *body, size_t len)
+{
+	return (len >= MESH_ALIVE_HEAD_LEN && body[0] == '0' &&
+	    memcmp(body, MESH_ALIVE_HEAD, MESH_ALIVE_HEAD_LEN) == 0);
+}
+
+int mesh_get_alive(const struct wire_msg *m, uint64_t *ms);
+
+/* The whole frame: its size; written at out only when it fits in cap. */
+size_t mesh_put_alive(char *out, size_t cap, uint64_t ms);
 
 #endif

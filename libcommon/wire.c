@@ -29,6 +29,7 @@ static const struct {
 	CMD("done",		W_DONE),
 	CMD("lost",		W_LOST),
 	CMD("duplicate",	W_DUPLICATE),
+	CMD("alive",		W_ALIVE),
 };
 #undef CMD
 /* clang-format on */

@@ -55,6 +55,7 @@ enum wire_cmd {
 	W_DONE,
 	W_LOST,
 	W_DUPLICATE,
+	W_ALIVE,
 };
 
 /* A decoded frame: views into its body. */

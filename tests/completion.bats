@@ -125,9 +125,9 @@ synopsis_flags() {
 	run comp quilt-send -
 	[ "$output" = "-0 -a -N -d -h -k -M -n -q -r -U -v -V -w -x" ]
 	run comp quilt-relay -
-	[ "$output" = "-0 -A -h -j -k -l -M -N -n -P -Q -q -s -v -V" ]
+	[ "$output" = "-0 -A -D -h -j -k -l -M -N -n -P -Q -q -s -v -V -W" ]
 	run comp quilt-mesh -
-	[ "$output" = "-d -k -s" ]
+	[ "$output" = "-6 -d -H -k -s" ]
 	run comp quilt-listen -q -R
 	[ "$output" = -R ]
 	# an operand ends the options ('+'): no flags after it

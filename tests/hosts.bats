@@ -192,6 +192,41 @@ root_state() {
 	[ "$rx" -le 150 ]
 }
 
+@test "split: the halves do not reach each other, silently; split -r: connections across are reset and new ones refused; join: whole again" {
+	setup_hosts 3
+	echo_session
+	hosts split 1
+	run hosts exec 2 ping -c 1 -W 0.5 198.18.0.1
+	[ "$status" -eq 1 ]
+	run hosts exec 2 ping -c 1 -W 0.5 2001:2::1
+	[ "$status" -eq 1 ]
+	run hosts exec 2 ping -c 1 -W 5 198.18.0.3
+	[ "$status" -eq 0 ]
+	# silently, as a cut: the connection across waits
+	run hosts exec 2 ss -Htn state established dst 198.18.0.1
+	[ "${#lines[@]}" -eq 1 ]
+
+	hosts split -r 1
+	run hosts exec 2 ss -Htn state established dst 198.18.0.1
+	[ "${#lines[@]}" -eq 0 ]
+	run hosts exec 1 ss -Htn state established dst 198.18.0.2
+	[ "${#lines[@]}" -eq 0 ]
+	run hosts exec 2 timeout 5 nc -z 198.18.0.1 "$PORT"
+	[ "$status" -eq 1 ]
+	run hosts exec 2 timeout 5 nc -z 2001:2::1 "$PORT"
+	[ "$status" -eq 1 ]
+	run hosts exec 2 ping -c 1 -W 0.5 198.18.0.1
+	[ "$status" -eq 1 ]
+	run hosts exec 3 ping -c 1 -W 5 198.18.0.2
+	[ "$status" -eq 0 ]
+
+	hosts join
+	run hosts exec 2 timeout 5 nc -z 198.18.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	run hosts exec 2 ping -c 1 -W 5 2001:2::1
+	[ "$status" -eq 0 ]
+}
+
 @test "destroy leaves nothing behind after a test that failed, in its body or in its setup" {
 	local before line d p pid runs pids
 	skip_unless_hosts -m
@@ -396,6 +431,12 @@ group_gone() {
 	run hosts loss 1 101
 	[ "$status" -eq 64 ]
 	[ "$output" = "hosts: loss percent must be 0..100: 101" ]
+	run -64 hosts split
+	run -64 hosts split 3
+	[ "$output" = "hosts: host must be 1..2: 3" ]
+	run -64 hosts split -r 1 2
+	[ "$output" = "hosts: split: every host is on one side" ]
+	run -64 hosts join 1
 
 	run hosts check
 	[ "$status" -eq 0 ]

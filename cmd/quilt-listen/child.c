@@ -80,13 +80,21 @@ child_close(struct child *ch, const struct conn *c)
 	(void)cmsg_sink(child_sink(ch, c), &m);
 }
 
+/* A relay's frames that are not numbered: its router's keep-alives go on
+ * to our router, the others are ours. */
+static int
+relay_unnumbered(enum wire_cmd c)
+{
+	return (c == W_ACK || c == W_BYE || c == W_ERROR || c == W_ALIVE);
+}
+
 /*
  * A frame for the router: every frame of a relay peer but its acks, bye
- * and error (all numbered), a client's msg for any node (numbered), and a
- * client's ping for another node (mine: the ping is not for us).  The
- * whole frame (len bytes at frame) goes, so that the router can pass it on
- * as it is.  1 when taken, 0 when it is not for the router, -1 when the
- * output is full.
+ * and error (numbered, but for its keep-alives), a client's msg for any
+ * node (numbered), and a client's ping for another node (mine: the ping
+ * is not for us).  The whole frame (len bytes at frame) goes, so that the
+ * router can pass it on as it is.  1 when taken, 0 when it is not for the
+ * router, -1 when the output is full.
  */
 int
 child_frame(struct child *ch, struct conn *c, const struct wire_msg *m,
@@ -97,8 +105,7 @@ child_frame(struct child *ch, struct conn *c, const struct wire_msg *m,
 	int counted;
 
 	if (c->shake.peer.relay[0])
-		counted = m->cmd != W_ACK && m->cmd != W_BYE &&
-		    m->cmd != W_ERROR;
+		counted = !relay_unnumbered(m->cmd);
 	else if (m->cmd == W_MSG)
 		counted = 1;
 	else if (m->cmd == W_PING && !mine)
@@ -144,9 +151,8 @@ child_batch(struct child *ch, struct conn *c)
 			m.cmd = W_MSG;
 		else if (wire_decode(body, len, &m) == -1)
 			break;
-		if (c->shake.peer.relay[0] ?
-			m.cmd == W_ACK || m.cmd == W_BYE || m.cmd == W_ERROR :
-			m.cmd != W_MSG)
+		if (c->shake.peer.relay[0] ? relay_unnumbered(m.cmd) :
+					     m.cmd != W_MSG)
 			break;
 		off += f;
 		count++;

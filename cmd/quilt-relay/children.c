@@ -257,6 +257,7 @@ peer_start(int i)
 	}
 	p->started = net_now_ms();
 	p->restart_at = 0;
+	p->held = 0;
 	/* What the old child had not got acknowledged goes again. */
 	link_reset(&p->l, p->fd);
 	p->l.in.start = p->l.in.end = 0;
@@ -288,6 +289,16 @@ peer_close_fd(struct peer *p)
 		loop_del(&loop, p->fd);
 		close(p->fd);
 		p->fd = -1;
+	}
+}
+
+void
+peer_restart(struct peer *p)
+{
+	peer_close_fd(p);
+	if (p->pid > 0) {
+		kill(p->pid, SIGTERM);
+		p->ended = 1;
 	}
 }
 
@@ -332,6 +343,11 @@ children_reaped(pid_t pid, int st, int stopping)
 		peer_close_fd(p);
 		if (stopping)
 			return (REAPED_PEER);
+		if (p->ended) {
+			p->ended = 0;
+			p->restart_at = now;
+			return (REAPED_PEER);
+		}
 		/* What it held, we hold: routes stay while it comes back,
 		 * and the frames go again to the new one. */
 		if (p->up && !p->down_at)

@@ -76,6 +76,13 @@ void peer_remove(struct peer *p);
 /* The peer's fd closed: its child is gone or mad (SIGCHLD restarts it). */
 void peer_close_fd(struct peer *p);
 
+/*
+ * The peer's connection is dead though nothing closed it (alive.c): its
+ * child is ended and started again at once, quietly, to connect anew; the
+ * frames it held go to the new one.
+ */
+void peer_restart(struct peer *p);
+
 /* What a reap found. */
 enum reaped {
 	REAPED_NONE,

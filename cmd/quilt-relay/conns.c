@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nodes.h"
+
 struct conns C;
 
 void
@@ -44,6 +46,7 @@ conn_open(uint64_t serial, unsigned gen, const char *node, size_t nodelen,
 	memcpy(c->inst, inst, instlen);
 	c->inst[instlen] = '\0';
 	c->relay = instlen > 0;
+	c->nidx = c->relay ? node_get(node, nodelen) : -1;
 	if (c->relay)
 		C.changes++;
 	return (c);

@@ -16,6 +16,7 @@ struct conn {
 	char node[WIRE_NODE_MAX + 1];
 	char inst[WIRE_INST_MAX + 1];
 	int relay, used;
+	int nidx; /* a relay's node index (-1: none, the table is full) */
 };
 
 struct conns {
@@ -31,7 +32,8 @@ void conns_init(void);
 /* The connection of that serial, or NULL. */
 struct conn *conn_find(uint64_t serial);
 
-/* A new one in its own slot or the next free one; NULL when all are used. */
+/* A new one in its own slot or the next free one (a relay's node is put in
+ * the node table); NULL when all are used. */
 struct conn *conn_open(uint64_t serial, unsigned gen, const char *node,
     size_t nodelen, const char *inst, size_t instlen);
 

@@ -36,6 +36,11 @@ struct peer {
 	int fd;
 	long long started, restart_at, backoff;
 	int reported; /* its child said up or down once */
+	int ended; /* we ended its child (peer_restart): start it at once */
+	/* Its session is up but its relay was declared dead and has not
+	 * spoken since (alive.c): up once it does, announcing local. */
+	int held;
+	char local[ADDR_STRLEN];
 	/* The link to the child; base is n_acked when the child started. */
 	struct link l;
 	uint64_t base;
@@ -49,8 +54,10 @@ struct peer {
 	/* Leaf: a record per run of data frames in l.q, oldest first. */
 	struct lmeta *lq;
 	size_t lq_head, lq_count;
-	/* Relay: link state records due to it (flood.c). */
-	uint8_t lsa_due[NODES_MAX / 8], olsa_due[NODES_MAX / 8];
+	/* Relay: link state records due to it (flood.c): each node's
+	 * record, its second instance's, its withdrawal. */
+	uint8_t lsa_due[NODES_MAX / 8], olsa_due[NODES_MAX / 8],
+	    dlsa_due[NODES_MAX / 8];
 };
 
 struct hops {

@@ -22,10 +22,12 @@
 #include <inttypes.h>
 
 #include "addr.h"
+#include "alive.h"
 #include "children.h"
 #include "clients.h"
 #include "conns.h"
 #include "control.h"
+#include "discover.h"
 #include "e2e.h"
 #include "flood.h"
 #include "forward.h"
@@ -62,6 +64,7 @@ static struct {
 static const struct opt options[] = {
 	{'0', "null", NULL, "messages end with NUL, not newline"},
 	{'A', "announce", "address", "the address other relays reach us at"},
+	{'D', "discover", "mesh", "find the relays of MESH here by DNS-SD (Avahi)"},
 	{'j', "json", NULL, "JSON lines (output, -Q answers)"},
 	{'k', "key", "keyfile", "seal every link with the key in KEYFILE (twice: either)"},
 	{'l', "listen", "address", "where to listen (default :1601)"},
@@ -73,12 +76,13 @@ static const struct opt options[] = {
 	{'q', "quiet", NULL, "only fatal errors on stderr"},
 	{'s', "spread", "port", "serve Spread clients on PORT too"},
 	{'v', "verbose", NULL, "links, routes and counters on stderr"},
+	{'W', "dead-time", "seconds", "a neighbour silent this long is dead (default 3)"},
 	OPT_ROWS_HELP,
 	OPT_ROWS_LOG,
 	{0, NULL, NULL, NULL},
 };
 static const struct opt_prog prog = {
-	"usage: quilt-relay [-0NjqvV] [-A address] [-k keyfile] [-l address] [-M size] [-P file] [-s port] -n name [peer ...]\n"
+	"usage: quilt-relay [-0NjqvV] [-A address] [-D mesh] [-k keyfile] [-l address] [-M size] [-P file] [-s port] [-W seconds] -n name [peer ...]\n"
 	"       quilt-relay [-j] -Q control command",
 	options, EX_USAGE,
 };
@@ -124,7 +128,8 @@ reap(void *arg, int sig)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		if (children_reaped(pid, st, M.stopping) == REAPED_LISTEN_NEVER)
+		if (!(conf.mesh && discover_reaped(pid, st)) &&
+		    children_reaped(pid, st, M.stopping) == REAPED_LISTEN_NEVER)
 			log_diex(EX_OSERR,
 			    "quilt-listen could not listen on %s", conf.listen);
 }
@@ -138,6 +143,9 @@ stop(void *arg, int sig)
 	}
 	M.stopping = 1;
 	M.stop_deadline = net_now_ms() + STOP_MS;
+	/* Withdrawn from the network first. */
+	if (conf.mesh)
+		discover_stop();
 	/* No more in: the listen child goes first. */
 	listen_closed();
 	remove_files();
@@ -192,6 +200,29 @@ make_instance(void)
 }
 
 /*
+ * The link state's refresh interval and maximum age, from the environment
+ * (quilt-relay(1), ENVIRONMENT): seconds, fractions allowed.
+ */
+static void
+intervals(void)
+{
+	const char *r = getenv("QUILT_RELAY_REFRESH");
+	const char *m = getenv("QUILT_RELAY_MAXAGE");
+	long long refresh = LS_REFRESH_DEF, maxage;
+
+	if (r != NULL && *r != '\0')
+		refresh = parse_ms(r, LS_REFRESH_MIN, LS_REFRESH_MAX,
+		    "QUILT_RELAY_REFRESH");
+	maxage = refresh * LS_MAXAGE_FACTOR;
+	if (maxage > LS_MAXAGE_MAX)
+		maxage = LS_MAXAGE_MAX;
+	if (m != NULL && *m != '\0')
+		maxage = parse_ms(m, 2 * refresh, LS_MAXAGE_MAX,
+		    "QUILT_RELAY_MAXAGE (at least twice the refresh)");
+	ls_intervals(refresh, maxage);
+}
+
+/*
  * Ready once every peer of the command line was tried: up, or down for
  * now (its child keeps trying), so that a script that starts sending at
  * once finds the links that can be up.
@@ -221,7 +252,6 @@ ready(void)
 		log_die(EX_OSERR, "ready file %s", conf.ready);
 	M.ready_done = 1;
 	log_warnx("%s listening on %s", conf.me, L.bound);
-	LS.n[0].cur.seq = LS.myseq;
 }
 
 static noreturn void
@@ -229,18 +259,24 @@ run(void)
 {
 	for (;;) {
 		long long now = net_now_ms(), next = -1;
+		int timeout;
 
 		if (M.stopping &&
 		    ((sink_empty(&LO.out) && hops_idle()) ||
 			now >= M.stop_deadline))
 			finish();
-		if (!M.stopping)
+		if (!M.stopping) {
 			children_tick(now, &next);
+			lsa_tick(now, &next);
+		}
+		alive_tick(now, &next);
 		if (!M.peers_started && L.bound[0]) {
 			/* Now they can be told where we are. */
 			M.peers_started = 1;
 			for (int i = 0; i < M.nargpeers; i++)
 				(void)peer_add(M.argpeers[i], 1);
+			if (conf.mesh)
+				discover_start();
 		}
 		if (!M.ready_done && L.bound[0] && fixed_reported())
 			ready();
@@ -267,6 +303,8 @@ run(void)
 		 * the next hops goes out with the rest, just below. */
 		if (conf.spread)
 			sd_tick(now, &next);
+		if (conf.mesh && !M.stopping)
+			discover_tick(now, &next);
 		for (int i = 0; i < H.n; i++) {
 			struct peer *p = &H.p[i];
 
@@ -297,9 +335,9 @@ run(void)
 		control_tick(now, &next);
 		if (M.stopping && (next == -1 || M.stop_deadline < next))
 			next = M.stop_deadline;
-		if (loop_once(&loop,
-			next == -1 ? -1 : (int)(next > now ? next - now : 0)) ==
-		    -1)
+		timeout = next == -1 ? -1 : (int)(next > now ? next - now : 0);
+		alive_poll(L.fd != -1 && !L.blocked, timeout);
+		if (loop_once(&loop, timeout) == -1)
 			log_die(EX_OSERR, "poll");
 	}
 }
@@ -321,14 +359,15 @@ main(int argc, char *argv[])
 {
 	const char *ctl = NULL, *why;
 	struct addr a;
-	int ch, seen_A = 0, seen_l = 0, seen_M = 0, seen_n = 0, seen_P = 0,
-		seen_Q = 0, seen_s = 0;
+	int ch, seen_A = 0, seen_D = 0, seen_l = 0, seen_M = 0, seen_n = 0,
+		seen_P = 0, seen_Q = 0, seen_s = 0, seen_W = 0;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
 	conf.listen = ":1601";
+	conf.wait_ms = ALIVE_WAIT_MS;
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
 		case '0':
@@ -340,6 +379,14 @@ main(int argc, char *argv[])
 			if (addr_parse(optarg, 0, &a, &why) == -1)
 				opt_usage("bad address %s: %s", optarg, why);
 			conf.announce = optarg;
+			break;
+		case 'D':
+			opt_once(&seen_D, ch);
+			if (!discover_mesh_ok(optarg))
+				opt_usage(
+				    "bad mesh name: %s (want 1 to 64 of A-Z a-z 0-9 . _ -, not \"all\")",
+				    optarg);
+			conf.mesh = optarg;
 			break;
 		case 'j':
 			conf.json = 1;
@@ -384,6 +431,11 @@ main(int argc, char *argv[])
 			log_level = 2;
 			conf.verbose = 1;
 			break;
+		case 'W':
+			opt_once(&seen_W, ch);
+			conf.wait_ms = parse_ms(optarg, ALIVE_WAIT_MIN,
+			    ALIVE_WAIT_MAX, "dead time");
+			break;
 		default:
 			abort(); /* a row of options[] not handled here */
 		}
@@ -407,6 +459,10 @@ main(int argc, char *argv[])
 		opt_usage("-j and -0/-N are exclusive");
 	if (addr_parse(conf.listen, 1, &a, &why) == -1)
 		opt_usage("bad address %s: %s", conf.listen, why);
+	if (conf.mesh && a.kind != ADDR_TCP)
+		opt_usage(
+		    "-D: %s: discovery publishes a TCP port, not a Unix socket",
+		    conf.listen);
 	for (int i = 0; i < argc; i++) {
 		if (addr_parse(argv[i], 0, &a, &why) == -1)
 			opt_usage("bad peer address %s: %s", argv[i], why);
@@ -436,6 +492,9 @@ main(int argc, char *argv[])
 	    children_init(on_listen_child, on_peer) == -1)
 		log_die(EX_OSERR, "memory");
 	ls_init(conf.inst);
+	intervals();
+	flood_init();
+	alive_init(conf.wait_ms);
 	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&loop, SIGINT, stop, NULL) == -1 ||

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alive.h"
 #include "children.h"
 #include "clients.h"
 #include "cmsg.h"
@@ -19,6 +20,8 @@
 #include "net.h"
 #include "nodes.h"
 #include "ping.h"
+
+static void revive(int nidx);
 
 /* A link its child says is down stays a route this long: a relay's
  * incoming side restarted is back well within it (restart 100 ms). */
@@ -74,10 +77,17 @@ conn_frame(struct conn *c, uint64_t k, char *frame, size_t flen,
 		r = relay_frame(frame, flen, body, blen, peer_of(c->node));
 		if (r != -2)
 			return (r);
-		if (wire_decode(body, blen, &m) == 0 &&
-		    m.cmd == W_SERVER_CONNECT) {
-			server_connect(c, &m);
-			return (0);
+		if (wire_decode(body, blen, &m) == 0) {
+			if (m.cmd == W_SERVER_CONNECT) {
+				server_connect(c, &m);
+				return (0);
+			}
+			if (m.cmd == W_ALIVE &&
+			    (r = alive_in(c->nidx, &m)) != -1) {
+				if (r == 1)
+					revive(c->nidx);
+				return (0);
+			}
 		}
 		ctr.bad++;
 		lc_drop(c->serial, "unknown or malformed frame");
@@ -200,6 +210,8 @@ listen_frame(char *frame, const char *body, size_t blen, struct resume *boff)
 	case CM_FRAMES:
 		if ((c = conn_find(m.conn)) == NULL)
 			return (0);
+		if (c->relay)
+			alive_heard(c->nidx);
 		/* m.data is a view into the frame, which we may write (HOPS
 		 * goes up in place): reach it from the frame's start */
 		return (conn_frames(c, m.n, base + (m.data.p - base),
@@ -210,6 +222,8 @@ listen_frame(char *frame, const char *body, size_t blen, struct resume *boff)
 
 		if ((c = conn_find(m.conn)) == NULL)
 			return (0);
+		if (c->relay)
+			alive_heard(c->nidx);
 		(void)frame_parse(m.data.p, m.data.len, m.data.len, &fb, &fbl);
 		return (conn_frame(c, m.n, base + (m.data.p - base), m.data.len,
 		    fb, fbl));
@@ -323,6 +337,18 @@ leaf_wrote(struct peer *p, const struct lmeta *e, uint64_t t, void *arg)
 	}
 }
 
+/* The link to p is up: its relay learns where we are and what we know. */
+static void
+link_up(struct peer *p, const char *local)
+{
+	p->up = 1;
+	p->down_at = 0;
+	log_info("%s: link to %s up", p->addr, p->node);
+	if (p->relay)
+		announce(p, local);
+	links_changed(p - H.p);
+}
+
 /* ["up", NODE, INST, MAXMSG, LOCAL] */
 static void
 peer_up(struct peer *p, const struct cmsg *m)
@@ -368,12 +394,35 @@ peer_up(struct peer *p, const struct cmsg *m)
 	p->relay = m->inst.len > 0;
 	p->maxmsg = m->n;
 	p->nidx = node_get(node, strlen(node));
-	p->up = 1;
 	p->down_at = 0;
-	log_info("%s: link to %s up", p->addr, node);
-	if (p->relay)
-		announce(p, local);
-	links_changed(i);
+	if (p->relay && alive_dead(p->nidx)) {
+		/* Its listen child answers; its router has yet to. */
+		log_info("%s: session with %s up; waiting for its keep-alive",
+		    p->addr, node);
+		snprintf(p->local, sizeof(p->local), "%s", local);
+		p->held = 1;
+		announce_held(p, local);
+		return;
+	}
+	link_up(p, local);
+}
+
+/* Relay nidx, declared dead, has spoken: its links that waited are up. */
+static void
+revive(int nidx)
+{
+	log_warnx("%s answers again", node_name(nidx));
+	for (int i = 0; i < H.n; i++) {
+		struct peer *p = &H.p[i];
+
+		if (!p->used || !p->held || p->nidx != nidx)
+			continue;
+		p->held = 0;
+		if (peer_of(p->node) == -1)
+			link_up(p, p->local);
+		else if (!p->fixed)
+			peer_remove(p); /* two links to one node: keep one */
+	}
 }
 
 /* ["frame", BODY]: a frame the peer sent back (not an ack). */
@@ -427,6 +476,7 @@ peer_report(struct peer *p, const char *body, size_t blen)
 		return (0);
 	case CM_DOWN:
 		p->reported = 1;
+		p->held = 0;
 		/* The peer's own link to us still up: only its incoming side
 		 * went, and it is restarting.  Else the relay is gone. */
 		if (!p->up)

@@ -9,10 +9,11 @@
  * value or a callback it was given):
  *   main.c                      options, set-up, the loop, signals, exit
  *   reader.c control.c          the one reader of child frames; the
- *                               control socket
+ *   discover.c                  control socket; discovery by DNS-SD (-D)
  *   clients.c forward.c ping.c  a client's messages (and standard
- *   flood.c                     input's); frames passing through; pings;
- *                               link state flooding
+ *   flood.c alive.c             input's); frames passing through; pings;
+ *                               link state flooding; keep-alives and the
+ *                               dead timer of relays' links
  *   e2e.c children.c conns.c    end-to-end records; the children and their
  *   local.c                     links; connections of the listen child;
  *                               standard input and output
@@ -62,12 +63,14 @@ struct conf {
 	size_t melen;
 	char inst[WIRE_INST_MAX + 1];
 	const char *spread; /* -s: the Spread daemon's address, or NULL */
+	long long wait_ms; /* -W: a silent relay's link is dead after it */
+	const char *mesh; /* -D: the mesh name to discover, or NULL */
 };
 
 /* What the control command "counters" shows. */
 struct counters {
 	uint64_t in, local_in, fwd, delivered, dup, hops, noroute, oversize,
-	    bad, restarts;
+	    bad, restarts, alive_out, alive_in, dead;
 };
 
 /* Defined by main.c (and by the test programs built without it). */

@@ -14,6 +14,7 @@
 #include <sysexits.h>
 
 #include "cmsg.h"
+#include "mesh.h"
 #include "send.h"
 
 /* The session is up: the peer's name, instance, limit; our address. */
@@ -106,6 +107,10 @@ pump_some(struct input *in, struct sess *s, const struct opts *o, char *why,
 			if (m.cmd == W_PING)
 				break;
 		}
+		/* The router's keep-alive for a relay goes unnumbered, ahead
+		 * of what waits in the window. */
+		if (s->peer.relay[0] && mesh_is_alive(body, len))
+			break;
 		if (count > 0 && (off + r > room || count == frames))
 			break;
 		off += r;
@@ -122,8 +127,8 @@ pump_some(struct input *in, struct sess *s, const struct opts *o, char *why,
 		return (1);
 	}
 	if (r > 0) {
-		/* A ping for a plain listener, which answers it itself; the
-		 * router sent it unnumbered too. */
+		/* A ping for a plain listener, which answers it itself (the
+		 * router sent it unnumbered too), or a keep-alive. */
 		if (link_ctl(&s->link, data, r) == -1)
 			return (0);
 		buf_consume(&in->in, r);

@@ -111,6 +111,12 @@ mesh_case(const char *b, size_t n)
 		inside(s.p, s.len);
 	if (mesh_get_inst(&m, &s) == 0 && !wire_inst_ok(s.p, s.len))
 		abort();
+	/* A keep-alive's MS is in bounds, and the send child's glance at
+	 * the body agrees with the decoder. */
+	if (m.cmd == W_ALIVE && mesh_get_alive(&m, &first) == 0 &&
+	    (first < MESH_ALIVE_MIN || first > MESH_ALIVE_MAX ||
+		!mesh_is_alive(b, n)))
+		abort();
 }
 
 int

@@ -9,10 +9,15 @@
  * (the spawner of children.c is one that fails), so that a server-connect
  * adds a peer whose child never runs.
  *
+ * After the target, time passes: links said down are down, and then every
+ * record's life is over (lsa_tick past the maximum age: records dropped,
+ * routes again, our own record made again).
+ *
  * The first byte of the input picks the target and how it runs:
  *   bits 0-2  0, 6: frames of the listen child, to listen_frame
  *             1, 7: frames of a connection, to conn_frame (relay_frame for
- *                   a relay: route, msg, done, ping, pong, server-connect)
+ *                   a relay: route, msg, done, ping, pong, server-connect,
+ *                   alive)
  *             2: frames of a quilt-send child, to peer_report
  *             3: standard input, to clients_stdin
  *             4: a control command line, to control_answer
@@ -41,6 +46,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "../../cmd/quilt-relay/alive.h"
 #include "../../cmd/quilt-relay/children.h"
 #include "../../cmd/quilt-relay/clients.h"
 #include "../../cmd/quilt-relay/conns.h"
@@ -55,6 +61,7 @@
 #include "../../cmd/quilt-relay/ping.h"
 #include "../../cmd/quilt-relay/reader.h"
 #include "log.h"
+#include "net.h"
 
 /* What main.c defines. */
 struct conf conf;
@@ -180,6 +187,8 @@ reset(int oformat)
 
 	nodes_init(ME);
 	ls_init(MY_INST);
+	alive_init(3000);
+	flood_init();
 	LS.myseq = 4;
 	n1 = fake_node("n1", "000660d795e8950834b4", 1);
 	n3 = fake_node("n3", "000660d795ea87b9b0f9", 2);
@@ -487,10 +496,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reset(data[0] >> 3 & 3);
 	b = copy(data + 1, size - 1);
 	target(data[0], b, size - 1, 0);
-	/* Time passes: a link said down stays down after its grace. */
+	/* Time passes: a link said down stays down after its grace; then
+	 * every record's life is over, and ours is made again. */
 	for (int i = 0; i < H.n; i++)
 		if (H.p[i].used && H.p[i].down_at)
 			peer_down(&H.p[i]);
+	drain();
+	{
+		long long next = -1;
+
+		lsa_tick(net_now_ms() + LS.maxage + 1, &next);
+	}
 	drain();
 	if (data[0] & 0x80)
 		ctl_all();

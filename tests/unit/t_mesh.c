@@ -162,15 +162,16 @@ t_route(void)
 	char f[256];
 	const char *body, *p;
 	size_t sz = mesh_put_route(NULL, 0, "node", "00ff", 42,
-		   "127.0.0.1:4000", nbr, 3),
+		   "127.0.0.1:4000", nbr, 3, -1),
 	       n;
 	struct wire_msg m;
 	struct mesh_route r;
 
 	CHECK(sz <= sizeof(f));
-	CHECK(mesh_put_route(f, sz - 1, "node", "00ff", 42, "x", nbr, 3) > 0);
+	CHECK(
+	    mesh_put_route(f, sz - 1, "node", "00ff", 42, "x", nbr, 3, -1) > 0);
 	CHECK(mesh_put_route(f, sizeof(f), "node", "00ff", 42, "127.0.0.1:4000",
-		  nbr, 3) == sz);
+		  nbr, 3, -1) == sz);
 	CHECK(decode(f, sz, &body, &m) == 0 && m.cmd == W_ROUTE);
 	CHECK(mesh_get_route(&m, &r) == 0);
 	CHECK(is(r.node, "node") && is(r.inst, "00ff") && r.seq == 42);
@@ -179,6 +180,78 @@ t_route(void)
 		CHECK(frame_next_part(&r.nbrs, &p, &n) == 1 &&
 		    n == strlen(nbr[i]) && memcmp(p, nbr[i], n) == 0);
 	CHECK(frame_next_part(&r.nbrs, &p, &n) == 0);
+	return (0);
+}
+
+static int
+t_route_life(void)
+{
+	const char *nbr[] = {"a", "+spread"};
+	static const char *const bad[][9] = {
+	    {"", "route", "n", "ab", "1", "x", "+life=", NULL},
+	    {"", "route", "n", "ab", "1", "x", "+life=01", NULL},
+	    {"", "route", "n", "ab", "1", "x", "+life=-1", NULL},
+	    {"", "route", "n", "ab", "1", "x", "+life=4294967296", NULL},
+	    {"", "route", "n", "ab", "1", "x", "+life=5", "+life=5", NULL},
+	    {"", "route", "n", "ab", "1", "x", "a", "+life=5x", NULL},
+	};
+	char f[256], buf[1024];
+	const char *body, *p;
+	size_t sz, n;
+	struct wire_msg m;
+	struct mesh_route r;
+
+	sz = mesh_put_route(f, sizeof(f), "node", "ff", UINT64_MAX, "", nbr, 2,
+	    0);
+	CHECK(sz <= sizeof(f));
+	CHECK(decode(f, sz, &body, &m) == 0 && mesh_get_route(&m, &r) == 0);
+	CHECK(r.life == 0 && r.seq == UINT64_MAX && is(r.addr, ""));
+	/* The neighbours' walk sees the options too, the life last. */
+	CHECK(frame_next_part(&r.nbrs, &p, &n) == 1 && n == 1);
+	CHECK(frame_next_part(&r.nbrs, &p, &n) == 1 && n == 7);
+	CHECK(frame_next_part(&r.nbrs, &p, &n) == 1 && n == 7 &&
+	    memcmp(p, "+life=0", 7) == 0);
+	CHECK(frame_next_part(&r.nbrs, &p, &n) == 0);
+	sz = mesh_put_route(f, sizeof(f), "node", "ff", 1, "", nbr, 1,
+	    MESH_LIFE_MAX);
+	CHECK(decode(f, sz, &body, &m) == 0 && mesh_get_route(&m, &r) == 0);
+	CHECK(r.life == MESH_LIFE_MAX);
+	/* Said nowhere: -1; an option of another name is not looked at. */
+	CHECK(frame_of(buf,
+		  (const char *[]){"", "route", "n", "ab", "1", "x", "+lifex",
+		      "+other=1", NULL},
+		  &m) != NULL);
+	CHECK(mesh_get_route(&m, &r) == 0 && r.life == -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(frame_of(buf, bad[i], &m) != NULL);
+		errno = 0;
+		CHECKF(mesh_get_route(&m, &r) == -1 && errno == EBADMSG,
+		    "bad %zu", i);
+	}
+	return (0);
+}
+
+static int
+t_inst_order(void)
+{
+	static const char *const up[] = {"0", "1", "9", "a", "f", "10", "ff",
+	    "100", "0006620057fbf8fe06a0", "0006620057fbf8fe06a1",
+	    "10000000000000000000", "ffffffffffffffffffffffffffffffff"};
+	const size_t nup = sizeof(up) / sizeof(up[0]);
+
+	for (size_t i = 0; i < nup; i++)
+		for (size_t j = 0; j < nup; j++) {
+			int c = mesh_inst_cmp(up[i], strlen(up[i]), up[j],
+			    strlen(up[j]));
+
+			CHECKF((i < j && c < 0) || (i == j && c == 0) ||
+				(i > j && c > 0),
+			    "%s against %s: %d", up[i], up[j], c);
+		}
+	/* Leading zeros do not count. */
+	CHECK(mesh_inst_cmp("000a", 4, "a", 1) == 0);
+	CHECK(mesh_inst_cmp("00", 2, "0", 1) == 0);
+	CHECK(mesh_inst_cmp("0fff", 4, "1000", 4) < 0);
 	return (0);
 }
 
@@ -251,14 +324,59 @@ t_client_lost(void)
 	return (0);
 }
 
+static int
+t_alive(void)
+{
+	char f[64], buf[256];
+	const char *body, *b;
+	struct wire_msg m;
+	uint64_t ms;
+	size_t sz = mesh_put_alive(f, sizeof(f), 3000);
+	static const char *const bad[][5] = {
+	    {"", "alive", NULL}, /* no MS */
+	    {"", "alive", "3000", "1", NULL}, /* one too many */
+	    {"", "alive", "99", NULL}, /* under 100 ms */
+	    {"", "alive", "3600001", NULL}, /* over an hour */
+	    {"", "alive", "03000", NULL}, /* a leading zero */
+	    {"", "alive", "3e3", NULL},
+	    {"n1", "alive", "3000", NULL}, /* for a node */
+	};
+
+	CHECK(sz <= sizeof(f));
+	CHECK(memcmp(f, "18:0:,5:alive,4:3000,,", sz) == 0);
+	CHECK(decode(f, sz, &body, &m) == 0 && m.cmd == W_ALIVE);
+	CHECK(mesh_is_alive(body, sz - 4));
+	CHECK(mesh_get_alive(&m, &ms) == 0 && ms == 3000);
+	sz = mesh_put_alive(f, sizeof(f), MESH_ALIVE_MIN);
+	CHECK(decode(f, sz, &body, &m) == 0);
+	CHECK(mesh_get_alive(&m, &ms) == 0 && ms == MESH_ALIVE_MIN);
+	CHECK(mesh_put_alive(f, 4, 3000) > 4);
+	/* what the send child must not take for one */
+	CHECK(!mesh_is_alive("0:,5:alivf,", 11));
+	CHECK(!mesh_is_alive("0:,5:alive", 10));
+	CHECK(!mesh_is_alive("2:n1,5:alive,4:3000,", 20));
+	CHECK(!mesh_is_alive("0:,3:msg,5:alive,", 17));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK((b = frame_of(buf, bad[i], &m)) != NULL);
+		errno = 0;
+		CHECKF(mesh_get_alive(&m, &ms) == -1 && errno == EBADMSG,
+		    "alive %zu", i);
+	}
+	return (0);
+}
+
 static const struct tcase cases[] = {
     {"HOPS: two digits, one parser", t_hops},
     {"msg: encode, decode, HOPS in place", t_msg},
     {"malformed relay frames are EBADMSG", t_bad},
     {"route: encode and decode, neighbours walked", t_route},
+    {"route: +life=MS, once, a number; none is -1", t_route_life},
+    {"instance ids are ordered as numbers", t_inst_order},
     {"done and lost: ranges both ways; a client's done", t_answer},
     {"ping, pong, a client's pong", t_ping_pong},
     {"a client's lost names the nodes", t_client_lost},
+    {"alive: encode, decode, told from data at a glance; bad MS refused",
+	t_alive},
 };
 
 int

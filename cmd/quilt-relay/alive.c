@@ -1,0 +1,145 @@
+#include "alive.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "children.h"
+#include "conns.h"
+#include "forward.h"
+#include "hops.h"
+#include "log.h"
+
+struct alive A;
+
+void
+alive_init(long long wait_ms)
+{
+	memset(&A, 0, sizeof(A));
+	A.wait_ms = wait_ms;
+	A.every_ms = wait_ms / ALIVE_PER_WAIT;
+	A.allow = ALIVE_SLACK_MS;
+}
+
+/* Is p's link timed: up, to a relay? */
+static int
+timed(const struct peer *p)
+{
+	return (p->up && p->relay && p->nidx > 0);
+}
+
+/*
+ * Nothing from p's relay for silent ms of our clock: its connections to
+ * us are dropped, our link to it goes down, our child to it starts again.
+ */
+static void
+dead(struct peer *p, long long silent)
+{
+	char why[64];
+
+	log_warnx("%s: nothing from %s for %lld ms: its link is down", p->addr,
+	    p->node, silent);
+	ctr.dead++;
+	A.dead[p->nidx] = 1;
+	snprintf(why, sizeof(why), "nothing from you for %lld ms", silent);
+	for (int i = 0; i < CONNS_MAX; i++)
+		if (C.c[i].used && C.c[i].relay && C.c[i].nidx == p->nidx)
+			lc_drop(C.c[i].serial, why);
+	peer_down(p);
+	peer_restart(p);
+}
+
+static void
+send_all(void)
+{
+	char f[64];
+	size_t sz = mesh_put_alive(f, sizeof(f), A.wait_ms);
+
+	for (int i = 0; i < H.n; i++) {
+		struct peer *p = &H.p[i];
+
+		/* Held links too: the other side waits for this one to come
+		 * up its way.  (A full queue of control frames: one is on
+		 * its way.) */
+		if (p->used && (p->up || p->held) && p->relay && p->fd != -1 &&
+		    link_ctl(&p->l, f, sz) == 0)
+			ctr.alive_out++;
+	}
+}
+
+void
+alive_tick(long long now, long long *next)
+{
+	long long d = now - A.last;
+	uint8_t on[NODES_MAX / 8] = {0};
+	int relays = 0;
+
+	if (A.wait_ms <= 0)
+		return;
+	if (A.last != 0 && A.ready && d > 0)
+		A.clock += d < A.allow ? d : A.allow;
+	A.last = now;
+	for (int i = 0; i < H.n; i++) {
+		struct peer *p = &H.p[i];
+
+		if (p->used && timed(p))
+			on[p->nidx / 8] |= 1 << (p->nidx % 8);
+	}
+	for (int i = 0; i < H.n; i++) {
+		struct peer *p = &H.p[i];
+		long long wait, silent;
+
+		if (!p->used || p->nidx <= 0)
+			continue;
+		if ((p->up || p->held) && p->relay)
+			relays++;
+		if (!timed(p)) {
+			/* Not up: its time does not run. */
+			if (!(on[p->nidx / 8] & 1 << (p->nidx % 8)))
+				A.heard[p->nidx] = A.clock;
+			continue;
+		}
+		wait = A.wait_ms > A.says[p->nidx] ? A.wait_ms :
+						     A.says[p->nidx];
+		silent = A.clock - A.heard[p->nidx];
+		if (silent >= wait) {
+			dead(p, silent);
+			A.heard[p->nidx] = A.clock;
+			continue;
+		}
+		/* The soonest it can be due, were we reading all along. */
+		if (*next == -1 || now + wait - silent < *next)
+			*next = now + wait - silent;
+	}
+	if (relays == 0)
+		return;
+	if (now >= A.next_send) {
+		send_all();
+		A.next_send = now + A.every_ms;
+	}
+	if (*next == -1 || A.next_send < *next)
+		*next = A.next_send;
+}
+
+void
+alive_poll(int ready, int timeout_ms)
+{
+	A.ready = ready;
+	A.allow = (timeout_ms > 0 ? timeout_ms : 0) + ALIVE_SLACK_MS;
+}
+
+int
+alive_in(int nidx, const struct wire_msg *m)
+{
+	uint64_t ms;
+
+	if (mesh_get_alive(m, &ms) == -1)
+		return (-1);
+	ctr.alive_in++;
+	if (nidx <= 0)
+		return (0);
+	A.says[nidx] = (uint32_t)ms;
+	if (!A.dead[nidx])
+		return (0);
+	A.dead[nidx] = 0;
+	return (1);
+}
