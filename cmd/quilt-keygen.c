@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "opt.h"
+#include "proc.h"
 #include "seal.h"
 
 /* clang-format off */
@@ -34,8 +35,12 @@ main(int argc, char *argv[])
 	int ch, force = 0, fd, flags;
 	size_t len = 2 * SEAL_KEYLEN + 1;
 	ssize_t w;
+	/* Before anything is opened: no key file on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
@@ -52,6 +57,8 @@ main(int argc, char *argv[])
 		opt_usage("missing the file operand");
 	if (argc > 1)
 		opt_extra(argv[1]);
+	if ((stdclosed & PROC_STDOUT) && strcmp(argv[0], "-") == 0)
+		log_diex(EX_IOERR, "standard output is closed");
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	if (strcmp(argv[0], "-") == 0) {

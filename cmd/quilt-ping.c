@@ -1,7 +1,7 @@
 /*
  * quilt-ping: round trips to a quilt node, as iputils ping(8) prints them
- * (Quilt's ping/pong).  Exit 0 when a reply came, 1 when none did, 2 on any
- * other error.
+ * (Quilt's ping/pong).  Exit 0 when a reply came, 1 when none did (or, with
+ * -c and -w, fewer than COUNT by the deadline), 2 on any other error.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "proc.h"
 #include "seal.h"
 #include "udpsock.h"
 #include "wire.h"
@@ -35,6 +36,9 @@ static struct {
 	const char *addrstr, *dest, *keyfile;
 	unsigned char key[SEAL_KEYLEN];
 	int json, quiet;
+	int stamp; /* -D: each line starts with the time of day */
+	int outstanding; /* -O: say when a ping had no answer yet */
+	int headed; /* the PING line was printed */
 	long long count; /* 0: until interrupted */
 	long long interval_ms, timeout_ms, deadline_ms;
 	size_t size;
@@ -53,11 +57,13 @@ static struct {
 
 /* clang-format off */
 static const struct opt options[] = {
-	{'c', "count", "count", "stop after COUNT replies (or the deadline)"},
+	{'c', "count", "count", "stop after COUNT pings (with -w: COUNT replies)"},
+	{'D', "unix-time", NULL, "start each line with the time ([seconds.micro])"},
 	{'d', "to", "node", "ping the node NODE of a relay mesh"},
 	{'i', "interval", "seconds", "seconds between pings (default 1)"},
 	{'j', "json", NULL, "JSON lines"},
 	{'k', "key", "keyfile", "seal the connection with the key in KEYFILE"},
+	{'O', "outstanding", NULL, "say when a ping had no reply before the next"},
 	{'q', "quiet", NULL, "the summary only"},
 	{'s', "size", "size", "bytes of payload in each ping (default 56)"},
 	{'v', "verbose", NULL, "more on stderr"},
@@ -69,7 +75,7 @@ static const struct opt options[] = {
 };
 /* Usage errors exit 2, as iputils ping's do (quilt-ping uses 0, 1, 2). */
 static const struct opt_prog prog = {
-	"usage: quilt-ping [-jqvV] [-c count] [-d node] [-i interval] [-k keyfile] [-s size] [-W timeout] [-w deadline] address",
+	"usage: quilt-ping [-DjOqvV] [-c count] [-d node] [-i interval] [-k keyfile] [-s size] [-W timeout] [-w deadline] address",
 	options, 2,
 };
 /* clang-format on */
@@ -121,14 +127,15 @@ summary(void)
 	}
 	/* clang-format off */
 	if (S.json) {
-		printf("{\"transmitted\":%" PRIu64 ",\"received\":%" PRIu64 ",\"loss_pct\":%u,\"time_ms\":%lld",
+		printf("{\"kind\":\"summary\",\"transmitted\":%" PRIu64 ",\"received\":%" PRIu64 ",\"loss_pct\":%u,\"time_ms\":%lld",
 		    S.transmitted, S.received, loss, elapsed);
 		if (S.received)
 			printf(",\"min_ms\":%.3f,\"avg_ms\":%.3f,\"max_ms\":%.3f,\"mdev_ms\":%.3f",
 			    S.tmin, avg, S.tmax, mdev);
 		printf("}\n");
 	} else {
-		printf("--- %s ping statistics ---\n", S.addrstr);
+		printf("%s--- %s ping statistics ---\n", S.headed ? "\n" : "",
+		    S.addrstr);
 		printf("%" PRIu64 " packets transmitted, %" PRIu64 " received, %u%% packet loss, time %lldms\n",
 		    S.transmitted, S.received, loss, elapsed);
 		if (S.received)
@@ -138,7 +145,41 @@ summary(void)
 	/* clang-format on */
 	fflush(stdout);
 	end_stream();
-	exit(S.received ? 0 : 1);
+	/* As iputils: with -c and -w, fewer than COUNT replies is 1 too. */
+	exit(S.received == 0 ||
+		    (S.count && S.deadline_ms &&
+			S.received < (uint64_t)S.count) ?
+		1 :
+		0);
+}
+
+/* -D: "[1796607477.165314] ", the time of day, as iputils ping -D. */
+static void
+stamp(void)
+{
+	struct timespec ts;
+
+	if (!S.stamp || S.json)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	printf("[%lld.%06ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+}
+
+/* -O: before the next ping, the last one if it had no answer yet. */
+static void
+no_answer_yet(void)
+{
+	uint64_t seq = S.transmitted;
+
+	if (!S.outstanding || S.quiet || seq == 0 || S.sent_us[seq % RING] == 0)
+		return;
+	if (S.json) {
+		printf("{\"kind\":\"no_answer\",\"seq\":%" PRIu64 "}\n", seq);
+	} else {
+		stamp();
+		printf("no answer yet for seq=%" PRIu64 "\n", seq);
+	}
+	fflush(stdout);
 }
 
 static void
@@ -154,6 +195,7 @@ send_ping(void)
 	const char *args[] = {seq, NULL};
 	long long t = now_us();
 
+	no_answer_yet();
 	S.transmitted++;
 	snprintf(seq, sizeof(seq), "%" PRIu64, S.transmitted);
 	S.sent_us[S.transmitted % RING] = t;
@@ -171,7 +213,7 @@ pong(const struct wire_msg *m)
 	struct frame_iter it;
 	const char *p, *node, *hops;
 	size_t n, nodelen, hopslen, plen = 0;
-	unsigned long long seq;
+	unsigned long long seq, nhops;
 	double ms;
 	long long t = now_us();
 
@@ -179,7 +221,8 @@ pong(const struct wire_msg *m)
 	if (frame_next_part(&it, &p, &n) != 1 ||
 	    frame_part_num(p, n, UINT64_MAX, &seq) == -1 ||
 	    frame_next_part(&it, &node, &nodelen) != 1 ||
-	    frame_next_part(&it, &hops, &hopslen) != 1 || seq == 0 ||
+	    frame_next_part(&it, &hops, &hopslen) != 1 ||
+	    frame_part_num(hops, hopslen, 255, &nhops) == -1 || seq == 0 ||
 	    seq > S.transmitted || S.transmitted - seq >= RING ||
 	    S.sent_us[seq % RING] == 0)
 		return;
@@ -194,20 +237,28 @@ pong(const struct wire_msg *m)
 		S.tmax = ms;
 	S.tsum += ms;
 	S.tsum2 += ms * ms;
+	if (nodelen > WIRE_NODE_MAX)
+		nodelen = WIRE_NODE_MAX;
 	if (S.json) {
-		char j[6 * WIRE_NODE_MAX + 1];
+		char j[6 * WIRE_NODE_MAX + 1], when[40] = "";
 
-		j[fmt_json(j, node,
-		    nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX : nodelen)] = '\0';
+		j[fmt_json(j, node, nodelen)] = '\0';
+		if (S.stamp) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			snprintf(when, sizeof(when),
+			    ",\"unix_time\":%lld.%06ld", (long long)ts.tv_sec,
+			    ts.tv_nsec / 1000);
+		}
 		/* clang-format off */
-		printf("{\"seq\":%llu,\"node\":\"%s\",\"hops\":%.*s,\"bytes\":%zu,\"time_ms\":%.3f}\n",
-		    seq, j, (int)(hopslen > 8 ? 8 : hopslen), hops, plen, ms);
+		printf("{\"kind\":\"reply\",\"seq\":%llu,\"node\":\"%s\",\"hops\":%llu,\"bytes\":%zu,\"time_ms\":%.3f%s}\n",
+		    seq, j, nhops, plen, ms, when);
 		/* clang-format on */
 	} else if (!S.quiet) {
-		printf("%zu bytes from %.*s: seq=%llu hops=%.*s time=%.3f ms\n",
-		    plen,
-		    (int)(nodelen > WIRE_NODE_MAX ? WIRE_NODE_MAX : nodelen),
-		    node, seq, (int)(hopslen > 8 ? 8 : hopslen), hops, ms);
+		stamp();
+		printf("%zu bytes from %.*s: seq=%llu hops=%llu time=%.3f ms\n",
+		    plen, (int)nodelen, node, seq, nhops, ms);
 	}
 	fflush(stdout);
 }
@@ -271,8 +322,12 @@ main(int argc, char *argv[])
 	char whybuf[256];
 	int ch, seen[128] = {0};
 	enum client_err e;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(2, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	S.interval_ms = 1000;
 	S.timeout_ms = 10000;
@@ -283,6 +338,9 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'c':
 			S.count = parse_num(optarg, 1, 1000000000LL, "count");
+			break;
+		case 'D':
+			S.stamp = 1;
 			break;
 		case 'd':
 			S.dest = opt_node(optarg);
@@ -296,6 +354,9 @@ main(int argc, char *argv[])
 			break;
 		case 'k':
 			S.keyfile = optarg;
+			break;
+		case 'O':
+			S.outstanding = 1;
 			break;
 		case 'q':
 			S.quiet = 1;
@@ -323,6 +384,9 @@ main(int argc, char *argv[])
 		opt_usage("missing the address operand");
 	if (argc > 1)
 		opt_extra(argv[1]);
+	/* The replies are its output (2: every error but "no reply"). */
+	if (stdclosed & PROC_STDOUT)
+		log_diex(2, "standard output is closed");
 	S.addrstr = argv[0];
 	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
 		opt_usage("bad address %s: %s", argv[0], why);
@@ -379,9 +443,12 @@ main(int argc, char *argv[])
 	    loop_signal(&S.loop, SIGINT, on_signal, NULL) == -1 ||
 	    loop_signal(&S.loop, SIGTERM, on_signal, NULL) == -1)
 		log_die(2, "setup");
-	if (!S.json && !S.quiet)
-		printf("PING %s (%s): %zu data bytes\n", S.addrstr, S.peer.node,
-		    S.size);
+	/* As iputils, -q too: the header, then the summary after a blank. */
+	if (!S.json) {
+		printf("PING %s (%s) %zu bytes of data.\n", S.addrstr,
+		    S.peer.node, S.size);
+		S.headed = 1;
+	}
 	S.start_us = now_us();
 	S.next_send_us = S.start_us;
 	for (;;) {
@@ -390,7 +457,14 @@ main(int argc, char *argv[])
 
 		if (S.deadline_at && t >= S.deadline_at)
 			summary();
-		if (S.count && S.transmitted >= (uint64_t)S.count) {
+		if (S.count && S.deadline_ms) {
+			/* -c with -w, as iputils: ping until COUNT replies
+			 * came (or the deadline). */
+			if (S.received >= (uint64_t)S.count)
+				summary();
+		}
+		if (S.count && !S.deadline_ms &&
+		    S.transmitted >= (uint64_t)S.count) {
 			/* All sent: wait for the replies, at most -W. */
 			if (!outstanding ||
 			    t - S.last_send_us >= S.timeout_ms * 1000)

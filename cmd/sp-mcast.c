@@ -29,6 +29,7 @@
 #include "frame.h"
 #include "log.h"
 #include "opt.h"
+#include "proc.h"
 #include "net.h"
 #include "spread.h"
 #include "spclient.h"
@@ -352,8 +353,12 @@ main(int argc, char *argv[])
 	int ch, seen_s = 0, seen_u = 0, seen_t = 0, seen_T = 0;
 	int selfdiscard = 0, i;
 	const char *env;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
@@ -406,6 +411,9 @@ main(int argc, char *argv[])
 	}
 	if (o.ngroups < 1)
 		opt_usage("missing the group operand");
+	/* The messages, unless they are operands. */
+	if ((stdclosed & PROC_STDIN) && o.msgs == NULL)
+		log_diex(EX_IOERR, "standard input is closed");
 	if (selfdiscard)
 		o.service |= SPREAD_SELF_DISCARD;
 	if (o.daemon == NULL)

@@ -38,15 +38,18 @@ buf_reserve(struct buf *b, size_t need)
 		errno = ENOBUFS;
 		return (-1);
 	}
-	/* Moving the data down is cheaper than growing while most is free. */
-	if (b->start > 0 && b->cap - len >= need &&
+	/* Moving the data down is cheaper than growing while most is free;
+	 * at max it is all there is. */
+	if (b->cap - len >= need &&
 	    (len <= b->cap >> b->spread || b->cap == b->max)) {
 		memmove(b->base, b->base + b->start, len);
 		b->start = 0;
 		b->end = len;
 		return (0);
 	}
-	ncap = b->cap ? b->cap : 4096;
+	/* Grow, at least double (cap < max here), so that a queue that
+	 * holds much moves its data seldom. */
+	ncap = b->cap ? 2 * b->cap : 4096;
 	while (ncap < len + need)
 		ncap *= 2;
 	if (ncap > b->max)
@@ -68,7 +71,11 @@ buf_fill(struct buf *b, int fd, size_t min)
 {
 	ssize_t n;
 
-	if (buf_room(b) < min && buf_reserve(b, min) == -1 && buf_room(b) == 0)
+	/* min does not fit under max: all the room there is, then. */
+	if (buf_room(b) < min && buf_reserve(b, min) == -1 &&
+	    (errno != ENOBUFS || b->max == buf_len(b) ||
+		buf_reserve(b, b->max - buf_len(b)) == -1) &&
+	    buf_room(b) == 0)
 		return (-1);
 	if (buf_room(b) == 0) {
 		errno = ENOBUFS;

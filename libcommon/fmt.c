@@ -188,14 +188,72 @@ fmt_put_from(enum fmt f, char *out, const char *from, size_t fromlen,
 	return (put_joined(f, out, from, fromlen, body, len, escaped));
 }
 
+/*
+ * The length of the UTF-8 sequence that starts p[0..n): 1 to 4, or 0 when
+ * it is not valid (RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF, no cut sequence).
+ */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t k;
+
+	if (c < 0x80)
+		return (1);
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 4;
+	else
+		return (0);
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (n < k || p[1] < lo || p[1] > hi)
+		return (0);
+	for (size_t i = 2; i < k; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return (0);
+	return (k);
+}
+
+int
+fmt_utf8_ok(const char *p, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t i = 0, k;
+
+	while (i < len) {
+		/* ASCII runs, the common case, a byte at a time. */
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = utf8_seq(u + i, len - i)) == 0)
+			return (0);
+		i += k;
+	}
+	return (1);
+}
+
 size_t
 fmt_json(char *out, const char *p, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)p;
 	char *o = out;
+	size_t k;
 
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
+		unsigned char c = u[i];
 
 		switch (c) {
 		case '"':
@@ -224,10 +282,91 @@ fmt_json(char *out, const char *p, size_t len)
 				o[4] = hex[c >> 4];
 				o[5] = hex[c & 15];
 				o += 6;
-			} else {
+			} else if (c < 0x80) {
 				*o++ = c;
+			} else if ((k = utf8_seq(u + i, len - i)) == 0) {
+				/* Not UTF-8: the replacement character. */
+				memcpy(o, "\\ufffd", 6);
+				o += 6;
+			} else {
+				memcpy(o, u + i, k);
+				o += k;
+				i += k - 1;
 			}
 		}
 	}
 	return (o - out);
+}
+
+const char *
+fmt_json_str(char *out, size_t cap, const char *s, size_t len)
+{
+	if (len > (cap - 1) / 6)
+		len = (cap - 1) / 6;
+	out[fmt_json(out, s, len)] = '\0';
+	return (out);
+}
+
+size_t
+fmt_base64(char *out, const char *p, size_t len)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *u = (const unsigned char *)p;
+	char *o = out;
+	size_t i;
+
+	for (i = 0; i + 3 <= len; i += 3) {
+		unsigned v = u[i] << 16 | u[i + 1] << 8 | u[i + 2];
+
+		*o++ = b64[v >> 18];
+		*o++ = b64[(v >> 12) & 63];
+		*o++ = b64[(v >> 6) & 63];
+		*o++ = b64[v & 63];
+	}
+	if (i < len) {
+		unsigned v = u[i] << 16 | (i + 1 < len ? u[i + 1] << 8 : 0);
+
+		*o++ = b64[v >> 18];
+		*o++ = b64[(v >> 12) & 63];
+		*o++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	return (o - out);
+}
+
+ssize_t
+fmt_put_json(char *out, const char *head, size_t headlen, const char *body,
+    size_t len)
+{
+	struct frame_iter it;
+	const char *p;
+	size_t n;
+	int text = 1, first = 1, r;
+	char *o = out;
+
+	/* Text only when every part is UTF-8: one field, one type. */
+	frame_iter_init(&it, body, len);
+	while ((r = frame_next_part(&it, &p, &n)) == 1)
+		if (text && !fmt_utf8_ok(p, n))
+			text = 0;
+	if (r == -1) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	memcpy(o, head, headlen);
+	o += headlen;
+	memcpy(o, text ? "\"parts\":[" : "\"parts_b64\":[", text ? 9 : 13);
+	o += text ? 9 : 13;
+	frame_iter_init(&it, body, len);
+	while (frame_next_part(&it, &p, &n) == 1) {
+		if (!first)
+			*o++ = ',';
+		first = 0;
+		*o++ = '"';
+		o += text ? fmt_json(o, p, n) : fmt_base64(o, p, n);
+		*o++ = '"';
+	}
+	memcpy(o, "]}\n", 3);
+	return (o + 3 - out);
 }

@@ -65,10 +65,50 @@ size_t fmt_put_part(enum fmt f, char *out, const char *p, size_t len,
     int *escaped);
 
 /*
- * Write p[0..len) as the inside of a JSON string (no quotes), escaping what
- * JSON requires; out needs 6 * len bytes.  Returns the bytes written.
+ * JSON (-j).  Whatever the bytes, what these write is valid JSON text in
+ * UTF-8, which any parser takes.
+ *
+ * fmt_json: p[0..len) as the inside of a JSON string (no quotes), escaping
+ * what JSON requires; a byte that is not part of valid UTF-8 becomes
+ * U+FFFD, so this is for names and text that may be shown altered; out
+ * needs 6 * len bytes.  Returns the bytes written.
  */
 size_t fmt_json(char *out, const char *p, size_t len);
+
+/* Whether p[0..len) is valid UTF-8 (RFC 3629). */
+int fmt_utf8_ok(const char *p, size_t len);
+
+/*
+ * fmt_json into out[0..cap) with a NUL after it, of at most (cap - 1) / 6
+ * bytes of s (names are short); returns out, for printf's "%s".
+ */
+const char *fmt_json_str(char *out, size_t cap, const char *s, size_t len);
+
+/* p[0..len) in base64 (RFC 4648, padded); out needs fmt_b64_len(len). */
+size_t fmt_base64(char *out, const char *p, size_t len);
+static inline size_t
+fmt_b64_len(size_t len)
+{
+	return ((len + 2) / 3 * 4);
+}
+
+/*
+ * -j: the message whose body of parts is body[0..len), as one JSON line:
+ * head[0..headlen) (the object's start and its other fields, "{...,"),
+ * then "parts":["...",...] when every part is valid UTF-8, else
+ * "parts_b64":["base64",...] (nothing is altered), then "}" and LF.  out
+ * needs fmt_json_bound(len) + headlen bytes.  Returns the bytes written, or
+ * -1 with EBADMSG when the body is not a sequence of parts.
+ */
+ssize_t fmt_put_json(char *out, const char *head, size_t headlen,
+    const char *body, size_t len);
+static inline size_t
+fmt_json_bound(size_t len)
+{
+	/* a part of n bytes takes n + 3 or more of len ("0:,") and at most
+	 * 6n + 3 of the output (quotes and comma) */
+	return (6 * len + 32);
+}
 
 /* The warning to print once when fmt_put escaped something. */
 #define FMT_ESCAPED_WARNING                                                    \

@@ -114,6 +114,16 @@ log_info(const char *fmt, ...)
 }
 
 void
+log_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_NOTICE, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
 log_die(int status, const char *fmt, ...)
 {
 	va_list ap;

@@ -42,6 +42,8 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Shown only with -v. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Shown even with -q: what the user asked for (SIGUSR1's counters). */
+void log_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Fatal: always shown, then exit(status). */
 noreturn void log_die(int status, const char *fmt, ...)

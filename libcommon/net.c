@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -61,12 +63,34 @@ resolve(const struct addr *a, int type, int passive, struct addrinfo **res,
 	return (0);
 }
 
+/*
+ * A socket file at un that nobody answers on (connect refused): one a dead
+ * process left.  A live listener (connected, or its backlog full), a file
+ * that is not a socket, or anything unsure: not stale.
+ */
+static int
+unix_stale(const struct sockaddr_un *un, socklen_t len, int type)
+{
+	struct stat st;
+	int fd, r, e;
+
+	if (lstat(un->sun_path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return (0);
+	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) ==
+	    -1)
+		return (0);
+	r = connect(fd, (const struct sockaddr *)un, len);
+	e = errno;
+	close(fd);
+	return (r == -1 && e == ECONNREFUSED);
+}
+
 static int
 bind_unix(const struct addr *a, int type, int backlog,
     struct sockaddr_storage *ss, socklen_t *sslen)
 {
 	struct sockaddr_un *un = (struct sockaddr_un *)ss;
-	int fd;
+	int fd, r;
 
 	memset(ss, 0, sizeof(*ss));
 	un->sun_family = AF_UNIX;
@@ -74,8 +98,13 @@ bind_unix(const struct addr *a, int type, int backlog,
 	*sslen = sizeof(*un);
 	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
-	if (bind(fd, (struct sockaddr *)un, *sslen) == -1 ||
-	    (type == SOCK_STREAM && listen(fd, backlog) == -1) ||
+	r = bind(fd, (struct sockaddr *)un, *sslen);
+	/* A dead listener's socket is replaced; a live one's never. */
+	if (r == -1 && errno == EADDRINUSE && unix_stale(un, *sslen, type)) {
+		(void)unlink(un->sun_path);
+		r = bind(fd, (struct sockaddr *)un, *sslen);
+	}
+	if (r == -1 || (type == SOCK_STREAM && listen(fd, backlog) == -1) ||
 	    net_setup_fd(fd) == -1) {
 		int e = errno;
 

@@ -14,8 +14,11 @@
  * Bind a listening socket (SOCK_STREAM) or a bound datagram socket
  * (SOCK_DGRAM) for a.  An empty host means all interfaces: IPv6 with
  * IPv4-mapped addresses where the host has IPv6, else IPv4.  A port range
- * tries its ports from a random one on.  Returns the fd with the bound
- * address in *ss, or -1 with errno (and *gai set when resolving failed).
+ * tries its ports from a random one on.  A Unix socket file that a dead
+ * process left (connect refused) is replaced; one that a live process
+ * answers on, or a file that is not a socket, is EADDRINUSE.  Returns the
+ * fd with the bound address in *ss, or -1 with errno (and *gai set when
+ * resolving failed).
  */
 int net_listen(const struct addr *a, int type, int backlog,
     struct sockaddr_storage *ss, socklen_t *sslen, int *gai);

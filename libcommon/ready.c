@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 int
 ready_write(const char *path, const char *line)
 {
@@ -29,6 +31,13 @@ ready_write(const char *path, const char *line)
 	    rename(tmp, path) == -1) {
 		e = errno ? errno : EIO;
 		unlink(tmp);
+		errno = e;
+		return (-1);
+	}
+	/* Ours until we exit, whichever way. */
+	if (proc_own(path) == -1) {
+		e = errno;
+		unlink(path);
 		errno = e;
 		return (-1);
 	}

@@ -9,6 +9,8 @@
 /*
  * Write line and a newline to path atomically.  0, or -1 with errno
  * (ENAMETOOLONG, or what open/write/rename said); no temporary file is left.
+ * The file is then the process's (proc_own): removed at its exit, or before
+ * with proc_remove.
  */
 int ready_write(const char *path, const char *line);
 

@@ -601,25 +601,21 @@ udpconn_end(struct udpconn *uc, int timeout_ms)
 
 void
 udpsock_counters(char *out, size_t cap, const struct udpconn *uc,
-    const struct udpsock_msgs *m)
+    const struct udpsock_msgs *m, int json)
 {
 	struct udp_stats st;
 
 	udp_stats(uc->u, &st);
-	snprintf(out, cap,
-	    "datagrams out %" PRIu64 " in %" PRIu64 ", bytes out %" PRIu64
-	    " in %" PRIu64 ", messages out %" PRIu64 " in %" PRIu64
-	    ", unreliable out %" PRIu64 " in %" PRIu64 ", resends %" PRIu64
-	    ", pending acks %" PRIu64 " (at most %" PRIu64
-	    "), reorder queue %" PRIu64 " (at most %" PRIu64
-	    "), keep-alives out %" PRIu64 " in %" PRIu64 ", rtt %.3f ms"
-	    ", dropped bad %" PRIu64 ", wrong id %" PRIu64 ", forged %" PRIu64
-	    ", replayed %" PRIu64,
+	/* clang-format off */
+	snprintf(out, cap, json ?
+	    "{\"datagrams_out\":%" PRIu64 ",\"datagrams_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"messages_out\":%" PRIu64 ",\"messages_in\":%" PRIu64 ",\"unreliable_out\":%" PRIu64 ",\"unreliable_in\":%" PRIu64 ",\"resends\":%" PRIu64 ",\"pending_acks\":%" PRIu64 ",\"pending_acks_max\":%" PRIu64 ",\"reorder_queue\":%" PRIu64 ",\"reorder_queue_max\":%" PRIu64 ",\"keepalives_out\":%" PRIu64 ",\"keepalives_in\":%" PRIu64 ",\"rtt_ms\":%.3f,\"dropped_bad\":%" PRIu64 ",\"dropped_wrong_id\":%" PRIu64 ",\"dropped_forged\":%" PRIu64 ",\"dropped_replayed\":%" PRIu64 "}" :
+	    "datagrams out %" PRIu64 " in %" PRIu64 ", bytes out %" PRIu64 " in %" PRIu64 ", messages out %" PRIu64 " in %" PRIu64 ", unreliable out %" PRIu64 " in %" PRIu64 ", resends %" PRIu64 ", pending acks %" PRIu64 " (at most %" PRIu64 "), reorder queue %" PRIu64 " (at most %" PRIu64 "), keep-alives out %" PRIu64 " in %" PRIu64 ", rtt %.3f ms, dropped bad %" PRIu64 ", wrong id %" PRIu64 ", forged %" PRIu64 ", replayed %" PRIu64,
 	    st.dgrams_out, st.dgrams_in, st.bytes_out, st.bytes_in, m->out,
 	    m->in, m->uout, m->uin, st.resends, m->pending, m->peak_pending,
 	    st.reorder, uc->peak_reorder, st.keepalives_out, st.keepalives_in,
 	    st.srtt_us / 1000.0, st.drop_bad, st.drop_id, st.drop_auth,
 	    st.drop_replay);
+	/* clang-format on */
 }
 
 /* --- the client's handshake ------------------------------------------------

@@ -253,13 +253,14 @@ enum client_err udpconn_open(const struct addr *a, int timeout_ms,
  * The counters of -v for a connection, as one line at out (cap bytes):
  * the engine's and the program's (quilt messages out and in, of which
  * unreliable, and those that waited for an acknowledgement: now, and the
- * most at once).
+ * most at once); with json, the same as one JSON object (for -j's
+ * summary).
  */
 struct udpsock_msgs {
 	uint64_t out, in, uout, uin, pending, peak_pending;
 };
 void udpsock_counters(char *out, size_t cap, const struct udpconn *uc,
-    const struct udpsock_msgs *m);
+    const struct udpsock_msgs *m, int json);
 
 /*
  * The pieces of udpconn_open and of a listener's answer, apart for the

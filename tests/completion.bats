@@ -123,7 +123,7 @@ synopsis_flags() {
 
 @test "flags: every flag a user may give, the parent's -C left out" {
 	run comp quilt-send -
-	[ "$output" = "-0 -a -N -d -h -k -M -n -q -r -U -v -V -w -x" ]
+	[ "$output" = "-0 -a -N -d -h -j -k -M -n -q -r -U -v -V -w -x" ]
 	run comp quilt-relay -
 	[ "$output" = "-0 -A -D -h -j -k -l -M -N -n -P -Q -q -s -v -V -W" ]
 	run comp quilt-mesh -
@@ -146,6 +146,13 @@ synopsis_flags() {
 	done
 	run comp quilt-relay -Q "$T/d"
 	[ "$output" = "$T/d1" ]
+	# -Q NODE: the relays whose control sockets are in XDG_RUNTIME_DIR
+	python3 -c 'import socket, sys
+for n in sys.argv[1:]:
+	socket.socket(socket.AF_UNIX).bind(n)' "$T/quilt-relay-n7.ctl" "$T/quilt-relay-m1.ctl"
+	: >"$T/quilt-relay-x1.ctl"
+	(cd "$T/d1" && XDG_RUNTIME_DIR=$T comp quilt-relay -Q n) >"$T/c"
+	[ "$(cat "$T/c")" = n7 ]
 	run comp quilt-mesh -s "$T/"
 	[ "$output" = "$T/d1" ]
 	run comp quilt-mesh -d "$T/d1" -k "$T/key1" ''

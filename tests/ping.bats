@@ -1,24 +1,28 @@
 #!/usr/bin/env bats
 # quilt-ping against quilt-listen: iputils-style lines and summary,
-# -c -i -W -w -s -q -j, exit 0/1/2, over TCP (IPv4, IPv6) and Unix sockets.
+# -c -i -W -w -s -q -j -D -O, exit 0/1/2 (1 also for -c with -w short of
+# COUNT), over TCP (IPv4, IPv6) and Unix sockets.
 
 QUILT_NEEDS=quilt-ping
 load helpers/common
 
 # check_ping_output COUNT SIZE ADDR NODE: $output is the full iputils-style
 # report of COUNT replies of SIZE bytes from NODE, all received, with a
-# summary that agrees with the lines (min, avg, max, population mdev).
+# summary that agrees with the lines (min, avg, max, population mdev), a
+# blank line before the summary as iputils prints it.
 check_ping_output() {
-	local count=$1 size=$2 addr=$3 node=$4 i
+	local count=$1 size=$2 addr=$3 node=$4 i l
 	echo "$output"
-	[ "${#lines[@]}" -eq $((count + 4)) ]
-	[ "${lines[0]}" = "PING $addr ($node): $size data bytes" ]
+	mapfile -t l <<<"$output"
+	[ "${#l[@]}" -eq $((count + 5)) ]
+	[ "${l[0]}" = "PING $addr ($node) $size bytes of data." ]
 	for ((i = 1; i <= count; i++)); do
-		[[ ${lines[i]} =~ ^$size\ bytes\ from\ $node:\ seq=$i\ hops=0\ time=[0-9]+\.[0-9]{3}\ ms$ ]]
+		[[ ${l[i]} =~ ^$size\ bytes\ from\ $node:\ seq=$i\ hops=0\ time=[0-9]+\.[0-9]{3}\ ms$ ]]
 	done
-	[ "${lines[count + 1]}" = "--- $addr ping statistics ---" ]
-	[[ ${lines[count + 2]} =~ ^$count\ packets\ transmitted,\ $count\ received,\ 0%\ packet\ loss,\ time\ [0-9]+ms$ ]]
-	[[ ${lines[count + 3]} =~ ^rtt\ min/avg/max/mdev\ =\ [0-9]+\.[0-9]{3}/[0-9]+\.[0-9]{3}/[0-9]+\.[0-9]{3}/[0-9]+\.[0-9]{3}\ ms$ ]]
+	[ -z "${l[count + 1]}" ]
+	[ "${l[count + 2]}" = "--- $addr ping statistics ---" ]
+	[[ ${l[count + 3]} =~ ^$count\ packets\ transmitted,\ $count\ received,\ 0%\ packet\ loss,\ time\ [0-9]+ms$ ]]
+	[[ ${l[count + 4]} =~ ^rtt\ min/avg/max/mdev\ =\ [0-9]+\.[0-9]{3}/[0-9]+\.[0-9]{3}/[0-9]+\.[0-9]{3}/[0-9]+\.[0-9]{3}\ ms$ ]]
 	# the summary is computed from the times (mdev: population std. dev.)
 	printf '%s\n' "${lines[@]}" | awk '
 		/ bytes from / { t = $0; sub(/.*time=/, "", t); t += 0
@@ -88,15 +92,18 @@ check_ping_output() {
 	check_ping_output 1 65536 "$ADDR" s
 }
 
-@test "-q: only the summary (three lines)" {
-	start_listener 127.0.0.1:0
+@test "-q: as iputils, the PING line, a blank line and the summary" {
+	start_listener -n qn 127.0.0.1:0
 	run --separate-stderr quilt-ping -q -c 3 -i 0.01 "$ADDR"
 	[ "$status" -eq 0 ]
 	echo "$output"
-	[ "${#lines[@]}" -eq 3 ]
-	[ "${lines[0]}" = "--- $ADDR ping statistics ---" ]
-	[[ ${lines[1]} =~ ^3\ packets\ transmitted,\ 3\ received,\ 0%\ packet\ loss,\ time\ [0-9]+ms$ ]]
-	[[ ${lines[2]} == "rtt min/avg/max/mdev = "* ]]
+	mapfile -t l <<<"$output"
+	[ "${#l[@]}" -eq 5 ]
+	[ "${l[0]}" = "PING $ADDR (qn) 56 bytes of data." ]
+	[ -z "${l[1]}" ]
+	[ "${l[2]}" = "--- $ADDR ping statistics ---" ]
+	[[ ${l[3]} =~ ^3\ packets\ transmitted,\ 3\ received,\ 0%\ packet\ loss,\ time\ [0-9]+ms$ ]]
+	[[ ${l[4]} == "rtt min/avg/max/mdev = "* ]]
 }
 
 @test "-j: one JSON object per reply and one for the summary" {
@@ -107,12 +114,10 @@ check_ping_output() {
 	[ "${#lines[@]}" -eq 3 ]
 	num='[0-9]+(\.[0-9]+)?'
 	for i in 1 2; do
-		[[ ${lines[i - 1]} =~ ^\{\"seq\":$i,\"node\":\"jnode\",\"hops\":0,\"bytes\":56,\"time_ms\":$num\}$ ]]
+		[[ ${lines[i - 1]} =~ ^\{\"kind\":\"reply\",\"seq\":$i,\"node\":\"jnode\",\"hops\":0,\"bytes\":56,\"time_ms\":$num\}$ ]]
 	done
-	[[ ${lines[2]} =~ ^\{\"transmitted\":2,\"received\":2,\"loss_pct\":0,\"time_ms\":$num,\"min_ms\":$num,\"avg_ms\":$num,\"max_ms\":$num,\"mdev_ms\":$num\}$ ]]
-	if command -v jq >/dev/null; then
-		printf '%s\n' "${lines[@]}" | jq -e . >/dev/null
-	fi
+	[[ ${lines[2]} =~ ^\{\"kind\":\"summary\",\"transmitted\":2,\"received\":2,\"loss_pct\":0,\"time_ms\":$num,\"min_ms\":$num,\"avg_ms\":$num,\"max_ms\":$num,\"mdev_ms\":$num\}$ ]]
+	printf '%s\n' "${lines[@]}" | jq -e . >/dev/null
 }
 
 @test "-j with no reply: the summary says 100% loss, exit 1" {
@@ -121,7 +126,7 @@ check_ping_output() {
 	run --separate-stderr quilt-ping -j -c 1 -W 0.3 "$HADDR"
 	[ "$status" -eq 1 ]
 	echo "$output"
-	[[ ${lines[-1]} =~ ^\{\"transmitted\":1,\"received\":0,\"loss_pct\":100 ]]
+	[[ ${lines[-1]} =~ ^\{\"kind\":\"summary\",\"transmitted\":1,\"received\":0,\"loss_pct\":100 ]]
 }
 
 @test "-c and -i: COUNT replies, INTERVAL apart" {
@@ -215,7 +220,69 @@ check_ping_output() {
 	t1=${EPOCHREALTIME/./}
 	[ "$status" -eq 0 ]
 	echo "$output"
-	[[ ${lines[1]} =~ ^200\ packets\ transmitted,\ 200\ received,\ 0%\ packet\ loss ]]
+	[[ ${lines[2]} =~ ^200\ packets\ transmitted,\ 200\ received,\ 0%\ packet\ loss ]]
 	# not paced by any interval: 200 round trips on loopback take well under 5 s
 	[ $((t1 - t0)) -lt 5000000 ]
+}
+
+@test "-c with -w, as iputils: pings until COUNT replies; fewer by the deadline is exit 1" {
+	start_listener 127.0.0.1:0
+	run --separate-stderr quilt-ping -c 3 -w 20 -i 0.01 "$ADDR"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"3 packets transmitted, 3 received, 0% packet loss"* ]]
+	# one reply, then the listener stops answering: 1 of 3 by the deadline
+	start_bg ping quilt-ping -c 3 -w 2.5 -i 0.5 "$ADDR"
+	ppid_=$BGPID
+	wait_for file_has "$T/ping.out" 'seq=1 '
+	kill -STOP "$LPID"
+	wait_exit "$ppid_"
+	kill -CONT "$LPID"
+	cat "$T/ping.out"
+	[ "$status" -eq 1 ]
+	# it went on pinging past COUNT, as iputils does with a deadline
+	[[ $(cat "$T/ping.out") =~ ([0-9]+)\ packets\ transmitted,\ 1\ received ]]
+	[ "${BASH_REMATCH[1]}" -gt 3 ]
+}
+
+@test "-O: a ping with no answer when the next is sent is said; -D: each line starts with the time" {
+	skip_if_sealed "rawpeer's hello is a plaintext one"
+	start_helper peer rawpeer -s "$(quilt_hello 1-1 mute)"
+	t0=$(date +%s)
+	run --separate-stderr quilt-ping -O -D -c 3 -i 0.1 -W 0.2 "$HADDR"
+	t1=$(date +%s)
+	echo "$output"
+	[ "$status" -eq 1 ]
+	# before the 2nd and the 3rd ping; the 3rd is lost with no next one
+	[ "$(grep -c 'no answer yet' <<<"$output")" -eq 2 ]
+	[[ $(sed -n 2p <<<"$output") =~ ^\[([0-9]+)\.[0-9]{6}\]\ no\ answer\ yet\ for\ seq=1$ ]]
+	[ "${BASH_REMATCH[1]}" -ge "$t0" ] && [ "${BASH_REMATCH[1]}" -le "$t1" ]
+	[[ $(sed -n 3p <<<"$output") =~ ^\[[0-9]+\.[0-9]{6}\]\ no\ answer\ yet\ for\ seq=2$ ]]
+	[[ $output == *"3 packets transmitted, 0 received, 100% packet loss"* ]]
+	# -j: an object of its own kind
+	run --separate-stderr quilt-ping -j -O -c 2 -i 0.1 -W 0.2 "$HADDR"
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '{"kind":"no_answer","seq":1}' ]
+	[ "$(printf '%s\n' "${lines[@]}" | jq -c .kind | tr '\n' ' ')" = '"no_answer" "summary" ' ]
+	# -q says nothing of it
+	run --separate-stderr quilt-ping -q -O -c 2 -i 0.1 -W 0.2 "$HADDR"
+	[ "$status" -eq 1 ]
+	[[ $output != *"no answer"* ]]
+}
+
+@test "-D: reply lines start with the time of day, in microseconds; -j gives it as unix_time" {
+	start_listener -n dn 127.0.0.1:0
+	t0=$(date +%s)
+	run --separate-stderr quilt-ping -D -c 2 -i 0.01 "$ADDR"
+	t1=$(date +%s)
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for i in 1 2; do
+		[[ ${lines[i]} =~ ^\[([0-9]+)\.[0-9]{6}\]\ 56\ bytes\ from\ dn:\ seq=$i\ hops=0\ time= ]]
+		[ "${BASH_REMATCH[1]}" -ge "$t0" ] && [ "${BASH_REMATCH[1]}" -le "$t1" ]
+	done
+	[ "${lines[0]}" = "PING $ADDR (dn) 56 bytes of data." ]
+	run --separate-stderr quilt-ping -j -D -c 1 "$ADDR"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r 'select(.kind == "reply") | .unix_time | floor' <<<"${lines[0]}")" -ge "$t0" ]
 }

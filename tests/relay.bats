@@ -25,8 +25,8 @@ num='[0-9]+(\.[0-9]+)?'
 	[ "$(wc -l <"$T/a.ready")" -eq 2 ]
 	[[ $aaddr =~ ^127\.0\.0\.1:[0-9]+$ ]]
 	[ "${aaddr##*:}" -gt 0 ]
-	[ "$(sed -n 2p "$T/a.ready")" = "control unix:/tmp/quilt-relay-a-$apid.ctl" ]
-	[ -S "/tmp/quilt-relay-a-$apid.ctl" ]
+	[ "$(sed -n 2p "$T/a.ready")" = "control unix:$T/quilt-relay-a.ctl" ]
+	[ -S "$T/quilt-relay-a.ctl" ]
 	# the outgoing side may come just after the ready file
 	wait_for "[ \$(count_children $apid quilt-send) -eq 1 ]"
 	children "$apid" >"$T/ps"
@@ -195,16 +195,16 @@ gated_go() {
 	run --separate-stderr quilt-ping -j -c 1 -d n5 "$(addr n1)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n5\",\"hops\":4,\"bytes\":56,\"time_ms\":$num\}$ ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n5\",\"hops\":4,\"bytes\":56,\"time_ms\":$num\}$ ]]
 	run --separate-stderr quilt-ping -c 1 -d n5 "$(addr n1)"
 	[ "$status" -eq 0 ]
 	[[ ${lines[1]} =~ ^56\ bytes\ from\ n5:\ seq=1\ hops=4\ time=$num\ ms$ ]]
 	run --separate-stderr quilt-ping -j -c 1 -d n3 "$(addr n1)"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n3\",\"hops\":2, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n3\",\"hops\":2, ]]
 	run --separate-stderr quilt-ping -j -c 1 -d n1 "$(addr n1)"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"n1\",\"hops\":0, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"n1\",\"hops\":0, ]]
 }
 
 # ring_heal SIGNAL: a ring of 6 loses n2 to SIGNAL, reroutes, gets n2 back.
@@ -408,7 +408,7 @@ hop_limits() {
 	wait_routes c "a b 2" "b b 1"
 	{ msgns b one; msgns b p1 p2; msgns c 'two words' x; } >"$T/a.in"
 	wait_for lines_at_least "$T/b.out" 2
-	sorted_is "$T/b.out" '{"from":"a","data":"one"}' '{"from":"a","data":["p1","p2"]}'
+	sorted_is "$T/b.out" '{"kind":"msg","from":"a","parts":["one"]}' '{"kind":"msg","from":"a","parts":["p1","p2"]}'
 	wait_for "[ \$(tr -cd '\\0' <'$T/c.out' | wc -c) -ge 1 ]"
 	cmp "$T/c.out" <(printf 'a\ttwo words\tx\0')
 	printf 'a from c\0' >"$T/c.in"
@@ -511,7 +511,8 @@ hop_limits() {
 	mkdir "$T/x1" "$T/x2"
 	xpids=()
 	for d in x1 x2; do
-		env --default-signal=INT,QUIT quilt-relay -n x -l 127.0.0.1:0 \
+		# two hosts, in effect: a control socket directory each
+		XDG_RUNTIME_DIR=$T/$d env --default-signal=INT,QUIT quilt-relay -n x -l 127.0.0.1:0 \
 			-P "$T/$d/ready" "$aaddr" </dev/null >"$T/$d.out" 2>"$T/$d.err" 3>&- 4>&- &
 		xpids+=($!)
 		track $!
@@ -619,11 +620,11 @@ leaf_chain() {
 	run --separate-stderr quilt-ping -j -c 1 -W 5 -d dst "$(addr r1)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"dst\",\"hops\":1, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"dst\",\"hops\":1, ]]
 	run --separate-stderr quilt-ping -j -c 1 -W 5 -d dst "$(addr r2)"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ ${lines[0]} =~ ^\{\"seq\":1,\"node\":\"dst\",\"hops\":2, ]]
+	[[ ${lines[0]} =~ ^\{\"kind\":\"reply\",\"seq\":1,\"node\":\"dst\",\"hops\":2, ]]
 }
 
 # stream_to_dst RELAY: 20000 numbered lines quilt-send -v -d dst to RELAY:

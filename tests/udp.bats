@@ -69,7 +69,7 @@ setup() {
 	start_listener -n lis udp:127.0.0.1:0
 	run quilt-ping -c 3 -i 0.02 "$ADDR"
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "PING $ADDR (lis): 56 data bytes" ]
+	[ "${lines[0]}" = "PING $ADDR (lis) 56 bytes of data." ]
 	[[ ${lines[3]} =~ ^56\ bytes\ from\ lis:\ seq=3\ hops=0\ time=[0-9.]+\ ms$ ]]
 	[ "${lines[5]%%,*}" = "3 packets transmitted" ]
 	run quilt-ping -q -c 2 -i 0.02 -s 3000 "$ADDR"
@@ -162,6 +162,28 @@ setup() {
 	[ "$lbi" -gt 3000 ]
 }
 
+@test "-j's summaries over udp: carry the transport's counters, the numbers -v says; SIGUSR1 says the listener's requests" {
+	start_listener -j udp:127.0.0.1:0
+	run --separate-stderr quilt-send -j -v "$ADDR" one two three
+	[ "$status" -eq 0 ]
+	echo "$stderr" >"$T/send.err"
+	sum=$(printf '%s\n' "$output" | tail -n 1)
+	[ "$(jq -c '[.kind, .sent, .acknowledged, .status, .udp.messages_out, .udp.unreliable_out, .udp.pending_acks, .udp.pending_acks_max > 0]' <<<"$sum")" = \
+		'["summary",3,3,0,3,0,0,true]' ]
+	for c in "datagrams out" "datagrams in" "bytes out" "bytes in" "resends" "keep-alives out"; do
+		k=${c// /_}
+		[ "$(jq ".udp.${k//-/}" <<<"$sum")" -eq "$(udp_counter "$T/send.err" "$c")" ]
+	done
+	[ "$(jq -r '.udp | keys_unsorted | join(" ")' <<<"$sum")" = \
+		"datagrams_out datagrams_in bytes_out bytes_in messages_out messages_in unreliable_out unreliable_in resends pending_acks pending_acks_max reorder_queue reorder_queue_max keepalives_out keepalives_in rtt_ms dropped_bad dropped_wrong_id dropped_forged dropped_replayed" ]
+	# SIGUSR1: the listener's requests line beside its counters
+	wait_for "kill -USR1 $LPID && file_has '$T/listen.err' '^quilt-listen: udp: requests answered with a cookie [1-9][0-9]*, accepted 1, refused 0; '"
+	stop_listener
+	[ "$status" -eq 0 ]
+	[ "$(tail -n 1 "$T/listen.out" | jq -c '[.kind, .connections, .messages, .written, .udp.accepted, .udp.refused, .udp.cookies >= 1, (.udp | keys_unsorted)]')" = \
+		'["summary",1,3,3,1,0,true,["cookies","accepted","refused","no_connection","not_sent"]]' ]
+}
+
 @test "sealed: forged, cut, replayed, misaddressed and spoofed datagrams are dropped and counted, never written" {
 	quilt-keygen "$T/key"
 	start_listener -v -k "$T/key" udp:127.0.0.1:0
@@ -230,14 +252,17 @@ setup() {
 	[ "$resends" -le $((3 * lost + 10)) ]
 }
 
-@test "-M over udp: a message over the listener's limit is refused by the sender (65), before anything is sent; the listener lets the connection go at once" {
+@test "-M over udp: a message over the listener's limit is refused by the sender (65) once those before it are written; the listener lets the connection go at once" {
 	# a time-out longer than the wait: only the sender's CLOSE ends it
 	export QUILT_UDP_TIMEOUT=60000
 	start_listener -v -M 100 udp:127.0.0.1:0
-	run --separate-stderr quilt-send "$ADDR" ok "$(head -c 200 /dev/zero | tr '\0' x)"
+	run --separate-stderr quilt-send "$ADDR" ok "$(head -c 200 /dev/zero | tr '\0' x)" never
 	[ "$status" -eq 65 ]
-	[ "$stderr" = "quilt-send: message of 200 bytes (214 with its envelope) exceeds the peer's limit of 100" ]
-	wait_for "file_has '$T/listen.err' 'connection cut'"
+	[ "$stderr" = "quilt-send: message of 200 bytes (214 with its envelope) exceeds the peer's limit of 100; the 1 message before it was sent and acknowledged" ]
+	# acknowledged means written; the connection ends then (its
+	# counters are said), not at the time-out
+	[ "$(cat "$T/listen.out")" = ok ]
+	wait_for "file_has '$T/listen.err' ': udp: datagrams out '"
 	# and one that gives up at its deadline (1) does the same
 	mkfifo "$T/fifo"
 	BG_IN=$T/fifo start_bg send quilt-send -w 0.5 "$ADDR"
@@ -248,10 +273,12 @@ setup() {
 	[ "$status" -eq 1 ]
 	exec 5>&-
 	grep -q "deadline reached" "$T/send.err"
-	wait_for "[ \$(grep -c 'connection cut' '$T/listen.err') -eq 2 ]"
+	wait_for "[ \$(grep -c ': udp: datagrams out ' '$T/listen.err') -eq 2 ]"
+	[ "$(grep -c 'connection cut' "$T/listen.err")" -eq 1 ]
 	stop_listener
 	[ "$status" -eq 0 ]
-	[ "$(cat "$T/listen.out")" = late ]
+	[ "$(cat "$T/listen.out")" = "ok
+late" ]
 }
 
 # ---- -U: unreliable ---------------------------------------------------------------------

@@ -36,7 +36,7 @@ UNITS=$QUILT_TOP/scripts/systemd
 	grep -qx 'EnvironmentFile=/etc/quilt/relay-%i.conf' "$r"
 	grep -qx 'RuntimeDirectory=quilt-relay-%i' "$r"
 	grep -qx 'RuntimeDirectoryMode=0700' "$r"
-	grep -qx 'Environment=TMPDIR=%t/quilt-relay-%i' "$r"
+	grep -qx 'Environment=XDG_RUNTIME_DIR=%t/quilt-relay-%i' "$r"
 	grep -q '^ExecStart=/usr/bin/quilt-relay -n %i .*-P %t/quilt-relay-%i/ready ' "$r"
 	for u in "$l" "$r"; do
 		for k in Type=notify NotifyAccess=main DynamicUser=yes ProtectSystem=strict \

@@ -21,18 +21,40 @@
 #include "net.h"
 
 /*
- * A sink's done callback (arg: the session table): a session's messages
- * were written, so they can be acknowledged.
+ * A sink's done callback (arg: the table of connections): a session's
+ * messages were written, so they can be acknowledged.
  */
 void
 conn_written(void *arg, unsigned id, unsigned gen, uint64_t count)
 {
-	struct server_table *t = arg;
-	struct server_sess *s = &t->s[id];
+	struct conns *cs = arg;
+	struct server_sess *s = &cs->sess->s[id];
 
 	if (s->gen != gen)
 		return;
+	if (count > s->written)
+		cs->ctr.written += count - s->written;
 	s->written = count;
+}
+
+/*
+ * -j: the message m of c as a JSON line at w (which has room for
+ * fmt_json_bound(m->argslen) + JSON_HEAD bytes): its connection's number,
+ * the peer's address and node name, its parts.
+ */
+static ssize_t
+put_json(const struct conn *c, char *w, const struct wire_msg *m)
+{
+	char head[JSON_HEAD], a[6 * ADDR_STRLEN + 1], n[6 * WIRE_NODE_MAX + 1];
+	const char *node = c->shake.peer.node;
+	int k;
+
+	k = snprintf(head, sizeof(head),
+	    "{\"kind\":\"msg\",\"conn\":%" PRIu64
+	    ",\"peer\":\"%s\",\"node\":\"%s\",",
+	    c->serial, fmt_json_str(a, sizeof(a), c->remote, strlen(c->remote)),
+	    fmt_json_str(n, sizeof(n), node, strnlen(node, WIRE_NODE_MAX)));
+	return (fmt_put_json(w, head, (size_t)k, m->args, m->argslen));
 }
 
 static void
@@ -183,7 +205,7 @@ on_handler_in(void *arg, int fd, int revents)
 {
 	struct conn *c = arg;
 
-	handler_flush(&c->h, conn_written, c->cs->sess);
+	handler_flush(&c->h, conn_written, c->cs);
 	conn_settle(c);
 }
 
@@ -469,19 +491,26 @@ process_framed(struct conn *c)
 		/* Nobody takes it (the handler is gone): it stays
 		 * unacknowledged. */
 		if (!c->h.in_dead && !(o->cmd && c->h.exited)) {
+			size_t need = o->json ?
+			    fmt_json_bound(m.argslen) + JSON_HEAD :
+			    fmt_bound(m.argslen);
+
 			if (sk->count == sk->cap ||
-			    (w = sink_reserve(sk, fmt_bound(m.argslen))) ==
-				NULL) {
+			    (w = sink_reserve(sk, need)) == NULL) {
 				c->blocked = 1;
 				goto out;
 			}
-			k = fmt_put(o->fmt, w, m.args, m.argslen, &cs->escaped);
+			k = o->json ?
+			    put_json(c, w, &m) :
+			    fmt_put(o->fmt, w, m.args, m.argslen, &cs->escaped);
 			if (k == -1) {
 				conn_fail(c, "malformed message");
 				return;
 			}
 			sink_commit(sk, k);
 			s->taken++;
+			cs->ctr.messages++;
+			cs->ctr.bytes += k; /* no second parse of the parts */
 		}
 		link_take(&c->link, f);
 	}
@@ -555,7 +584,7 @@ conn_settle(struct conn *c)
 			    o->maxmsg);
 	}
 	if (c->h.in != -1 && (!sink_empty(&c->h.s) || c->h.s.count > 0))
-		handler_flush(&c->h, conn_written, c->cs->sess);
+		handler_flush(&c->h, conn_written, c->cs);
 	if (c->state == C_CLOSED && c->fd == -1) {
 		handler_closed(c);
 		return;

@@ -55,6 +55,7 @@ conn_new(struct conns *cs, unsigned id, int fd,
 	server_hs_init(&c->shake);
 	handler_init(&c->h);
 	c->serial = ++cs->serial;
+	cs->ctr.conns++;
 	c->fd = fd;
 	c->ra = *ra;
 	c->ralen = ralen;

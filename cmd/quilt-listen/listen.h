@@ -46,10 +46,13 @@
 #define SESS_MAX 1024
 #define SESS_AGE_MS (3600 * 1000LL)
 #define MARKS 4096
+/* -j: the most a message's line takes besides its parts (conn.c). */
+#define JSON_HEAD (96 + 6 * (ADDR_STRLEN + WIRE_NODE_MAX))
 
 /* The command line: set by main.c, read by every file. */
 struct opts {
 	enum fmt fmt;
+	int json; /* -j: JSON lines on standard output */
 	int raw, backlog, maxconn;
 	const char *cmd, *ready;
 	const char *child; /* -C: quilt-relay's incoming side, instance */
@@ -120,6 +123,13 @@ struct conns {
 	long long hello_ms;
 	int stopping;
 	int escaped; /* a message had to be escaped on output */
+	/* What SIGUSR1, -v at the end and -j's summary say. */
+	struct {
+		uint64_t conns; /* accepted */
+		uint64_t messages, bytes; /* taken for the output, and the
+					   * bytes of output they made */
+		uint64_t written; /* of which written, so acknowledged */
+	} ctr;
 };
 
 /* udp: the transport's side (udp.c), over the one socket. */
@@ -207,7 +217,8 @@ void udpl_event(void *arg, int fd, int revents);
 long long udpl_tick(struct udpl *u, long long now);
 void udpl_stop(struct udpl *u);
 int udpl_empty(const struct udpl *u);
-void udpl_counters(const struct udpl *u);
+void udpl_counters(const struct udpl *u, void (*say)(const char *, ...));
+void udpl_counters_json(const struct udpl *u, char *out, size_t cap);
 
 /* raw.c: -R. */
 int raw_process(struct conn *c);

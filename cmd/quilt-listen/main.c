@@ -7,6 +7,7 @@
  * the loop, signals and the exit status; listen.h names the others.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "net.h"
 #include "opt.h"
+#include "proc.h"
 #include "ready.h"
 #include "seal.h"
 
@@ -55,6 +57,7 @@ static const struct opt options[] = {
 	{'C', "child", "instance", NULL}, /* quilt-relay's child mode */
 	{'c', "max-conns", "maxconn", "the most connections at once (default 40)"},
 	{'e', "exec", "command", "run COMMAND (sh -c) for each connection"},
+	{'j', "json", NULL, "JSON lines: each message with its connection; a summary"},
 	{'k', "key", "keyfile", "seal connections with the key in KEYFILE (twice: either)"},
 	{'M', "max-size", "size", "the largest message taken (K, M, G; default 16M)"},
 	{'N', "netstring", NULL, "messages are netstrings of parts"},
@@ -68,7 +71,7 @@ static const struct opt options[] = {
 	{0, NULL, NULL, NULL},
 };
 static const struct opt_prog prog = {
-	"usage: quilt-listen [-0NqRvV] [-b backlog] [-c maxconn] [-e command] [-k keyfile] [-M size] [-n node] [-P file] [address]",
+	"usage: quilt-listen [-0jNqRvV] [-b backlog] [-c maxconn] [-e command] [-k keyfile] [-M size] [-n node] [-P file] [address]",
 	options, EX_USAGE,
 };
 /* clang-format on */
@@ -85,10 +88,9 @@ env_ms(const char *name, long long def)
 static void
 flush_out(void)
 {
-	if (L.o.child && child_flush(&L.child, conn_written, &L.sess) == -1)
+	if (L.o.child && child_flush(&L.child, conn_written, &L.cs) == -1)
 		exit(0); /* the router is gone */
-	if (sink_flush(&L.out, conn_written, &L.sess) == -1 &&
-	    errno != EAGAIN) {
+	if (sink_flush(&L.out, conn_written, &L.cs) == -1 && errno != EAGAIN) {
 		if (errno == EPIPE)
 			log_diex(EX_IOERR, "stdout: the reader went away");
 		log_die(EX_IOERR, "stdout");
@@ -134,13 +136,13 @@ reap(void *arg, int sig)
 		conns_reaped(&L.cs, pid, st);
 }
 
+/* The ready file and our Unix socket (they go at exit in any case). */
 static void
 remove_files(void)
 {
-	if (L.o.ready)
-		unlink(L.o.ready);
-	if (L.a.kind == ADDR_UNIX && L.lfd != -1)
-		unlink(L.a.path);
+	proc_remove(L.o.ready);
+	if (L.a.kind == ADDR_UNIX)
+		proc_remove(L.a.path);
 }
 
 /* SIGTERM, SIGINT, SIGHUP: stop accepting, finish; a second: now. */
@@ -148,7 +150,7 @@ static void
 stop(void *arg, int sig)
 {
 	if (L.cs.stopping) {
-		remove_files();
+		proc_remove_all();
 		_exit(1);
 	}
 	L.drain_deadline = net_now_ms() +
@@ -166,6 +168,62 @@ stop(void *arg, int sig)
 		L.lfd = -1;
 	}
 	conns_stop(&L.cs);
+}
+
+/* The counters, on stderr (SIGUSR1, as dd does; -v at the end). */
+static void
+counters(void (*say)(const char *, ...))
+{
+	/* clang-format off */
+	say("%" PRIu64 " connection%s (%d open), %" PRIu64 " message%s received (%" PRIu64 " bytes of output), %" PRIu64 " written",
+	    L.cs.ctr.conns, L.cs.ctr.conns == 1 ? "" : "s", L.cs.nlive,
+	    L.cs.ctr.messages, L.cs.ctr.messages == 1 ? "" : "s",
+	    L.cs.ctr.bytes, L.cs.ctr.written);
+	/* clang-format on */
+	if (L.a.kind == ADDR_UDP)
+		udpl_counters(&L.udp, say);
+}
+
+static void
+on_usr1(void *arg, int sig)
+{
+	counters(log_say);
+}
+
+/*
+ * -j, at the end: the summary as the last line of standard output, once
+ * everything before it is written (bounded by the drain deadline).
+ */
+static void
+json_summary(void)
+{
+	char line[512], udp[256] = "";
+	int n;
+	char *w;
+
+	/* over udp:, what the listener did with requests, as -v says it */
+	if (L.a.kind == ADDR_UDP) {
+		memcpy(udp, ",\"udp\":", 7);
+		udpl_counters_json(&L.udp, udp + 7, sizeof(udp) - 7);
+	}
+	/* clang-format off */
+	n = snprintf(line, sizeof(line),
+	    "{\"kind\":\"summary\",\"connections\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"output_bytes\":%" PRIu64 ",\"written\":%" PRIu64 "%s}\n",
+	    L.cs.ctr.conns, L.cs.ctr.messages, L.cs.ctr.bytes,
+	    L.cs.ctr.written, udp);
+	/* clang-format on */
+	if ((w = sink_reserve(&L.out, n)) == NULL)
+		return;
+	memcpy(w, line, n);
+	sink_commit(&L.out, n);
+	while (!sink_empty(&L.out)) {
+		struct pollfd pfd = {.fd = 1, .events = POLLOUT};
+
+		flush_out();
+		if (!sink_empty(&L.out) && net_now_ms() >= L.drain_deadline)
+			return;
+		(void)poll(&pfd, 1, 100);
+	}
 }
 
 static int
@@ -269,9 +327,16 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 		if (gai != 0)
 			log_diex(EX_NOHOST, "resolve %s: %s", L.a.host,
 			    gai_strerror(gai));
+		/* clang-format off */
+		if (L.a.kind == ADDR_UNIX && errno == EADDRINUSE)
+			log_diex(EX_OSERR, "bind %s: Address already in use: a live listener answers there, or the file is not a socket",
+			    addrarg);
+		/* clang-format on */
 		log_die(EX_OSERR, "bind %s", addrarg);
 	}
 	if (L.a.kind == ADDR_UNIX) {
+		if (proc_own(L.a.path) == -1)
+			log_die(EX_OSERR, "%s", L.a.path);
 		snprintf(L.bound, sizeof(L.bound), "unix:%s", L.a.path);
 	} else if (L.a.host[0] == '\0') {
 		char host[128];
@@ -319,8 +384,11 @@ setup(void)
 	/* Everything that can fail for want of resources, before the loop. */
 	if (conns_init(&L.cs) == -1 ||
 	    server_table_init(&L.sess, SESS_MAX, SESS_AGE_MS) == -1 ||
-	    sink_init(&L.out, 1, 0, fmt_bound(o->maxmsg) + OUT_CHUNK, MARKS) ==
-		-1 ||
+	    sink_init(&L.out, 1, 0,
+		(o->json ? fmt_json_bound(o->maxmsg) + JSON_HEAD :
+			   fmt_bound(o->maxmsg)) +
+		    OUT_CHUNK,
+		MARKS) == -1 ||
 	    loop_init(&L.loop) == -1)
 		log_die(EX_OSERR, "memory");
 }
@@ -341,7 +409,8 @@ start(void)
 	if (loop_signal(&L.loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGINT, stop, NULL) == -1 ||
-	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1)
+	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1 ||
+	    loop_signal(&L.loop, SIGUSR1, on_usr1, NULL) == -1)
 		log_die(EX_OSERR, "setup");
 	L.out.term = o->raw || o->child ? -1 : fmt_term(o->fmt);
 	sink_nonblock_std(1);
@@ -367,8 +436,12 @@ main(int argc, char *argv[])
 	const char *why, *addrarg = ":1601";
 	int ch, seen_b = 0, seen_c = 0, seen_e = 0, seen_M = 0, seen_n = 0,
 		seen_P = 0;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->backlog = 20;
@@ -397,6 +470,9 @@ main(int argc, char *argv[])
 		case 'e':
 			opt_once(&seen_e, ch);
 			o->cmd = optarg;
+			break;
+		case 'j':
+			o->json = 1;
 			break;
 		case 'k':
 			/* Twice while a key is being rotated: either is
@@ -446,7 +522,15 @@ main(int argc, char *argv[])
 		opt_usage("-C is quilt-relay's child mode: no -R, no -e");
 	if (o->raw && o->fmt == FMT_NET)
 		opt_usage("-R and -N are exclusive: raw mode has no netstrings");
+	if (o->json && (o->fmt != FMT_LINE || o->raw || o->cmd || o->child))
+		opt_usage("-j is standard output's format: not with -0, -N, -R, -e or -C");
 	/* clang-format on */
+	/* Standard output is where messages go (the router's, with -C);
+	 * data written to /dev/null would be acknowledged and lost. */
+	if ((stdclosed & PROC_STDOUT) && !o->cmd)
+		log_diex(EX_IOERR, "standard output is closed");
+	if (o->child && (stdclosed & PROC_STDIN))
+		log_diex(EX_IOERR, "standard input is closed");
 	if (addr_parse(addrarg, 1, &L.a, &why) == -1)
 		opt_usage("bad address %s: %s", addrarg, why);
 	/* clang-format off */
@@ -472,8 +556,9 @@ main(int argc, char *argv[])
 		    L.bound);
 	/* clang-format on */
 	run();
-	if (L.a.kind == ADDR_UDP)
-		udpl_counters(&L.udp);
+	if (o->json)
+		json_summary();
+	counters(log_info);
 	seal_wipe(L.keys, sizeof(L.keys));
 	remove_files();
 	return (0);

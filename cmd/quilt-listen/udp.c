@@ -520,7 +520,7 @@ counters(const struct udpconn *uc)
 
 	if (log_level < 2)
 		return;
-	udpsock_counters(line, sizeof(line), uc, &m);
+	udpsock_counters(line, sizeof(line), uc, &m, 0);
 	log_info("%s: udp: %s, unreliable not written %" PRIu64, in->remote,
 	    line, in->udropped);
 }
@@ -616,12 +616,23 @@ udpl_empty(const struct udpl *u)
 	return (u->all == NULL);
 }
 
-/* -v, at exit: what the listener did with requests. */
+/* -v at exit and SIGUSR1: what the listener did with requests. */
 void
-udpl_counters(const struct udpl *u)
+udpl_counters(const struct udpl *u, void (*say)(const char *, ...))
 {
 	/* clang-format off */
-	log_info("udp: requests answered with a cookie %" PRIu64 ", accepted %" PRIu64 ", refused %" PRIu64 "; datagrams for no connection %" PRIu64 ", not sent %" PRIu64,
+	say("udp: requests answered with a cookie %" PRIu64 ", accepted %" PRIu64 ", refused %" PRIu64 "; datagrams for no connection %" PRIu64 ", not sent %" PRIu64,
+	    u->cookies, u->accepted, u->refused, u->dropped,
+	    u->sock.send_errors);
+	/* clang-format on */
+}
+
+/* -j's summary: the same, as a JSON object at out (cap bytes). */
+void
+udpl_counters_json(const struct udpl *u, char *out, size_t cap)
+{
+	/* clang-format off */
+	snprintf(out, cap, "{\"cookies\":%" PRIu64 ",\"accepted\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"no_connection\":%" PRIu64 ",\"not_sent\":%" PRIu64 "}",
 	    u->cookies, u->accepted, u->refused, u->dropped,
 	    u->sock.send_errors);
 	/* clang-format on */

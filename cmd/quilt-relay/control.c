@@ -12,15 +12,19 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "children.h"
 #include "flood.h"
+#include "fmt.h"
 #include "hops.h"
 #include "log.h"
 #include "lsdb.h"
 #include "net.h"
 #include "nodes.h"
+#include "proc.h"
 #include "sd.h"
 #include "sd_view.h"
+#include "wire.h"
 
 char ctl_path[108];
 
@@ -48,6 +52,7 @@ peers(FILE *f, int json)
 {
 	for (int i = 0; i < H.n; i++) {
 		struct peer *p = &H.p[i];
+		char a[6 * sizeof(p->addr) + 1];
 
 		if (!p->used)
 			continue;
@@ -55,7 +60,10 @@ peers(FILE *f, int json)
 		fprintf(f, json ?
 		    "{\"node\":\"%s\",\"address\":\"%s\",\"state\":\"%s\",\"kind\":\"%s\",\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 "}\n" :
 		    "%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\n",
-		    p->node[0] ? p->node : "-", p->addr, p->up ? "up" : "down",
+		    p->node[0] ? p->node : "-",
+		    json ? fmt_json_str(a, sizeof(a), p->addr, strlen(p->addr)) :
+			   p->addr,
+		    p->up ? "up" : "down",
 		    p->relay ? "relay" : "leaf", p->sent, p->acked_total);
 		/* clang-format on */
 	}
@@ -79,9 +87,16 @@ nodes(FILE *f, int json, int routes)
 		const char *inst = x->cur.inst[0] ? x->cur.inst : "-";
 		const char *addr = x->cur.addr[0] ? x->cur.addr : "-";
 		int up = idx[j] == 0 || x->via != -1;
+		/* a relay's address and instance come from its route: any
+		 * bytes */
+		char ja[6 * ADDR_STRLEN + 1], ji[6 * WIRE_INST_MAX + 1];
 
 		if (idx[j] == 0)
 			inst = conf.inst, addr = L.bound;
+		if (json) {
+			addr = fmt_json_str(ja, sizeof(ja), addr, strlen(addr));
+			inst = fmt_json_str(ji, sizeof(ji), inst, strlen(inst));
+		}
 		/* clang-format off */
 		if (routes)
 			fprintf(f, json ?
@@ -99,14 +114,26 @@ nodes(FILE *f, int json, int routes)
 	}
 }
 
-static void
-counters(FILE *f, int json)
+/*
+ * The counters, by name, into c[0..COUNTERS_MAX); returns how many (-s's
+ * with -s only).  A row added beyond COUNTERS_MAX is left out, never
+ * written past c's end.
+ */
+#define COUNTERS_MAX 48
+
+struct counter {
+	const char *name;
+	uint64_t v;
+};
+
+static int
+counter_table(struct counter *c)
 {
 	const struct {
 		const char *name;
 		uint64_t v;
 		int spread; /* shown with -s only */
-	} c[] = {
+	} all[] = {
 	    {"messages_in", ctr.in, 0},
 	    {"local_in", ctr.local_in, 0},
 	    {"forwarded", ctr.fwd, 0},
@@ -129,13 +156,45 @@ counters(FILE *f, int json)
 	    {"spread_views", sdc.views, 1},
 	    {"spread_held", sdc.held, 1},
 	};
+	int n = 0;
 
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		if (!c[i].spread || conf.spread)
-			fprintf(f,
-			    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
-				   "%s\t%" PRIu64 "\n",
-			    c[i].name, c[i].v);
+	_Static_assert(sizeof(all) / sizeof(all[0]) <= COUNTERS_MAX,
+	    "COUNTERS_MAX holds every counter");
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < COUNTERS_MAX;
+	     i++)
+		if (!all[i].spread || conf.spread) {
+			c[n].name = all[i].name;
+			c[n++].v = all[i].v;
+		}
+	return (n);
+}
+
+static void
+counters(FILE *f, int json)
+{
+	struct counter c[COUNTERS_MAX];
+	int n = counter_table(c);
+
+	for (int i = 0; i < n; i++)
+		fprintf(f,
+		    json ? "{\"name\":\"%s\",\"value\":%" PRIu64 "}\n" :
+			   "%s\t%" PRIu64 "\n",
+		    c[i].name, c[i].v);
+}
+
+void
+control_say_counters(void (*say)(const char *, ...))
+{
+	struct counter c[COUNTERS_MAX];
+	int n = counter_table(c);
+	char line[COUNTERS_MAX * 48];
+	size_t k = 0;
+
+	line[0] = '\0';
+	for (int i = 0; i < n && k < sizeof(line); i++)
+		k += snprintf(line + k, sizeof(line) - k, "%s%s %" PRIu64,
+		    i ? ", " : "", c[i].name, c[i].v);
+	say("counters: %s", line);
 }
 
 /* Nodes we can reach (and us), and the links both ends list (a leaf's
@@ -297,30 +356,79 @@ control_tick(long long now, long long *next)
 		loop_want(&loop, CT.fd, busy < CTL_MAX ? POLLIN : 0);
 }
 
-int
-control_open(void)
+/*
+ * The directory of control sockets: $XDG_RUNTIME_DIR, else /run/user/UID
+ * when it exists (both the user's own, made by the session manager), else
+ * $TMPDIR/quilt-UID (TMPDIR /tmp when unset), made 0700 here and used only
+ * when it is a directory of ours that nobody else may enter: in a shared
+ * /tmp, someone else could have made it first.  With make set, that last
+ * one is made when missing.  0, or -1 with *why.
+ */
+static int
+control_dir(char *dir, size_t len, int make, const char **why)
 {
-	struct sockaddr_un sun;
-	const char *tmp = getenv("TMPDIR");
+	const char *e = getenv("XDG_RUNTIME_DIR"), *tmp = getenv("TMPDIR");
+	struct stat st;
+
+	*why = "path too long";
+	if (e != NULL && e[0] == '/')
+		return ((size_t)snprintf(dir, len, "%s", e) < len ? 0 : -1);
+	snprintf(dir, len, "/run/user/%lu", (unsigned long)geteuid());
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return (0);
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	if ((size_t)snprintf(dir, len, "%s/quilt-%lu", tmp,
+		(unsigned long)geteuid()) >= len)
+		return (-1);
+	if (make && mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		*why = strerror(errno);
+		return (-1);
+	}
+	if (lstat(dir, &st) == -1) {
+		*why = strerror(errno);
+		return (-1);
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		*why = "not a directory of ours with mode 0700";
+		return (-1);
+	}
+	return (0);
+}
+
+int
+control_open(const char **why)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct addr a = {.kind = ADDR_UNIX};
+	char dir[sizeof(ctl_path)];
+	int gai;
 
 	for (int i = 0; i < CTL_MAX; i++)
 		CT.k[i].fd = -1;
-	if (tmp == NULL || !*tmp)
-		tmp = "/tmp";
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(ctl_path, sizeof(ctl_path),
-		"%s/quilt-relay-%s-%ld.ctl", tmp, conf.me,
-		(long)getpid()) >= sizeof(sun.sun_path))
-		snprintf(ctl_path, sizeof(ctl_path), "/tmp/quilt-relay-%ld.ctl",
-		    (long)getpid());
-	strcpy(sun.sun_path, ctl_path);
-	unlink(ctl_path);
-	if ((CT.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		 0)) == -1 ||
-	    bind(CT.fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(CT.fd, 8) == -1)
+	if (control_dir(dir, sizeof(dir), 1, why) == -1) {
+		snprintf(ctl_path, sizeof(ctl_path), "%s", dir);
 		return (-1);
+	}
+	if ((size_t)snprintf(ctl_path, sizeof(ctl_path),
+		"%s/quilt-relay-%s.ctl", dir, conf.me) >= sizeof(a.path)) {
+		*why = "path too long";
+		return (-1);
+	}
+	strcpy(a.path, ctl_path);
+	/* A relay of this name killed with kill -9 left it: replaced. */
+	if ((CT.fd = net_listen(&a, SOCK_STREAM, 8, &ss, &sslen, &gai)) == -1) {
+		*why = errno == EADDRINUSE ?
+		    "in use: a relay of this name is running" :
+		    strerror(errno);
+		return (-1);
+	}
+	if (proc_own(ctl_path) == -1) {
+		*why = strerror(errno);
+		return (-1);
+	}
 	chmod(ctl_path, 0600);
 	return (loop_add(&loop, CT.fd, POLLIN, on_accept, NULL));
 }
@@ -337,7 +445,7 @@ control_close(void)
 		CT.fd = -1;
 	}
 	if (ctl_path[0])
-		unlink(ctl_path);
+		proc_remove(ctl_path);
 }
 
 int
@@ -362,9 +470,21 @@ control_client(const char *ctl, const char *cmd, int json)
 		if (!path[0])
 			log_diex(EX_UNAVAILABLE, "%s: no control line", ctl);
 	}
+	/* A node name: its socket in the directory control_open uses. */
+	if (strncmp(path, "unix:", 5) != 0 && wire_node_ok(ctl, strlen(ctl)) &&
+	    access(ctl, F_OK) == -1) {
+		char dir[sizeof(ctl_path)];
+		const char *why;
+
+		if (control_dir(dir, sizeof(dir), 0, &why) == -1)
+			log_diex(EX_UNAVAILABLE, "%s: %s", dir, why);
+		snprintf(path, sizeof(path), "unix:%s/quilt-relay-%s.ctl", dir,
+		    ctl);
+	}
 	if (strncmp(path, "unix:", 5) != 0)
 		log_diex(EX_USAGE,
-		    "%s: not a control address (unix:PATH) or ready file", ctl);
+		    "%s: not a control address (unix:PATH), ready file or node name",
+		    ctl);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path + 5) >= sizeof(sun.sun_path))

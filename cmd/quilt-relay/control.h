@@ -15,11 +15,18 @@
 #define CTL_LINE 128
 #define CTL_DEADLINE_MS 5000
 
-/* Its path (under $TMPDIR, else /tmp) once open; "" before. */
+/*
+ * Its path once open, DIR/quilt-relay-NAME.ctl, where DIR is
+ * $XDG_RUNTIME_DIR, else /run/user/UID, else $TMPDIR/quilt-UID (0700, ours);
+ * "" before.
+ */
 extern char ctl_path[108];
 
-/* Open the socket; -1 with errno. */
-int control_open(void);
+/*
+ * Open the socket, replacing one a dead relay of this name left; -1 with
+ * *why (ctl_path names the path, or the directory, at fault).
+ */
+int control_open(const char **why);
 
 /* Close it and its clients, and remove it. */
 void control_close(void);
@@ -30,10 +37,13 @@ void control_tick(long long now, long long *next);
 /* The answer to one request line ("json COMMAND" or "COMMAND"), to f. */
 void control_answer(FILE *f, const char *line);
 
+/* SIGUSR1: the counters, as "counters" answers them, in one line to say. */
+void control_say_counters(void (*say)(const char *, ...));
+
 /*
  * quilt-relay -Q: ask the relay whose control socket ctl is (unix:PATH,
- * or a ready file with a "control" line) and print its answer.  Returns
- * the exit status.
+ * a ready file with a "control" line, or a node name) and print its answer.
+ * Returns the exit status.
  */
 int control_client(const char *ctl, const char *cmd, int json);
 

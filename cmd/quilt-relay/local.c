@@ -1,6 +1,7 @@
 #include "local.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,8 @@ local_init(int outfd)
 	if ((LO.wq = calloc(WQ_MAX, sizeof(*LO.wq))) == NULL ||
 	    (LO.partbuf = malloc(conf.maxmsg + FRAME_HDR_MAX + 1)) == NULL ||
 	    buf_init(&LO.in, IN_CHUNK, conf.maxmsg + IN_CHUNK) == -1 ||
-	    /* -j writes up to 6 bytes a byte of a message */
-	    sink_init(&LO.out, outfd, 0, 6 * (conf.maxmsg + 128) + IN_CHUNK,
+	    sink_init(&LO.out, outfd, 0,
+		fmt_json_bound(conf.maxmsg) + 32 + 6 * WIRE_NODE_MAX + IN_CHUNK,
 		4096) == -1)
 		return (-1);
 	LO.out.term = conf.fmt == FMT_NET ? -1 :
@@ -35,48 +36,29 @@ local_init(int outfd)
 	return (0);
 }
 
-/* -j: {"from":NAME,"data":TEXT} or "data":[PART,...] and a newline. */
+/*
+ * -j: {"kind":"msg","from":NAME,"parts":[...]} (or "parts_b64", when a
+ * part is not UTF-8) and a newline.
+ */
 static ssize_t
 put_json(char *out, const char *name, size_t nl, const char *parts, size_t plen)
 {
-	int np = frame_count_parts(parts, plen);
-	struct frame_iter it;
-	const char *p;
-	size_t n;
-	char *o = out;
+	char head[32 + 6 * WIRE_NODE_MAX];
+	int k;
 
-	if (np == -1)
-		return (-1);
-	memcpy(o, "{\"from\":\"", 9);
-	o += 9;
-	o += fmt_json(o, name, nl);
-	memcpy(o, "\",\"data\":", 9);
-	o += 9;
-	if (np != 1)
-		*o++ = '[';
-	frame_iter_init(&it, parts, plen);
-	for (int i = 0; frame_next_part(&it, &p, &n) == 1; i++) {
-		if (i > 0)
-			*o++ = ',';
-		*o++ = '"';
-		o += fmt_json(o, p, n);
-		*o++ = '"';
-	}
-	if (np != 1)
-		*o++ = ']';
-	*o++ = '}';
-	*o++ = '\n';
-	return (o - out);
+	k = snprintf(head, sizeof(head), "{\"kind\":\"msg\",\"from\":\"");
+	k += fmt_json(head + k, name, nl < WIRE_NODE_MAX ? nl : WIRE_NODE_MAX);
+	memcpy(head + k, "\",", 2);
+	return (fmt_put_json(out, head, k + 2, parts, plen));
 }
 
 int
 local_write(int origin, int want, uint64_t id, const char *parts, size_t plen)
 {
 	const struct node *x = &N.n[origin];
-	/* Each part takes at least 3 bytes of plen ("0:,"), and JSON at most
-	 * 6 bytes a byte and 4 more a part. */
-	size_t need = conf.json ? 6 * (plen + x->namelen) + 40 :
-				  fmt_bound(plen + x->namelen + 16);
+	size_t need = conf.json ?
+	    fmt_json_bound(plen) + 32 + 6 * WIRE_NODE_MAX :
+	    fmt_bound(plen + x->namelen + 16);
 	size_t t;
 	ssize_t k;
 	char *w;

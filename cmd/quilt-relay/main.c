@@ -38,6 +38,7 @@
 #include "net.h"
 #include "nodes.h"
 #include "opt.h"
+#include "proc.h"
 #include "ping.h"
 #include "reader.h"
 #include "ready.h"
@@ -92,7 +93,7 @@ static void
 remove_files(void)
 {
 	if (conf.ready && M.ready_done)
-		unlink(conf.ready);
+		proc_remove(conf.ready);
 	control_close();
 	if (conf.spread)
 		sd_close();
@@ -134,11 +135,19 @@ reap(void *arg, int sig)
 			    "quilt-listen could not listen on %s", conf.listen);
 }
 
+/* SIGUSR1, as dd: the counters on stderr, and go on. */
+static void
+on_usr1(void *arg, int sig)
+{
+	control_say_counters(log_say);
+}
+
 static void
 stop(void *arg, int sig)
 {
 	if (M.stopping) {
 		remove_files();
+		proc_remove_all();
 		_exit(1);
 	}
 	M.stopping = 1;
@@ -361,8 +370,12 @@ main(int argc, char *argv[])
 	struct addr a;
 	int ch, seen_A = 0, seen_D = 0, seen_l = 0, seen_M = 0, seen_n = 0,
 		seen_P = 0, seen_Q = 0, seen_s = 0, seen_W = 0;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN);
 	conf.fmt = FMT_LINE;
 	conf.maxmsg = 16 * 1024 * 1024;
@@ -442,6 +455,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* Messages for this node (or -Q's answer) go there; a closed
+	 * standard input is only no local messages. */
+	if (stdclosed & PROC_STDOUT)
+		log_diex(EX_IOERR, "standard output is closed");
 	if (ctl) {
 		if (argc < 1)
 			opt_usage("missing the control command operand");
@@ -498,10 +515,11 @@ main(int argc, char *argv[])
 	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&loop, SIGINT, stop, NULL) == -1 ||
-	    loop_signal(&loop, SIGHUP, stop, NULL) == -1)
+	    loop_signal(&loop, SIGHUP, stop, NULL) == -1 ||
+	    loop_signal(&loop, SIGUSR1, on_usr1, NULL) == -1)
 		log_die(EX_OSERR, "signals");
-	if (control_open() == -1)
-		log_die(EX_OSERR, "control socket %s", ctl_path);
+	if (control_open(&why) == -1)
+		log_diex(EX_OSERR, "control socket %s: %s", ctl_path, why);
 	if (conf.spread) {
 		const char *why;
 

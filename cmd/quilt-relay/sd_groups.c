@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "sd_sess.h"
 
 struct sd_groups GR;
@@ -410,12 +411,18 @@ groups_show(FILE *f, int json)
 		struct sd_group *g = all[i];
 
 		if (json) {
+			/* Names may hold '\\' (0x24..0x7e). */
+			char j[6 * SPREAD_GROUP_SIZE + 1];
+
 			fprintf(f,
 			    "{\"group\":\"%s\",\"id\":[%d,%d,%d],\"members\":[",
-			    g->name, g->gid.proc_id, g->gid.time, g->gid.index);
+			    fmt_json_str(j, sizeof(j), g->name,
+				strlen(g->name)),
+			    g->gid.proc_id, g->gid.time, g->gid.index);
 			for (int k = 0; k < g->n; k++)
 				fprintf(f, "%s\"%s\"", k ? "," : "",
-				    g->m[k].name);
+				    fmt_json_str(j, sizeof(j), g->m[k].name,
+					strlen(g->m[k].name)));
 			fprintf(f, "]}\n");
 			continue;
 		}

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "log.h"
 #include "net.h"
+#include "proc.h"
 #include "relay.h"
 #include "sd_groups.h"
 #include "sd_order.h"
@@ -111,6 +112,11 @@ sd_open(const char *spec, const char **why)
 			IO.tcp = -1;
 			return (-1);
 		}
+		/* Ours: it goes when we exit, whichever way. */
+		if (proc_own(IO.path) == -1) {
+			*why = strerror(errno);
+			return (-1);
+		}
 	}
 	if (sess_init(conf.me) == -1) {
 		*why = "the node name is longer than Spread's 19 characters";
@@ -140,7 +146,7 @@ sd_close(void)
 		IO.unx = -1;
 	}
 	if (IO.path[0]) {
-		unlink(IO.path);
+		proc_remove(IO.path);
 		IO.path[0] = '\0';
 	}
 }

@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "net.h"
 #include "opt.h"
+#include "proc.h"
 #include "seal.h"
 #include "send.h"
 #include "udpsock.h"
@@ -41,12 +42,21 @@ static struct input In;
 static struct replies R;
 static struct e2e E;
 static struct {
+	/* A message of the input that cannot be sent: the ones before it
+	 * still go, then this is the exit status. */
+	int bad;
+	uint64_t bad_after;
+	char bad_why[256];
 	struct loop loop;
 	unsigned char key[SEAL_KEYLEN];
 	long long deadline; /* of the whole run, 0 for none */
 	int progress; /* a progress line on a terminal */
 	long long next_progress;
 	uint64_t acked_said; /* -C: what the router was last told */
+	/* The progress line's rate: where the last one was. */
+	long long rate_at;
+	uint64_t rate_acked, rate_bytes;
+	int rate_shown;
 } M;
 
 static void on_sock(void *arg, int fd, int revents);
@@ -57,6 +67,7 @@ static const struct opt options[] = {
 	{'a', "all", NULL, "to every node of a relay mesh, each once"},
 	{'C', "child", "instance", NULL}, /* quilt-relay's child mode */
 	{'d', "to", "node", "to the node NODE of a relay mesh"},
+	{'j', "json", NULL, "replies, and a summary at the end, as JSON lines"},
 	{'k', "key", "keyfile", "seal the connection with the key in KEYFILE"},
 	{'M', "max-size", "size", "the largest reply taken (K, M, G)"},
 	{'N', "netstring", NULL, "messages are netstrings of parts"},
@@ -72,22 +83,21 @@ static const struct opt options[] = {
 	{0, NULL, NULL, NULL},
 };
 static const struct opt_prog prog = {
-	"usage: quilt-send [-0NqrUvVx] [-a | -d node] [-k keyfile] [-M size] [-n node] [-w seconds] address [message ...]",
+	"usage: quilt-send [-0jNqrUvVx] [-a | -d node] [-k keyfile] [-M size] [-n node] [-w seconds] address [message ...]",
 	options, EX_USAGE,
 };
 /* clang-format on */
 
+/* The counters: -v at the end, SIGUSR1 (as dd does) whenever. */
 static void
-counters(void)
+counters(void (*say)(const char *, ...))
 {
-	if (log_level < 2)
-		return;
 	/* clang-format off */
-	log_info("sent %" PRIu64 " messages (%" PRIu64 " bytes), acknowledged %" PRIu64 ", replies %" PRIu64 ", round trips %" PRIu64 ", resends %" PRIu64 ", reconnects %" PRIu64,
+	say("sent %" PRIu64 " messages (%" PRIu64 " bytes), acknowledged %" PRIu64 ", replies %" PRIu64 ", round trips %" PRIu64 ", resends %" PRIu64 ", reconnects %" PRIu64,
 	    S.link.n_queued + S.usent, S.bytes_msg, S.link.n_acked, R.in, S.acks,
 	    S.resends, S.reconnects);
 	/* clang-format on */
-	udp_counters(&S, R.in);
+	udp_counters(&S, R.in, say);
 }
 
 /*
@@ -102,15 +112,63 @@ give_up(void)
 		udpconn_abort(S.link.uc, UDP_R_REFUSED);
 }
 
+static void
+on_usr1(void *arg, int sig)
+{
+	if (M.progress && M.rate_shown)
+		fputc('\n', stderr); /* below the progress line */
+	counters(log_say);
+	M.next_progress = 0;
+}
+
+/*
+ * -j: the summary, the last line of standard output, after the replies
+ * (a second at most for them; not at all once the reader is gone).
+ */
+static void
+json_summary(int status)
+{
+	char line[1536];
+	long long until = net_now_ms() + 1000;
+	int n;
+	char *w;
+
+	/* over udp:, the transport's counters, as -v says them */
+	if (S.a.kind == ADDR_UDP)
+		udp_keep(&S, R.in);
+	/* clang-format off */
+	n = snprintf(line, sizeof(line),
+	    "{\"kind\":\"summary\",\"sent\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"acknowledged\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"round_trips\":%" PRIu64 ",\"resends\":%" PRIu64 ",\"reconnects\":%" PRIu64 "%s%s,\"status\":%d}\n",
+	    S.link.n_queued + S.usent, S.bytes_msg, S.link.n_acked, R.in, S.acks,
+	    S.resends, S.reconnects, S.ujson[0] ? ",\"udp\":" : "", S.ujson,
+	    status);
+	/* clang-format on */
+	if (R.out.fd != 1 || (w = sink_reserve(&R.out, n)) == NULL)
+		return;
+	memcpy(w, line, n);
+	sink_commit(&R.out, n);
+	while (!sink_empty(&R.out) && net_now_ms() < until) {
+		struct pollfd pfd = {.fd = 1, .events = POLLOUT};
+
+		if (sink_flush(&R.out, replies_written, &R) == -1 &&
+		    errno != EAGAIN)
+			return;
+		if (!sink_empty(&R.out))
+			(void)poll(&pfd, 1, 100);
+	}
+}
+
 static noreturn void
 finish(int status)
 {
 	seal_wipe(M.key, sizeof(M.key));
 	if (status != 0)
 		give_up();
-	if (M.progress)
+	if (M.progress && M.rate_shown)
 		fputc('\n', stderr);
-	counters();
+	if (O.json)
+		json_summary(status);
+	counters(log_info);
 	exit(status);
 }
 
@@ -153,6 +211,7 @@ flush_out(void)
 	if (sink_flush(&R.out, replies_written, &R) == -1 && errno != EAGAIN) {
 		if (errno == EPIPE) {
 			/* | head: stop quietly, as cat does. */
+			R.out.fd = -1; /* no summary for a reader gone */
 			finish(S.link.n_acked == S.link.n_queued ? 0 : 1);
 		}
 		log_die(EX_IOERR, "stdout");
@@ -218,6 +277,16 @@ setup(void)
 	}
 	S.resends += S.link.n_queued - S.peer.resume;
 	S.up = 1;
+	if (O.json) {
+		char n[6 * WIRE_NODE_MAX + 1];
+
+		/* -j: what each reply of this connection says of it */
+		R.headlen = snprintf(R.head, sizeof(R.head),
+		    "{\"kind\":\"msg\",\"conn\":%" PRIu64 ",\"node\":\"%s\",",
+		    S.reconnects + 1,
+		    fmt_json_str(n, sizeof(n), S.peer.node,
+			strnlen(S.peer.node, WIRE_NODE_MAX)));
+	}
 	if (O.child)
 		to_router(child_up(&R.out, &S));
 	return (0);
@@ -425,16 +494,57 @@ on_stdout(void *arg, int fd, int revents)
 	flush_out();
 }
 
+/* "12.3 k" and the like: a rate in 4 to 6 characters. */
+static void
+si(char *out, size_t cap, double v)
+{
+	const char *u = "";
+
+	if (v >= 1e9)
+		v /= 1e9, u = " G";
+	else if (v >= 1e6)
+		v /= 1e6, u = " M";
+	else if (v >= 1e3)
+		v /= 1e3, u = " k";
+	else
+		u = " ";
+	snprintf(out, cap,
+	    v < 10	? "%.2f%s" :
+		v < 100 ? "%.1f%s" :
+			  "%.0f%s",
+	    v, u);
+}
+
+/*
+ * On a terminal, once a second: what is sent and acknowledged, and the
+ * rate over the last second (messages acknowledged, bytes sent).
+ */
 static void
 progress(long long now)
 {
+	char mr[24], br[24];
+	double dt;
+
 	if (!M.progress || now < M.next_progress)
 		return;
 	M.next_progress = now + 1000;
+	if (M.rate_at == 0) {
+		M.rate_at = now;
+		return;
+	}
+	dt = (now - M.rate_at) / 1000.0;
+	si(mr, sizeof(mr), (S.link.n_acked - M.rate_acked) / dt);
+	si(br, sizeof(br), (S.bytes_msg - M.rate_bytes) / dt);
+	M.rate_at = now;
+	M.rate_acked = S.link.n_acked;
+	M.rate_bytes = S.bytes_msg;
+	/* clang-format off */
 	fprintf(stderr,
-	    "\rquilt-send: %" PRIu64 " sent, %" PRIu64 " acknowledged ",
-	    S.link.n_queued, S.link.n_acked);
+	    "\rquilt-send: %" PRIu64 " sent, %" PRIu64 " acknowledged, %smsg/s, %sB/s   ",
+	    S.link.n_queued, S.link.n_acked, mr, br);
+	/* clang-format on */
 	fflush(stderr);
+	M.rate_shown = 1;
 }
 
 static int
@@ -464,9 +574,20 @@ run(void)
 		long long now = net_now_ms(), wait = -1;
 		short ev = POLLIN;
 
-		st = O.child ? child_pump(&In, &S, &O, why, sizeof(why)) :
-			       pump(&In, &S, &O, why, sizeof(why));
-		if (st != 0) {
+		st = 0;
+		if (O.child)
+			st = child_pump(&In, &S, &O, why, sizeof(why));
+		else if (!M.bad)
+			st = pump(&In, &S, &O, why, sizeof(why));
+		if (st == EX_DATAERR && !O.child) {
+			/* The input ends there; what came before is sent. */
+			M.bad = st;
+			M.bad_after = S.link.n_queued + S.usent;
+			snprintf(M.bad_why, sizeof(M.bad_why), "%s", why);
+			In.eof = 1;
+			In.argi = In.nargs;
+			buf_consume(&In.in, buf_len(&In.in));
+		} else if (st != 0) {
 			give_up();
 			log_diex(st, "%s", why);
 		}
@@ -506,6 +627,16 @@ run(void)
 			if (E.lost) {
 				e2e_unreached(&E, S.addrstr, O.all);
 				return (1);
+			}
+			if (M.bad) {
+				/* -U's are sent, never acknowledged */
+				log_warnx("%s; the %" PRIu64
+					  " message%s before it %s sent%s",
+				    M.bad_why, M.bad_after,
+				    M.bad_after == 1 ? "" : "s",
+				    M.bad_after == 1 ? "was" : "were",
+				    O.unreliable ? "" : " and acknowledged");
+				return (M.bad);
 			}
 			return (O.use_exit && S.got_exit ? S.exit_status : 0);
 		}
@@ -563,9 +694,15 @@ start(void)
 	if (O.wait_ms)
 		M.deadline = net_now_ms() + O.wait_ms;
 	R.fmt = O.fmt;
+	R.json = O.json;
 	if (loop_init(&M.loop) == -1 ||
 	    link_init(&S.link, -1, O.maxmsg, WINDOW, 0) == -1 ||
-	    sink_init(&R.out, 1, 0, fmt_bound(O.maxmsg) + IN_CHUNK, 4) == -1)
+	    sink_init(&R.out, 1, 0,
+		(O.json ? fmt_json_bound(O.maxmsg) + JSON_HEAD :
+			  fmt_bound(O.maxmsg)) +
+		    IN_CHUNK,
+		4) == -1 ||
+	    loop_signal(&M.loop, SIGUSR1, on_usr1, NULL) == -1)
 		log_die(EX_OSERR, "memory");
 	/* The frames not yet acknowledged: moved down when at most an
 	 * eighth of the queue, so that bulk is not copied twice. */
@@ -616,8 +753,12 @@ main(int argc, char *argv[])
 	struct opts *o = &O;
 	const char *why;
 	int ch, seen_M = 0, seen_n = 0, seen_w = 0, seen_d = 0, seen_k = 0;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	o->fmt = FMT_LINE;
 	o->maxmsg = 16 * 1024 * 1024;
@@ -640,6 +781,9 @@ main(int argc, char *argv[])
 		case 'd':
 			opt_once(&seen_d, ch);
 			o->dest = opt_node(optarg);
+			break;
+		case 'j':
+			o->json = 1;
 			break;
 		case 'k':
 			opt_once(&seen_k, ch);
@@ -697,13 +841,18 @@ main(int argc, char *argv[])
 		opt_usage("-U and -r are exclusive: unreliable messages are not resent");
 	if (o->unreliable && o->dest)
 		opt_usage("-U and -a/-d are exclusive: a relay takes reliable messages only");
-	if (o->child && (argc > 1 || o->dest || o->wait_ms || o->use_exit))
-		opt_usage("-C is quilt-relay's child mode: no messages, -a, -d, -w or -x");
+	if (o->child && (argc > 1 || o->dest || o->wait_ms || o->use_exit || o->json))
+		opt_usage("-C is quilt-relay's child mode: no messages, -a, -d, -j, -w or -x");
 	/* clang-format on */
 	if (argc > 1) {
 		In.args = argv + 1;
 		In.nargs = argc - 1;
 	}
+	/* Input and replies: /dev/null would lose them without a word. */
+	if ((stdclosed & PROC_STDIN) && (argc == 1 || o->child))
+		log_diex(EX_IOERR, "standard input is closed");
+	if (stdclosed & PROC_STDOUT)
+		log_diex(EX_IOERR, "standard output is closed");
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
 	if (!o->node[0])

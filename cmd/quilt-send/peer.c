@@ -124,9 +124,14 @@ reply(struct replies *r, const struct wire_msg *m)
 	ssize_t k;
 	char *w;
 
-	if ((w = sink_reserve(&r->out, fmt_bound(m->argslen))) == NULL)
+	if ((w = sink_reserve(&r->out,
+		 r->json ? fmt_json_bound(m->argslen) + r->headlen :
+			   fmt_bound(m->argslen))) == NULL)
 		return (-2);
-	if ((k = fmt_put(r->fmt, w, m->args, m->argslen, &r->escaped)) == -1)
+	k = r->json ?
+	    fmt_put_json(w, r->head, r->headlen, m->args, m->argslen) :
+	    fmt_put(r->fmt, w, m->args, m->argslen, &r->escaped);
+	if (k == -1)
 		return (-1);
 	sink_commit(&r->out, k);
 	r->in++;

@@ -46,6 +46,8 @@ pump(struct input *in, struct sess *s, const struct opts *o, char *why,
 			/* clang-format off */
 			if (r == -1 && errno == EMSGSIZE)
 				snprintf(why, whylen, "stdin: message exceeds the peer's limit of %zu bytes", peer);
+			else if (r == -1 && in->eof && frame_parse(buf_data(&in->in), buf_len(&in->in), peer, &p, &len) == 0)
+				snprintf(why, whylen, "stdin: malformed netstring: the last one is cut short");
 			else if (r == -1)
 				snprintf(why, whylen, "stdin: malformed netstring");
 			/* clang-format on */

@@ -35,10 +35,13 @@
 #define MIN_WINDOW (256 * 1024)
 #define CONNECT_TIMEOUT_MS 10000
 #define LOST_SHOWN 8
+/* -j: the most a reply's line takes besides its parts. */
+#define JSON_HEAD (64 + 6 * WIRE_NODE_MAX)
 
 /* The command line: set by main.c, read by every file. */
 struct opts {
 	enum fmt fmt;
+	int json; /* -j: replies and the summary as JSON lines */
 	int reconnect, use_exit, all;
 	int unreliable; /* -U: msg frames on udp's unreliable channel */
 	const char *dest, *keyfile;
@@ -63,6 +66,7 @@ struct sess {
 	size_t ucap;
 	uint64_t usent, peak_pending;
 	char ucounters[768]; /* -v: those of the last connection */
+	char ujson[768]; /* -j's summary: the same */
 };
 
 /* What is sent: standard input, or the operands (pump.c). */
@@ -77,6 +81,9 @@ struct input {
 /* A handler's replies, to standard output (peer.c writes them). */
 struct replies {
 	enum fmt fmt;
+	int json;
+	char head[JSON_HEAD]; /* -j: a reply's fields but its parts */
+	size_t headlen;
 	struct sink out;
 	uint64_t in; /* taken from the peer */
 	uint64_t written; /* taken by write(2): what we acknowledge */
@@ -106,7 +113,8 @@ char *udp_room(struct sess *s, size_t n);
 int udp_queue(struct sess *s, size_t n);
 size_t udp_unsent(const struct sess *s);
 void udp_keep(struct sess *s, uint64_t replies);
-void udp_counters(struct sess *s, uint64_t replies);
+void udp_counters(struct sess *s, uint64_t replies,
+    void (*say)(const char *, ...));
 
 /* child.c */
 int child_up(struct sink *out, const struct sess *s);

@@ -54,7 +54,8 @@ udp_unsent(const struct sess *s)
  * more, on one line after the session's.  Pending acks are messages sent
  * and not yet acknowledged as written (and the most there were); the
  * reorder queue, the gaps in what came in (and the most).  udp_keep
- * keeps them when the connection goes (a cut), udp_counters says them.
+ * keeps them when the connection goes (a cut), as a line and as JSON for
+ * -j's summary (ujson); udp_counters says the line.
  */
 void
 udp_keep(struct sess *s, uint64_t replies)
@@ -68,14 +69,16 @@ udp_keep(struct sess *s, uint64_t replies)
 	    .peak_pending = s->peak_pending,
 	};
 
-	if (uc != NULL && uc->u != NULL)
-		udpsock_counters(s->ucounters, sizeof(s->ucounters), uc, &m);
+	if (uc != NULL && uc->u != NULL) {
+		udpsock_counters(s->ucounters, sizeof(s->ucounters), uc, &m, 0);
+		udpsock_counters(s->ujson, sizeof(s->ujson), uc, &m, 1);
+	}
 }
 
 void
-udp_counters(struct sess *s, uint64_t replies)
+udp_counters(struct sess *s, uint64_t replies, void (*say)(const char *, ...))
 {
 	udp_keep(s, replies);
 	if (s->ucounters[0] != '\0')
-		log_info("udp: %s", s->ucounters);
+		say("udp: %s", s->ucounters);
 }

@@ -25,6 +25,7 @@
 #include "join.h"
 #include "log.h"
 #include "opt.h"
+#include "proc.h"
 #include "ready.h"
 
 #define OUT_PAUSE (8u << 20) /* stop reading the daemon above this */
@@ -117,7 +118,7 @@ finish(struct state *st, int status)
 			break;
 	}
 	if (st->ready_written)
-		unlink(st->o->ready);
+		proc_remove(st->o->ready);
 	if (st->o->input)
 		log_info("sent %llu messages, received %llu", st->ss.sent,
 		    st->ss.received);
@@ -259,8 +260,12 @@ main(int argc, char *argv[])
 	int memb = 0, fields = 0, json = 0;
 	const char *detail, *env;
 	struct sigaction sa;
+	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
+	int stdclosed = proc_std();
 
 	log_init(argv[0]);
+	if (stdclosed == -1)
+		log_die(EX_OSERR, "/dev/null");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where it happens */
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
@@ -309,6 +314,11 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1 && !o.input)
 		opt_usage("missing the group operand");
+	/* What it receives, and with -i what it sends. */
+	if (stdclosed & PROC_STDOUT)
+		log_diex(EX_IOERR, "standard output is closed");
+	if ((stdclosed & PROC_STDIN) && o.input)
+		log_diex(EX_IOERR, "standard input is closed");
 	if (json && fields)
 		opt_usage("-f and -j cannot be used together");
 	if (json && fmt != FMT_LINE)

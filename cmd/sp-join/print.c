@@ -155,8 +155,17 @@ print_msg(struct printer *pr, const struct spread_msg *m)
 		    spread_mess_type(m->h.hint));
 		out_str(pr, num);
 		out_str(pr, endian ? ",\"endian\":1" : ",\"endian\":0");
-		out_str(pr, ",\"data\":");
-		out_json_str(pr, m->data, m->h.data_len);
+		/* Not UTF-8: base64, in a field of its own, unaltered. */
+		if (fmt_utf8_ok((const char *)m->data, m->h.data_len)) {
+			out_str(pr, ",\"data\":");
+			out_json_str(pr, m->data, m->h.data_len);
+		} else {
+			out_str(pr, ",\"data_b64\":\"");
+			reserve(&pr->out, fmt_b64_len(m->h.data_len));
+			pr->out.end += fmt_base64(buf_tail(&pr->out),
+			    (const char *)m->data, m->h.data_len);
+			out_str(pr, "\"");
+		}
 		out_str(pr, "}\n");
 		return;
 	}
@@ -202,8 +211,7 @@ print_memb(struct printer *pr, const struct spread_msg *m,
 			snprintf(num, sizeof(num), ",\"group_id\":[%d,%d,%d]",
 			    (int)b->proc_id, (int)b->time, (int)b->index);
 			out_str(pr, num);
-		} else
-			out_str(pr, ",\"group_id\":null");
+		}
 		out_str(pr, ",\"members\":");
 		out_json_names(pr, m->groups, m->h.num_groups);
 		out_str(pr, ",\"changed\":");

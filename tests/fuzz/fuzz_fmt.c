@@ -7,7 +7,9 @@
  * at the end, reads back to the parts (splitting at TABs and undoing the
  * escapes), and says it escaped exactly when the rule says so; -N output
  * reads back to the same body; fmt_json's output is a valid JSON string
- * body that reads back to the input.
+ * body in UTF-8 that reads back to the input when it is UTF-8; fmt_put_json
+ * stays in its bound, is UTF-8, and its parts (or parts_b64) read back to
+ * the message's.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -183,14 +185,15 @@ check_text(enum fmt f, const char *out, size_t r, const char *body, size_t blen,
 	}
 }
 
-static void
-check_json(const char *p, size_t n)
+/*
+ * Read the JSON string inside o[0..k) back into b (which has room): its
+ * length, or abort when it is not what fmt_json writes.
+ */
+static size_t
+unjson(const char *o, size_t k, char *back)
 {
-	char *o = malloc(6 * n + 1), *back = malloc(n + 1), *b = back;
-	size_t k = fmt_json(o, p, n);
+	char *b = back;
 
-	if (k > 6 * n)
-		abort();
 	for (size_t i = 0; i < k; i++) {
 		unsigned char c = o[i];
 
@@ -221,7 +224,15 @@ check_json(const char *p, size_t n)
 		case 'u': {
 			unsigned v = 0;
 
-			if (i + 4 >= k || o[i + 1] != '0' || o[i + 2] != '0')
+			if (i + 4 >= k)
+				abort();
+			if (memcmp(o + i + 1, "fffd", 4) == 0) {
+				memcpy(b, "\xef\xbf\xbd", 3);
+				b += 3;
+				i += 4;
+				break;
+			}
+			if (o[i + 1] != '0' || o[i + 2] != '0')
 				abort();
 			for (int j = 3; j <= 4; j++) {
 				char h = o[i + j];
@@ -241,9 +252,99 @@ check_json(const char *p, size_t n)
 			abort();
 		}
 	}
-	if ((size_t)(b - back) != n || memcmp(back, p, n) != 0)
+	return (b - back);
+}
+
+static void
+check_json(const char *p, size_t n)
+{
+	char *o = malloc(6 * n + 1), *back = malloc(6 * n + 1);
+	size_t k = fmt_json(o, p, n), bl;
+
+	if (k > 6 * n || !fmt_utf8_ok(o, k))
+		abort();
+	bl = unjson(o, k, back);
+	if (fmt_utf8_ok(p, n) && (bl != n || memcmp(back, p, n) != 0))
+		abort();
+	if (!fmt_utf8_ok(back, bl))
 		abort();
 	free(o);
+	free(back);
+}
+
+static int
+unb64(int c)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *f = c ? strchr(a, c) : NULL;
+
+	return (f ? (int)(f - a) : -1);
+}
+
+/* fmt_put_json of a body of parts: read its parts back, compare. */
+static void
+check_put_json(const char *body, size_t blen)
+{
+	char *out = malloc(fmt_json_bound(blen) + 3), *back = malloc(blen + 8);
+	ssize_t r = fmt_put_json(out, "{\"k\":", 5, body, blen);
+	struct frame_iter it;
+	const char *p, *q, *end;
+	size_t n;
+	int b64;
+
+	if (r == -1)
+		abort(); /* the callers give a sequence of parts */
+	if ((size_t)r > fmt_json_bound(blen) + 5 || !fmt_utf8_ok(out, r) ||
+	    memcmp(out + r - 3, "]}\n", 3) != 0)
+		abort();
+	b64 = memcmp(out + 5, "\"parts_b64\":[", 13) == 0;
+	if (!b64 && memcmp(out + 5, "\"parts\":[", 9) != 0)
+		abort();
+	q = out + 5 + (b64 ? 13 : 9);
+	end = out + r - 3;
+	frame_iter_init(&it, body, blen);
+	while (frame_next_part(&it, &p, &n) == 1) {
+		const char *close;
+		size_t bl = 0;
+
+		if (*q == ',')
+			q++;
+		if (*q++ != '"')
+			abort();
+		/* the closing quote: the first one not escaped */
+		for (close = q; close < end && *close != '"'; close++)
+			if (*close == '\\')
+				close++;
+		if (close >= end)
+			abort();
+		if (b64) {
+			unsigned v = 0;
+			int bits = 0;
+
+			if ((close - q) % 4 != 0)
+				abort();
+			for (const char *c = q; c < close && *c != '='; c++) {
+				int d = unb64(*c);
+
+				if (d < 0)
+					abort();
+				v = v << 6 | d;
+				if ((bits += 6) >= 8) {
+					bits -= 8;
+					back[bl++] = (char)(v >> bits);
+				}
+			}
+		} else {
+			bl = unjson(q, close - q, back);
+		}
+		if (bl != n || memcmp(back, p, n) != 0)
+			abort();
+		q = close + 1;
+	}
+	if (q != end)
+		abort();
+	free(out);
 	free(back);
 }
 
@@ -260,6 +361,8 @@ check_put(const char *body, size_t blen, const char *part, size_t plen)
 		if (g == FMT_NET) {
 			const char *d;
 			size_t len;
+
+			check_put_json(body, blen);
 
 			if (esc ||
 			    fmt_next(FMT_NET, out, r, 1, blen, &d, &len) != r ||

@@ -43,6 +43,8 @@ setup_quilt() {
 		fi
 	done
 	T=$(mktemp -d /tmp/qt.XXXXXX)
+	# A relay's control socket goes there, not in the user's own one.
+	export XDG_RUNTIME_DIR=$T
 	: >"$T/pids"
 	LPID='' ADDR='' PORT=''
 }

@@ -20,7 +20,7 @@ setup() {
 # Meshes first (scripts/mesh -s: SIGCONT, SIGTERM, SIGKILL what is left),
 # with the stderr of their relays when the test failed; then the processes
 # the test started; then the control sockets that relays killed with kill -9
-# left in /tmp.
+# left (in $T, the XDG_RUNTIME_DIR of the test, unless it gave another).
 teardown() {
 	local d f ctls=()
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then

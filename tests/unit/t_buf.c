@@ -123,6 +123,44 @@ t_grow(void)
 	return (0);
 }
 
+/*
+ * Room there would be by moving the data down, but more than cap >> spread
+ * of it in use: it grows instead (a link's queue of frames not yet
+ * acknowledged, spread 3, would otherwise move megabytes for each ack).
+ */
+static int
+t_spread(void)
+{
+	struct buf b;
+
+	CHECK(buf_init(&b, 1024, 1 << 20) == 0);
+	CHECK(put_seq(&b, 900, 0) == 0);
+	buf_consume(&b, 300);
+	/* 600 in use of 1024, 424 free in all: over half, so it grows. */
+	CHECK(buf_reserve(&b, 300) == 0);
+	CHECKF(b.cap == 2048 && b.start == 0, "cap %zu start %zu", b.cap,
+	    b.start);
+	CHECK(is_seq(&b, 600, 300));
+	buf_free(&b);
+	/* Spread 3: an eighth.  128 bytes in use of 1024 move down... */
+	CHECK(buf_init(&b, 1024, 1 << 20) == 0);
+	b.spread = 3;
+	CHECK(put_seq(&b, 1000, 0) == 0);
+	buf_consume(&b, 872);
+	CHECK(buf_reserve(&b, 500) == 0);
+	CHECKF(b.cap == 1024 && b.start == 0, "cap %zu start %zu", b.cap,
+	    b.start);
+	CHECK(is_seq(&b, 128, 872 & 0xff));
+	/* ...129 do not. */
+	CHECK(put_seq(&b, 872, 1000 & 0xff) == 0);
+	buf_consume(&b, 871);
+	CHECK(buf_reserve(&b, 500) == 0);
+	CHECKF(b.cap == 2048, "cap %zu", b.cap);
+	CHECK(is_seq(&b, 129, (872 + 871) & 0xff));
+	buf_free(&b);
+	return (0);
+}
+
 /* Growth stops at max; past it, ENOBUFS and nothing changes. */
 static int
 t_max(void)
@@ -226,6 +264,16 @@ t_fill_full(void)
 	/* 100 + 650 > 700: not min, but the 600 bytes of room are read. */
 	CHECK(buf_fill(&b, fds[0], 650) == 600);
 	CHECK(is_seq(&b, 700, 800));
+	/* No room at the tail, room at the front, min not under max: the
+	 * data moves down and the room is read into. */
+	CHECK(write(fds[1], c, 600) == 600);
+	buf_consume(&b, 600);
+	CHECK(buf_room(&b) == 0 && b.start == 600);
+	CHECKF(buf_fill(&b, fds[0], 650) == 600, "start %zu end %zu", b.start,
+	    b.end);
+	CHECK(b.start == 0 && buf_len(&b) == 700);
+	b.end = 100;
+	CHECK(is_seq(&b, 100, (800 + 600) & 0xff));
 	close(fds[0]);
 	close(fds[1]);
 	buf_free(&b);
@@ -361,6 +409,8 @@ static const struct tcase cases[] = {
 	{ "reserve with room enough changes nothing", t_reserve_room },
 	{ "little data left: moved down, not grown", t_move_down },
 	{ "much data left: grown by doubling, data kept", t_grow },
+	{ "room by moving, but more than cap >> spread in use: it grows",
+	    t_spread },
 	{ "never past max: ENOBUFS, nothing changed; at max it moves down",
 	    t_max },
 	{ "fill: short reads, EAGAIN, end of file", t_fill },

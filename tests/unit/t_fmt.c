@@ -468,6 +468,13 @@ unjson(const char *s, size_t n, char *out)
 				if (v > 0xffff)
 					return (-1);
 			}
+			if (v == 0xfffd) {
+				/* fmt_json's replacement, as UTF-8 */
+				memcpy(o, "\xef\xbf\xbd", 3);
+				o += 3;
+				i += 4;
+				break;
+			}
 			if (v > 0xff)
 				return (-1); /* fmt_json only escapes bytes */
 			*o++ = v;
@@ -501,6 +508,13 @@ t_json(void)
 		{ "\x7f", 1, "\\u007f" },
 		{ " ~/", 3, " ~/" },
 		{ "caf\xc3\xa9", 5, "caf\xc3\xa9" },
+		/* not UTF-8: each byte of it is U+FFFD */
+		{ "a\xff" "b", 3, "a\\ufffdb" },
+		{ "\xc3", 1, "\\ufffd" },
+		{ "\xc0\x80", 2, "\\ufffd\\ufffd" },
+		{ "\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd" },
+		{ "\xf4\x90\x80\x80", 4, "\\ufffd\\ufffd\\ufffd\\ufffd" },
+		{ "\xe2\x82\xac\xf0\x9f\x98\x80", 7, "\xe2\x82\xac\xf0\x9f\x98\x80" },
 	};
 	/* clang-format on */
 	char out[64], back[64];
@@ -520,7 +534,7 @@ t_json(void)
 		if ((unsigned char)b < 0x80)
 			CHECK(unjson(out, n, back) == 1 && back[0] == b);
 		else
-			CHECK(n == 1 && out[0] == b);
+			CHECK(n == 6 && memcmp(out, "\\ufffd", 6) == 0);
 	}
 	{
 		char in[256], *o = malloc(6 * 256), *r = malloc(256);
@@ -534,6 +548,100 @@ t_json(void)
 		free(o);
 		free(r);
 	}
+	return (0);
+}
+
+static int
+t_utf8(void)
+{
+	/* clang-format off */
+	static const struct {
+		const char *in;
+		size_t n;
+		int ok;
+	} c[] = {
+		{ "", 0, 1 }, { "abc", 3, 1 }, { "\0", 1, 1 },
+		{ "caf\xc3\xa9", 5, 1 }, { "\xe2\x82\xac", 3, 1 },
+		{ "\xf0\x9f\x98\x80", 4, 1 }, { "\xf4\x8f\xbf\xbf", 4, 1 },
+		{ "\xef\xbf\xbf", 3, 1 }, { "\xed\x9f\xbf", 3, 1 },
+		{ "\x80", 1, 0 }, { "\xff", 1, 0 }, { "\xc3", 1, 0 },
+		{ "\xc3(", 2, 0 }, { "\xc0\x80", 2, 0 }, { "\xc1\xbf", 2, 0 },
+		{ "\xe0\x80\x80", 3, 0 }, { "\xe0\x9f\xbf", 3, 0 },
+		{ "\xed\xa0\x80", 3, 0 }, { "\xf0\x8f\xbf\xbf", 4, 0 },
+		{ "\xf4\x90\x80\x80", 4, 0 }, { "\xf5\x80\x80\x80", 4, 0 },
+		{ "\xe2\x82", 2, 0 }, { "a\xe2\x82\xac" "b\xe2", 6, 0 },
+	};
+	/* clang-format on */
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		CHECKF(fmt_utf8_ok(c[i].in, c[i].n) == c[i].ok, "case %zu", i);
+	return (0);
+}
+
+static int
+t_base64(void)
+{
+	/* RFC 4648's test vectors, and every byte. */
+	static const char *v[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="},
+	    {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"}};
+	char out[400], all[256];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = fmt_base64(out, v[i][0], strlen(v[i][0]));
+
+		CHECKF(n == strlen(v[i][1]) && memcmp(out, v[i][1], n) == 0 &&
+			n == fmt_b64_len(strlen(v[i][0])),
+		    "case %zu", i);
+	}
+	for (int i = 0; i < 256; i++)
+		all[i] = (char)i;
+	CHECK(fmt_base64(out, all, 256) == fmt_b64_len(256));
+	CHECK(memcmp(out, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g", 44) ==
+	    0);
+	CHECK(memcmp(out + 336, "/P3+/w==", 8) == 0);
+	return (0);
+}
+
+static int
+t_put_json(void)
+{
+	/* clang-format off */
+	static const struct {
+		const char *body;
+		const char *out;
+	} c[] = {
+		{ "8:5:hello,", "{\"k\":1,\"parts\":[\"hello\"]}\n" },
+		{ "9:1:a,2:b\",,", "{\"k\":1,\"parts\":[\"a\",\"b\\\"\"]}\n" },
+		{ "0:", NULL },
+		{ "3:0:,,", "{\"k\":1,\"parts\":[\"\"]}\n" },
+		/* one part not UTF-8: every part in base64 */
+		{ "9:1:a,2:\xff\xfe,", "{\"k\":1,\"parts_b64\":[\"YQ==\",\"//4=\"]}\n" },
+		{ "4:1:\x80,", "{\"k\":1,\"parts_b64\":[\"gA==\"]}\n" },
+		{ "5:2:\xc3\xa9,", "{\"k\":1,\"parts\":[\"\xc3\xa9\"]}\n" },
+	};
+	/* clang-format on */
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const char *b = c[i].body;
+		const char *colon = strchr(b, ':');
+		size_t blen = strtoul(b, NULL, 10);
+		ssize_t n = fmt_put_json(out, "{\"k\":1,", 7, colon + 1, blen);
+
+		if (c[i].out == NULL) {
+			/* "0:" is not a netstring of parts: an empty body,
+			 * fine; a body of garbage is not. */
+			CHECK(n > 0);
+			continue;
+		}
+		CHECKF(n == (ssize_t)strlen(c[i].out) &&
+			memcmp(out, c[i].out, n) == 0 &&
+			(size_t)n <= fmt_json_bound(blen) + 7,
+		    "case %zu: %.*s", i, (int)(n > 0 ? n : 0), out);
+	}
+	errno = 0;
+	CHECK(fmt_put_json(out, "{", 1, "1:a", 3) == -1 && errno == EBADMSG);
 	return (0);
 }
 
@@ -570,7 +678,10 @@ static const struct tcase cases[] = {
 	{ "-N output is the netstring of the body", t_put_net },
 	{ "a body that is not parts is EBADMSG in every format", t_put_bad },
 	{ "fmt_bound is never exceeded", t_bound },
-	{ "fmt_json escaping", t_json },
+	{ "fmt_json escaping; not UTF-8 is U+FFFD", t_json },
+	{ "fmt_utf8_ok: RFC 3629, overlongs, surrogates, cut", t_utf8 },
+	{ "fmt_base64: RFC 4648 vectors", t_base64 },
+	{ "fmt_put_json: parts, or parts_b64 when not UTF-8", t_put_json },
 	{ "what fmt_put writes, fmt_next reads back", t_roundtrip_lines },
 };
 /* clang-format on */

@@ -346,7 +346,7 @@ t_counters(void)
 	CHECK(udpsock_init(&sk, -1, p.mtu, 1) == 0);
 	CHECK((uc = udpconn_new(udp_connect(&p, "h", 1, 1), &sk, 0, &from,
 		   sizeof(from), 0)) != NULL);
-	udpsock_counters(line, sizeof(line), uc, &m);
+	udpsock_counters(line, sizeof(line), uc, &m, 0);
 	CHECKF(strstr(line,
 		   "messages out 5 in 4, unreliable out 3 in 2, "
 		   "resends 0, pending acks 1 (at most 9), ") != NULL,
@@ -356,6 +356,17 @@ t_counters(void)
 	CHECK(strstr(line,
 		  ", dropped bad 0, wrong id 0, forged 0, "
 		  "replayed 0") != NULL);
+	/* -j's summary: the same numbers as one JSON object */
+	udpsock_counters(line, sizeof(line), uc, &m, 1);
+	CHECKF(strstr(line,
+		   "\"messages_out\":5,\"messages_in\":4,"
+		   "\"unreliable_out\":3,\"unreliable_in\":2,"
+		   "\"resends\":0,\"pending_acks\":1,"
+		   "\"pending_acks_max\":9,") != NULL,
+	    "%s", line);
+	CHECK(
+	    strncmp(line, "{\"datagrams_out\":0,\"datagrams_in\":0,", 36) == 0);
+	CHECK(strcmp(line + strlen(line) - 21, "\"dropped_replayed\":0}") == 0);
 	udpconn_free(uc);
 	udpsock_free(&sk);
 	return (0);
