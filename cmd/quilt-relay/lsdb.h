@@ -36,7 +36,7 @@
 
 /* The intervals' defaults and bounds, in milliseconds (quilt-relay(1),
  * ENVIRONMENT): a refresh interval, and a maximum age above it. */
-#define LS_REFRESH_DEF 30000
+#define LS_REFRESH_DEF 600000
 #define LS_REFRESH_MIN 100
 #define LS_REFRESH_MAX 3600000
 #define LS_MAXAGE_FACTOR 3 /* the default maximum age, in refreshes */
