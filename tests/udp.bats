@@ -156,9 +156,17 @@ setup() {
 	[ $((sdo - ldi)) -ge 2 ]
 	[ $((sdo - ldi)) -le 4 ]
 	[ $((sbo - lbi)) -eq $((1200 * (sdo - ldi))) ]
-	[ $((sdi - ldo)) -ge 1 ]
 	[ $((sdi - ldo)) -le 3 ]
-	[ $((sbi - lbo)) -eq $((25 * (sdi - ldo))) ]
+	# the sender counts every one of the listener's, unless a machine so
+	# loaded that the sender's timers ran out (it resent what was not lost)
+	# ended its CLOSE by its timer too (three time-outs: udp_close, udp.h):
+	# then the listener's last answers come after the sender counted
+	if [ "$(udp_counter "$T/send.err" resends)" -eq 0 ]; then
+		[ $((sdi - ldo)) -ge 1 ]
+		[ $((sbi - lbo)) -eq $((25 * (sdi - ldo))) ]
+	else
+		[ $((sbi - lbo)) -le $((25 * 3)) ]
+	fi
 	[ "$lbi" -gt 3000 ]
 }
 
