@@ -394,6 +394,27 @@ late" ]
 	[ "$status" -eq 0 ]
 }
 
+@test "--deny over udp: a refused address gets no answer at all (no cookie), counted; an allowed one is served" {
+	LNAME=d start_listener -v --allow 127.0.0.0/8 --deny 127.0.0.1 udp:127.0.0.1:0
+	QUILT_CONNECT_TIMEOUT=1000 run --separate-stderr quilt-send "$ADDR" x
+	[ "$status" -eq 75 ]
+	[[ $stderr == *"timed out"* ]]
+	stop_listener
+	[ "$status" -eq 0 ]
+	[ ! -s "$T/d.out" ]
+	grep -qE '^quilt-listen: udp:127\.0\.0\.1:[0-9]+: refused \(--allow, --deny\)$' "$T/d.err"
+	[ "$(listener_said "$T/d.err" cookie)" -eq 0 ]
+	n=$(grep -c 'refused (--allow, --deny)$' "$T/d.err")
+	grep -qx "quilt-listen: connections $n, refused $n (--allow, --deny)" "$T/d.err"
+	# the rules as over TCP: --deny of another address leaves us served
+	LNAME=a start_listener -v --allow 127.0.0.0/8 --deny 127.0.0.2 udp:127.0.0.1:0
+	run --separate-stderr quilt-send "$ADDR" y
+	[ "$status" -eq 0 ]
+	stop_listener
+	[ "$(cat "$T/a.out")" = y ]
+	grep -qx 'quilt-listen: connections 1, refused 0 (--allow, --deny)' "$T/a.err"
+}
+
 @test "a listener that refuses the version: quilt-send 76, quilt-ping 2, saying so" {
 	start_helper rej udppeer -m reject -r 2
 	run quilt-send "udp:$HADDR" x

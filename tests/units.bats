@@ -9,7 +9,7 @@ load helpers/common
 
 UNITS=$QUILT_TOP/scripts/systemd
 
-@test "systemd-analyze verify: quilt-listen@7000.socket and .service, quilt-relay@n1.service" {
+@test "systemd-analyze verify: quilt-listen@7000.socket and .service, quilt-relay@n1.socket and .service" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze (apt-get install systemd)"
 	mkdir "$T/u"
 	for f in "$UNITS"/*.service "$UNITS"/*.socket; do
@@ -17,7 +17,7 @@ UNITS=$QUILT_TOP/scripts/systemd
 	done
 	cd "$T/u"
 	run systemd-analyze verify --man=no ./quilt-listen@7000.socket \
-		./quilt-listen@7000.service ./quilt-relay@n1.service
+		./quilt-listen@7000.service ./quilt-relay@n1.socket ./quilt-relay@n1.service
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -27,11 +27,17 @@ UNITS=$QUILT_TOP/scripts/systemd
 	[[ $output == *"Unknown key"* ]]
 }
 
-@test "the socket holds the listening socket for a notify service; the relay is named by its instance and keeps its files in its runtime directory" {
+@test "the sockets hold the listening sockets for notify services; the relay is named by its instance and keeps its files in its runtime directory" {
 	s=$UNITS/quilt-listen@.socket l=$UNITS/quilt-listen@.service r=$UNITS/quilt-relay@.service
 	grep -qx 'ListenStream=%I' "$s"
 	grep -qx 'Accept=no' "$s"
+	grep -qx 'Accept=no' "$UNITS/quilt-relay@.socket"
+	grep -qx 'ListenStream=1601' "$UNITS/quilt-relay@.socket"
 	grep -qx 'Requires=quilt-listen@%i.socket' "$l"
+	grep -qx 'Requires=quilt-relay@%i.socket' "$r"
+	# the socket is taken from systemd: no address of their own
+	run grep -e '^ExecStart=.* -l ' -e '^ExecStart=.*LISTEN' "$r" "$l"
+	[ "$status" -eq 1 ]
 	grep -qx 'ExecStart=/usr/bin/quilt-listen $OPTIONS' "$l"
 	grep -qx 'EnvironmentFile=/etc/quilt/relay-%i.conf' "$r"
 	grep -qx 'RuntimeDirectory=quilt-relay-%i' "$r"

@@ -86,6 +86,30 @@ conn_new(struct conns *cs, unsigned id, int fd,
 	return (c);
 }
 
+/* --allow, --deny: a refused peer is closed before the hello, counted. */
+static int
+conns_permit(struct conns *cs, int fd, const struct sockaddr_storage *ra,
+    socklen_t ralen)
+{
+	struct linger rst = {1, 0};
+	char who[ADDR_STRLEN];
+
+	cs->accepted++;
+	if (acl_permits(&cs->o->acl, (const struct sockaddr *)ra, ralen))
+		return (1);
+	cs->refused++;
+	/* A reset, at once: the peer is refused whatever it has sent. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	addr_str(who, (const struct sockaddr *)ra, ralen);
+	/* A relay's child speaks only when the relay has -v. */
+	if (cs->child)
+		log_warnx("%s: refused (--allow, --deny)", who);
+	else
+		log_info("%s: refused (--allow, --deny)", who);
+	close(fd);
+	return (0);
+}
+
 /* Accept what waits on lfd, as far as there are slots. */
 void
 conns_accept(struct conns *cs, int lfd)
@@ -105,6 +129,8 @@ conns_accept(struct conns *cs, int lfd)
 				log_warn("accept");
 			return;
 		}
+		if (!conns_permit(cs, cfd, &ra, ralen))
+			continue;
 		for (id = 0; id < cs->nslots && cs->slot[id] != NULL; id++)
 			;
 		if (id == cs->nslots) {

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "buf.h"
 #include "cmsg.h"
@@ -64,6 +65,8 @@ struct opts {
 	 * passes a client's on to us as it is). */
 	char mine[WIRE_NODE_MAX + 16];
 	size_t minelen;
+	struct acl acl; /* --allow, --deny */
+	int listen_fd; /* --listen-fd: quilt-relay's socket for us, or -1 */
 };
 
 /* -e: a connection's handler process and its two pipes (handler.c). */
@@ -120,6 +123,7 @@ struct conns {
 	struct conn **slot; /* nslots: a handler may outlive its socket */
 	int nslots, nconns, nlive;
 	uint64_t serial; /* the last connection's number */
+	unsigned long long accepted, refused; /* refused: --allow, --deny */
 	long long hello_ms;
 	int stopping;
 	int escaped; /* a message had to be escaped on output */

@@ -29,6 +29,7 @@
 #include "proc.h"
 #include "ready.h"
 #include "seal.h"
+#include "service.h"
 
 /* What main.c holds: the listening socket, standard output, the loop. */
 static struct {
@@ -47,8 +48,12 @@ static struct {
 	struct child child; /* -C */
 	struct udpl udp; /* udp: */
 	int warned_escape;
+	int inherited; /* the socket was given to us: not ours to remove */
 	long long drain_deadline;
 } L;
+
+/* Long-only options of quilt-listen. */
+enum { OPT_ALLOW = OPT_PROG, OPT_DENY, OPT_LISTEN_FD };
 
 /* clang-format off */
 static const struct opt options[] = {
@@ -66,6 +71,9 @@ static const struct opt options[] = {
 	{'q', "quiet", NULL, "only fatal errors on stderr"},
 	{'R', "raw", NULL, "plain byte streams, no quilt protocol"},
 	{'v', "verbose", NULL, "connections and counters on stderr"},
+	{OPT_ALLOW, "allow", "prefix", "accept only peers in PREFIX (and other --allow)"},
+	{OPT_DENY, "deny", "prefix", "refuse peers in PREFIX, whatever --allow says"},
+	{OPT_LISTEN_FD, "listen-fd", "fd", NULL}, /* quilt-relay's socket */
 	OPT_ROWS_HELP,
 	OPT_ROWS_LOG,
 	{0, NULL, NULL, NULL},
@@ -156,6 +164,7 @@ stop(void *arg, int sig)
 	L.drain_deadline = net_now_ms() +
 	    env_ms("QUILT_DRAIN_TIMEOUT", DRAIN_TIMEOUT_MS);
 	log_info("stopping: writing what was received");
+	(void)service_notify("STOPPING=1");
 	if (L.a.kind == ADDR_UDP) {
 		/* The socket stays: its connections end on it. */
 		udpl_stop(&L.udp);
@@ -313,6 +322,34 @@ run(void)
 	}
 }
 
+/*
+ * The socket systemd (LISTEN_FDS) or quilt-relay (--listen-fd) gave us, in
+ * L.lfd: where it is bound, as bind_listener says it.
+ */
+static void
+inherited_listener(struct sockaddr_storage *ss)
+{
+	socklen_t sslen = sizeof(*ss);
+	char host[128];
+	unsigned port;
+
+	L.inherited = 1;
+	if (getsockname(L.lfd, (struct sockaddr *)ss, &sslen) == -1)
+		log_die(EX_OSERR, "getsockname");
+	if (ss->ss_family == AF_UNIX) {
+		L.a.kind = ADDR_UNIX;
+		snprintf(L.bound, sizeof(L.bound), "unix:%s",
+		    ((struct sockaddr_un *)ss)->sun_path);
+		return;
+	}
+	L.a.kind = ADDR_TCP;
+	addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host), &port);
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+		snprintf(L.bound, sizeof(L.bound), ":%u", port);
+	else
+		addr_str(L.bound, (struct sockaddr *)ss, sslen);
+}
+
 /* Bind, and say where: S.bound in the syntax quilt-send takes. */
 static void
 bind_listener(const char *addrarg, struct sockaddr_storage *ss)
@@ -320,6 +357,10 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 	socklen_t sslen;
 	int gai;
 
+	if (L.lfd != -1) {
+		inherited_listener(ss);
+		return;
+	}
 	L.lfd = net_listen(&L.a,
 	    L.a.kind == ADDR_UDP ? SOCK_DGRAM : SOCK_STREAM, L.o.backlog, ss,
 	    &sslen, &gai);
@@ -438,6 +479,7 @@ main(int argc, char *argv[])
 		seen_P = 0;
 	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
 	int stdclosed = proc_std();
+	int seen_fd = 0;
 
 	log_init(argv[0]);
 	if (stdclosed == -1)
@@ -447,8 +489,20 @@ main(int argc, char *argv[])
 	o->backlog = 20;
 	o->maxconn = 40;
 	o->maxmsg = 16 * 1024 * 1024;
+	o->listen_fd = -1;
+	L.lfd = -1;
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
+		case OPT_ALLOW:
+		case OPT_DENY:
+			if (acl_add(&o->acl, ch == OPT_DENY, optarg, &why) ==
+			    -1)
+				opt_usage("%s %s: %s", opt_cur, optarg, why);
+			break;
+		case OPT_LISTEN_FD:
+			opt_once(&seen_fd, ch);
+			o->listen_fd = parse_num(optarg, 3, 1023, "fd");
+			break;
 		case '0':
 		case 'N':
 			opt_format(&o->fmt, ch);
@@ -531,7 +585,29 @@ main(int argc, char *argv[])
 		log_diex(EX_IOERR, "standard output is closed");
 	if (o->child && (stdclosed & PROC_STDIN))
 		log_diex(EX_IOERR, "standard input is closed");
-	if (addr_parse(addrarg, 1, &L.a, &why) == -1)
+	/* A socket given to us: by systemd, or by quilt-relay. */
+	if (service_notify_init(&why) == -1)
+		log_warnx("%s: not telling the service manager we are ready",
+		    why);
+	switch (service_listen_fd(&L.lfd, &why)) {
+	case -1:
+		log_diex(EX_USAGE, "socket activation: %s", why);
+	case 1:
+		if (argc == 1)
+			opt_usage(
+			    "an address operand and a socket from systemd (LISTEN_FDS) are exclusive");
+		break;
+	}
+	if (o->listen_fd != -1) {
+		if (argc == 1)
+			opt_usage("--listen-fd and an address are exclusive");
+		if (service_take_fd(o->listen_fd, &why) == -1)
+			log_diex(EX_USAGE, "--listen-fd %d: %s", o->listen_fd,
+			    why);
+		L.lfd = o->listen_fd;
+	}
+	/* Given a socket, bind_listener says where it is bound. */
+	if (L.lfd == -1 && addr_parse(addrarg, 1, &L.a, &why) == -1)
 		opt_usage("bad address %s: %s", addrarg, why);
 	/* clang-format off */
 	if (L.a.kind == ADDR_UDP && o->raw)
@@ -549,6 +625,8 @@ main(int argc, char *argv[])
 	start();
 	if (o->ready && ready_write(o->ready, L.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);
+	if (service_notify("READY=1") == -1)
+		log_warn("NOTIFY_SOCKET");
 	log_warnx("listening on %s", L.bound);
 	/* clang-format off */
 	if (o->nkeys == 0 && !is_loopback(&ss))
@@ -561,5 +639,8 @@ main(int argc, char *argv[])
 	counters(log_info);
 	seal_wipe(L.keys, sizeof(L.keys));
 	remove_files();
+	if (acl_any(&o->acl))
+		log_info("connections %llu, refused %llu (--allow, --deny)",
+		    L.cs.accepted, L.cs.refused);
 	return (0);
 }

@@ -334,6 +334,29 @@ new_conn(struct udpl *u, struct udpconn *uc, const struct udp_request *req,
 	return (c);
 }
 
+/*
+ * --allow, --deny: a datagram from a refused address, with no connection,
+ * is dropped unanswered (no cookie: nothing to say, nothing kept) and
+ * counted as a refused TCP peer is.
+ */
+static int
+permitted(struct udpl *u, const struct sockaddr_storage *from, socklen_t len)
+{
+	char who[ADDR_STRLEN];
+
+	if (acl_permits(&u->cs->o->acl, (const struct sockaddr *)from, len))
+		return (1);
+	u->cs->accepted++;
+	u->cs->refused++;
+	addr_str(who, (const struct sockaddr *)from, len);
+	/* A relay's child speaks only when the relay has -v. */
+	if (u->cs->child)
+		log_warnx("udp:%s: refused (--allow, --deny)", who);
+	else
+		log_info("udp:%s: refused (--allow, --deny)", who);
+	return (0);
+}
+
 /* A connect request with a good cookie, from an address without one. */
 static void
 request(struct udpl *u, const struct sockaddr_storage *from, socklen_t len,
@@ -347,6 +370,7 @@ request(struct udpl *u, const struct sockaddr_storage *from, socklen_t len,
 	struct conn *c;
 	int key = -1;
 
+	u->cs->accepted++; /* as a TCP connection accepted, before its hello */
 	if (u->stopping) {
 		refuse(u, req, UDP_R_REFUSED, from, len);
 		return;
@@ -464,6 +488,8 @@ input(struct udpl *u)
 				last = uc;
 				continue;
 			}
+			if (uc == NULL && !permitted(u, from, fl))
+				continue;
 			switch (udp_listen(u->l, from, fl, d, len, now, rb, &rl,
 			    &req)) {
 			case UDP_DROP:

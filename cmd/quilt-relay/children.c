@@ -64,8 +64,10 @@ spawn(const char *prog, char *const argv[], int *fd, int *fd3)
 #ifdef __linux__
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
+		/* L.lfd is above 4 (main moved it there): not overwritten. */
 		if (dup2(sv[1], 0) == -1 || dup2(sv[1], 1) == -1 ||
-		    (fd3 && dup2(sv3[1], 3) == -1))
+		    (fd3 && dup2(sv3[1], 3) == -1) ||
+		    (fd3 && L.lfd != -1 && dup2(L.lfd, 4) == -1))
 			_exit(EX_OSERR);
 		snprintf(path, sizeof(path), "%s/%s", L.exe_dir, prog);
 		if (L.exe_dir[0] && access(path, X_OK) == 0)
@@ -92,7 +94,7 @@ children_init(loop_fn *on_listen, loop_fn *on_peer)
 	char *slash;
 
 	memset(&L, 0, sizeof(L));
-	L.fd = L.cfd = -1;
+	L.fd = L.cfd = L.lfd = -1;
 	L.backoff = BACKOFF_MIN;
 	L.spawn = spawn;
 	L.on_listen = on_listen;
@@ -136,7 +138,7 @@ common_args(char **av, int *n, char *max)
 void
 listen_start(void)
 {
-	char *av[20], max[24];
+	char *av[24 + 2 * ACL_MAX], max[24];
 	int n = 0;
 
 	av[n++] = "quilt-listen";
@@ -147,7 +149,14 @@ listen_start(void)
 		av[n++] = "-k";
 		av[n++] = (char *)conf.keyfile[k];
 	}
-	av[n++] = (char *)(L.bound[0] ? L.bound : conf.listen);
+	for (int i = 0; i < conf.nacl; i++)
+		av[n++] = (char *)conf.acl[i];
+	if (L.lfd != -1) {
+		av[n++] = "--listen-fd";
+		av[n++] = "4";
+	} else {
+		av[n++] = (char *)(L.bound[0] ? L.bound : conf.listen);
+	}
 	av[n] = NULL;
 	L.pid = L.spawn("quilt-listen", av, &L.fd, &L.cfd);
 	if (L.pid == -1)

@@ -50,6 +50,9 @@ struct lchild {
 	/* How children are started (a test program puts its own). */
 	spawn_fn *spawn;
 	char exe_dir[PATH_MAX];
+	/* The listening socket systemd gave us (LISTEN_FDS), or -1: each
+	 * listen child gets it as its fd 4 (--listen-fd 4). */
+	int lfd;
 	/* What handles the children's frames (reader.c), given by main. */
 	loop_fn *on_listen, *on_peer;
 };

@@ -10,6 +10,7 @@
  * the signals and the exit status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,12 +47,16 @@
 #include "sd_view.h"
 #include "sd_order.h"
 #include "seal.h"
+#include "service.h"
 
 #define STOP_MS 2000
 
 struct conf conf;
 struct counters ctr;
 struct loop loop;
+
+/* Long-only options of quilt-relay. */
+enum { OPT_ALLOW = OPT_PROG, OPT_DENY };
 
 static struct {
 	int stopping;
@@ -78,6 +83,8 @@ static const struct opt options[] = {
 	{'s', "spread", "port", "serve Spread clients on PORT too"},
 	{'v', "verbose", NULL, "links, routes and counters on stderr"},
 	{'W', "dead-time", "seconds", "a neighbour silent this long is dead (default 3)"},
+	{OPT_ALLOW, "allow", "prefix", "accept only peers in PREFIX (and other --allow)"},
+	{OPT_DENY, "deny", "prefix", "refuse peers in PREFIX, whatever --allow says"},
 	OPT_ROWS_HELP,
 	OPT_ROWS_LOG,
 	{0, NULL, NULL, NULL},
@@ -152,6 +159,7 @@ stop(void *arg, int sig)
 	}
 	M.stopping = 1;
 	M.stop_deadline = net_now_ms() + STOP_MS;
+	(void)service_notify("STOPPING=1");
 	/* Withdrawn from the network first. */
 	if (conf.mesh)
 		discover_stop();
@@ -260,6 +268,8 @@ ready(void)
 	if (conf.ready && ready_write(conf.ready, line) == -1)
 		log_die(EX_OSERR, "ready file %s", conf.ready);
 	M.ready_done = 1;
+	if (service_notify("READY=1") == -1)
+		log_warn("NOTIFY_SOCKET");
 	log_warnx("%s listening on %s", conf.me, L.bound);
 }
 
@@ -368,8 +378,9 @@ main(int argc, char *argv[])
 {
 	const char *ctl = NULL, *why;
 	struct addr a;
-	int ch, seen_A = 0, seen_D = 0, seen_l = 0, seen_M = 0, seen_n = 0,
-		seen_P = 0, seen_Q = 0, seen_s = 0, seen_W = 0;
+	struct acl acl;
+	int lfd, ch, seen_A = 0, seen_D = 0, seen_l = 0, seen_M = 0, seen_n = 0,
+		     seen_P = 0, seen_Q = 0, seen_s = 0, seen_W = 0;
 	/* Before anything is opened: no socket of ours on fd 0, 1 or 2. */
 	int stdclosed = proc_std();
 
@@ -381,8 +392,18 @@ main(int argc, char *argv[])
 	conf.maxmsg = 16 * 1024 * 1024;
 	conf.listen = ":1601";
 	conf.wait_ms = ALIVE_WAIT_MS;
+	memset(&acl, 0, sizeof(acl));
 	while ((ch = opt_next(argc, argv, &prog)) != -1) {
 		switch (ch) {
+		case OPT_ALLOW:
+		case OPT_DENY:
+			/* Checked here; the listen child applies them. */
+			if (acl_add(&acl, ch == OPT_DENY, optarg, &why) == -1)
+				opt_usage("%s %s: %s", opt_cur, optarg, why);
+			conf.acl[conf.nacl++] = ch == OPT_DENY ? "--deny" :
+								 "--allow";
+			conf.acl[conf.nacl++] = optarg;
+			break;
 		case '0':
 		case 'N':
 			opt_format(&conf.fmt, ch);
@@ -474,6 +495,28 @@ main(int argc, char *argv[])
 		opt_usage("-n NAME is required");
 	if (conf.json && conf.fmt != FMT_LINE)
 		opt_usage("-j and -0/-N are exclusive");
+	/* systemd's: for us, not for the children. */
+	if (service_notify_init(&why) == -1)
+		log_warnx("%s: not telling the service manager we are ready",
+		    why);
+	switch (service_listen_fd(&lfd, &why)) {
+	case -1:
+		log_diex(EX_USAGE, "socket activation: %s", why);
+	case 1:
+		if (seen_l)
+			opt_usage(
+			    "-l and a socket from systemd (LISTEN_FDS) are exclusive");
+		/* Above the fds a child is given (0, 1, 3, 4). */
+		{
+			int high = fcntl(lfd, F_DUPFD_CLOEXEC, 10);
+
+			if (high == -1)
+				log_die(EX_OSERR, "LISTEN_FDS");
+			close(lfd);
+			lfd = high;
+		}
+		break;
+	}
 	if (addr_parse(conf.listen, 1, &a, &why) == -1)
 		opt_usage("bad address %s: %s", conf.listen, why);
 	if (conf.mesh && a.kind != ADDR_TCP)
@@ -508,6 +551,7 @@ main(int argc, char *argv[])
 	    local_init(1) == -1 || clients_init() == -1 || ping_init() == -1 ||
 	    children_init(on_listen_child, on_peer) == -1)
 		log_die(EX_OSERR, "memory");
+	L.lfd = lfd;
 	ls_init(conf.inst);
 	intervals();
 	flood_init();

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "fmt.h"
 #include "loop.h"
 #include "mesh.h"
@@ -65,6 +66,10 @@ struct conf {
 	const char *spread; /* -s: the Spread daemon's address, or NULL */
 	long long wait_ms; /* -W: a silent relay's link is dead after it */
 	const char *mesh; /* -D: the mesh name to discover, or NULL */
+	/* --allow and --deny as given, for the listen child: "--allow" or
+	 * "--deny" and the prefix, in pairs. */
+	const char *acl[2 * ACL_MAX];
+	int nacl;
 };
 
 /* What the control command "counters" shows. */

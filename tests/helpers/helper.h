@@ -176,15 +176,20 @@ h_bind(const struct qaddr *a, int backlog, int reuse)
 	return (fd);
 }
 
-/* A connected stream socket, or -1 with errno set. */
+/*
+ * A stream socket connected to a, from the source address src when it is
+ * not NULL (port 0: any); -1 with errno set.
+ */
 static inline int
-h_connect(const struct qaddr *a)
+h_connect_from(const struct qaddr *a, const struct qaddr *src)
 {
 	int fd, one = 1;
 
 	if ((fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
-	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == -1) {
+	if ((src != NULL &&
+		bind(fd, (const struct sockaddr *)&src->ss, src->len) == -1) ||
+	    connect(fd, (const struct sockaddr *)&a->ss, a->len) == -1) {
 		int e = errno;
 
 		close(fd);
@@ -194,6 +199,13 @@ h_connect(const struct qaddr *a)
 	if (a->family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return (fd);
+}
+
+/* A connected stream socket, or -1 with errno set. */
+static inline int
+h_connect(const struct qaddr *a)
+{
+	return (h_connect_from(a, NULL));
 }
 
 /* Write all of buf; -1 on error (EAGAIN is waited for with poll). */

@@ -3,7 +3,7 @@
  * the tests of reconnection, resume and (later) sealing.
  *
  *   qproxy [-v] [-P readyfile] [-p port] [-n nconn] [-w dumpfile]
- *          [-f fault]... [listen_addr] target_addr
+ *          [-s source] [-f fault]... [listen_addr] target_addr
  *
  * It listens on listen_addr (default 127.0.0.1:0; -p PORT replaces its
  * port, so a test can restart a killed proxy on the port of the first one),
@@ -19,6 +19,13 @@
  *   replay=OFF:LEN  once bytes OFF..OFF+LEN-1 (client->server) have passed,
  *                   send them again
  *   drop=OFF:LEN    drop bytes OFF..OFF+LEN-1 of the client->server stream
+ *
+ * A target that resets its connection (ECONNRESET, EPIPE) has the
+ * client's reset too, as a listener refusing a peer resets it.
+ *
+ * -s SOURCE binds its connections to the target to that address first
+ * ("127.0.0.2:0", "[::1]:0"): how a test shows a listener a peer at an
+ * address other than 127.0.0.1, for --allow and --deny.
  *
  * -w FILE appends every byte forwarded client->server (after the faults,
  * all connections) to FILE: a capture, e.g. to check that a sealed session
@@ -58,6 +65,7 @@ struct conn {
 	int id;
 	int faulty;
 	int cut; /* cut=N reached: close once flushed */
+	int sreset; /* the target reset its side: reset the client's */
 	struct dir c2s, s2c;
 	char *replay; /* captured bytes for replay */
 	size_t nreplay;
@@ -215,6 +223,11 @@ conn_close(struct conn *c)
 		fprintf(stderr,
 		    "qproxy: connection %d: %llu bytes client->server, %llu bytes server->client\n",
 		    c->id, c->c2s.out, c->s2c.out);
+	if (c->sreset) {
+		struct linger rst = {1, 0};
+
+		setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	}
 	close(c->cfd);
 	close(c->sfd);
 	free(c->replay);
@@ -235,6 +248,8 @@ dir_read(struct conn *c, struct dir *d, int src, int c2s)
 		return (0);
 	room = BUFSZ - d->tail;
 	r = read(src, in, room);
+	if (r == -1 && errno == ECONNRESET && src == c->sfd)
+		c->sreset = 1;
 	if (r == -1)
 		return (errno == EAGAIN || errno == EINTR ? 0 : -1);
 	if (r == 0) {
@@ -271,14 +286,14 @@ dir_write(struct dir *d, int dst)
 int
 main(int argc, char *argv[])
 {
-	struct qaddr la, ta;
+	struct qaddr la, ta, sa, *src = NULL;
 	const char *ready = NULL, *laddr = "127.0.0.1:0", *taddr;
 	char name[256];
 	int ch, lfd, port = -1, nconn = 0, limit = -1, i;
 
 	h_prog = "qproxy";
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "+f:n:p:P:vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:n:p:P:s:vw:")) != -1) {
 		switch (ch) {
 		case 'f':
 			add_fault(optarg);
@@ -292,6 +307,11 @@ main(int argc, char *argv[])
 		case 'P':
 			ready = optarg;
 			break;
+		case 's':
+			if (h_parse_addr(optarg, &sa) == -1)
+				h_diex("bad source address: %s", optarg);
+			src = &sa;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -303,7 +323,7 @@ main(int argc, char *argv[])
 			break;
 		default:
 			fprintf(stderr,
-			    "usage: qproxy [-v] [-P readyfile] [-p port] [-n nconn] [-w dumpfile] [-f fault]... [listen_addr] target_addr\n");
+			    "usage: qproxy [-v] [-P readyfile] [-p port] [-n nconn] [-w dumpfile] [-s source] [-f fault]... [listen_addr] target_addr\n");
 			exit(64);
 		}
 	}
@@ -366,7 +386,7 @@ main(int argc, char *argv[])
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 			if (cfd >= 0) {
-				int sfd = h_connect(&ta);
+				int sfd = h_connect_from(&ta, src);
 				struct conn *c;
 
 				nconn++;
@@ -403,6 +423,8 @@ main(int argc, char *argv[])
 
 			if ((cr | sr) & POLLERR)
 				bad = -1;
+			if (sr & POLLERR)
+				c->sreset = 1;
 			if (cr & (POLLIN | POLLHUP))
 				bad |= dir_read(c, &c->c2s, c->cfd, 1);
 			if (sr & (POLLIN | POLLHUP))
@@ -417,7 +439,11 @@ main(int argc, char *argv[])
 			if ((sr & POLLHUP) && c->s2c.eof && !c->c2s.shut &&
 			    c->c2s.head == c->c2s.tail)
 				bad = -1;
-			bad |= dir_write(&c->c2s, c->sfd);
+			if (dir_write(&c->c2s, c->sfd) == -1) {
+				bad = -1;
+				if (errno == ECONNRESET || errno == EPIPE)
+					c->sreset = 1;
+			}
 			bad |= dir_write(&c->s2c, c->cfd);
 			if (c->cut && c->c2s.head == c->c2s.tail)
 				bad = -1;
