@@ -571,7 +571,7 @@ late" ]
 }
 
 @test "two senders share one listener: when one has had 100000 written, the other has had at least 25000" {
-	start_listener udp:127.0.0.1:0
+	start_listener -v udp:127.0.0.1:0
 	seq -f 'a%.0f' 1 150000 >"$T/in.a"
 	seq -f 'b%.0f' 1 150000 >"$T/in.b"
 	mkfifo "$T/fa" "$T/fb"
@@ -579,8 +579,13 @@ late" ]
 	pa=$BGPID
 	BG_IN=$T/fb start_bg b quilt-send "$ADDR"
 	pb=$BGPID
-	cat "$T/in.a" >"$T/fa" &
-	cat "$T/in.b" >"$T/fb" &
+	exec 5>"$T/fa" 6>"$T/fb"
+	# both connected before either has input: on a loaded machine one
+	# starting late is not the other's unfairness
+	wait_for "[ \$(grep -c ': connected$' '$T/listen.err') -eq 2 ]"
+	cat "$T/in.a" >&5 &
+	cat "$T/in.b" >&6 &
+	exec 5>&- 6>&-
 	wait_exit "$pa" 60
 	[ "$status" -eq 0 ]
 	wait_exit "$pb" 60
