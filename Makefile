@@ -126,7 +126,7 @@ fuzz:
 # Every C file of ours: programs, libcommon, unit tests, fuzz harnesses and
 # test helpers.
 LINTSRC := $(wildcard cmd/*.[ch] cmd/*/*.[ch] libcommon/*.[ch] tests/unit/*.[ch] \
-	tests/fuzz/*.c tests/helpers/*.[ch])
+	tests/fuzz/*.[ch] tests/helpers/*.[ch])
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN57)
 	clang-format --dry-run -Werror $(LINTSRC)

@@ -25,6 +25,7 @@
 #include "net.h"
 #include "proc.h"
 #include "seal.h"
+#include "udpsock.h"
 #include "wire.h"
 
 #define RING 65536
@@ -95,6 +96,11 @@ end_stream(void)
 {
 	struct pollfd pfd = {.fd = S.link.fd, .events = POLLOUT};
 
+	/* udp: the engine's end, so the listener sees one. */
+	if (S.link.uc != NULL) {
+		udpconn_end(S.link.uc, 1000);
+		return;
+	}
 	if (S.link.seal == NULL || S.link.fd == -1)
 		return;
 	link_end(&S.link);
@@ -385,8 +391,6 @@ main(int argc, char *argv[])
 	S.addrstr = argv[0];
 	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
 		opt_usage("bad address %s: %s", argv[0], why);
-	if (S.a.kind == ADDR_UDP)
-		opt_usage("%s: this build has no udp transport", argv[0]);
 	if (seal_init() == -1 || (S.payload = malloc(S.size + 1)) == NULL)
 		log_die(2, "setup");
 	for (size_t i = 0; i < S.size; i++)
@@ -407,11 +411,20 @@ main(int argc, char *argv[])
 	S.start_us = now_us();
 	if (S.deadline_ms)
 		S.deadline_at = S.start_us + S.deadline_ms * 1000;
-	e = client_open(&S.a,
-	    S.deadline_ms && S.deadline_ms < S.timeout_ms ? (int)S.deadline_ms :
-							    (int)S.timeout_ms,
-	    &S.link, &S.me, &S.peer, S.keyfile ? S.key : NULL, whybuf,
-	    sizeof(whybuf));
+	if (S.a.kind == ADDR_UDP)
+		e = udpconn_open(&S.a,
+		    S.deadline_ms && S.deadline_ms < S.timeout_ms ?
+			(int)S.deadline_ms :
+			(int)S.timeout_ms,
+		    &S.link, &S.me, &S.peer, S.keyfile ? S.key : NULL,
+		    2 * MAXSIZE, whybuf, sizeof(whybuf));
+	else
+		e = client_open(&S.a,
+		    S.deadline_ms && S.deadline_ms < S.timeout_ms ?
+			(int)S.deadline_ms :
+			(int)S.timeout_ms,
+		    &S.link, &S.me, &S.peer, S.keyfile ? S.key : NULL, whybuf,
+		    sizeof(whybuf));
 	seal_wipe(S.key, sizeof(S.key)); /* never needed again */
 	if (e == CLIENT_TEMPFAIL && strcmp(whybuf, "timed out") == 0) {
 		/* A silent peer is "no reply", as ping(8) to a silent host:
@@ -488,8 +501,21 @@ main(int argc, char *argv[])
 		}
 		if (S.deadline_at && S.deadline_at - t < wait)
 			wait = S.deadline_at - t;
+		/* udp: the engine's timers, and what it holds already. */
+		if (S.link.uc != NULL) {
+			int w = link_wait_ms(&S.link);
+
+			if (link_flush(&S.link) == -1 && errno != EAGAIN)
+				log_die(2, "%s", S.addrstr);
+			if (link_buffered(&S.link)) {
+				on_sock(NULL, S.link.fd, POLLIN);
+				continue;
+			}
+			if (w != -1 && (long long)w * 1000 < wait)
+				wait = (long long)w * 1000;
+		}
 		loop_want(&S.loop, S.link.fd,
-		    POLLIN | (link_pending(&S.link) ? POLLOUT : 0));
+		    POLLIN | (link_wants_out(&S.link) ? POLLOUT : 0));
 		if (loop_once(&S.loop, (int)((wait + 999) / 1000)) == -1)
 			log_die(2, "poll");
 	}

@@ -17,6 +17,8 @@
 
 #include "buf.h"
 
+struct udpconn;
+
 struct link {
 	int fd;
 	struct buf in; /* bytes from the peer, frames parsed in place */
@@ -47,6 +49,10 @@ struct link {
 	unsigned char *plain;
 	int final_due; /* our stream ends after what is queued */
 	int final_sent, final_in;
+
+	/* udp: the connection whose reliable channel carries the stream
+	 * (udpsock.h), or NULL: then fd is a socket and the stream is its. */
+	struct udpconn *uc;
 };
 
 /*
@@ -82,6 +88,33 @@ link_end(struct link *l)
 
 /* Forget what is in flight on the old connection; keep the data frames. */
 void link_reset(struct link *l, int fd);
+
+/*
+ * Close the connection: its fd, and over udp: its engine, which delivers
+ * what it holds and ends (udpconn_release).  fd becomes -1.
+ */
+void link_close(struct link *l);
+
+/* Our end of the stream, the other direction still open: SHUT_WR. */
+void link_shutdown(struct link *l);
+
+/*
+ * Does the fd wait for POLLOUT?  Over a stream, while bytes wait to be
+ * written; over udp, only while the socket's buffer is full (the engine
+ * takes the bytes, and its acknowledgements come in as input).
+ */
+int link_wants_out(const struct link *l);
+
+/*
+ * Over udp: milliseconds until link_flush must run again for the
+ * engine's timers (resends, keep-alives, the time-out), or -1: never, and
+ * always over a stream.
+ */
+int link_wait_ms(const struct link *l);
+
+/* Over udp: the engine holds what link_read would give (a client's
+ * socket is not readable for it). */
+int link_buffered(const struct link *l);
 
 /*
  * Room for a data frame of n bytes: a pointer to write it at, or NULL when
@@ -146,7 +179,11 @@ link_unsent(const struct link *l)
 	return (l->q.end - l->qs);
 }
 
-/* Write what can be written in one writev.  Bytes written, or -1 (EAGAIN). */
+/*
+ * Write what can be written in one writev.  Bytes written, or -1 (EAGAIN).
+ * Over udp: what the engine takes, and a client's datagrams due; -1 with
+ * the errno of the end once the connection is dead (see udpconn_read).
+ */
 ssize_t link_flush(struct link *l);
 
 /*
@@ -154,6 +191,8 @@ ssize_t link_flush(struct link *l);
  * Sealed: -1 with EBADMSG when a record is forged, altered, replayed or
  * reordered, or arrives after the FINAL one (nothing of it is delivered);
  * the end of the stream without the FINAL record is -1 with EPIPE.
+ * Over udp: see udpconn_read (0 at a clean end, ETIMEDOUT when the peer
+ * went silent...).
  */
 ssize_t link_read(struct link *l);
 

@@ -8,6 +8,7 @@
 #define QUILT_LOOP_H
 
 #include <poll.h>
+#include <stddef.h>
 
 typedef void loop_fn(void *arg, int fd, int revents);
 typedef void loop_sig_fn(void *arg, int sig);
@@ -38,6 +39,15 @@ int loop_add(struct loop *l, int fd, short events, loop_fn *fn, void *arg);
 
 /* Change what fd waits for. */
 void loop_want(struct loop *l, int fd, short events);
+
+/* What fd waits for now: 0 when nothing, or when it is not watched. */
+static inline short
+loop_wanted(const struct loop *l, int fd)
+{
+	if (fd < 0 || fd >= l->cap || l->ent[fd].fn == NULL)
+		return (0);
+	return (l->ent[fd].events);
+}
 
 /* Stop watching fd (before closing it). */
 void loop_del(struct loop *l, int fd);

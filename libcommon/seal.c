@@ -358,6 +358,33 @@ seal_dg_open(struct seal_dg *d, uint64_t n, const void *ad, size_t adlen,
 	return ((ssize_t)(clen - SEAL_DG_ABYTES));
 }
 
+void
+seal_proof(const unsigned char psk[SEAL_KEYLEN],
+    const unsigned char pk[SEAL_PKLEN], unsigned char proof[SEAL_PROOFLEN])
+{
+	static const unsigned char label[] = "quilt 1 udp key proof";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, psk, SEAL_KEYLEN, SEAL_PROOFLEN);
+	crypto_generichash_update(&st, label, sizeof(label));
+	crypto_generichash_update(&st, pk, SEAL_PKLEN);
+	crypto_generichash_final(&st, proof, SEAL_PROOFLEN);
+}
+
+int
+seal_proof_check(const unsigned char psk[SEAL_KEYLEN],
+    const unsigned char pk[SEAL_PKLEN],
+    const unsigned char proof[SEAL_PROOFLEN])
+{
+	unsigned char want[SEAL_PROOFLEN];
+	int r;
+
+	seal_proof(psk, pk, want);
+	r = sodium_memcmp(want, proof, SEAL_PROOFLEN);
+	sodium_memzero(want, sizeof(want));
+	return (r == 0 ? 0 : -1);
+}
+
 struct seal_cookie {
 	unsigned char cur[crypto_generichash_KEYBYTES];
 	unsigned char prev[crypto_generichash_KEYBYTES];

@@ -145,6 +145,22 @@ ssize_t seal_dg_open(struct seal_dg *d, uint64_t n, const void *ad,
     size_t adlen, unsigned char *c, size_t clen);
 
 /*
+ * udp: a client's proof that it holds the pre-shared key, sent beside its
+ * hello in CONNECT: keyed BLAKE2b, under the key, of a label and the
+ * client's ephemeral public key.  A listener given two keys (-k twice)
+ * learns which one to derive with, and refuses a wrong key at once, before
+ * it keeps anything.  It proves nothing fresh (anyone who saw it may send
+ * it again): the key confirmation and every sealed datagram do that.
+ */
+#define SEAL_PROOFLEN 16
+void seal_proof(const unsigned char psk[SEAL_KEYLEN],
+    const unsigned char pk[SEAL_PKLEN], unsigned char proof[SEAL_PROOFLEN]);
+/* Does proof check under psk for pk?  Constant time.  0 yes, -1 no. */
+int seal_proof_check(const unsigned char psk[SEAL_KEYLEN],
+    const unsigned char pk[SEAL_PKLEN],
+    const unsigned char proof[SEAL_PROOFLEN]);
+
+/*
  * The stateless cookies of a udp: listener: a keyed BLAKE2b MAC under a
  * secret that rotates, the one before kept so that a cookie made just
  * before a rotation still checks.

@@ -202,6 +202,30 @@ hello(struct server_hs *h, const struct server_conf *c, struct server_table *t,
 	return (h->state = SERVER_OPEN);
 }
 
+enum server_state
+server_proven(struct server_hs *h, struct server_table *t, void *owner,
+    long long now, int key, char *out, size_t *outlen)
+{
+	const struct wire_hello *peer = &h->peer;
+	struct server_sess *s;
+
+	/* The key is proven: now the session is found, and claimed. */
+	s = server_sess_find(t, peer->sid, peer->from < 0 ? 0 : peer->from, now,
+	    &h->known);
+	if (s == NULL)
+		return (
+		    refuse(h, WR_FULL, out, outlen, "too many live sessions"));
+	/* clang-format off */
+	if (s->taken != h->resume)
+		return (refuse(h, WR_BUSY, out, outlen,
+		    "the session took messages during the handshake; try again"));
+	/* clang-format on */
+	h->sess = s;
+	h->displaced = server_sess_claim(s, owner);
+	h->key = key;
+	return (h->state = SERVER_OPEN);
+}
+
 /*
  * The peer's key confirmation: find the key (of up to two) that it proves,
  * and answer with ours.
@@ -212,8 +236,6 @@ confirm(struct server_hs *h, const struct server_conf *c,
     size_t len, char *out, size_t *outlen)
 {
 	unsigned char pk[SEAL_PKLEN], tag[SEAL_TAGLEN], hdr[SEAL_HDRLEN];
-	const struct wire_hello *peer = &h->peer;
-	struct server_sess *s;
 	struct wire_msg m;
 	int k;
 
@@ -232,20 +254,8 @@ confirm(struct server_hs *h, const struct server_conf *c,
 		return (refuse(h, WR_AUTH, out, outlen,
 		    "the peer does not hold the key, or the handshake was altered"));
 	/* clang-format on */
-	/* The key is proven: now the session is found, and claimed. */
-	s = server_sess_find(t, peer->sid, peer->from < 0 ? 0 : peer->from, now,
-	    &h->known);
-	if (s == NULL)
-		return (
-		    refuse(h, WR_FULL, out, outlen, "too many live sessions"));
-	/* clang-format off */
-	if (s->taken != h->resume)
-		return (refuse(h, WR_BUSY, out, outlen,
-		    "the session took messages during the handshake; try again"));
-	/* clang-format on */
-	h->sess = s;
-	h->displaced = server_sess_claim(s, owner);
-	h->key = k;
+	if (server_proven(h, t, owner, now, k, out, outlen) != SERVER_OPEN)
+		return (h->state);
 	seal_tag(h->seal, tag);
 	seal_push_init(h->seal, hdr);
 	*outlen = wire_put_confirm(out, tag, hdr);

@@ -132,6 +132,16 @@ enum server_state server_frame(struct server_hs *h, const struct server_conf *c,
     struct server_table *t, void *owner, long long now, const char *frame,
     size_t flen, const char *body, size_t len, char *out, size_t *outlen);
 
+/*
+ * Sealed, in SERVER_CONFIRM: the peer proved key (an index of c->key) by
+ * other means than a confirmation frame (udp: its proof beside the hello),
+ * so its session is found and claimed for owner as a confirmation would
+ * have it.  SERVER_OPEN (h->sess, h->displaced as above; no frame to send)
+ * or SERVER_REFUSED (full, busy: the error frame at out, as above).
+ */
+enum server_state server_proven(struct server_hs *h, struct server_table *t,
+    void *owner, long long now, int key, char *out, size_t *outlen);
+
 /* After SERVER_OPEN, sealed: the stream's seal, now the caller's. */
 struct seal *server_take_seal(struct server_hs *h);
 

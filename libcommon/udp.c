@@ -1837,6 +1837,13 @@ udp_recv(struct udp *c, const void **m, int *reliable)
 	return ((ssize_t)n);
 }
 
+int
+udp_readable(const struct udp *c)
+{
+	return (c->urq.hi - c->urq.lo > c->urel ||
+	    c->rcv_nxt - c->rr.lo > c->rel || c->state == UDP_DEAD);
+}
+
 void
 udp_pending(const struct udp *c, size_t *reliable, size_t *unreliable)
 {

@@ -251,6 +251,13 @@ int udp_send(struct udp *c, const void *m, size_t len, int reliable);
 ssize_t udp_recv(struct udp *c, const void **m, int *reliable);
 
 /*
+ * Is there something for udp_recv: an unreliable message, reliable bytes
+ * in order past what it last returned (maybe not a whole message yet), or
+ * the end?  1 yes, 0 no.  A program that is woken to read uses it.
+ */
+int udp_readable(const struct udp *c);
+
+/*
  * Reliable bytes (messages and their lengths) not yet acknowledged and
  * unreliable ones not yet sent: both 0 means everything queued is out.
  */

@@ -51,7 +51,7 @@ usage_error() {
 	# the rows of quilt-send, exactly: every flag a user may give
 	run command quilt-send --help
 	[ "$(echo "$output" | sed -n 's/^  \(-., \)\{0,1\} *\(--[a-z-]*\).*/\2/p' | tr '\n' ' ')" = \
-		"--null --all --to --json --key --max-size --netstring --node --quiet --reconnect --verbose --deadline --exit-status --help --version --syslog --timestamps " ]
+		"--null --all --to --json --key --max-size --netstring --node --quiet --reconnect --unreliable --verbose --deadline --exit-status --help --version --syslog --timestamps " ]
 	echo "$output" | grep -q '^  -w, --deadline=SECONDS  *give up after SECONDS$'
 }
 

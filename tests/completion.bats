@@ -121,9 +121,9 @@ synopsis_flags() {
 	[ -z "$output" ]
 }
 
-@test "flags: every flag a user may give, the parent's -C and the refused -U left out" {
+@test "flags: every flag a user may give, the parent's -C left out" {
 	run comp quilt-send -
-	[ "$output" = "-0 -a -N -d -h -j -k -M -n -q -r -v -V -w -x" ]
+	[ "$output" = "-0 -a -N -d -h -j -k -M -n -q -r -U -v -V -w -x" ]
 	run comp quilt-relay -
 	[ "$output" = "-0 -A -D -h -j -k -l -M -N -n -P -Q -q -s -v -V -W" ]
 	run comp quilt-mesh -

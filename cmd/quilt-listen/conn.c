@@ -93,7 +93,7 @@ conn_close(struct conn *c)
 
 	if (c->fd != -1) {
 		loop_del(cs->loop, c->fd);
-		close(c->fd);
+		link_close(&c->link); /* c->fd is the link's */
 		c->fd = -1;
 		cs->nlive--;
 	}
@@ -228,7 +228,7 @@ begin_linger(struct conn *c)
 			return;
 		}
 	}
-	shutdown(c->fd, SHUT_WR);
+	link_shutdown(&c->link);
 	c->wr_shut = 1;
 	c->state = C_LINGER;
 	c->deadline = net_now_ms() + LINGER_MS;
@@ -319,17 +319,15 @@ out:
 }
 
 /*
- * The handshake is done (server.c said SERVER_OPEN; frame is our last
- * frame of it): a session resumed elsewhere is ended, and c takes a free
- * slot of -c, or waits for one.
+ * c's handshake is done and its session claimed (server.c said
+ * SERVER_OPEN): out of the handshake pool, and a connection of the same
+ * session still open here is ended.
  */
 static void
-handshake_done(struct conn *c, const char *frame, size_t flen)
+session_taken(struct conn *c)
 {
 	struct conns *cs = c->cs;
 	struct conn *old = c->shake.displaced;
-	void *victim;
-	int i;
 
 	pool_del(&cs->handshakes, c->hs_slot);
 	c->hs_slot = -1;
@@ -351,6 +349,21 @@ handshake_done(struct conn *c, const char *frame, size_t flen)
 	log_info("%s: node %s, session %s, from message %" PRIu64, c->remote,
 	    c->shake.peer.node, c->shake.known ? "resumed" : "new",
 	    c->sess->taken);
+}
+
+/*
+ * The handshake is done (server.c said SERVER_OPEN; frame is our last
+ * frame of it): a session resumed elsewhere is ended, and c takes a free
+ * slot of -c, or waits for one.
+ */
+static void
+handshake_done(struct conn *c, const char *frame, size_t flen)
+{
+	struct conns *cs = c->cs;
+	void *victim;
+	int i;
+
+	session_taken(c);
 	if ((c->held = malloc(flen)) == NULL) {
 		conn_end(c, WR_BUSY, "out of memory");
 		return;
@@ -404,6 +417,37 @@ handshake(struct conn *c, const char *body, size_t len, size_t f)
 		return;
 	}
 	handshake_done(c, frame, flen);
+}
+
+/*
+ * udp: the transport has finished a sealed handshake (udp.c: the key was
+ * proven beside the hello in CONNECT, our confirmation went in ACCEPT,
+ * every datagram is sealed from now on): its session is claimed and c is
+ * open, with that key, 0; or -1, c ended for want of room in the session
+ * table (c->shake.code says which).
+ */
+int
+conn_udp_open(struct conn *c, int key)
+{
+	struct conns *cs = c->cs;
+	char err[WIRE_HELLO_MAX];
+	size_t n;
+
+	/* The key is proven: its session is claimed now (server.h). */
+	if (server_proven(&c->shake, cs->sess, c, net_now_ms(), key, err, &n) !=
+	    SERVER_OPEN) {
+		conn_end(c, c->shake.code, c->shake.why);
+		return (-1);
+	}
+	session_taken(c);
+	server_hs_free(&c->shake);
+	/* udp: has no waiting pool: request() asked conns_can_open first. */
+	c->has_slot = 1;
+	cs->nopen++;
+	log_info("%s: sealed with key %d", c->remote, key + 1);
+	c->reading = 0; /* the idle time starts now */
+	conn_ready(c);
+	return (0);
 }
 
 /* A destination that is us: the peer at the other end, all, our name. */

@@ -60,11 +60,13 @@ conns_room(const struct conns *cs, long long now)
 
 /*
  * A new connection on fd, accepted from ra, for slot id: set up and in the
- * loop, or NULL (fd closed) when it could not be.
+ * loop, or NULL (fd closed) when it could not be.  la: its local address
+ * (NULL: the socket's); its name is ra's after prefix.
  */
 static struct conn *
 conn_new(struct conns *cs, unsigned id, int fd,
-    const struct sockaddr_storage *ra, socklen_t ralen)
+    const struct sockaddr_storage *ra, socklen_t ralen,
+    const struct sockaddr_storage *la, socklen_t lalen, const char *prefix)
 {
 	const struct opts *o = cs->o;
 	struct conn *c;
@@ -83,11 +85,20 @@ conn_new(struct conns *cs, unsigned id, int fd,
 	c->ra = *ra;
 	c->ralen = ralen;
 	c->lalen = sizeof(c->la);
-	getsockname(fd, (struct sockaddr *)&c->la, &c->lalen);
-	if (ra->ss_family == AF_UNIX)
+	if (la != NULL) {
+		c->la = *la;
+		c->lalen = lalen;
+	} else {
+		getsockname(fd, (struct sockaddr *)&c->la, &c->lalen);
+	}
+	if (ra->ss_family == AF_UNIX) {
 		snprintf(c->remote, sizeof(c->remote), "%s", cs->bound);
-	else
-		addr_str(c->remote, (const struct sockaddr *)ra, ralen);
+	} else {
+		char a[ADDR_STRLEN];
+
+		addr_str(a, (const struct sockaddr *)ra, ralen);
+		snprintf(c->remote, sizeof(c->remote), "%s%.150s", prefix, a);
+	}
 	(void)net_setup_fd(fd);
 	c->hs_slot = c->wait_slot = -1;
 	if (link_init(&c->link, fd, o->raw ? o->maxmsg + 1 : o->maxmsg, WINDOW,
@@ -163,6 +174,18 @@ conns_permit(struct conns *cs, int fd, const struct sockaddr_storage *ra,
 	return (0);
 }
 
+/*
+ * A connection whose handshake ended now would take a slot of -c at once
+ * (none free, or others waiting for one, and it would wait).  udp: has no
+ * waiting: its handshake is answered in one datagram.
+ */
+int
+conns_can_open(const struct conns *cs, long long now)
+{
+	return (conns_room(cs, now) && !cs->stopping &&
+	    cs->nopen < cs->o->maxconn && cs->waiting.n == 0);
+}
+
 /* Accept what waits on lfd, as far as there are slots. */
 void
 conns_accept(struct conns *cs, int lfd)
@@ -198,7 +221,8 @@ conns_accept(struct conns *cs, int lfd)
 			close(cfd);
 			return;
 		}
-		if ((c = conn_new(cs, id, cfd, &ra, ralen)) == NULL)
+		if ((c = conn_new(cs, id, cfd, &ra, ralen, NULL, 0, "")) ==
+		    NULL)
 			return;
 		cs->slot[id] = c;
 		cs->nconns++;
@@ -224,6 +248,33 @@ give_slots(struct conns *cs)
 		conn_open(c);
 		conn_settle(c);
 	}
+}
+
+/*
+ * udp: a connection whose datagrams are the transport's (udp.c); fd (taken)
+ * stands for it in the loop, ra and la are its addresses.  It is started,
+ * waiting for its hello.  NULL (fd closed) when there is no slot or no
+ * memory.
+ */
+struct conn *
+conns_add(struct conns *cs, int fd, const struct sockaddr_storage *ra,
+    socklen_t ralen, const struct sockaddr_storage *la, socklen_t lalen)
+{
+	struct conn *c;
+	int id;
+
+	for (id = 0; id < cs->nslots && cs->slot[id] != NULL; id++)
+		;
+	if (id == cs->nslots || !conns_can_open(cs, net_now_ms())) {
+		close(fd);
+		return (NULL);
+	}
+	if ((c = conn_new(cs, id, fd, ra, ralen, la, lalen, "udp:")) == NULL)
+		return (NULL);
+	cs->slot[id] = c;
+	cs->nconns++;
+	conn_start(c);
+	return (c);
 }
 
 /*

@@ -56,15 +56,24 @@ ucspi_env(const struct conn *c, int raw)
 			setenv_num("UNIXREMOTEPID", cr.pid);
 		}
 	} else {
-		setenv("PROTO", "TCP", 1);
+		/* udp: the same four, named UDP... (the local address is the
+		 * one the listener bound). */
+		const char *pr = c->link.uc != NULL ? "UDP" : "TCP";
+		char name[16];
+
+		setenv("PROTO", pr, 1);
 		addr_host_port((const struct sockaddr *)&c->la, c->lalen, host,
 		    sizeof(host), &port);
-		setenv("TCPLOCALIP", host, 1);
-		setenv_num("TCPLOCALPORT", port);
+		snprintf(name, sizeof(name), "%sLOCALIP", pr);
+		setenv(name, host, 1);
+		snprintf(name, sizeof(name), "%sLOCALPORT", pr);
+		setenv_num(name, port);
 		addr_host_port((const struct sockaddr *)&c->ra, c->ralen, host,
 		    sizeof(host), &port);
-		setenv("TCPREMOTEIP", host, 1);
-		setenv_num("TCPREMOTEPORT", port);
+		snprintf(name, sizeof(name), "%sREMOTEIP", pr);
+		setenv(name, host, 1);
+		snprintf(name, sizeof(name), "%sREMOTEPORT", pr);
+		setenv_num(name, port);
 	}
 	if (!raw)
 		setenv("QUILTREMOTENODE", c->shake.peer.node, 1);

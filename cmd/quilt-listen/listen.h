@@ -9,9 +9,11 @@
  *              half-close both ways
  *   raw.c      -R: plain byte streams
  *   child.c    -C: quilt-relay's incoming side, in cmsg frames
- * Calls run one way: main.c -> conns.c -> conn.c -> handler.c, raw.c,
- * child.c -> libcommon.  A lower file that must tell a higher one returns
- * a value, or calls a callback it was given (the loop callbacks of a
+ *   udp.c      udp: the socket of every connection, their engines, the
+ *              handshake's cookies and answers, unreliable messages
+ * Calls run one way: main.c -> udp.c -> conns.c -> conn.c -> handler.c,
+ * raw.c, child.c -> libcommon.  A lower file that must tell a higher one
+ * returns a value, or calls a callback it was given (the loop callbacks of a
  * handler's pipes are conn.c's, handed to handler_spawn; the sinks' done
  * callback is conn_written).  Each function is described where it is
  * defined.
@@ -34,6 +36,8 @@
 #include "pool.h"
 #include "server.h"
 #include "sink.h"
+#include "udp.h"
+#include "udpsock.h"
 #include "wire.h"
 
 #define OUT_CHUNK (1024 * 1024)
@@ -173,6 +177,24 @@ struct conns {
 	} ctr;
 };
 
+/* udp: the transport's side (udp.c), over the one socket. */
+struct udpl {
+	struct conns *cs;
+	struct udpsock sock;
+	struct sockaddr_storage la; /* the address bound */
+	socklen_t lalen;
+	struct udp_listener *l;
+	struct udp_params p;
+	uint64_t tick_at;
+	struct udpconn *all; /* every connection, live or ending */
+	struct udpconn **hash; /* by the peer's address */
+	size_t hmask;
+	int stopping;
+	/* Requests answered with a cookie, accepted, refused; datagrams
+	 * for no connection, dropped. */
+	uint64_t cookies, accepted, refused, dropped;
+};
+
 /* Waiting for something with a deadline: the hello, a slot, or the
  * peer's close. */
 static inline int
@@ -193,7 +215,11 @@ conn_shaking(const struct conn *c)
 size_t conns_pool_size(int maxconn);
 int conns_init(struct conns *cs);
 int conns_room(const struct conns *cs, long long now);
+int conns_can_open(const struct conns *cs, long long now);
 void conns_accept(struct conns *cs, int lfd);
+struct conn *conns_add(struct conns *cs, int fd,
+    const struct sockaddr_storage *ra, socklen_t ralen,
+    const struct sockaddr_storage *la, socklen_t lalen);
 long long conns_tick(struct conns *cs, long long now);
 void conns_router(struct conns *cs, const struct cmsg *m);
 void conns_reaped(struct conns *cs, pid_t pid, int status);
@@ -217,6 +243,7 @@ int conn_waits(const struct conn *c);
 void conn_router(struct conn *c, const struct cmsg *m);
 void conn_reaped(struct conn *c, int status);
 void conn_written(void *arg, unsigned id, unsigned gen, uint64_t count);
+int conn_udp_open(struct conn *c, int key);
 
 /* handler.c: a connection's handler. */
 void handler_init(struct handler *h);
@@ -240,6 +267,16 @@ handler_output_done(const struct handler *h)
 {
 	return (h->out_eof && buf_len(&h->b) == 0);
 }
+
+/* udp.c: the udp: transport. */
+int udpl_init(struct udpl *u, struct conns *cs, int fd,
+    const struct sockaddr_storage *la, socklen_t lalen);
+void udpl_event(void *arg, int fd, int revents);
+long long udpl_tick(struct udpl *u, long long now);
+void udpl_stop(struct udpl *u);
+int udpl_empty(const struct udpl *u);
+void udpl_counters(const struct udpl *u, void (*say)(const char *, ...));
+void udpl_counters_json(const struct udpl *u, char *out, size_t cap);
 
 /* raw.c: -R. */
 int raw_process(struct conn *c);

@@ -39,12 +39,15 @@ static struct {
 	int lfd;
 	struct addr a;
 	char bound[ADDR_STRLEN];
+	struct sockaddr_storage la; /* what was bound */
+	socklen_t lalen;
 	struct sink out; /* standard output */
 	struct conns cs;
 	struct server_table sess;
 	struct server_conf hs;
 	unsigned char keys[SERVER_KEYS][SEAL_KEYLEN];
 	struct child child; /* -C */
+	struct udpl udp; /* udp: */
 	int warned_escape;
 	int inherited; /* the socket was given to us: not ours to remove */
 	long long drain_deadline;
@@ -164,7 +167,12 @@ stop(void *arg, int sig)
 	    env_ms("QUILT_DRAIN_TIMEOUT", DRAIN_TIMEOUT_MS);
 	log_info("stopping: writing what was received");
 	(void)service_notify("STOPPING=1");
-	if (L.lfd != -1) {
+	if (L.a.kind == ADDR_UDP) {
+		/* The socket stays: its connections end on it. */
+		udpl_stop(&L.udp);
+		if (L.o.ready)
+			unlink(L.o.ready);
+	} else if (L.lfd != -1) {
 		loop_del(&L.loop, L.lfd);
 		close(L.lfd);
 		remove_files();
@@ -183,6 +191,8 @@ counters(void (*say)(const char *, ...))
 	    L.cs.ctr.messages, L.cs.ctr.messages == 1 ? "" : "s",
 	    L.cs.ctr.bytes, L.cs.ctr.written);
 	/* clang-format on */
+	if (L.a.kind == ADDR_UDP)
+		udpl_counters(&L.udp, say);
 }
 
 static void
@@ -198,15 +208,20 @@ on_usr1(void *arg, int sig)
 static void
 json_summary(void)
 {
-	char line[256];
+	char line[512], udp[256] = "";
 	int n;
 	char *w;
 
+	/* over udp:, what the listener did with requests, as -v says it */
+	if (L.a.kind == ADDR_UDP) {
+		memcpy(udp, ",\"udp\":", 7);
+		udpl_counters_json(&L.udp, udp + 7, sizeof(udp) - 7);
+	}
 	/* clang-format off */
 	n = snprintf(line, sizeof(line),
-	    "{\"kind\":\"summary\",\"connections\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"output_bytes\":%" PRIu64 ",\"written\":%" PRIu64 "}\n",
+	    "{\"kind\":\"summary\",\"connections\":%" PRIu64 ",\"messages\":%" PRIu64 ",\"output_bytes\":%" PRIu64 ",\"written\":%" PRIu64 "%s}\n",
 	    L.cs.ctr.conns, L.cs.ctr.messages, L.cs.ctr.bytes,
-	    L.cs.ctr.written);
+	    L.cs.ctr.written, udp);
 	/* clang-format on */
 	if ((w = sink_reserve(&L.out, n)) == NULL)
 		return;
@@ -245,7 +260,8 @@ static int
 all_done(void)
 {
 	return (sink_empty(&L.out) &&
-	    (!L.o.child || sink_empty(&L.child.cout)) && conns_empty(&L.cs));
+	    (!L.o.child || sink_empty(&L.child.cout)) && conns_empty(&L.cs) &&
+	    (L.a.kind != ADDR_UDP || udpl_empty(&L.udp)));
 }
 
 /*
@@ -274,6 +290,12 @@ run(void)
 
 		flush_out();
 		next = conns_tick(&L.cs, now);
+		if (L.a.kind == ADDR_UDP) {
+			long long u = udpl_tick(&L.udp, now);
+
+			if (u != -1 && (next == -1 || u < next))
+				next = u;
+		}
 		if (L.cs.stopping) {
 			if (all_done())
 				return (0);
@@ -284,7 +306,7 @@ run(void)
 			if (next == -1 || L.drain_deadline < next)
 				next = L.drain_deadline;
 		}
-		if (L.lfd != -1)
+		if (L.lfd != -1 && L.a.kind != ADDR_UDP)
 			loop_want(&L.loop, L.lfd,
 			    conns_room(&L.cs, now) ? POLLIN : 0);
 		loop_want(&L.loop, 1, sink_empty(&L.out) ? 0 : POLLOUT);
@@ -341,7 +363,9 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 		inherited_listener(ss);
 		return;
 	}
-	L.lfd = net_listen(&L.a, SOCK_STREAM, L.o.backlog, ss, &sslen, &gai);
+	L.lfd = net_listen(&L.a,
+	    L.a.kind == ADDR_UDP ? SOCK_DGRAM : SOCK_STREAM, L.o.backlog, ss,
+	    &sslen, &gai);
 	if (L.lfd == -1) {
 		if (gai != 0)
 			log_diex(EX_NOHOST, "resolve %s: %s", L.a.host,
@@ -363,10 +387,16 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 
 		addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host),
 		    &port);
-		snprintf(L.bound, sizeof(L.bound), ":%u", port);
+		snprintf(L.bound, sizeof(L.bound), "%s:%u",
+		    L.a.kind == ADDR_UDP ? "udp:" : "", port);
 	} else {
-		addr_str(L.bound, (struct sockaddr *)ss, sslen);
+		char a[ADDR_STRLEN];
+
+		addr_str(a, (struct sockaddr *)ss, sslen);
+		snprintf(L.bound, sizeof(L.bound), "%s%.150s",
+		    L.a.kind == ADDR_UDP ? "udp:" : "", a);
 	}
+	L.lalen = sslen;
 }
 
 /*
@@ -437,8 +467,14 @@ start(void)
 {
 	const struct opts *o = &L.o;
 
-	if (loop_add(&L.loop, L.lfd, POLLIN, on_accept, NULL) == -1 ||
-	    loop_signal(&L.loop, SIGCHLD, reap, NULL) == -1 ||
+	if (L.a.kind == ADDR_UDP &&
+	    (udpl_init(&L.udp, &L.cs, L.lfd, &L.la, L.lalen) == -1 ||
+		loop_add(&L.loop, L.lfd, POLLIN, udpl_event, &L.udp) == -1))
+		log_die(EX_OSERR, "udp");
+	if (L.a.kind != ADDR_UDP &&
+	    loop_add(&L.loop, L.lfd, POLLIN, on_accept, NULL) == -1)
+		log_die(EX_OSERR, "setup");
+	if (loop_signal(&L.loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGINT, stop, NULL) == -1 ||
 	    loop_signal(&L.loop, SIGHUP, stop, NULL) == -1 ||
@@ -610,8 +646,10 @@ main(int argc, char *argv[])
 	/* Given a socket, bind_listener says where it is bound. */
 	if (L.lfd == -1 && addr_parse(addrarg, 1, &L.a, &why) == -1)
 		opt_usage("bad address %s: %s", addrarg, why);
-	if (L.lfd == -1 && L.a.kind == ADDR_UDP)
-		opt_usage("%s: this build has no udp transport", addrarg);
+	/* clang-format off */
+	if (L.a.kind == ADDR_UDP && o->raw)
+		opt_usage("-R is for stream sockets: udp: carries quilt messages only");
+	/* clang-format on */
 	if (!o->node[0])
 		wire_default_node(o->node);
 	o->minelen = frame_put(frame_put(o->mine, o->node, strlen(o->node)),
@@ -620,6 +658,7 @@ main(int argc, char *argv[])
 
 	setup();
 	bind_listener(addrarg, &ss);
+	L.la = ss;
 	start();
 	if (o->ready && ready_write(o->ready, L.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);

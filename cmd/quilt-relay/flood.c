@@ -124,10 +124,21 @@ flood_node(int n, int except)
 	due(n, LS_CUR, except);
 }
 
+/* Where we listen without its transport ("udp:"), or NULL for unix:. */
+static const char *
+bound_host(void)
+{
+	if (strncmp(L.bound, "unix:", 5) == 0)
+		return (NULL);
+	return (L.bound + (strncmp(L.bound, "udp:", 4) == 0 ? 4 : 0));
+}
+
 /* Listening on every interface, the address says nothing a peer can use. */
 static int
 wildcard(const char *a)
 {
+	if (strncmp(a, "udp:", 4) == 0)
+		a += 4;
 	return (a[0] == ':' || strncmp(a, "0.0.0.0:", 8) == 0 ||
 	    strncmp(a, "[::]:", 5) == 0);
 }
@@ -221,23 +232,27 @@ static size_t
 where_we_are(char *f, size_t cap, const char *local)
 {
 	char addr[ADDR_STRLEN];
+	const char *b = bound_host();
 
 	if (conf.announce) {
 		snprintf(addr, sizeof(addr), "%s", conf.announce);
-	} else if (strncmp(L.bound, "unix:", 5) == 0 || !local[0] ||
-	    (!wildcard(L.bound) && strncmp(L.bound, "127.", 4) != 0 &&
-		strncmp(L.bound, "[::1]:", 6) != 0)) {
+	} else if (b == NULL || !local[0] ||
+	    (!wildcard(b) && strncmp(b, "127.", 4) != 0 &&
+		strncmp(b, "[::1]:", 6) != 0)) {
 		/* Where we listen, when that is one address: the local
 		 * address of a connection may be another of the host's. */
 		snprintf(addr, sizeof(addr), "%s", L.bound);
 	} else {
 		/* The local address of the outgoing connection, with our
-		 * listen port: where the peer reaches us. */
-		const char *port = strrchr(L.bound, ':');
-		const char *lc = strrchr(local, ':');
+		 * listen port (and udp: when we listen there): where the
+		 * peer reaches us. */
+		const char *port = strrchr(L.bound, ':'), *lc;
+		const char *udp = strncmp(L.bound, "udp:", 4) == 0 ? "udp:" :
+								     "";
 
-		snprintf(addr, sizeof(addr), "%.*s%s", (int)(lc - local), local,
-		    port);
+		lc = strrchr(local, ':');
+		snprintf(addr, sizeof(addr), "%s%.*s%s", udp, (int)(lc - local),
+		    local, port);
 		if (wildcard(L.bound))
 			snprintf(F.addr, sizeof(F.addr), "%s", addr);
 	}

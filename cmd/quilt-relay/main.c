@@ -519,8 +519,6 @@ main(int argc, char *argv[])
 	}
 	if (addr_parse(conf.listen, 1, &a, &why) == -1)
 		opt_usage("bad address %s: %s", conf.listen, why);
-	if (a.kind == ADDR_UDP)
-		opt_usage("%s: this build has no udp transport", conf.listen);
 	if (conf.mesh && a.kind != ADDR_TCP)
 		opt_usage(
 		    "-D: %s: discovery publishes a TCP port, not a Unix socket",
@@ -528,9 +526,6 @@ main(int argc, char *argv[])
 	for (int i = 0; i < argc; i++) {
 		if (addr_parse(argv[i], 0, &a, &why) == -1)
 			opt_usage("bad peer address %s: %s", argv[i], why);
-		if (a.kind == ADDR_UDP)
-			opt_usage("%s: this build has no udp transport",
-			    argv[i]);
 	}
 	if (argc > PEERS_MAX)
 		opt_usage("too many peers (at most %d)", PEERS_MAX);

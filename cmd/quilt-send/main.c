@@ -22,6 +22,7 @@
 #include "proc.h"
 #include "seal.h"
 #include "send.h"
+#include "udpsock.h"
 
 /* What client_open's failures exit with (STYLE.md). */
 static const int client_status[] = {
@@ -77,7 +78,7 @@ static const struct opt options[] = {
 	{'n', "node", "node", "our node name"},
 	{'q', "quiet", NULL, "only fatal errors on stderr"},
 	{'r', "reconnect", NULL, "reconnect and resume after a lost connection"},
-	{'U', "unreliable", NULL, NULL}, /* the udp transport's, refused */
+	{'U', "unreliable", NULL, "messages that may be lost, never resent (udp: only)"},
 	{'v', "verbose", NULL, "progress and counters on stderr"},
 	{'w', "deadline", "seconds", "give up after SECONDS"},
 	{'x', "exit-status", NULL, "exit with the handler's exit status"},
@@ -86,7 +87,7 @@ static const struct opt options[] = {
 	{0, NULL, NULL, NULL},
 };
 static const struct opt_prog prog = {
-	"usage: quilt-send [-0jNqrvVx] [-a | -d node] [-k keyfile] [-M size] [-n node] [-w seconds] address [message ...]",
+	"usage: quilt-send [-0jNqrUvVx] [-a | -d node] [-k keyfile] [-M size] [-n node] [-w seconds] address [message ...]",
 	options, EX_USAGE,
 };
 /* clang-format on */
@@ -97,9 +98,22 @@ counters(void (*say)(const char *, ...))
 {
 	/* clang-format off */
 	say("sent %" PRIu64 " messages (%" PRIu64 " bytes), acknowledged %" PRIu64 ", replies %" PRIu64 ", round trips %" PRIu64 ", resends %" PRIu64 ", reconnects %" PRIu64,
-	    S.link.n_queued, S.bytes_msg, S.link.n_acked, R.in, S.acks,
+	    S.link.n_queued + S.usent, S.bytes_msg, S.link.n_acked, R.in, S.acks,
 	    S.resends, S.reconnects);
 	/* clang-format on */
+	udp_counters(&S, R.in, say);
+}
+
+/*
+ * Giving up on an error: over udp:, a listener hears no end of stream
+ * from the kernel when we exit, so tell it (it would hold the connection
+ * until its time-out).
+ */
+static void
+give_up(void)
+{
+	if (S.link.uc != NULL)
+		udpconn_abort(S.link.uc, UDP_R_REFUSED);
 }
 
 static void
@@ -118,16 +132,20 @@ on_usr1(void *arg, int sig)
 static void
 json_summary(int status)
 {
-	char line[512];
+	char line[1536];
 	long long until = net_now_ms() + 1000;
 	int n;
 	char *w;
 
+	/* over udp:, the transport's counters, as -v says them */
+	if (S.a.kind == ADDR_UDP)
+		udp_keep(&S, R.in);
 	/* clang-format off */
 	n = snprintf(line, sizeof(line),
-	    "{\"kind\":\"summary\",\"sent\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"acknowledged\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"round_trips\":%" PRIu64 ",\"resends\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"status\":%d}\n",
-	    S.link.n_queued, S.bytes_msg, S.link.n_acked, R.in, S.acks,
-	    S.resends, S.reconnects, status);
+	    "{\"kind\":\"summary\",\"sent\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"acknowledged\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"round_trips\":%" PRIu64 ",\"resends\":%" PRIu64 ",\"reconnects\":%" PRIu64 "%s%s,\"status\":%d}\n",
+	    S.link.n_queued + S.usent, S.bytes_msg, S.link.n_acked, R.in, S.acks,
+	    S.resends, S.reconnects, S.ujson[0] ? ",\"udp\":" : "", S.ujson,
+	    status);
 	/* clang-format on */
 	if (R.out.fd != 1 || (w = sink_reserve(&R.out, n)) == NULL)
 		return;
@@ -148,6 +166,8 @@ static noreturn void
 finish(int status)
 {
 	seal_wipe(M.key, sizeof(M.key));
+	if (status != 0)
+		give_up();
 	if (M.progress && M.rate_shown)
 		fputc('\n', stderr);
 	if (O.json)
@@ -226,8 +246,13 @@ setup(void)
 	enum client_err e;
 
 	S.me.from = S.link.n_acked;
-	e = client_open(&S.a, (int)connect_timeout(), &S.link, &S.me, &S.peer,
-	    O.keyfile ? M.key : NULL, why, sizeof(why));
+	if (S.a.kind == ADDR_UDP)
+		e = udpconn_open(&S.a, (int)connect_timeout(), &S.link, &S.me,
+		    &S.peer, O.keyfile ? M.key : NULL, O.maxmsg, why,
+		    sizeof(why));
+	else
+		e = client_open(&S.a, (int)connect_timeout(), &S.link, &S.me,
+		    &S.peer, O.keyfile ? M.key : NULL, why, sizeof(why));
 	if (e != CLIENT_OK) {
 		/* While reconnecting (-r), failed tries are only progress;
 		 * a refusal that ends the run (76) is always said. */
@@ -251,8 +276,7 @@ setup(void)
 		log_warnx("%s: the peer resumes from message %" PRId64 " of %" PRIu64,
 		    S.addrstr, S.peer.resume, S.link.n_queued);
 		/* clang-format on */
-		close(S.link.fd);
-		S.link.fd = -1;
+		link_close(&S.link);
 		return (EX_PROTOCOL);
 	}
 	S.resends += S.link.n_queued - S.peer.resume;
@@ -283,8 +307,8 @@ cut(const char *why)
 
 	if (S.link.fd != -1) {
 		loop_del(&M.loop, S.link.fd);
-		close(S.link.fd);
-		S.link.fd = -1;
+		udp_keep(&S, R.in);
+		link_close(&S.link);
 	}
 	/* The end-to-end outcome is the connection's: no resume for it. */
 	if (!O.reconnect || E.on)
@@ -327,6 +351,11 @@ end_stream(void)
 	struct pollfd pfd = {.fd = S.link.fd, .events = POLLOUT};
 	long long until = net_now_ms() + 1000;
 
+	/* udp: the engine's end, acknowledged by the listener. */
+	if (S.link.uc != NULL) {
+		udpconn_end(S.link.uc, 1000);
+		return;
+	}
 	if (S.link.seal == NULL || S.link.fd == -1)
 		return;
 	link_end(&S.link);
@@ -584,15 +613,18 @@ run(void)
 		if (st == EX_DATAERR && !O.child) {
 			/* The input ends there; what came before is sent. */
 			M.bad = st;
-			M.bad_after = S.link.n_queued;
+			M.bad_after = S.link.n_queued + S.usent;
 			snprintf(M.bad_why, sizeof(M.bad_why), "%s", why);
 			In.eof = 1;
 			In.argi = In.nargs;
 			buf_consume(&In.in, buf_len(&In.in));
-		} else if (st != 0)
+		} else if (st != 0) {
+			give_up();
 			log_diex(st, "%s", why);
+		}
+		/* -U: bye once every unreliable message has gone. */
 		if (In.eof && !S.bye_sent && !link_unsent(&S.link) &&
-		    !O.child &&
+		    !O.child && udp_unsent(&S) == 0 &&
 		    (In.args ? In.argi == In.nargs : buf_len(&In.in) == 0)) {
 			link_ctlv(&S.link, "bye", NULL, NULL, 0);
 			S.bye_sent = 1;
@@ -607,11 +639,14 @@ run(void)
 			R.ack_due = 0;
 		}
 		ka = keep_alive(now);
-		if (link_pending(&S.link) > 0 && link_flush(&S.link) == -1 &&
-		    errno != EAGAIN) {
+		/* udp: every turn, for the engine's timers too. */
+		if ((link_pending(&S.link) > 0 || S.link.uc != NULL) &&
+		    link_flush(&S.link) == -1 && errno != EAGAIN) {
 			cut(strerror(errno));
 			continue;
 		}
+		if (S.link.n_queued - S.link.n_acked > S.peak_pending)
+			S.peak_pending = S.link.n_queued - S.link.n_acked;
 		if (O.child && S.link.n_acked != M.acked_said) {
 			to_router(child_ack(&R.out, S.link.n_acked));
 			M.acked_said = S.link.n_acked;
@@ -626,12 +661,13 @@ run(void)
 				return (1);
 			}
 			if (M.bad) {
-				log_warnx(
-				    "%s; the %" PRIu64
-				    " message%s before it %s sent and acknowledged",
+				/* -U's are sent, never acknowledged */
+				log_warnx("%s; the %" PRIu64
+					  " message%s before it %s sent%s",
 				    M.bad_why, M.bad_after,
 				    M.bad_after == 1 ? "" : "s",
-				    M.bad_after == 1 ? "was" : "were");
+				    M.bad_after == 1 ? "was" : "were",
+				    O.unreliable ? "" : " and acknowledged");
 				return (M.bad);
 			}
 			return (O.use_exit && S.got_exit ? S.exit_status : 0);
@@ -639,9 +675,16 @@ run(void)
 		/* Replies wait while standard output is backed up. */
 		if (buf_len(&R.out.b) > IN_CHUNK)
 			ev = 0;
-		if (link_pending(&S.link) > 0)
+		if (link_wants_out(&S.link))
 			ev |= POLLOUT;
 		loop_want(&M.loop, S.link.fd, ev);
+		/* udp: what the engine holds is read without waiting for
+		 * the socket, which has nothing more to say. */
+		if ((ev & POLLIN) && link_buffered(&S.link)) {
+			on_sock(NULL, S.link.fd, POLLIN);
+			continue;
+		}
+		wait = link_wait_ms(&S.link);
 		/* Read more input only when the window has room for it. */
 		if (!In.args)
 			loop_want(&M.loop, 0,
@@ -653,7 +696,8 @@ run(void)
 		if (M.deadline) {
 			if (now >= M.deadline)
 				lost("deadline reached", NULL);
-			wait = M.deadline - now;
+			if (wait == -1 || M.deadline - now < wait)
+				wait = M.deadline - now;
 		}
 		if (M.progress) {
 			progress(now);
@@ -796,9 +840,8 @@ main(int argc, char *argv[])
 			o->reconnect = 1;
 			break;
 		case 'U':
-			opt_usage(
-			    "%s is for the udp transport, which this build does not have",
-			    opt_cur);
+			o->unreliable = 1;
+			break;
 		case 'v':
 			log_level = 2;
 			break;
@@ -825,9 +868,13 @@ main(int argc, char *argv[])
 	S.addrstr = argv[0];
 	if (addr_parse(argv[0], 0, &S.a, &why) == -1)
 		opt_usage("bad address %s: %s", argv[0], why);
-	if (S.a.kind == ADDR_UDP)
-		opt_usage("%s: this build has no udp transport", argv[0]);
 	/* clang-format off */
+	if (o->unreliable && S.a.kind != ADDR_UDP)
+		opt_usage("-U is for udp: addresses: a stream has no unreliable messages");
+	if (o->unreliable && o->reconnect)
+		opt_usage("-U and -r are exclusive: unreliable messages are not resent");
+	if (o->unreliable && o->dest)
+		opt_usage("-U and -a/-d are exclusive: a relay takes reliable messages only");
 	if (o->child && (argc > 1 || o->dest || o->wait_ms || o->use_exit || o->json))
 		opt_usage("-C is quilt-relay's child mode: no messages, -a, -d, -j, -w or -x");
 	/* clang-format on */

@@ -64,17 +64,27 @@ pump(struct input *in, struct sess *s, const struct opts *o, char *why,
 		}
 		fsz = frame_size(body);
 		/* Enough is queued ahead of the writer (the sealing): more
-		 * would only be copied out of the cache before it is read. */
-		if (link_unsent(&s->link) >= AHEAD ||
-		    (w = link_reserve(&s->link, fsz)) == NULL)
+		 * would only be copied out of the cache before it is read.
+		 * -U: the frame goes to the engine's own queue (udp.c). */
+		if (o->unreliable) {
+			if ((w = udp_room(s, fsz)) == NULL) {
+				snprintf(why, whylen, "out of memory");
+				return (EX_OSERR);
+			}
+		} else if (link_unsent(&s->link) >= AHEAD ||
+		    (w = link_reserve(&s->link, fsz)) == NULL) {
 			return (0);
+		}
 		if (net)
 			wire_put_msgn(w, d, dl, p, len);
 		else if (dl == 0)
 			wire_put_msg1_fast(w, p, len);
 		else
 			wire_put_msg1(w, d, dl, p, len);
-		link_commit(&s->link, fsz);
+		if (!o->unreliable)
+			link_commit(&s->link, fsz);
+		else if (udp_queue(s, fsz) == -1)
+			return (0); /* full: the same message again later */
 		s->bytes_msg += len;
 		if (in->args)
 			in->argi++;

@@ -6,7 +6,9 @@
  *   peer.c   the frames that come back: acks, replies to standard
  *            output, a relay's end-to-end outcome, pings, exit, error
  *   child.c  -C: quilt-relay's outgoing side, in cmsg frames
- * Calls run one way: main.c -> pump.c, peer.c, child.c -> libcommon.  A
+ *   udp.c    udp: -U's unreliable messages, the transport's counters
+ * Calls run one way: main.c -> pump.c, peer.c, child.c, udp.c ->
+ * libcommon.  A
  * lower file says what ended the run by its return value (an exit status,
  * the message already said), and main.c ends it.
  */
@@ -41,6 +43,7 @@ struct opts {
 	enum fmt fmt;
 	int json; /* -j: replies and the summary as JSON lines */
 	int reconnect, use_exit, all;
+	int unreliable; /* -U: msg frames on udp's unreliable channel */
 	const char *dest, *keyfile;
 	const char *child; /* -C: an outgoing side of quilt-relay */
 	size_t maxmsg;
@@ -57,6 +60,13 @@ struct sess {
 	int up; /* a session was set up once */
 	int bye_sent, peer_bye, got_exit, exit_status;
 	uint64_t bytes_msg, acks, resends, reconnects;
+	/* udp (udp.c): -U's frame being queued, how many went; the most
+	 * messages that waited for their acknowledgement at once. */
+	char *uframe;
+	size_t ucap;
+	uint64_t usent, peak_pending;
+	char ucounters[768]; /* -v: those of the last connection */
+	char ujson[768]; /* -j's summary: the same */
 };
 
 /* What is sent: standard input, or the operands (pump.c). */
@@ -97,6 +107,14 @@ int peer_frame(struct sess *s, struct replies *r, struct e2e *e,
     const struct wire_msg *m);
 void replies_written(void *arg, unsigned id, unsigned gen, uint64_t count);
 void e2e_unreached(struct e2e *e, const char *addrstr, int all);
+
+/* udp.c */
+char *udp_room(struct sess *s, size_t n);
+int udp_queue(struct sess *s, size_t n);
+size_t udp_unsent(const struct sess *s);
+void udp_keep(struct sess *s, uint64_t replies);
+void udp_counters(struct sess *s, uint64_t replies,
+    void (*say)(const char *, ...));
 
 /* child.c */
 int child_up(struct sink *out, const struct sess *s);

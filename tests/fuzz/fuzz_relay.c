@@ -68,6 +68,8 @@ struct conf conf;
 struct counters ctr;
 struct loop loop;
 
+#include "rooms.h"
+
 static FILE *report; /* the real standard error */
 
 /* Small, so that inputs reach the limits; -DFUZZ_MAXMSG=... for others. */
@@ -79,26 +81,6 @@ static FILE *report; /* the real standard error */
 
 static FILE *devnull_f;
 static int devnull_fd = -1;
-static int in_target;
-
-/* No children here: a peer's quilt-send never starts. */
-static pid_t
-no_spawn(const char *prog, char *const argv[], int *fd, int *fd3)
-{
-	errno = EAGAIN;
-	return (-1);
-}
-
-static void
-on_exit_check(void)
-{
-	if (in_target) {
-		/* A parser exited: the bytes were enough to stop a router. */
-		fprintf(report, "fuzz_relay: exit() from inside a parser\n");
-		abort();
-	}
-}
-
 static void
 once(void)
 {
@@ -113,22 +95,11 @@ once(void)
 	    (devnull_f = fopen("/dev/null", "w")) == NULL)
 		abort();
 	/* Diagnostics go nowhere (sanitizer reports still go to fd 2). */
-	report = stderr;
+	report = rooms_report = stderr;
 	if (getenv("FUZZ_RELAY_LOG") == NULL)
 		stderr = devnull_f;
-	atexit(on_exit_check);
-
-	conf.fmt = FMT_LINE;
-	conf.maxmsg = FUZZ_MAXMSG;
 	conf.listen = "127.0.0.1:0";
-	snprintf(conf.me, sizeof(conf.me), "%s", ME);
-	conf.melen = strlen(ME);
-	snprintf(conf.inst, sizeof(conf.inst), "%s", MY_INST);
-	if (loop_init(&loop) == -1 || local_init(devnull_fd) == -1 ||
-	    clients_init() == -1 || ping_init() == -1 ||
-	    children_init(on_listen_child, on_peer) == -1)
-		abort();
-	L.spawn = no_spawn;
+	rooms_init("fuzz_relay", devnull_fd, ME, MY_INST, FUZZ_MAXMSG);
 	L.fd = devnull_fd; /* lc_to writes only when there is one */
 	L.l.fd = L.fd;
 }

@@ -45,24 +45,9 @@ struct conf conf;
 struct counters ctr;
 struct loop loop;
 
+#include "rooms.h"
+
 static int devnull = -1;
-static int in_target;
-
-static pid_t
-no_spawn(const char *prog, char *const argv[], int *fd, int *fd3)
-{
-	errno = EAGAIN;
-	return (-1);
-}
-
-static void
-on_exit_check(void)
-{
-	if (in_target) {
-		fprintf(stderr, "fuzz_sd: exit() from inside the rooms\n");
-		abort();
-	}
-}
 
 static void
 once(void)
@@ -76,18 +61,8 @@ once(void)
 	log_level = 0;
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		abort();
-	atexit(on_exit_check);
-	conf.fmt = FMT_LINE;
-	conf.maxmsg = 256 * 1024;
 	conf.spread = "0";
-	snprintf(conf.me, sizeof(conf.me), "n2");
-	conf.melen = 2;
-	snprintf(conf.inst, sizeof(conf.inst), "00aa");
-	if (loop_init(&loop) == -1 || local_init(devnull) == -1 ||
-	    clients_init() == -1 || ping_init() == -1 ||
-	    children_init(on_listen_child, on_peer) == -1)
-		abort();
-	L.spawn = no_spawn;
+	rooms_init("fuzz_sd", devnull, "n2", "00aa", 256 * 1024);
 	fwd_spread_in = view_in;
 }
 

@@ -5,7 +5,8 @@
  * reorder).
  *
  *   udpproxy [-1v] [-P readyfile] [-p port] [-s seed] [-l loss] [-d dup]
- *            [-r reorder] [-D ms] [listen_addr] target_addr
+ *            [-r reorder] [-D ms] [-L ms] [-f forge] [-t cut] [-i id]
+ *            [-S spoof] [listen_addr] target_addr
  *
  * It binds listen_addr (default 127.0.0.1:0; -p PORT replaces its port),
  * writes its address ("127.0.0.1:PORT") to the ready file, and forwards
@@ -21,9 +22,18 @@
  *   -d F   duplicated (the copy follows after up to 2 x the delay)
  *   -r F   reordered: held back 1 to 2 x the delay (-D, default 5 ms)
  *          while the others pass
+ *   -L MS  every datagram held MS ms, both ways (a link's latency: the
+ *          round trip is at least 2 x MS); the faults above come on top
+ * and, for the tests of bad datagrams, a copy of the datagram that goes
+ * as well as the datagram itself (which is not lost for it):
+ *   -f F   forged: one byte after the 9 of the header flipped
+ *   -t F   cut short: 1 to 8 bytes less
+ *   -i F   another connection id (bytes 1-4 flipped), from the right source
+ *   -S F   from another source address (client to target only)
  * SIGUSR1 toggles a blackout (everything lost both ways: a peer that
  * vanishes).  -v prints the counts on stderr at the end (SIGTERM, SIGINT):
- *   udpproxy: N forwarded, N lost, N duplicated, N reordered
+ *   udpproxy: N forwarded, N lost, N duplicated, N reordered, N forged,
+ *   N cut, N misaddressed, N spoofed
  */
 #include <poll.h>
 #include <time.h>
@@ -55,11 +65,13 @@ static struct client cl[MAXCL];
 static struct held held[MAXHELD];
 static int nheld;
 static unsigned long long rng = 1;
-static double loss, dupl, reorder;
-static long long delay_ms = 5;
+static double loss, dupl, reorder, forge, cut, badid, spoof;
+static int spoof_fd = -1;
+static long long delay_ms = 5, latency_ms;
 static int oneway, verbose;
 static volatile sig_atomic_t stop, blackout;
-static unsigned long long n_fwd, n_lost, n_dup, n_reord;
+static unsigned long long n_fwd, n_lost, n_dup, n_reord, n_forge, n_cut,
+    n_badid, n_spoof;
 
 static void
 on_term(int sig)
@@ -141,12 +153,47 @@ hold(long long at, int fd, const void *b, size_t len,
 	memcpy(h->b, b, len);
 }
 
+/* The bad copies of -f, -t, -i and -S, sent at once. */
+static void
+bad_copies(int fd, const unsigned char *b, size_t len,
+    const struct sockaddr_storage *to, socklen_t tolen, int upstream)
+{
+	static unsigned char c[DGMAX];
+
+	if (len > 9 && draw() < forge) {
+		memcpy(c, b, len);
+		c[9 + (size_t)(draw() * (len - 9))] ^= 0x20;
+		send_now(fd, c, len, to, tolen);
+		n_forge++;
+	}
+	if (len > 9 && draw() < cut) {
+		size_t k = 1 + (size_t)(draw() * 8);
+
+		send_now(fd, b, len > 9 + k ? len - k : 9, to, tolen);
+		n_cut++;
+	}
+	if (len > 5 && draw() < badid) {
+		memcpy(c, b, len);
+		c[1] ^= 0x5a;
+		c[4] ^= 0xa5;
+		send_now(fd, c, len, to, tolen);
+		n_badid++;
+	}
+	if (upstream && spoof_fd != -1 && draw() < spoof) {
+		send_now(spoof_fd, b, len, NULL, 0);
+		n_spoof++;
+	}
+}
+
 /* One datagram on its way: lost, held back, doubled, or sent. */
 static void
 forward(int faulty, int fd, const void *b, size_t len,
     const struct sockaddr_storage *to, socklen_t tolen)
 {
-	long long t = now_ms();
+	long long t = now_ms() + latency_ms;
+
+	if (faulty && !blackout)
+		bad_copies(fd, b, len, to, tolen, tolen == 0);
 
 	if (blackout || (faulty && draw() < loss)) {
 		n_lost++;
@@ -156,6 +203,8 @@ forward(int faulty, int fd, const void *b, size_t len,
 		n_reord++;
 		hold(t + delay_ms + (long long)(draw() * delay_ms) + 1, fd, b,
 		    len, to, tolen);
+	} else if (latency_ms > 0) {
+		hold(t, fd, b, len, to, tolen);
 	} else {
 		send_now(fd, b, len, to, tolen);
 	}
@@ -250,7 +299,7 @@ main(int argc, char *argv[])
 	int ch, lfd, port = -1;
 
 	h_prog = "udpproxy";
-	while ((ch = getopt(argc, argv, "+1d:D:l:p:P:r:s:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+1d:D:f:i:L:l:p:P:r:s:S:t:v")) != -1) {
 		switch (ch) {
 		case '1':
 			oneway = 1;
@@ -263,8 +312,25 @@ main(int argc, char *argv[])
 			if (delay_ms < 1 || delay_ms > 10000)
 				h_diex("-D must be 1..10000 ms: %s", optarg);
 			break;
+		case 'L':
+			latency_ms = atoll(optarg);
+			if (latency_ms < 0 || latency_ms > 10000)
+				h_diex("-L must be 0..10000 ms: %s", optarg);
+			break;
+		case 'f':
+			forge = fraction(optarg, "-f");
+			break;
+		case 'i':
+			badid = fraction(optarg, "-i");
+			break;
 		case 'l':
 			loss = fraction(optarg, "-l");
+			break;
+		case 'S':
+			spoof = fraction(optarg, "-S");
+			break;
+		case 't':
+			cut = fraction(optarg, "-t");
 			break;
 		case 'p':
 			port = atoi(optarg);
@@ -286,7 +352,8 @@ main(int argc, char *argv[])
 		default:
 			fprintf(stderr,
 			    "usage: udpproxy [-1v] [-P readyfile] [-p port] "
-			    "[-s seed] [-l loss] [-d dup] [-r reorder] [-D ms] "
+			    "[-s seed] [-l loss] [-d dup] [-r reorder] [-D ms] [-L ms] "
+			    "[-f forge] [-t cut] [-i id] [-S spoof] "
 			    "[listen_addr] target_addr\n");
 			return (2);
 		}
@@ -317,6 +384,13 @@ main(int argc, char *argv[])
 		h_die("socket");
 	if (bind(lfd, (const struct sockaddr *)&la.ss, la.len) == -1)
 		h_die("bind %s", laddr);
+	/* -S: a source of its own, that no client has. */
+	if (spoof > 0 &&
+	    ((spoof_fd = socket(ta.family,
+		  SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1 ||
+		connect(spoof_fd, (const struct sockaddr *)&ta.ss, ta.len) ==
+		    -1))
+		h_die("spoof socket");
 	h_sock_name(lfd, name, sizeof(name));
 	h_write_ready(ready, name);
 
@@ -378,7 +452,9 @@ main(int argc, char *argv[])
 	if (verbose)
 		fprintf(stderr,
 		    "udpproxy: %llu forwarded, %llu lost, %llu duplicated, "
-		    "%llu reordered\n",
-		    n_fwd, n_lost, n_dup, n_reord);
+		    "%llu reordered, %llu forged, %llu cut, %llu misaddressed, "
+		    "%llu spoofed\n",
+		    n_fwd, n_lost, n_dup, n_reord, n_forge, n_cut, n_badid,
+		    n_spoof);
 	return (0);
 }
