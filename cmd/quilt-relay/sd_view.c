@@ -39,6 +39,45 @@ by_name(const void *a, const void *b)
 	    strcmp(node_name(*(const short *)a), node_name(*(const short *)b)));
 }
 
+/*
+ * Whether relay i reaches us by the links the records list: from i, a
+ * relay x goes on to y when each lists the other (as routes are made);
+ * it comes to us only from a relay that lists us and whose own
+ * connection to us is up.
+ */
+static int
+reaches_us(int i)
+{
+	short q[NODES_MAX];
+	uint8_t seen[NODES_MAX] = {0};
+	int head = 0, tail = 0;
+
+	q[tail++] = (short)i;
+	seen[i] = 1;
+	while (head < tail) {
+		int x = q[head++];
+		const struct lsrec *r = &LS.n[x].cur;
+
+		if (!r->inst[0])
+			continue; /* a leaf lists nobody */
+		for (int k = 0; k < r->nnbr; k++) {
+			int y = r->nbr[k];
+
+			if (y == 0) {
+				if (conn_from(node_name(x)))
+					return (1);
+				continue;
+			}
+			if (y > 0 && y < NODES_MAX && !seen[y] &&
+			    ls_lists(y, x)) {
+				seen[y] = 1;
+				q[tail++] = (short)y;
+			}
+		}
+	}
+	return (0);
+}
+
 /* The relays that serve Spread and reach us, we included, by name. */
 static int
 candidates(short *mem)
@@ -47,13 +86,13 @@ candidates(short *mem)
 
 	mem[n++] = 0;
 	/* A neighbour counts once it lists us too and its own connection
-	 * to us is up: a link that works one way only (its way to us cut)
-	 * reaches nobody both ways. */
+	 * to us is up, or once it reaches us another way: a link that works
+	 * one way only (its way to us cut, or not back yet after a cut)
+	 * reaches nobody both ways, but a relay it leaves is not lost while
+	 * a way round stands. */
 	for (int i = 1; i < N.count && n < NODES_MAX; i++)
 		if (ls_via(i) != -1 && (LS.n[i].cur.opts & LS_OPT_SPREAD) &&
-		    LS.n[i].cur.inst[0] &&
-		    (LS.n[i].dist > 1 ||
-			(ls_lists(i, 0) && conn_from(node_name(i)))))
+		    LS.n[i].cur.inst[0] && (LS.n[i].dist > 1 || reaches_us(i)))
 			mem[n++] = i;
 	qsort(mem, n, sizeof(short), by_name);
 	return (n);
