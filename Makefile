@@ -1,3 +1,4 @@
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt: one GNU Makefile, no configure.
 PREFIX  ?= /usr/local
 DESTDIR ?=

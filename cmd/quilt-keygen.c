@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-keygen: write a new key for -k: 32 random bytes as 64 hex
  * characters and a newline, in a file only its owner can read.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-ping: round trips to a quilt node, as iputils ping(8) prints them
  * (Quilt's ping/pong).  Exit 0 when a reply came, 1 when none did (or, with

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * sp-mcast: multicast messages to Spread groups, from the arguments after
  * "--" or else from standard input, then disconnect.

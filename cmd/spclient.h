@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * What the two Spread clients, sp-join and sp-mcast, share: the exit
  * status of a set-up that failed.  Here, in cmd/, because only the

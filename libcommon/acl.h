@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Access control by the peer's address, as ncat's --allow and --deny: a
  * rule is an IPv4 or IPv6 prefix ("127.0.0.0/8", "2001:db8::/32"; a bare

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Addresses as users write them: "host:port", "[v6addr]:port", ":port" and
  * "port" (all interfaces for a listener, loopback for a sender),

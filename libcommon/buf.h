@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Byte queues.  Data lives in base[start..end); room to fill is
  * base[end..cap).  A queue grows on demand up to max and never past it: a

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The client side of a quilt connection: connect within a timeout, send our
  * hello, read the peer's, check versions and sealing.  It never prints: it

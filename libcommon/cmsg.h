@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The frames between quilt-relay's router and its children (quilt-listen -C
  * and quilt-send -C), in the manner of OpenBSD's imsg: each is a netstring

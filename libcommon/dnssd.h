@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The lines of avahi-browse -p -r -k (parsable, resolved, service types as
  * they are): what quilt-relay -D reads from its browse child.  Fields are

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The three formats of standard input and output, the same in every
  * program: lines (one part per LF-terminated line), NUL-terminated records

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Netstrings (DJB): a decimal length without leading zeros, ':', the bytes,
  * ','.  A message is a netstring whose body is a sequence of netstrings, its

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * One peer connection over any byte stream: what has arrived from the peer,
  * the control frames to send (acks, pongs, bye: unnumbered, sent ahead of

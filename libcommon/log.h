@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Diagnostics on stderr (or syslog), prefixed with the program name.  With
  * opt.c, the one module of libcommon that prints and exits: the programs

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The event loop: one poll(2) over the fds that want something, callbacks,
  * and signals delivered through a self-pipe so that handlers run in the loop

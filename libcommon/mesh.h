@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The frames relays send each other, and the answers a relay gives its
  * clients (quilt-protocol(5)), one decoder and one encoder each:

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Sockets: listen (port 0, ranges, backlog, dual stack), connect with a
  * timeout, and the few options every connection gets.  Every fd returned is

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The command-line helpers of opt.h.  Every failure here is the user's, so
  * it ends the program with the status the program chose (its struct

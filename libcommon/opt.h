@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Command-line helpers every program shares: the option table and its
  * parser (short and long options, --help, --version, usage errors), numbers,

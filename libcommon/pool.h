@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * A bounded pool of connections that have not yet earned a slot: those
  * still in their handshake (before the hello, or sealed before the key is

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * What every program does for its own process, before and after the rest:
  * descriptors 0, 1 and 2 that were closed at start get /dev/null (so that

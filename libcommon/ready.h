@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Ready files (-P): one line, written to a temporary file in the same
  * directory and renamed, so a script waiting for the file never reads half

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Everything that touches libsodium: randomness, hex, key files, and the
  * sealed links of -k.  The only file that includes <sodium.h>.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The listener's half of the quilt handshake, beside client.c's half: check
  * the peer's hello (its fields, the version range, the sealing), find or

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Running under a service manager, without libsystemd: the listening
  * socket of systemd's socket activation (LISTEN_FDS, LISTEN_PID: the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * An output that acknowledges: a byte queue towards a pipe or file
  * (standard output, a handler's standard input) that remembers, per batch,

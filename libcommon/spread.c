@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The Spread client protocol, both directions (see spread.h and
  * shared/spread/PROTOCOL.md).  Every count read from the wire is checked

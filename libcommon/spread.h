@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The Spread client <-> daemon protocol (Spread 4.0 to 5.0), both
  * directions, so that the client programs (sp-join, sp-mcast) and a daemon

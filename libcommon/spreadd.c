@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The daemon's side of a Spread client session (see spreadd.h and
  * PROTOCOL.md sections 2, 5, 6, 8 and 11.2).  Every count a client sends is

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The daemon's side of one Spread client session (PROTOCOL.md sections 2,
  * 3, 5, 6, 8 and 11.2), as a codec and a state machine: no sockets, no

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The udp: transport's protocol engine: one connection over datagrams, as a
  * state machine apart from sockets and clocks.  It is fed datagrams (bytes)

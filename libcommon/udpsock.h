@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The udp: transport's sockets and clock, shared by the programs: around
  * the engine of udp.h, which never touches either.

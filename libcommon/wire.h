@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /* clang-format off */
 /*
  * The quilt protocol on top of frames.  Every frame is a message

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * bench-enet: the ENet peer of scripts/bench, for the udp: transport's
  * rows: reliable messages over loopback, as a user of ENet would send

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * bench-pingpong: the minimal C TCP ping-pong quilt-ping is measured against.
  *

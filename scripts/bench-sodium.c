@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * bench-sodium: the ceiling of sealed traffic on this machine, printed beside
  * the sealed rows of scripts/bench: libsodium's secretstream (the record

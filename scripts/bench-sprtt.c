@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * bench-sprtt: the round trip of a Spread group member through its daemon.
  *

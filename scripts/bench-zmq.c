@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * bench-zmq: the ZeroMQ PUSH/PULL peer of scripts/bench, doing the same
  * file-to-file work as quilt-send | quilt-listen: each line of a file is one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # The build honours the builder's flags: CPPFLAGS (where dpkg-buildflags puts
 # -D_FORTIFY_SOURCE=2) reaches every compile, CFLAGS=-O0 keeps the flags the
 # code needs.  Builds go to $T, never into the tree's build/ and bin/.
@@ -47,4 +48,22 @@ compiles() {
 		false
 	fi
 	[ "$(grep -c -e ' -O2' "$T/cc")" -eq 0 ]
+}
+
+@test "every source file carries the license line in its header (LICENSE: ISC)" {
+	local f missing=() files=()
+	[ "$(head -n 1 "$QUILT_TOP/LICENSE")" = "Copyright (c) 2026 the quilt authors" ]
+	cd "$QUILT_TOP"
+	mapfile -t files < <(find cmd libcommon tests/unit tests/fuzz tests/helpers \
+		scripts man -maxdepth 2 -type f \( -name '*.[ch]' -o -name '*.bash' \
+		-o -name '*.[157]' -o -name '*.service' -o -name '*.socket' \) ;
+		find tests -maxdepth 2 -name '*.bats'; echo Makefile; echo .ci/run;
+		echo tests/run; find scripts -maxdepth 1 -type f ! -name '*.*')
+	[ "${#files[@]}" -gt 150 ]
+	for f in "${files[@]}"; do
+		head -n 3 "$f" | grep -q 'Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC' ||
+			missing+=("$f")
+	done
+	printf 'no license line: %s\n' "${missing[@]}"
+	[ "${#missing[@]}" -eq 0 ]
 }

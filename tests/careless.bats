@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # Careless operators and peers (issues 14 and 16): where a relay's control
 # socket lives and what a kill -9 leaves of it, hello faults that say which,
 # quilt-send -N with a truncated last netstring.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # Flags, usage, version and every exit status of quilt-listen, quilt-send
 # and quilt-ping, each with its cause (STYLE.md's table, cli-spec).
 

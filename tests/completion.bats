@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # scripts/bash-completion: the candidates for a few command lines, one
 # completion per program, and its flags kept in step with each program's
 # options (what its --help lists, and the hidden ones it takes) and man page.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-relay -D MESH: relays find each other on the local network by
 # DNS-SD (_quilt._tcp), through Avahi's avahi-publish and avahi-browse run
 # as children.  Simulated hosts (scripts/hosts create -m) each run their

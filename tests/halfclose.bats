@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # The half-close table of quilt-listen(1): what each side sees at each end
 # of input, one test per row, in framed mode (quilt-send) and in raw mode
 # (-R, with nc or rawclient, a client that reports each end it sees).

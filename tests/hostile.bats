@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # Hostile and careless peers, careless operators (issue 14): descriptors
 # 0-2 closed at start, files left behind, Unix sockets across a crash,
 # idle and half-open connections, the pool of connections that have not

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # scripts/hosts, the simulated hosts the mesh tests run on: each check is
 # one a user would make with real programs (quilt-listen, quilt-send, ping,
 # nc, dbus, avahi).  Needs root; every test skips, saying why, where hosts

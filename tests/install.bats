@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # make install / make uninstall honour PREFIX and DESTDIR; what is installed
 # works from there.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # -j: JSON lines that any parser takes, whatever the bytes.  Random
 # messages (any bytes, ASCII with quotes and backslashes, valid UTF-8 of
 # every plane, control characters) go through quilt-listen -j, quilt-send

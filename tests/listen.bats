@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-listen: the ready file, port selection, address families, many
 # senders, -b/-c, the hello timeout, -e handlers and their environment, -R
 # raw mode, bad peers, and controlled shutdown (SIGTERM/SIGINT, the drain

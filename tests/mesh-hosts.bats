@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-relay on simulated hosts (scripts/hosts, scripts/mesh -H): link
 # state that ages and comes back, that one forged record cannot poison, a
 # partition and its heal, the addresses relays announce across hosts,

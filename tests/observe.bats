@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # Watching a run: SIGUSR1 makes quilt-listen, quilt-send and quilt-relay say
 # their counters on stderr (as dd does) and go on; quilt-send's progress
 # line on a terminal (script(1) gives it one) shows a rate; make demo writes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-ping against quilt-listen: iputils-style lines and summary,
 # -c -i -W -w -s -q -j -D -O, exit 0/1/2 (1 also for -c with -w short of
 # COUNT), over TCP (IPv4, IPv6) and Unix sockets.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # make bench's picture: scripts/bench-plot draws the rates by message size
 # with gnuplot into a PNG; scripts/bench writes its data and calls it.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # The fault proxy of the test suite (tests/helpers/qproxy.c) does what the
 # other suites rely on: forwards both ways, carries half-closes, serves one
 # connection after another, restarts on a given port, and injects exactly

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-relay's keep-alives and dead timer (-W): a neighbour that stops
 # answering without closing anything (its host stopped, its link cut, every
 # packet of it dropped, its router alone stopped) is declared dead within

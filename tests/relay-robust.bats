@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-relay when something around it is slow, full or large: a control
 # client that never finishes its line, link state refused by a next hop's
 # full queue, link state larger than any fixed buffer.  Each was a defect:

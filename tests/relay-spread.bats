@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-relay -s: the embedded Spread daemon.  Its doors (-s PORT, 0,
 # HOST:PORT, /tmp/PORT stale or live), one relay's groups and services,
 # membership messages, bad and slow clients, groups across a mesh (a relay

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-relay (issue 5): the ready file and the children, a child or the
 # relay killed with kill -9, server-connect, routing in a line and a ring
 # that loses a relay and gets it back, no duplicates around cycles, -a and

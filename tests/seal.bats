@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # Sealed links (-k, issue 3): quilt-keygen; a sealed session and what a
 # capture of it shows; fail closed on a wrong key, a plaintext peer, a hello
 # altered in flight, a record flipped, replayed, out of order or cut (the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-send: messages from arguments and from stdin in the three formats,
 # acknowledged delivery, replies, -x, -v, a closed stdout, exactly once
 # across a lost connection (-r through a proxy killed and restarted), at

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # quilt-listen and quilt-relay as services: the listening socket from
 # systemd's socket activation (systemd-socket-activate, LISTEN_FDS), the
 # readiness datagrams on NOTIFY_SOCKET (a socket notifysink makes), and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # sp-join and sp-mcast against a scripted Spread daemon (tests/helpers/
 # spread-peer) that replays the daemon's bytes of the real captures in
 # tests/spread/vectors, or plays a refusal script.  The peer logs what the

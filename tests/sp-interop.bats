@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # sp-join and sp-mcast against a real Spread daemon (4.0.0, 4.4.0 or
 # 5.0.1, built outside this repository), and against Spread's own spuser.
 # Skipped unless SPREAD_PREFIX names an installation ($SPREAD_PREFIX/sbin/

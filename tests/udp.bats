@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # The udp: transport (quilt-protocol(5) Datagrams) through the programs:
 # quilt-listen udp:, quilt-send udp: (and -U), quilt-ping udp:, relays over
 # udp:; the handshake's answers (accepted, or refused with a reason: full,

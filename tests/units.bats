@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # The example systemd units of scripts/systemd: systemd-analyze verify finds
 # nothing to say about an instance of each (ExecStart= pointed at the built
 # programs, as make install points it at PREFIX/bin), and they keep what the

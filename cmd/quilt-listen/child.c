@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-listen -C: the incoming side of quilt-relay.  Standard input and
  * output are one socket pair to the router, descriptor 3 another; every

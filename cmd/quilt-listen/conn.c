@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * One connection of quilt-listen: the handshake (server.c decides), the
  * frames of a quilt peer written to standard output (or to a handler, or

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-listen's table of connections: accepting, the two pools of those
  * without a slot of -c (in their handshake; done and waiting), giving the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-listen -e: one handler process per connection (Kamaelia's
  * ConnectedServer, as tcpserver does it), run by /bin/sh -c in a process

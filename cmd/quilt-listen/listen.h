@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-listen, one concern a file:
  *   main.c     options, set-up, the loop, signals, exit status

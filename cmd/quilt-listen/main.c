@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-listen: accept quilt senders and write what they send to standard
  * output, acknowledging each message once write(2) has taken it (Quilt's

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-listen -R: no quilt protocol, each connection a plain byte stream,
  * so that nc, telnet or any TCP client can talk to it.  Without -e, data

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-listen over udp: one socket for every connection.  A datagram from
  * an address that has a connection goes to its engine; any other is a

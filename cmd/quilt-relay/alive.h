@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Liveness of the relays next to us, in the shape of ospfd's hello and
  * dead intervals (and RFC 4222's advice that any frame counts, not only

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The children: the quilt-listen -C child (our incoming side) and a
  * quilt-send -C child per outgoing peer, each joined to the router by a

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * A client's messages: [DEST, "msg", PART...] from a connection of the
  * listen child, or from our standard input, become our messages of the

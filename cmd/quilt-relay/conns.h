@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The connections of the listen child, by its serial for them: the node
  * at the other end, and whether it is a relay (its outgoing side: what

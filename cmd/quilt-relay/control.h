@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The control socket (as ospfd's control.c): a Unix socket whose clients
  * send one command line ("peers", "routes", "nodes", "counters", "dot", or

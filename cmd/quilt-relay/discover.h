@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Discovery on the local network by DNS-SD (-D MESH), through Avahi's
  * command-line tools run as children, so that no library of Avahi's is

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * End-to-end records: what became of the messages of our clients (-d, -a)
  * that went into the mesh under our message ids, and the answers, in

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Link state flooding (as ospfd's lsupdate.c): records due to each relay
  * peer are written into its queue as room allows, never dropped; a route

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Forwarding: a message for the mesh, written here when it is for us (or
  * all), passed on otherwise, once per destination (duplicates dropped by

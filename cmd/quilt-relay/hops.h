@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Next hops and their queues: the outgoing peers (a relay, or a plain
  * listener: a leaf), each with its queue of numbered frames held until the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The local side: standard input takes messages for the mesh ("NODE text"
  * or "all text" lines, split at the first space or TAB; or -N netstrings

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Link state and routes (as ospfd's rde_spf.c and rde_lsdb.c): each
  * relay's record (its instance, sequence number, address and neighbours),

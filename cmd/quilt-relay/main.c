@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-relay: a node of a mesh (Quilt's QuiltServer, ProcessorThread and
  * QuiltProtocol as processes).  The router here is joined by socket pairs

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The node table: every node this relay has heard of, by index (0 is this
  * one), and, for each origin, which of its message ids were taken already

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Pings across the mesh: a client's ping for a node becomes ours, a relay
  * answers the pings for it with a pong that counts the hops, and a leaf,

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The one reader of the children's frames (cmsg.h): the listen child's
  * connections (open, frames, frame, close) and its address; each send

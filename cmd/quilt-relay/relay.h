@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-relay: what every room of the router shares, and nothing else: the
  * bounds, the options (read only once main has set them), the counters,

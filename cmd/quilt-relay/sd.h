@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The embedded Spread daemon (quilt-relay -s): what its rooms share.
  *

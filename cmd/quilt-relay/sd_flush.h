@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The flush that installs a new view (sd_view.h has its frames): the
  * proposal this relay follows, and, on the relay that proposed it (the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The Spread daemon's groups: each with its members (private groups, in
  * Spread's canonical order: by daemon, that is by relay name, then by

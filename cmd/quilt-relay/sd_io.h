@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The Spread daemon's doors: the listening sockets (-s PORT: 127.0.0.1:PORT
  * and the Unix socket /tmp/PORT, where Spread's clients look; -s HOST:PORT:

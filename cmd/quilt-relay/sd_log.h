@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * A log of numbered records for the Spread daemon's order: the events
  * ordered and not yet stable (by their number in the view), and our own

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * One total order of the Spread daemon's events across the relays that
  * serve Spread (-s) and reach each other: the view (sd_view.c makes it).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The Spread daemon's sessions: one a client connection, with its state of
  * the protocol (libcommon/spreadd.h), its input, and its output queue of

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The Spread daemons' view: which relays serve Spread (-s, "+spread" in
  * their link state) and reach each other, and its installation when that

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-send: send messages to a quilt listener and wait until every one is
  * written at the other end (Quilt's OutgoingThread as a process).  This

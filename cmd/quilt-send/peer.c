@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * What quilt-send takes from the listener: acknowledgements, a handler's
  * replies (to standard output, acknowledged in turn once written), a

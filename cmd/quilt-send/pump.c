@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-send's input: standard input (lines, -0 or -N) or the operands,
  * each message framed once, in place, into the link's window of frames

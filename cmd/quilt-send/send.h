@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-send, one concern a file:
  *   main.c   options, the session (connect, reconnect, resume), the loop,

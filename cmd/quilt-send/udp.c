@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * quilt-send over udp: the unreliable messages of -U (whole msg frames on
  * the engine's unreliable channel, never numbered nor acknowledged), and

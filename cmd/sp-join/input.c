@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * sp-join -i: requests on standard input, one a line (-0 a record, -N a
  * netstring), parsed by spread_req_parse.  Not made non-blocking: the loop

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * sp-join: connect to a Spread daemon, join groups and print every message
  * received (and with -m every membership change) on standard output.  With

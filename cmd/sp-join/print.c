@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * sp-join's standard output: messages and memberships in the chosen format
  * (data lines, -f fields, -m kinds, -j JSON, -0, -N), queued in pr->out

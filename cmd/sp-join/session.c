@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * sp-join's Spread session: the requests it sends (joins, leaves, -i's
  * messages, the disconnect) queued in one buffer that the loop writes in

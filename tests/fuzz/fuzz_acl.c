@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/acl: the bytes up to the first newline
  * are rules (separated by spaces; a leading '-' makes a deny rule), the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of the two codecs between quilt's processes: cmsg (the
  * router and its children) and mesh (relay to relay, and a relay's answers

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/dnssd: the lines of avahi-browse -p -r -k
  * that quilt-relay -D reads from its browse child.  The input is cut into

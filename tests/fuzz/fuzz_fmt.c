@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/fmt: fmt_next in the format the first
  * byte picks, over arbitrary bytes, then fmt_put of every record in all

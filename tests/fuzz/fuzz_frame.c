@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/frame: frame_parse and the parts of each
  * frame over arbitrary bytes.  The first byte picks a split point, the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/wire: wire_decode and wire_get_hello on
  * arbitrary bytes, taken both as a frame body and as a whole frame.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/link: a link that has sent some data
  * frames (and holds more, one of them large so that writes are partial)

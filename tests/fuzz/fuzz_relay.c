@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of quilt-relay's router, without sockets or children:
  * built from the rooms of cmd/quilt-relay/ without main.c, their state set

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of quilt-relay -s's order and views: the frames the
  * Spread daemons of a mesh send each other (FLAGS "s": sub, ord, have,

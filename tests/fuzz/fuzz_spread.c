@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/spread: every decoder on the same bytes.
  * Whatever decodes must re-encode to the bytes it came from, a message

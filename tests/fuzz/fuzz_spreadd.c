@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/spreadd, the daemon's side of a Spread
  * session.  The first two bytes choose the daemon (version and auth offer),

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of spread_req_parse (libcommon/spread): the requests
  * of sp-join -i, in the form the first byte picks (text or parts).

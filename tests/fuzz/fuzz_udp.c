@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of libcommon/udp, the udp: transport's engine.  A
  * client A and a listener's connection B, opened by a real handshake

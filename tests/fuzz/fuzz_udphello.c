@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness of the udp: handshake's hellos (libcommon/udpsock.c):
  * what rides in an ACCEPT (the listener's hello frame, then, sealed, its

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Plain driver for the libFuzzer harnesses: feeds every file of the corpus
  * folders named on the command line to LLVMFuzzerTestOneInput, in one

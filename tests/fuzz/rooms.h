@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * What the harnesses built from quilt-relay's rooms without main.c share
  * (fuzz_relay, fuzz_sd): no children (a peer's quilt-send never starts),

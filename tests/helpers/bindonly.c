@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * bindonly: bind a TCP socket and never listen, so a connection to its
  * port is refused (the test of quilt-send's exit status 69).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * gate: copy standard input to standard output, and stop itself (SIGSTOP)
  * right after the Nth line has been written, so a test can act at a point

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Shared bits of the C test peers in tests/helpers/: addresses, sockets,
  * the ready file, full writes.  Header-only (static inline) because every

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # Simulated hosts (scripts/hosts) for the bats suites.  Load after common:
 #	load helpers/common

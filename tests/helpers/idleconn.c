@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * idleconn: open N connections that never send a byte (a peer that never
  * says hello), then wait until the server has closed every one of them.

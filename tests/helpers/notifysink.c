@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * notifysink: the service manager's end of the readiness protocol, for the
  * tests of NOTIFY_SOCKET: a Unix datagram socket at a path, or at an

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * qproxy: a TCP (or Unix socket) forwarding proxy with injected faults, for
  * the tests of reconnection, resume and (later) sealing.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * rawclient: a plain byte-stream client that shows exactly what it sees of
  * each end of a connection, for the half-close tests of quilt-listen -R

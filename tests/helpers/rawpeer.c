@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * rawpeer: a TCP server that answers every connection with fixed bytes
  * and then reads and discards until the client closes: a peer that does

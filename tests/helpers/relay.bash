@@ -1,3 +1,4 @@
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # Shared functions of the quilt-relay suites (relay*.bats).  Load with
 #	load helpers/relay

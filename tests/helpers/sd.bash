@@ -1,3 +1,4 @@
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # Shared functions of the suites of quilt-relay -s (relay-spread*.bats).
 # Load after helpers/relay and helpers/spread.

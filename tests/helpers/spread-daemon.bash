@@ -1,3 +1,4 @@
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # Bats helpers: run a real Spread daemon (4.0, 4.4 or 5.0) as a test peer.
 #
 # The daemon is never part of this repository.  It is built elsewhere and

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * spread-peer: a scripted Spread daemon for the sp-join / sp-mcast tests.
  *

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # sp-join -i sessions for the Spread suites: the test writes requests into
 # a session's standard input, a fifo it holds open on a descriptor of its

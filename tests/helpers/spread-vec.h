@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Reader of the annotated Spread captures in tests/spread/vectors/, for the
  * unit test (t_spread) and the scripted peer (spread-peer).  Header only, so

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # Shared functions of the Spread client suites (sp-clients.bats,
 # sp-interop.bats).  Load after helpers/common.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * udppeer: the far end of the udp: transport's handshake, made up, for the
  * tests of what a listener answers and what a client does with answers.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * udpproxy: a UDP forwarding proxy that loses, duplicates and reorders
  * datagrams with a seeded generator, for the loss tests of the udp:

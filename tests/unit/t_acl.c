@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/acl: rules as users write them for --allow and
  * --deny, the ones refused, and which peers a set of rules permits (IPv4,

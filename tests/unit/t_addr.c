@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/addr: addresses as users write them, for a
  * listener and for a sender, and socket addresses written back.  TAP

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/buf: room at the tail made by moving the data
  * down or by growing, never past max (ENOBUFS); fill and drain over real

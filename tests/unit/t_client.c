@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/client: client_open against a listener scripted
  * in a child process on a Unix socket.  The child answers with server.c

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/cmsg: the frames between quilt-relay's router and
  * its children.  Every verb round-trips on its channel; a verb of another

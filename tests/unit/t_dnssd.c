@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/dnssd: the lines of avahi-browse -p -r -k.  The
  * lines avahi-browse 0.8 printed on simulated hosts parse field by field;

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/fmt: the three formats of standard input and
  * output (lines, -0 records, -N netstrings), the escaping rule of DESIGN.md

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/frame: the netstring codec.  Messages of parts
  * round-trip; any split of a stream gives the same frames; a length over the

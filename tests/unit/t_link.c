@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/link: one peer connection over a socket pair.
  * Data frames are queued, written, read and parsed on the other side;

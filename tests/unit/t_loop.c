@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/loop: callbacks of ready fds with what they are
  * ready for, loop_want and loop_del taking effect at once (also for an fd

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/mesh: the frames between relays and a relay's
  * answers to its clients.  Each encoder's frame decodes back to what was

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/pool: the limit per key, a full pool naming the
  * oldest entry of the key that holds the most, keys of addresses (an

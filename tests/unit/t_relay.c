@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of quilt-relay's rooms (built from cmd/quilt-relay/ without
  * main.c): the node table when memory runs out, duplicates by message id,

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/server: the listener's half of the handshake,
  * driven with frames alone.  A hello is answered with ours (session echoed,

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/sink: the promise that a message is acknowledged
  * only once write(2) has taken it.  The sink writes into a real pipe, kept

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/spread: the codec against the bytes of the real
  * captures in tests/spread/vectors/ (every stream of every capture is

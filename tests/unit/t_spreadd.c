@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/spreadd, the daemon's side of a Spread session.
  * The client bytes of every capture in tests/spread/vectors (the 47 real

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of spread_req_parse (libcommon/spread): the requests sp-join
  * -i reads, in the text form (a line or a -0 record) and the parts form

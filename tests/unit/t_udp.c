@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/udp: the udp: transport's engine, two (or three)
  * of them joined through a simulated network this program controls: a

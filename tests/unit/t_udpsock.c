@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * libcommon/udpsock: the hellos of the udp: handshake as the programs make
  * and check them (plain and sealed, the key proof, a wrong key, an

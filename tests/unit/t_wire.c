@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libcommon/wire: the quilt protocol on top of frames.
  * Decoding of [dest, cmd, args...], the sizes of msg frames, the hello

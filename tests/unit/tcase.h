@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 the quilt authors. SPDX-License-Identifier: ISC */
 /*
  * The frame of the unit programs of libcommon: a table of named cases,
  * each returning 0 (passed) or 1 with the first failure noted, printed as
