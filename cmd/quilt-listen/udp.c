@@ -15,8 +15,12 @@
  * runs their timers, writes unreliable messages out, and frees each
  * engine once it has ended.
  *
- * The admission limits of "hostile and careless peers" (per address,
- * before authentication) belong where a request is taken: admit().
+ * Nothing here waits for a peer to authenticate, so the handshake pool
+ * and its limit per address that hold TCP peers (conns.c) have nothing
+ * to bound: before its cookie comes back a source costs no state, and
+ * the request with its cookie is answered at once, ACCEPT or REJECT;
+ * sealed, the session is claimed only once the key proof checks.  What
+ * a connection holds from then on is a slot of -c, as over TCP.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -287,18 +291,6 @@ sealed(struct udpl *u, struct conn *c, const char *proof, size_t prooflen,
 	return (k);
 }
 
-/*
- * Hostile and careless peers: the limits on requests (per address, before
- * authentication) go here, as for accepted sockets.  1: take it.
- */
-static int
-admit(struct udpl *u, const struct sockaddr_storage *from)
-{
-	(void)u;
-	(void)from;
-	return (1);
-}
-
 /* The client's first frame to conn.c, as a TCP client's would come. */
 static struct conn *
 new_conn(struct udpl *u, struct udpconn *uc, const struct udp_request *req,
@@ -376,7 +368,7 @@ request(struct udpl *u, const struct sockaddr_storage *from, socklen_t len,
 		refuse(u, req, UDP_R_REFUSED, from, len);
 		return;
 	}
-	if (!conns_can_open(u->cs, net_now_ms()) || !admit(u, from)) {
+	if (!conns_can_open(u->cs, net_now_ms())) {
 		char a[ADDR_STRLEN];
 
 		addr_str(a, (const struct sockaddr *)from, len);
