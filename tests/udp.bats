@@ -489,8 +489,9 @@ late" ]
 	exec 5>"$T/fifo"
 	echo before >&5
 	wait_for "lines_at_least '$T/listen.out' 1"
-	# idle for three times the time-out: what is tested is time itself
-	sleep 1.8
+	# idle for three times the time-out (600 ms): until quilt-send,
+	# asked with SIGUSR1, counts 18 keep-alives sent (100 ms apart)
+	wait_for -t 60 "kill -USR1 $sp && [ \"\$(udp_counter '$T/send.err' 'keep-alives out' 2>/dev/null)\" -ge 18 ]"
 	echo after >&5
 	exec 5>&-
 	wait_exit "$sp"
