@@ -91,3 +91,32 @@ got() {
 	run timeout 10 rawclient "$PXADDR" < <(echo after)
 	[ "$output" = after ]
 }
+
+@test "qproxy -f lose=NODE:NBR: NODE's first route record without NBR, after one with it, is taken out whole, once; the server's acks from it on count it; a message over 64 KiB streams through, numbered" {
+	start_listener -R -e cat 127.0.0.1:0
+	start_proxy -v -f lose=n2:n1 "$ADDR"
+	printf -v big '%70000s' ''
+	hello=$(msgns '' hello quilt 1-1 node=n2 \
+		session=00112233445566778899aabbccddeeff max=16777216 sealed=0 \
+		from=0 relay=abc)
+	r1=$(msgns '' route n2 abc 1 198.18.0.2:1 n1 n3 +life=6000)
+	alive=$(msgns '' alive 1000)
+	msg=$(msgns n3 msg n2 00 1 - "${big// /x}")
+	other=$(msgns '' route n4 abd 1 198.18.0.4:1 n2 +life=6000)
+	r2=$(msgns '' route n2 abc 2 198.18.0.2:1 n3 +life=6000)
+	r3=$(msgns '' route n2 abc 3 198.18.0.2:1 n3 +life=6000)
+	# (the echo's acks: the lost record was the 4th numbered frame,
+	# the alive is not numbered)
+	acks=$(msgns '' ack 2)$(msgns '' ack 3)$(msgns '' ack 4)$(msgns '' ack 5)
+	run timeout 10 rawclient "$PXADDR" < <(printf '%s' "$hello$r1$alive$msg$other$r2$r3$acks")
+	[ "$status" -eq 0 ]
+	want=$hello$r1$alive$msg$other$r3
+	want+=$(msgns '' ack 2)$(msgns '' ack 4)$(msgns '' ack 5)$(msgns '' ack 6)
+	[ "$output" = "$want" ]
+	sent=$hello$r1$alive$msg$other$r3$acks
+	wait_for file_has "$T/proxy.err" 'bytes client->server'
+	[ "$(cat "$T/proxy.err")" = "qproxy: connection 1: route of n2, sequence 1 (n1 n3): passed
+qproxy: connection 1: route of n2, sequence 2 (n3): lost
+qproxy: connection 1: route of n2, sequence 3 (n3): passed
+qproxy: connection 1: ${#sent} bytes client->server, ${#want} bytes server->client" ]
+}

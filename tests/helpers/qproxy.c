@@ -20,6 +20,30 @@
  *   replay=OFF:LEN  once bytes OFF..OFF+LEN-1 (client->server) have passed,
  *                   send them again
  *   drop=OFF:LEN    drop bytes OFF..OFF+LEN-1 of the client->server stream
+ *   lose=NODE:NBR   lose one link-state update between two relays: the
+ *                   first route record of NODE (client->server) that no
+ *                   longer lists NBR, after one (on any connection) that
+ *                   did, is dropped whole, once; see below.  It goes alone,
+ *                   with no other fault.
+ *
+ * lose= and the acknowledged stream.  Every frame one relay sends another
+ * is numbered by its place in the session (quilt-protocol(5), Relays), and
+ * the listener acknowledges the first N with "ack N": a frame taken out of
+ * the stream leaves the listener's count one short of the sender's, and a
+ * cut is made good by resending what was not acknowledged.  A lost update,
+ * with the link kept up and nothing sent again, therefore needs the
+ * acknowledgements forged as well: once frame D (in the session) is lost,
+ * every "ack N" from the server with N >= D-1 is passed on as "ack N+1",
+ * so that the sender takes the lost frame as written and the two counts
+ * agree.  The frames are split at their netstring bounds (the client's
+ * hello gives the count it starts from, from=N; a frame other than ack,
+ * bye, error, alive and nop is numbered); one of more than HOLD_MAX bytes
+ * (a message) streams through, numbered.  A sealed hello (sealed=1), or
+ * bytes that are not netstrings, turn it off for that connection: they
+ * pass as they are.  A later connection of the same session is not
+ * renumbered (the tests keep the link up).  Each route record of NODE that
+ * passes, and the one lost, is said on stderr with its neighbours:
+ *   qproxy: connection N: route of NODE, sequence S (NBR...): passed|lost
  *
  * A target that resets its connection (ECONNRESET, EPIPE) has the
  * client's reset too, as a listener refusing a peer resets it.
@@ -37,14 +61,21 @@
  */
 #include <poll.h>
 
+#include "frame.h"
 #include "helper.h"
 
 #define MAXCONN 128
 #define BUFSZ 65536
 #define MAXFAULT 16
 #define MAXREPLAY (1 << 20)
+/* lose=: a frame up to this size is held until it is whole (at most
+ * MAXREPLAY: what is held goes out past BUFSZ, in the replay's room). */
+#define HOLD_MAX 65536
+/* The parts of a route frame looked at: its head (6), 64 neighbours, its
+ * options. */
+#define NBR_PARTS 80
 
-enum { F_CUT, F_FLIP, F_FLIPBACK, F_REPLAY, F_DROP };
+enum { F_CUT, F_FLIP, F_FLIPBACK, F_REPLAY, F_DROP, F_LOSE };
 
 struct fault {
 	int kind;
@@ -61,6 +92,16 @@ struct dir {
 	int shut; /* dst was shut down for writing */
 };
 
+/* lose=: one direction's frames, split at their netstring bounds. */
+struct split {
+	char hold[HOLD_MAX];
+	size_t nhold; /* bytes of the frame under way held */
+	size_t need; /* its whole size; 0 while its length is read */
+	unsigned long long stream; /* bytes of a large frame still to pass */
+	unsigned long long frames; /* whole frames so far (0: the hello) */
+	int off; /* not frames (sealed, or not netstrings): bytes pass */
+};
+
 struct conn {
 	int cfd, sfd;
 	int id;
@@ -71,10 +112,18 @@ struct conn {
 	char *replay; /* captured bytes for replay */
 	size_t nreplay;
 	int replayed;
+	/* lose=: the frames each way, the session's count the client's
+	 * hello started from, its numbered frames since, and the number of
+	 * the frame lost on this connection (0: none). */
+	struct split *fc2s, *fs2c;
+	unsigned long long base, numbered, lost_at;
 };
 
 static struct fault faults[MAXFAULT];
 static int nfaults;
+/* lose=NODE:NBR, once NBR was listed, once the record was lost. */
+static const char *lose_node, *lose_nbr;
+static int lose_seen, lose_done;
 static struct conn *conns[MAXCONN];
 static int verbose;
 static int dumpfd = -1;
@@ -131,8 +180,22 @@ add_fault(const char *s)
 		f->kind = F_REPLAY;
 	else if (strncmp(s, "drop=", 5) == 0)
 		f->kind = F_DROP;
+	else if (strncmp(s, "lose=", 5) == 0)
+		f->kind = F_LOSE;
 	else
 		h_diex("unknown fault: %s", s);
+	if (f->kind == F_LOSE) {
+		char *nbr;
+
+		if ((lose_node = strdup(eq + 1)) == NULL)
+			h_die("strdup");
+		if ((nbr = strchr(lose_node, ':')) == NULL ||
+		    nbr == lose_node || nbr[1] == '\0')
+			h_diex("fault needs NODE:NBR: %s", s);
+		*nbr = '\0';
+		lose_nbr = nbr + 1;
+		return;
+	}
 	f->off = num(eq + 1, "fault offset");
 	f->len = 1;
 	if (f->kind == F_REPLAY || f->kind == F_DROP) {
@@ -148,6 +211,189 @@ static int
 set_nonblock(int fd)
 {
 	return (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK));
+}
+
+/* Is part p (n bytes) the string s? */
+static int
+is(const char *p, size_t n, const char *s)
+{
+	return (n == strlen(s) && memcmp(p, s, n) == 0);
+}
+
+/* The first max parts of a frame's body into part[]: how many there are
+ * (max at most), or -1 when they do not fill it. */
+static int
+parts(const char *body, size_t len, const char **part, size_t *plen, int max)
+{
+	struct frame_iter it;
+	const char *p;
+	size_t n;
+	int k = 0, r;
+
+	frame_iter_init(&it, body, len);
+	while ((r = frame_next_part(&it, &p, &n)) == 1)
+		if (k < max) {
+			part[k] = p;
+			plen[k++] = n;
+		}
+	return (r == -1 ? -1 : k);
+}
+
+/* The decimal digits that start the n bytes at p, as a number. */
+static unsigned long long
+dec(const char *p, size_t n)
+{
+	unsigned long long v = 0;
+
+	for (size_t i = 0; i < n && i < 20 && p[i] >= '0' && p[i] <= '9'; i++)
+		v = v * 10 + (unsigned)(p[i] - '0');
+	return (v);
+}
+
+/* The client's hello: sealed, frames are not seen; from=N, the count the
+ * session starts from. */
+static void
+hello_in(struct conn *c, const char **part, const size_t *plen, int k)
+{
+	for (int i = 3; i < k; i++) {
+		if (is(part[i], plen[i], "sealed=1"))
+			c->fc2s->off = c->fs2c->off = 1;
+		if (plen[i] > 5 && memcmp(part[i], "from=", 5) == 0)
+			c->base = dec(part[i] + 5, plen[i] - 5);
+	}
+}
+
+/*
+ * A route frame (parts part[0..k)) from the client, numbered `number`:
+ * 1 when it is to be lost.  Only NODE's records count (a withdrawal,
+ * +life=0, is none).
+ */
+static int
+route_in(struct conn *c, const char **part, const size_t *plen, int k,
+    unsigned long long number)
+{
+	char nbrs[NBR_PARTS * 66] = "";
+	size_t nb = 0;
+	int lists = 0;
+
+	if (k < 6 || !is(part[2], plen[2], lose_node))
+		return (0);
+	for (int i = 6; i < k; i++) {
+		if (is(part[i], plen[i], "+life=0"))
+			return (0);
+		if (plen[i] > 0 && part[i][0] == '+')
+			continue;
+		lists |= is(part[i], plen[i], lose_nbr);
+		nb += (size_t)snprintf(nbrs + nb, sizeof(nbrs) - nb, "%s%.*s",
+		    nb ? " " : "", (int)(plen[i] < 64 ? plen[i] : 64), part[i]);
+	}
+	if (lists)
+		lose_seen = 1;
+	fprintf(stderr,
+	    "qproxy: connection %d: route of %s, sequence %.*s (%s): %s\n",
+	    c->id, lose_node, (int)plen[4], part[4], nbrs,
+	    !lists && lose_seen && !lose_done ? "lost" : "passed");
+	if (lists || !lose_seen || lose_done)
+		return (0);
+	lose_done = 1;
+	c->lost_at = number;
+	return (1);
+}
+
+/*
+ * A whole frame f (n bytes) of one direction: written at out as it is,
+ * not at all (lost), or (an ack past the lost frame) one higher.  Returns
+ * the bytes written.
+ */
+static size_t
+frame_out(struct conn *c, int c2s, struct split *s, const char *f, size_t n,
+    char *out)
+{
+	const char *body, *part[NBR_PARTS];
+	size_t len, plen[NBR_PARTS];
+	int k;
+
+	if (frame_parse(f, n, n, &body, &len) != (ssize_t)n ||
+	    (k = parts(body, len, part, plen, NBR_PARTS)) < 2) {
+		s->off = 1; /* not a quilt frame: bytes from now on */
+		memcpy(out, f, n);
+		return (n);
+	}
+	if (s->frames++ == 0) {
+		if (c2s)
+			hello_in(c, part, plen, k);
+	} else if (c2s && !is(part[1], plen[1], "ack") &&
+	    !is(part[1], plen[1], "bye") && !is(part[1], plen[1], "error") &&
+	    !is(part[1], plen[1], "alive") && !is(part[1], plen[1], "nop")) {
+		c->numbered++;
+		if (is(part[1], plen[1], "route") &&
+		    route_in(c, part, plen, k, c->base + c->numbered))
+			return (0);
+	} else if (!c2s && c->lost_at != 0 && k == 3 &&
+	    is(part[1], plen[1], "ack") &&
+	    dec(part[2], plen[2]) + 1 >= c->lost_at) {
+		char num[24], b[64], *e;
+		int d = snprintf(num, sizeof(num), "%llu",
+		    dec(part[2], plen[2]) + 1);
+
+		e = frame_put(b, part[0], plen[0]);
+		e = frame_put(e, "ack", 3);
+		e = frame_put(e, num, (size_t)d);
+		return ((size_t)(frame_put(out, b, (size_t)(e - b)) - out));
+	}
+	memcpy(out, f, n);
+	return (n);
+}
+
+/*
+ * lose=: the n bytes at in, of one direction, into out, frame by frame:
+ * a frame is held until it is whole, then frame_out says what goes; one
+ * too large to hold goes as it comes (a message: numbered).  Returns the
+ * bytes written at out: at most what was held before, the n bytes, and
+ * two more for each ack (of at least 13 bytes) made one higher.
+ */
+static size_t
+split(struct conn *c, int c2s, const char *in, size_t n, char *out)
+{
+	struct split *s = c2s ? c->fc2s : c->fs2c;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = in[i];
+
+		if (s->off || s->stream > 0) {
+			out[k++] = ch;
+			if (s->stream > 0)
+				s->stream--;
+			continue;
+		}
+		s->hold[s->nhold++] = ch;
+		if (s->need == 0 && ch == ':' && s->nhold > 1) {
+			unsigned long long len = dec(s->hold, s->nhold - 1);
+
+			s->need = s->nhold + (size_t)len + 1;
+			if (len + s->nhold + 1 > HOLD_MAX) {
+				/* A message: numbered, and let through. */
+				if (c2s && s->frames++ > 0)
+					c->numbered++;
+				s->stream = len + 1;
+				memcpy(out + k, s->hold, s->nhold);
+				k += s->nhold;
+				s->nhold = s->need = 0;
+			}
+		} else if (s->need == 0 &&
+		    (ch < '0' || ch > '9' || s->nhold > FRAME_HDR_MAX - 1 ||
+			(s->nhold == 2 && s->hold[0] == '0'))) {
+			s->off = 1; /* not a netstring: bytes from now on */
+			memcpy(out + k, s->hold, s->nhold);
+			k += s->nhold;
+			s->nhold = 0;
+		} else if (s->need != 0 && s->nhold == s->need) {
+			k += frame_out(c, c2s, s, s->hold, s->nhold, out + k);
+			s->nhold = s->need = 0;
+		}
+	}
+	return (k);
 }
 
 /*
@@ -170,6 +416,13 @@ apply(struct conn *c, struct dir *d, int c2s, const char *in, size_t n)
 		if (c2s)
 			dump(out, n);
 		d->tail += n;
+		return;
+	}
+	if (lose_node != NULL) {
+		k = split(c, c2s, in, n, out);
+		if (c2s)
+			dump(out, k);
+		d->tail += k;
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -232,6 +485,8 @@ conn_close(struct conn *c)
 	close(c->cfd);
 	close(c->sfd);
 	free(c->replay);
+	free(c->fc2s);
+	free(c->fs2c);
 	free(c);
 }
 
@@ -328,6 +583,8 @@ main(int argc, char *argv[])
 			exit(64);
 		}
 	}
+	if (lose_node != NULL && nfaults > 1)
+		h_diex("lose= goes alone, with no other fault");
 	argc -= optind;
 	argv += optind;
 	if (argc == 2)
@@ -402,7 +659,10 @@ main(int argc, char *argv[])
 					if (c == NULL)
 						h_die("malloc");
 					c->replay = malloc(MAXREPLAY);
-					if (c->replay == NULL)
+					c->fc2s = calloc(1, sizeof(*c->fc2s));
+					c->fs2c = calloc(1, sizeof(*c->fs2c));
+					if (c->replay == NULL ||
+					    c->fc2s == NULL || c->fs2c == NULL)
 						h_die("malloc");
 					c->cfd = cfd;
 					c->sfd = sfd;
