@@ -336,21 +336,33 @@ inherited_listener(struct sockaddr_storage *ss)
 	char host[128];
 	unsigned port;
 
+	socklen_t tlen = sizeof(int);
+	int type = SOCK_STREAM;
+
 	L.inherited = 1;
-	if (getsockname(L.lfd, (struct sockaddr *)ss, &sslen) == -1)
+	if (getsockname(L.lfd, (struct sockaddr *)ss, &sslen) == -1 ||
+	    getsockopt(L.lfd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
 		log_die(EX_OSERR, "getsockname");
+	L.lalen = sslen;
 	if (ss->ss_family == AF_UNIX) {
 		L.a.kind = ADDR_UNIX;
 		snprintf(L.bound, sizeof(L.bound), "unix:%s",
 		    ((struct sockaddr_un *)ss)->sun_path);
 		return;
 	}
-	L.a.kind = ADDR_TCP;
+	/* A datagram socket (service_take_fd took only a UDP one): udp:. */
+	L.a.kind = type == SOCK_DGRAM ? ADDR_UDP : ADDR_TCP;
 	addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host), &port);
-	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-		snprintf(L.bound, sizeof(L.bound), ":%u", port);
-	else
-		addr_str(L.bound, (struct sockaddr *)ss, sslen);
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+		snprintf(L.bound, sizeof(L.bound), "%s:%u",
+		    L.a.kind == ADDR_UDP ? "udp:" : "", port);
+	} else {
+		char a[ADDR_STRLEN];
+
+		addr_str(a, (struct sockaddr *)ss, sslen);
+		snprintf(L.bound, sizeof(L.bound), "%s%.150s",
+		    L.a.kind == ADDR_UDP ? "udp:" : "", a);
+	}
 }
 
 /* Bind, and say where: S.bound in the syntax quilt-send takes. */
@@ -627,7 +639,7 @@ main(int argc, char *argv[])
 	if (service_notify_init(&why) == -1)
 		log_warnx("%s: not telling the service manager we are ready",
 		    why);
-	switch (service_listen_fd(&L.lfd, &why)) {
+	switch (service_listen_fd(&L.lfd, 1, &why)) {
 	case -1:
 		log_diex(EX_USAGE, "socket activation: %s", why);
 	case 1:
@@ -639,7 +651,7 @@ main(int argc, char *argv[])
 	if (o->listen_fd != -1) {
 		if (argc == 1)
 			opt_usage("--listen-fd and an address are exclusive");
-		if (service_take_fd(o->listen_fd, &why) == -1)
+		if (service_take_fd(o->listen_fd, 0, &why) == -1)
 			log_diex(EX_USAGE, "--listen-fd %d: %s", o->listen_fd,
 			    why);
 		L.lfd = o->listen_fd;
@@ -660,6 +672,10 @@ main(int argc, char *argv[])
 	setup();
 	bind_listener(addrarg, &ss);
 	L.la = ss;
+	/* clang-format off */
+	if (L.inherited && L.a.kind == ADDR_UDP && o->raw)
+		opt_usage("-R is for stream sockets: udp: carries quilt messages only (the socket from systemd is a UDP one)");
+	/* clang-format on */
 	start();
 	if (o->ready && ready_write(o->ready, L.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);
