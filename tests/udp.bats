@@ -582,12 +582,21 @@ late" ]
 	BG_IN=$T/fb start_bg b quilt-send "$ADDR"
 	pb=$BGPID
 	exec 5>"$T/fa" 6>"$T/fb"
-	# both connected before either has input: on a loaded machine one
-	# starting late is not the other's unfairness
+	# Both connected before either has input, then both with messages
+	# under way before the listener takes any (it is stopped until each
+	# sender, asked with SIGUSR1, has sent 1000): on a loaded machine a
+	# sender or its input starting late is not the other's unfairness.
 	wait_for "[ \$(grep -c ': connected$' '$T/listen.err') -eq 2 ]"
+	kill -STOP "$LPID"
 	cat "$T/in.a" >&5 &
 	cat "$T/in.b" >&6 &
 	exec 5>&- 6>&-
+	for p in a b; do
+		pid=$pa
+		[ "$p" = b ] && pid=$pb
+		wait_for "kill -USR1 $pid && [ \"\$(sed -n 's/^quilt-send: sent \([0-9]*\) messages.*/\1/p' '$T/$p.err' | tail -n 1)\" -ge 1000 ]"
+	done
+	kill -CONT "$LPID"
 	wait_exit "$pa" 60
 	[ "$status" -eq 0 ]
 	wait_exit "$pb" 60

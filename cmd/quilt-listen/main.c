@@ -326,18 +326,37 @@ run(void)
 }
 
 /*
+ * L.bound: where L.lfd, an IP socket of L.a.kind, is bound (at ss), in the
+ * syntax quilt-send takes: ":PORT" (or "udp::PORT") on every address.
+ */
+static void
+say_bound(const struct sockaddr_storage *ss, socklen_t sslen, int any)
+{
+	const char *pre = L.a.kind == ADDR_UDP ? "udp:" : "";
+	char a[ADDR_STRLEN];
+	unsigned port;
+
+	if (any) {
+		addr_host_port((const struct sockaddr *)ss, sslen, a, sizeof(a),
+		    &port);
+		snprintf(L.bound, sizeof(L.bound), "%s:%u", pre, port);
+	} else {
+		addr_str(a, (const struct sockaddr *)ss, sslen);
+		snprintf(L.bound, sizeof(L.bound), "%s%.150s", pre, a);
+	}
+}
+
+/*
  * The socket systemd (LISTEN_FDS) or quilt-relay (--listen-fd) gave us, in
  * L.lfd: where it is bound, as bind_listener says it.
  */
 static void
 inherited_listener(struct sockaddr_storage *ss)
 {
-	socklen_t sslen = sizeof(*ss);
+	socklen_t sslen = sizeof(*ss), tlen = sizeof(int);
+	int type = SOCK_STREAM;
 	char host[128];
 	unsigned port;
-
-	socklen_t tlen = sizeof(int);
-	int type = SOCK_STREAM;
 
 	L.inherited = 1;
 	if (getsockname(L.lfd, (struct sockaddr *)ss, &sslen) == -1 ||
@@ -353,16 +372,8 @@ inherited_listener(struct sockaddr_storage *ss)
 	/* A datagram socket (service_take_fd took only a UDP one): udp:. */
 	L.a.kind = type == SOCK_DGRAM ? ADDR_UDP : ADDR_TCP;
 	addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host), &port);
-	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
-		snprintf(L.bound, sizeof(L.bound), "%s:%u",
-		    L.a.kind == ADDR_UDP ? "udp:" : "", port);
-	} else {
-		char a[ADDR_STRLEN];
-
-		addr_str(a, (struct sockaddr *)ss, sslen);
-		snprintf(L.bound, sizeof(L.bound), "%s%.150s",
-		    L.a.kind == ADDR_UDP ? "udp:" : "", a);
-	}
+	say_bound(ss, sslen,
+	    strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0);
 }
 
 /* Bind, and say where: S.bound in the syntax quilt-send takes. */
@@ -394,20 +405,8 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 		if (proc_own(L.a.path) == -1)
 			log_die(EX_OSERR, "%s", L.a.path);
 		snprintf(L.bound, sizeof(L.bound), "unix:%s", L.a.path);
-	} else if (L.a.host[0] == '\0') {
-		char host[128];
-		unsigned port;
-
-		addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host),
-		    &port);
-		snprintf(L.bound, sizeof(L.bound), "%s:%u",
-		    L.a.kind == ADDR_UDP ? "udp:" : "", port);
 	} else {
-		char a[ADDR_STRLEN];
-
-		addr_str(a, (struct sockaddr *)ss, sslen);
-		snprintf(L.bound, sizeof(L.bound), "%s%.150s",
-		    L.a.kind == ADDR_UDP ? "udp:" : "", a);
+		say_bound(ss, sslen, L.a.host[0] == '\0');
 	}
 	L.lalen = sslen;
 }
