@@ -41,6 +41,10 @@ MAN1   := $(wildcard man/*.1)
 MAN57  := $(wildcard man/*.5 man/*.7)
 
 .PHONY: all check demo deps bench soak fuzz lint install uninstall clean units deb-check
+# The objects of cmd/ are made through a pattern rule, so make would take
+# them for intermediate files and delete them after each link (and build
+# every one again next time): keep every target.
+.SECONDARY:
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c

@@ -15,9 +15,10 @@
 #include "spread.h"
 
 /*
- * The set-up failed: spread.c says what happened, and the exit status is
- * ours: a name that did not resolve 68, a timeout 75, our own resources
- * 71, a daemon that does not speak the protocol 76, any other refusal 69.
+ * The set-up failed: spread_session.c says what happened, and the exit
+ * status is ours: a name that did not resolve 68, a timeout 75, our own
+ * resources 71, a daemon that does not speak the protocol 76, any other
+ * refusal 69.
  */
 static inline noreturn void
 spclient_setup_failed(const char *daemon, const struct spread_addr *a, int code,

@@ -116,7 +116,7 @@ ssize_t seal_open(struct seal *s, unsigned char *out, const void *c,
  * direction's session key (so never one key for two constructions), and
  * every datagram is sealed alone with its 64-bit packet number as the
  * nonce: the sender never uses a number twice, the receiver keeps the
- * replay window (udp.c).
+ * replay window (udp_receiver.c).
  */
 #define SEAL_DG_ABYTES 16
 struct seal_dg;

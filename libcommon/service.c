@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,20 +34,29 @@ number(const char *s)
 }
 
 int
-service_take_fd(int fd, const char **why)
+service_take_fd(int fd, int udp, const char **why)
 {
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(int), sslen = sizeof(ss);
 	int type = 0, acc = 0, flags;
-	socklen_t len = sizeof(type);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1) {
 		*why = "not a socket";
 		return (-1);
 	}
 	len = sizeof(acc);
-	if (type != SOCK_STREAM ||
+	if (udp && type == SOCK_DGRAM) {
+		/* udp: a bound IP datagram socket */
+		if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+			*why = "not a listening stream socket or a UDP socket";
+			return (-1);
+		}
+	} else if (type != SOCK_STREAM ||
 	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1 ||
 	    !acc) {
-		*why = "not a listening stream socket";
+		*why = udp ? "not a listening stream socket or a UDP socket" :
+			     "not a listening stream socket";
 		return (-1);
 	}
 	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
@@ -59,7 +69,7 @@ service_take_fd(int fd, const char **why)
 }
 
 static int
-listen_fd(int *fd, const char **why)
+listen_fd(int *fd, int udp, const char **why)
 {
 	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
 	long n;
@@ -80,8 +90,10 @@ listen_fd(int *fd, const char **why)
 		*why = "LISTEN_FDS passes more than one socket";
 		return (-1);
 	}
-	if (service_take_fd(3, why) == -1) {
-		*why = "fd 3 is not a listening stream socket";
+	if (service_take_fd(3, udp, why) == -1) {
+		*why = udp ?
+		    "fd 3 is not a listening stream socket or a UDP socket" :
+		    "fd 3 is not a listening stream socket";
 		return (-1);
 	}
 	*fd = 3;
@@ -89,9 +101,9 @@ listen_fd(int *fd, const char **why)
 }
 
 int
-service_listen_fd(int *fd, const char **why)
+service_listen_fd(int *fd, int udp, const char **why)
 {
-	int r = listen_fd(fd, why);
+	int r = listen_fd(fd, udp, why);
 
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");

@@ -15,16 +15,18 @@
  * The listening socket passed to us: 1 with *fd set (fd 3, taken as
  * service_take_fd does), 0 when none was (no LISTEN_FDS, or LISTEN_PID is
  * another process's), -1 with *why set when LISTEN_FDS is malformed,
- * passes more than one socket, or fd 3 is not a listening stream socket.
+ * passes more than one socket, or fd 3 is not a listening stream socket
+ * (nor, when udp is set, a bound UDP socket: quilt-listen's udp:).
  * LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES are unset in every case.
  */
-int service_listen_fd(int *fd, const char **why);
+int service_listen_fd(int *fd, int udp, const char **why);
 
 /*
- * Check that fd is a listening stream socket and make it non-blocking and
- * close-on-exec: 0, or -1 with *why set.
+ * Check that fd is a listening stream socket (or, when udp is set, an IPv4
+ * or IPv6 datagram socket) and make it non-blocking and close-on-exec: 0,
+ * or -1 with *why set.
  */
-int service_take_fd(int fd, const char **why);
+int service_take_fd(int fd, int udp, const char **why);
 
 /*
  * Take NOTIFY_SOCKET (and unset it).  0, also when it is not set; -1 with

@@ -143,6 +143,21 @@ EOF
 	[ "$(tail -n 1 "$T/send.json" | jq -c '[.kind, .sent, .acknowledged, .replies, .status]')" = '["summary",300,300,300,0]' ]
 }
 
+@test "quilt-listen -j, three connections one after another: each line names its own connection, peer and node (made once a connection)" {
+	start_listener -j 127.0.0.1:0
+	for i in 1 2 3; do
+		run quilt-send -n "s$i" "$ADDR" "a$i" "b$i" "c$i"
+		[ "$status" -eq 0 ]
+	done
+	stop_listener
+	[ "$status" -eq 0 ]
+	[ "$(jq -r 'select(.kind == "msg") | "\(.conn) \(.node) \(.parts[0])"' "$T/listen.out")" = \
+		"$(printf '1 s1 a1\n1 s1 b1\n1 s1 c1\n2 s2 a2\n2 s2 b2\n2 s2 c2\n3 s3 a3\n3 s3 b3\n3 s3 c3')" ]
+	# one peer a connection, three in all (each its own source port)
+	[ "$(jq -r 'select(.kind == "msg") | "\(.conn) \(.peer)"' "$T/listen.out" | sort -u | wc -l)" -eq 3 ]
+	[ "$(jq -r 'select(.kind == "msg") | .peer' "$T/listen.out" | sort -u | grep -c '^127\.0\.0\.1:[0-9][0-9]*$')" -eq 3 ]
+}
+
 @test "quilt-relay -j and sp-join -j: random bytes, parsed by json.loads and jq, read back exact" {
 	gen 200 3
 	start_relay r -j -l 127.0.0.1:0 -s 0

@@ -40,6 +40,29 @@ new_listen_child() {
 	[ -n "$c" ] && [ "$c" != "$2" ]
 }
 
+# udp_activate NAME CMD...: as systemd does for a ListenDatagram= socket,
+# CMD with a UDP socket bound to 127.0.0.1:0 as fd 3, LISTEN_FDS=1 and
+# LISTEN_PID its own pid (python3 binds and execs; systemd-socket-activate
+# takes no port 0); the port goes to $T/NAME.port.  Sets SAPID.
+udp_activate() {
+	local name=$1
+	shift
+	start_bg "$name" python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ["LISTEN_FDS"] = "1"
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execvp(sys.argv[2], sys.argv[2:])' "$T/$name.port" "$@"
+	SAPID=$BGPID
+}
+
 # sink NAME SOCKET: notifysink on SOCKET, printing to $T/NAME.out.
 sink() {
 	start_helper "$1" notifysink "$2"
@@ -84,7 +107,7 @@ second message" ]
 	run -64 --separate-stderr bash -c 'LISTEN_PID=$$ LISTEN_FDS=2 exec quilt-listen'
 	[ "$stderr" = "quilt-listen: socket activation: LISTEN_FDS passes more than one socket" ]
 	run -64 --separate-stderr bash -c 'exec 3</dev/null; LISTEN_PID=$$ LISTEN_FDS=1 exec quilt-listen'
-	[ "$stderr" = "quilt-listen: socket activation: fd 3 is not a listening stream socket" ]
+	[ "$stderr" = "quilt-listen: socket activation: fd 3 is not a listening stream socket or a UDP socket" ]
 	run -64 --separate-stderr bash -c 'LISTEN_PID=$$ LISTEN_FDS=x exec quilt-relay -n n1'
 	[ "$stderr" = "quilt-relay: socket activation: LISTEN_FDS is not a number" ]
 
@@ -101,6 +124,34 @@ second message" ]
 	wait_exit "$SAPID"
 	[ "$status" -eq 64 ]
 	grep -qx 'quilt-relay: -l and a socket from systemd (LISTEN_FDS) are exclusive' "$T/ra.err"
+}
+
+@test "a UDP socket from the service manager (ListenDatagram=): quilt-listen serves udp: on it, says udp:ADDRESS, ends on SIGTERM leaving it; quilt-relay refuses one, and -R on one is a usage error: exit 64, one line" {
+	local seal=()
+	[ -n "${QUILT_SEAL_KEY:-}" ] && seal=(-k "$QUILT_SEAL_KEY")
+	udp_activate ua quilt-listen "${seal[@]}" -P "$T/ua.ready"
+	wait_ready "$T/ua.ready" "$SAPID" ua
+	port=$(cat "$T/ua.port")
+	[ "$(cat "$T/ua.ready")" = "udp:127.0.0.1:$port" ]
+	[ "$(exe_of "$SAPID")" = quilt-listen ]
+	run quilt-send "udp:127.0.0.1:$port" hello 'second message'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/ua.out")" = "hello
+second message" ]
+	grep -qx "quilt-listen: listening on udp:127.0.0.1:$port" "$T/ua.err"
+	kill -TERM "$SAPID"
+	wait_exit "$SAPID"
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/ua.ready" ]
+
+	udp_activate ur quilt-relay -n n1
+	wait_exit "$SAPID"
+	[ "$status" -eq 64 ]
+	[ "$(cat "$T/ur.err")" = "quilt-relay: socket activation: fd 3 is not a listening stream socket" ]
+	udp_activate uR quilt-listen -R
+	wait_exit "$SAPID"
+	[ "$status" -eq 64 ]
+	grep -qx 'quilt-listen: -R is for stream sockets: udp: carries quilt messages only (the socket from systemd is a UDP one)' "$T/uR.err"
 }
 
 @test "NOTIFY_SOCKET: READY=1 from quilt-listen itself once its ready file is there, STOPPING=1 on SIGTERM; at a path and at an @abstract name" {

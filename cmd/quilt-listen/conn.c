@@ -39,23 +39,42 @@ conn_written(void *arg, unsigned id, unsigned gen, uint64_t count)
 }
 
 /*
- * -j: the message m of c as a JSON line at w (which has room for
- * fmt_json_bound(m->argslen) + JSON_HEAD bytes): its connection's number,
- * the peer's address and node name, its parts.
+ * -j: the fields every message of c starts with (its connection's number,
+ * the peer's address and node name) into head (JSON_HEAD bytes); returns
+ * their length.
  */
-static ssize_t
-put_json(const struct conn *c, char *w, const struct wire_msg *m)
+static size_t
+json_head(const struct conn *c, char *head)
 {
-	char head[JSON_HEAD], a[6 * ADDR_STRLEN + 1], n[6 * WIRE_NODE_MAX + 1];
+	char a[6 * ADDR_STRLEN + 1], n[6 * WIRE_NODE_MAX + 1];
 	const char *node = c->shake.peer.node;
 	int k;
 
-	k = snprintf(head, sizeof(head),
+	k = snprintf(head, JSON_HEAD,
 	    "{\"kind\":\"msg\",\"conn\":%" PRIu64
 	    ",\"peer\":\"%s\",\"node\":\"%s\",",
 	    c->serial, fmt_json_str(a, sizeof(a), c->remote, strlen(c->remote)),
 	    fmt_json_str(n, sizeof(n), node, strnlen(node, WIRE_NODE_MAX)));
-	return (fmt_put_json(w, head, (size_t)k, m->args, m->argslen));
+	return ((size_t)k);
+}
+
+/*
+ * -j: the message m of c as a JSON line at w (which has room for
+ * fmt_json_bound(m->argslen) + JSON_HEAD bytes): its head, made once a
+ * connection (they do not change once it is open), then its parts.
+ */
+static ssize_t
+put_json(struct conn *c, char *w, const struct wire_msg *m)
+{
+	char tmp[JSON_HEAD];
+
+	if (c->jhead == NULL && (c->jhead = malloc(JSON_HEAD)) != NULL)
+		c->jheadlen = json_head(c, c->jhead);
+	if (c->jhead != NULL)
+		return (fmt_put_json(w, c->jhead, c->jheadlen, m->args,
+		    m->argslen));
+	/* No memory for it: made for this message alone. */
+	return (fmt_put_json(w, tmp, json_head(c, tmp), m->args, m->argslen));
 }
 
 static void
@@ -79,6 +98,7 @@ conn_free(struct conn *c)
 	if (c->fd != -1 || c->h.pid > 0)
 		return (0);
 	free(c->held);
+	free(c->jhead);
 	handler_free(&c->h);
 	link_free(&c->link);
 	server_hs_free(&c->shake);

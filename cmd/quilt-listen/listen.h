@@ -134,6 +134,8 @@ struct conn {
 	struct server_hs shake; /* the handshake; shake.peer: its hello */
 	struct server_sess *sess;
 	uint64_t acked; /* the last "ack N" sent */
+	char *jhead; /* -j: its messages' first fields, made at the first */
+	size_t jheadlen;
 	int blocked; /* waits for room in its output */
 	int peer_bye, bye_sent, exit_sent, rd_eof, wr_shut;
 	struct handler h;

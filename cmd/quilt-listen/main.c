@@ -326,31 +326,54 @@ run(void)
 }
 
 /*
+ * L.bound: where L.lfd, an IP socket of L.a.kind, is bound (at ss), in the
+ * syntax quilt-send takes: ":PORT" (or "udp::PORT") on every address.
+ */
+static void
+say_bound(const struct sockaddr_storage *ss, socklen_t sslen, int any)
+{
+	const char *pre = L.a.kind == ADDR_UDP ? "udp:" : "";
+	char a[ADDR_STRLEN];
+	unsigned port;
+
+	if (any) {
+		addr_host_port((const struct sockaddr *)ss, sslen, a, sizeof(a),
+		    &port);
+		snprintf(L.bound, sizeof(L.bound), "%s:%u", pre, port);
+	} else {
+		addr_str(a, (const struct sockaddr *)ss, sslen);
+		snprintf(L.bound, sizeof(L.bound), "%s%.150s", pre, a);
+	}
+}
+
+/*
  * The socket systemd (LISTEN_FDS) or quilt-relay (--listen-fd) gave us, in
  * L.lfd: where it is bound, as bind_listener says it.
  */
 static void
 inherited_listener(struct sockaddr_storage *ss)
 {
-	socklen_t sslen = sizeof(*ss);
+	socklen_t sslen = sizeof(*ss), tlen = sizeof(int);
+	int type = SOCK_STREAM;
 	char host[128];
 	unsigned port;
 
 	L.inherited = 1;
-	if (getsockname(L.lfd, (struct sockaddr *)ss, &sslen) == -1)
+	if (getsockname(L.lfd, (struct sockaddr *)ss, &sslen) == -1 ||
+	    getsockopt(L.lfd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
 		log_die(EX_OSERR, "getsockname");
+	L.lalen = sslen;
 	if (ss->ss_family == AF_UNIX) {
 		L.a.kind = ADDR_UNIX;
 		snprintf(L.bound, sizeof(L.bound), "unix:%s",
 		    ((struct sockaddr_un *)ss)->sun_path);
 		return;
 	}
-	L.a.kind = ADDR_TCP;
+	/* A datagram socket (service_take_fd took only a UDP one): udp:. */
+	L.a.kind = type == SOCK_DGRAM ? ADDR_UDP : ADDR_TCP;
 	addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host), &port);
-	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-		snprintf(L.bound, sizeof(L.bound), ":%u", port);
-	else
-		addr_str(L.bound, (struct sockaddr *)ss, sslen);
+	say_bound(ss, sslen,
+	    strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0);
 }
 
 /* Bind, and say where: S.bound in the syntax quilt-send takes. */
@@ -382,20 +405,8 @@ bind_listener(const char *addrarg, struct sockaddr_storage *ss)
 		if (proc_own(L.a.path) == -1)
 			log_die(EX_OSERR, "%s", L.a.path);
 		snprintf(L.bound, sizeof(L.bound), "unix:%s", L.a.path);
-	} else if (L.a.host[0] == '\0') {
-		char host[128];
-		unsigned port;
-
-		addr_host_port((struct sockaddr *)ss, sslen, host, sizeof(host),
-		    &port);
-		snprintf(L.bound, sizeof(L.bound), "%s:%u",
-		    L.a.kind == ADDR_UDP ? "udp:" : "", port);
 	} else {
-		char a[ADDR_STRLEN];
-
-		addr_str(a, (struct sockaddr *)ss, sslen);
-		snprintf(L.bound, sizeof(L.bound), "%s%.150s",
-		    L.a.kind == ADDR_UDP ? "udp:" : "", a);
+		say_bound(ss, sslen, L.a.host[0] == '\0');
 	}
 	L.lalen = sslen;
 }
@@ -627,7 +638,7 @@ main(int argc, char *argv[])
 	if (service_notify_init(&why) == -1)
 		log_warnx("%s: not telling the service manager we are ready",
 		    why);
-	switch (service_listen_fd(&L.lfd, &why)) {
+	switch (service_listen_fd(&L.lfd, 1, &why)) {
 	case -1:
 		log_diex(EX_USAGE, "socket activation: %s", why);
 	case 1:
@@ -639,7 +650,7 @@ main(int argc, char *argv[])
 	if (o->listen_fd != -1) {
 		if (argc == 1)
 			opt_usage("--listen-fd and an address are exclusive");
-		if (service_take_fd(o->listen_fd, &why) == -1)
+		if (service_take_fd(o->listen_fd, 0, &why) == -1)
 			log_diex(EX_USAGE, "--listen-fd %d: %s", o->listen_fd,
 			    why);
 		L.lfd = o->listen_fd;
@@ -660,6 +671,10 @@ main(int argc, char *argv[])
 	setup();
 	bind_listener(addrarg, &ss);
 	L.la = ss;
+	/* clang-format off */
+	if (L.inherited && L.a.kind == ADDR_UDP && o->raw)
+		opt_usage("-R is for stream sockets: udp: carries quilt messages only (the socket from systemd is a UDP one)");
+	/* clang-format on */
 	start();
 	if (o->ready && ready_write(o->ready, L.bound) == -1)
 		log_die(EX_OSERR, "ready file %s", o->ready);

@@ -500,7 +500,7 @@ main(int argc, char *argv[])
 	if (service_notify_init(&why) == -1)
 		log_warnx("%s: not telling the service manager we are ready",
 		    why);
-	switch (service_listen_fd(&lfd, &why)) {
+	switch (service_listen_fd(&lfd, 0, &why)) {
 	case -1:
 		log_diex(EX_USAGE, "socket activation: %s", why);
 	case 1:
