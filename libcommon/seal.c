@@ -439,3 +439,60 @@ seal_cookie_check(const struct seal_cookie *k,
 	r &= sodium_memcmp(b, mac, sizeof(b));
 	return (r == 0 ? 0 : -1);
 }
+
+struct seal_hmac {
+	unsigned char key[2][crypto_generichash_KEYBYTES];
+	int n;
+};
+
+struct seal_hmac *
+seal_hmac_new(const unsigned char psk[][SEAL_KEYLEN], int n)
+{
+	static const unsigned char label[] = "quilt 1 relay hello mac";
+	struct seal_hmac *k = sodium_malloc(sizeof(*k));
+
+	if (k == NULL)
+		return (NULL);
+	k->n = n < 1 ? 1 : n > 2 ? 2 : n;
+	for (int i = 0; i < k->n; i++)
+		crypto_generichash(k->key[i], sizeof(k->key[i]), label,
+		    sizeof(label), psk[i], SEAL_KEYLEN);
+	return (k);
+}
+
+void
+seal_hmac_free(struct seal_hmac *k)
+{
+	if (k != NULL)
+		sodium_free(k); /* wipes it */
+}
+
+static void
+hmac_under(const unsigned char *key, unsigned char mac[SEAL_HMACLEN],
+    const void *m, size_t n)
+{
+	crypto_generichash(mac, SEAL_HMACLEN, m, n, key,
+	    crypto_generichash_KEYBYTES);
+}
+
+void
+seal_hmac_make(const struct seal_hmac *k, unsigned char mac[SEAL_HMACLEN],
+    const void *m, size_t n)
+{
+	hmac_under(k->key[0], mac, m, n);
+}
+
+int
+seal_hmac_check(const struct seal_hmac *k,
+    const unsigned char mac[SEAL_HMACLEN], const void *m, size_t n)
+{
+	unsigned char want[SEAL_HMACLEN];
+	int ok = 0;
+
+	for (int i = 0; i < k->n; i++) {
+		hmac_under(k->key[i], want, m, n);
+		ok |= sodium_memcmp(want, mac, SEAL_HMACLEN) == 0;
+	}
+	sodium_memzero(want, sizeof(want));
+	return (ok ? 0 : -1);
+}

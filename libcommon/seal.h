@@ -181,4 +181,24 @@ void seal_cookie_mac(const struct seal_cookie *k,
 int seal_cookie_check(const struct seal_cookie *k,
     const unsigned char mac[SEAL_COOKIE_MACLEN], const void *m, size_t n);
 
+/*
+ * The MAC of the relays' hello datagrams (rhello.h): keyed BLAKE2b, 16
+ * bytes, under a key derived from the mesh key for this use alone (keyed
+ * BLAKE2b of a label under the mesh key), so that a hello's MAC is never
+ * a MAC of anything else.  With two mesh keys (-k twice), hellos are
+ * made under the first and taken under either.
+ */
+#define SEAL_HMACLEN 16
+struct seal_hmac;
+
+/* From the n (1 or 2) mesh keys psk[0..n).  NULL with ENOMEM. */
+struct seal_hmac *seal_hmac_new(const unsigned char psk[][SEAL_KEYLEN], int n);
+void seal_hmac_free(struct seal_hmac *k);
+/* The MAC of m[0..n) under the first key. */
+void seal_hmac_make(const struct seal_hmac *k, unsigned char mac[SEAL_HMACLEN],
+    const void *m, size_t n);
+/* Does mac match m under either key?  Constant time.  0 yes, -1 no. */
+int seal_hmac_check(const struct seal_hmac *k,
+    const unsigned char mac[SEAL_HMACLEN], const void *m, size_t n);
+
 #endif
