@@ -62,7 +62,7 @@ usr1_until() {
 	run --separate-stderr quilt-send -d r "$RADDR" hello
 	[ "$status" -eq 0 ]
 	usr1_until "$RPID" "$T/r.err" \
-		'^quilt-relay: counters: messages_in [0-9]+, local_in 0, forwarded 0, delivered 1, duplicates 0, hop_limit 0, no_route 0, oversize 0, malformed 0, restarts 0, keepalives_sent 0, keepalives_received 0, dead 0, spread_sessions 0, spread_dropped 0, spread_messages 0, spread_delivered 0, spread_joins 0, spread_leaves 0, spread_views [0-9]+, spread_held 0$'
+		'^quilt-relay: counters: messages_in [0-9]+, local_in 0, forwarded 0, delivered 1, duplicates 0, hop_limit 0, no_route 0, oversize 0, malformed 0, restarts 0, keepalives_sent 0, keepalives_received 0, hello_sent 0, hello_received 0, hello_dropped 0, dead 0, spread_sessions 0, spread_dropped 0, spread_messages 0, spread_delivered 0, spread_joins 0, spread_leaves 0, spread_views [0-9]+, spread_held 0$'
 	# still there: it answers -Q
 	run --separate-stderr quilt-relay -Q "$T/r.ready" counters
 	[ "$status" -eq 0 ]

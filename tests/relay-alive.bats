@@ -153,10 +153,12 @@ line_hosts() {
 	for i in 1 2 3 4; do
 		hosts loss "$i" 2
 	done
-	k1=$(counter_of n1 keepalives_received)
-	k2=$(counter_of n2 keepalives_received)
-	k3=$(counter_of n3 keepalives_received)
-	k4=$(counter_of n4 keepalives_received)
+	# (the hellos: one from each neighbour an interval, whichever way
+	# the keep-alives go)
+	k1=$(counter_of n1 hello_received)
+	k2=$(counter_of n2 hello_received)
+	k3=$(counter_of n3 hello_received)
+	k4=$(counter_of n4 hello_received)
 	seq 100000 >"$T/in"
 	BG_IN=$T/in start_in 1 s1 quilt-send -w 120 -d n4 "$(addr n1)"
 	s1=$BGPID
@@ -172,14 +174,14 @@ line_hosts() {
 	echo "both done in $(ms_since "$t0") ms"
 	sed 's/^/n1\t/' "$T/in" | cmp - "$T/n4.out"
 	sed 's/^/n4\t/' "$T/in" | cmp - "$T/n1.out"
-	# the loss lasts two dead times at least: 6 keep-alives from each
+	# the loss lasts two dead times at least: 6 hellos from each
 	# neighbour (two for n2 and n3), a third of one apart
-	wait_for "[ \$(counter_of n1 keepalives_received) -ge $((k1 + 6)) ] &&
-		[ \$(counter_of n2 keepalives_received) -ge $((k2 + 12)) ] &&
-		[ \$(counter_of n3 keepalives_received) -ge $((k3 + 12)) ] &&
-		[ \$(counter_of n4 keepalives_received) -ge $((k4 + 6)) ]"
+	wait_for "[ \$(counter_of n1 hello_received) -ge $((k1 + 6)) ] &&
+		[ \$(counter_of n2 hello_received) -ge $((k2 + 12)) ] &&
+		[ \$(counter_of n3 hello_received) -ge $((k3 + 12)) ] &&
+		[ \$(counter_of n4 hello_received) -ge $((k4 + 6)) ]"
 	for i in 1 2 3 4; do
-		echo "n$i: $(ctl "n$i" counters | grep -E '^(keepalives|dead|restarts)' | tr '\t\n' '= ')"
+		echo "n$i: $(ctl "n$i" counters | grep -E '^(keepalives|hello|dead|restarts)' | tr '\t\n' '= ')"
 		[ "$(counter_of "n$i" dead)" -eq 0 ]
 		[ "$(grep -c 'nothing from' "$T/n$i.err")" -eq 0 ]
 	done
@@ -264,11 +266,12 @@ ring_lo() {
 	wait_for -t 30 stalled "$fpid" 0
 	ctl b peers | tee "$T/bpeers"
 	[ "$(awk -F'\t' '$1 == "c" { print $5 - $6 }' "$T/bpeers")" -gt 100000 ]
-	# four dead times by a's clock: 12 keep-alives a third of one apart
-	k0=$(counter_of a keepalives_sent)
-	wait_for "[ \$(counter_of a keepalives_sent) -ge $((k0 + 12)) ]"
+	# four dead times by a's clock: 12 hellos (one an interval, whichever
+	# way the keep-alives go) a third of one apart
+	k0=$(counter_of a hello_sent)
+	wait_for "[ \$(counter_of a hello_sent) -ge $((k0 + 12)) ]"
 	for r in a b c; do
-		echo "$r: $(ctl "$r" counters | grep -E '^(keepalives|dead)' | tr '\t\n' '= ')"
+		echo "$r: $(ctl "$r" counters | grep -E '^(keepalives|hello|dead)' | tr '\t\n' '= ')"
 		[ "$(counter_of "$r" dead)" -eq 0 ]
 	done
 	# nothing moved meanwhile

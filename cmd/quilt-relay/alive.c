@@ -9,6 +9,7 @@
 #include "forward.h"
 #include "hops.h"
 #include "log.h"
+#include "net.h"
 
 struct alive A;
 
@@ -49,33 +50,73 @@ dead(struct peer *p, long long silent)
 	peer_restart(p);
 }
 
+/* Hellos of relay nidx have come within an interval and a half. */
+int
+alive_hears(int nidx)
+{
+	return (nidx > 0 && A.hello_seen[nidx] &&
+	    A.clock - A.hello_at[nidx] < A.every_ms + A.every_ms / 2);
+}
+
+/* Relay nidx hears our hellos, and we hear its: no in-band keep-alive
+ * is needed to it. */
+static int
+relies(int nidx)
+{
+	return (alive_hears(nidx) && A.hello_hears[nidx]);
+}
+
 static void
-send_all(void)
+send_one(struct peer *p)
 {
 	char f[64];
 	size_t sz = mesh_put_alive(f, sizeof(f), A.wait_ms);
 
+	/* (A full queue of control frames: one is on its way.) */
+	if (link_ctl(&p->l, f, sz) == 0)
+		ctr.alive_out++;
+}
+
+static void
+send_all(void)
+{
 	for (int i = 0; i < H.n; i++) {
 		struct peer *p = &H.p[i];
 
 		/* Held links too: the other side waits for this one to come
-		 * up its way.  (A full queue of control frames: one is on
-		 * its way.) */
-		if (p->used && (p->up || p->held) && p->relay && p->fd != -1 &&
-		    link_ctl(&p->l, f, sz) == 0)
-			ctr.alive_out++;
+		 * up its way. */
+		if (!p->used || !(p->up || p->held) || !p->relay || p->fd == -1)
+			continue;
+		if (p->up && !p->held && relies(p->nidx))
+			continue; /* our hellos do it */
+		send_one(p);
 	}
 }
 
-void
+/* Relay nidx's in-band keep-alives were left out and must not be now:
+ * one to each of its links at once, not at the next interval. */
+static void
+send_now(int nidx)
+{
+	A.relied[nidx] = 0;
+	for (int i = 0; i < H.n; i++) {
+		struct peer *p = &H.p[i];
+
+		if (p->used && (p->up || p->held) && p->relay && p->fd != -1 &&
+		    p->nidx == nidx)
+			send_one(p);
+	}
+}
+
+int
 alive_tick(long long now, long long *next)
 {
 	long long d = now - A.last;
 	uint8_t on[NODES_MAX / 8] = {0};
-	int relays = 0;
+	int relays = 0, due = 0;
 
 	if (A.wait_ms <= 0)
-		return;
+		return (0);
 	if (A.last != 0 && A.ready && d > 0)
 		A.clock += d < A.allow ? d : A.allow;
 	A.last = now;
@@ -110,10 +151,24 @@ alive_tick(long long now, long long *next)
 		/* The soonest it can be due, were we reading all along. */
 		if (*next == -1 || now + wait - silent < *next)
 			*next = now + wait - silent;
+		if (alive_hears(p->nidx)) {
+			/* Look again when its hellos would be late: our
+			 * hellos say so then, our keep-alives may go. */
+			long long late = now + A.hello_at[p->nidx] +
+			    A.every_ms + A.every_ms / 2 - A.clock;
+
+			if (*next == -1 || late < *next)
+				*next = late;
+		}
+		if (relies(p->nidx))
+			A.relied[p->nidx] = 1;
+		else if (A.relied[p->nidx])
+			send_now(p->nidx);
 	}
 	if (relays == 0)
-		return;
+		return (0);
 	if (now >= A.next_send) {
+		due = 1;
 		send_all();
 		/* On multiples of the interval of the monotonic clock: the
 		 * relays of one host send together, and the wakeups of their
@@ -124,6 +179,7 @@ alive_tick(long long now, long long *next)
 	}
 	if (*next == -1 || A.next_send < *next)
 		*next = A.next_send;
+	return (due);
 }
 
 void
@@ -144,6 +200,38 @@ alive_in(int nidx, const struct wire_msg *m)
 	if (nidx <= 0)
 		return (0);
 	A.says[nidx] = (uint32_t)ms;
+	if (!A.dead[nidx])
+		return (0);
+	A.dead[nidx] = 0;
+	return (1);
+}
+
+/*
+ * Our clock now, within a turn: what the next alive_tick will make it
+ * (A.clock is that of the turn's start, which may be a whole poll ago).
+ */
+static long long
+clock_now(void)
+{
+	long long d = net_now_ms() - A.last;
+
+	if (A.last == 0 || !A.ready || d <= 0)
+		return (A.clock);
+	return (A.clock + (d < A.allow ? d : A.allow));
+}
+
+int
+alive_hello(int nidx, uint32_t ms, int hears)
+{
+	alive_heard(nidx);
+	A.says[nidx] = ms;
+	/* When it came, to the ms: the window of alive_hears is short. */
+	A.hello_at[nidx] = clock_now();
+	A.hello_seen[nidx] = 1;
+	A.hello_hears[nidx] = (uint8_t)(hears != 0);
+	/* It no longer hears ours: our in-band keep-alives go again. */
+	if (!hears && A.relied[nidx])
+		send_now(nidx);
 	if (!A.dead[nidx])
 		return (0);
 	A.dead[nidx] = 0;

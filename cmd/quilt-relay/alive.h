@@ -60,6 +60,13 @@ struct alive {
 	uint32_t says[NODES_MAX];
 	/* Declared dead, and no keep-alive from it since. */
 	uint8_t dead[NODES_MAX];
+	/* By node index: clock when a good hello datagram (hello.c) last
+	 * came from that relay, whether one ever did, whether it said it
+	 * hears ours, and whether its in-band keep-alives were left out
+	 * the last time we looked. */
+	long long hello_at[NODES_MAX];
+	uint8_t hello_seen[NODES_MAX], hello_hears[NODES_MAX],
+	    relied[NODES_MAX];
 };
 
 extern struct alive A;
@@ -78,9 +85,10 @@ alive_heard(int nidx)
 /*
  * At the top of a turn of the loop: count the last turn, declare dead
  * the relays silent for their dead time, send the keep-alives due; *next
- * gets the time of the next of these.
+ * gets the time of the next of these.  1 when keep-alives were due in
+ * this turn (the hellos go then too), else 0.
  */
-void alive_tick(long long now, long long *next);
+int alive_tick(long long now, long long *next);
 
 /* Just before the poll: whether it reads the relays' stream, and how
  * long it may wait (-1: no limit). */
@@ -99,5 +107,19 @@ alive_dead(int nidx)
  * links that waited may come up now); -1 when the frame is malformed.
  */
 int alive_in(int nidx, const struct wire_msg *m);
+
+/*
+ * Hellos (hello.c, quilt-relay(1) KEEP-ALIVES): a hello datagram from
+ * relay nidx is taken like a frame of it: heard, with its dead time ms,
+ * and whether it says it hears our hellos.  Once it does, and as long as
+ * its hellos come within an interval and a half, its in-band keep-alives
+ * are left out; the moment that stops, one goes at once.  0, or 1 when
+ * that relay was dead (as alive_in).
+ */
+int alive_hello(int nidx, uint32_t ms, int hears);
+
+/* Have hellos of relay nidx come within the last interval and a half
+ * (what our hellos to it say)? */
+int alive_hears(int nidx);
 
 #endif

@@ -32,6 +32,7 @@
 #include "discover.h"
 #include "e2e.h"
 #include "flood.h"
+#include "hello.h"
 #include "forward.h"
 #include "hops.h"
 #include "local.h"
@@ -164,8 +165,9 @@ stop(void *arg, int sig)
 	/* Withdrawn from the network first. */
 	if (conf.mesh)
 		discover_stop();
-	/* No more in: the listen child goes first. */
+	/* No more in: the listen child goes first (and the hellos). */
 	listen_closed();
+	hello_close();
 	remove_files();
 }
 
@@ -289,10 +291,11 @@ run(void)
 			children_tick(now, &next);
 			lsa_tick(now, &next);
 		}
-		alive_tick(now, &next);
+		hello_tick(alive_tick(now, &next));
 		if (!M.peers_started && L.bound[0]) {
 			/* Now they can be told where we are. */
 			M.peers_started = 1;
+			hello_open();
 			for (int i = 0; i < M.nargpeers; i++)
 				(void)peer_add(M.argpeers[i], 1);
 			if (conf.mesh)
@@ -536,12 +539,16 @@ main(int argc, char *argv[])
 		    conf.me, SPREAD_MAX_PROC);
 	if (seal_init() == -1)
 		log_die(EX_SOFTWARE, "libsodium");
-	for (int k = 0; k < conf.nkeys; k++) {
-		unsigned char key[SEAL_KEYLEN];
+	{
+		unsigned char key[2][SEAL_KEYLEN];
 
 		/* Checked here, so that a bad key is one clear error; the
-		 * children read it themselves. */
-		opt_key(conf.keyfile[k], key, EX_NOINPUT, EX_CONFIG);
+		 * children read it themselves; the hellos' MAC key is
+		 * derived from it. */
+		for (int k = 0; k < conf.nkeys; k++)
+			opt_key(conf.keyfile[k], key[k], EX_NOINPUT, EX_CONFIG);
+		if (hello_init(key, conf.nkeys) == -1)
+			log_die(EX_OSERR, "memory");
 		seal_wipe(key, sizeof(key));
 	}
 	/* Everything the router allocates, at its size for -M, before it
@@ -557,6 +564,14 @@ main(int argc, char *argv[])
 	intervals();
 	flood_init();
 	alive_init(conf.wait_ms);
+	{
+		char ms[24];
+
+		/* For our quilt-send children (quilt-relay(1), KEEP-ALIVES). */
+		snprintf(ms, sizeof(ms), "%lld", conf.wait_ms);
+		if (setenv("QUILT_TCP_USER_TIMEOUT", ms, 1) == -1)
+			log_die(EX_OSERR, "setenv");
+	}
 	if (loop_signal(&loop, SIGCHLD, reap, NULL) == -1 ||
 	    loop_signal(&loop, SIGTERM, stop, NULL) == -1 ||
 	    loop_signal(&loop, SIGINT, stop, NULL) == -1 ||

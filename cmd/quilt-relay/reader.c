@@ -22,8 +22,6 @@
 #include "nodes.h"
 #include "ping.h"
 
-static void revive(int nidx);
-
 /* A link its child says is down stays a route this long: a relay's
  * incoming side restarted is back well within it (restart 100 ms). */
 #define DOWN_GRACE_MS 500
@@ -408,8 +406,7 @@ peer_up(struct peer *p, const struct cmsg *m)
 	link_up(p, local);
 }
 
-/* Relay nidx, declared dead, has spoken: its links that waited are up. */
-static void
+void
 revive(int nidx)
 {
 	log_warnx("%s answers again", node_name(nidx));

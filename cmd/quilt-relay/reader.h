@@ -36,6 +36,10 @@ int listen_frame(char *frame, const char *body, size_t blen,
 int conn_frame(struct conn *c, uint64_t k, char *frame, size_t flen,
     const char *body, size_t blen);
 
+/* Relay nidx, declared dead, has spoken (a keep-alive, or a hello of
+ * hello.c): its links that waited are up. */
+void revive(int nidx);
+
 /* One frame of p's send child: 0, or -1 when it is not one it may say. */
 int peer_report(struct peer *p, const char *body, size_t blen);
 

@@ -10,7 +10,8 @@
  * value or a callback it was given):
  *   main.c                      options, set-up, the loop, signals, exit
  *   reader.c control.c          the one reader of child frames; the
- *   discover.c                  control socket; discovery by DNS-SD (-D)
+ *   discover.c hello.c          control socket; discovery by DNS-SD (-D);
+ *                               keep-alives as UDP datagrams (hellos)
  *   clients.c forward.c ping.c  a client's messages (and standard
  *   flood.c alive.c             input's); frames passing through; pings;
  *                               link state flooding; keep-alives and the
@@ -76,7 +77,8 @@ struct conf {
 /* What the control command "counters" shows. */
 struct counters {
 	uint64_t in, local_in, fwd, delivered, dup, hops, noroute, oversize,
-	    bad, restarts, alive_out, alive_in, dead;
+	    bad, restarts, alive_out, alive_in, hello_out, hello_in, hello_drop,
+	    dead;
 };
 
 /* Defined by main.c (and by the test programs built without it). */

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -237,6 +239,26 @@ connect_timeout(void)
 }
 
 /*
+ * -C over TCP: data the relay has not acknowledged within
+ * QUILT_TCP_USER_TIMEOUT ms (the router puts its dead time there) ends
+ * the connection, as the router's dead timer would, even while its
+ * hellos over UDP (quilt-relay(1) KEEP-ALIVES) keep the link alive.
+ */
+static void
+user_timeout(int fd)
+{
+	const char *e = getenv("QUILT_TCP_USER_TIMEOUT");
+	long long ms = e ? atoll(e) : 0;
+	unsigned t;
+
+	if (ms <= 0 || ms > 2147483647LL)
+		return;
+	t = (unsigned)ms;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &t, sizeof(t)) == -1)
+		log_info("TCP_USER_TIMEOUT: %s", strerror(errno));
+}
+
+/*
  * Connect and exchange hellos.  0 when the session is up; otherwise the
  * exit status of the failure, already reported.
  */
@@ -270,6 +292,8 @@ setup(void)
 			say("%s: %s", S.addrstr, why);
 		return (client_status[e]);
 	}
+	if (O.child && S.a.kind == ADDR_TCP)
+		user_timeout(S.link.fd);
 	if (S.peer.resume < 0)
 		S.peer.resume = S.link.n_acked;
 	if (link_rewind(&S.link, S.peer.resume) == -1) {
