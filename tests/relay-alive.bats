@@ -15,7 +15,7 @@ load helpers/hosts
 load helpers/spread
 load helpers/sd
 
-QUILT_NEEDS="quilt-relay sp-join sp-mcast"
+QUILT_NEEDS="quilt-relay quilt-keygen sp-join sp-mcast"
 
 # relay_teardown: helpers/relay's teardown (the relays, then what the test
 # started), which this file's replaces: the hosts go first.
@@ -364,4 +364,131 @@ ring_lo() {
 	start_relay x -l 127.0.0.1:0 -W 0.5
 	start_relay y -l 127.0.0.1:0 -W 3600 "$RADDR"
 	wait_routes x "y y 1"
+}
+
+# hellos_flow A B: wait until each of relays A and B has taken 3 hellos of
+# the other (the second and later say they hear: both ends rely on them).
+hellos_flow() {
+	wait_for "[ \$(counter_of $1 hello_received) -ge 3 ] &&
+		[ \$(counter_of $2 hello_received) -ge 3 ]"
+}
+
+@test "hellos: an idle pair of relays on 127.0.0.1 (-W 1.5): once hellos flow both ways, the in-band keep-alives stop (at most one more each in two dead times) while hello_sent and hello_received grow by one an interval" {
+	start_relay a -l 127.0.0.1:0 -W 1.5
+	start_relay b -l 127.0.0.1:0 -W 1.5 "$RADDR"
+	wait_routes a "b b 1"
+	wait_routes b "a a 1"
+	hellos_flow a b
+	for r in a b; do
+		eval "k_$r=\$(counter_of $r keepalives_sent)"
+		eval "h_$r=\$(counter_of $r hello_sent)"
+		eval "g_$r=\$(counter_of $r hello_received)"
+		eval "d_$r=\$(counter_of $r hello_dropped)"
+	done
+	# two dead times: 6 intervals of 0.5 s
+	wait_for "[ \$(counter_of a hello_sent) -ge $((h_a + 6)) ] &&
+		[ \$(counter_of b hello_sent) -ge $((h_b + 6)) ]"
+	for r in a b; do
+		echo "$r: $(ctl "$r" counters | grep -E '^(keepalives|hello|dead)' | tr '\t\n' '= ')"
+		eval "k=\$k_$r g=\$g_$r d=\$d_$r"
+		[ "$(counter_of "$r" keepalives_sent)" -le $((k + 1)) ]
+		[ "$(counter_of "$r" hello_received)" -ge $((g + 5)) ]
+		[ "$(counter_of "$r" hello_dropped)" -eq "$d" ]
+		[ "$(counter_of "$r" dead)" -eq 0 ]
+	done
+}
+
+# udp_drop HOST CHAIN...: drop every UDP datagram in HOST at the nftables
+# hooks CHAIN... (input, output).
+udp_drop() {
+	local h=$1 c
+	shift
+	hosts exec "$h" nft add table inet qudp
+	for c in "$@"; do
+		hosts exec "$h" nft add chain inet qudp "$c" "{ type filter hook $c priority 0; }"
+		hosts exec "$h" nft add rule inet qudp "$c" meta l4proto udp drop
+	done
+}
+
+# udp_cut CHAIN...: two relays on two hosts (-W 2) whose hellos flow; then
+# UDP dropped in host 2 at CHAIN...: for three dead times the in-band
+# keep-alives carry the link both ways, no link is declared dead, and n2
+# takes no hello more.
+udp_cut() {
+	setup_hosts 2
+	relay_in 1 n1 -W 2
+	relay_in 2 n2 -W 2 "$RADDR"
+	wait_routes n1 "n2 n2 1"
+	wait_routes n2 "n1 n1 1"
+	hellos_flow n1 n2
+	udp_drop 2 "$@"
+	h2=$(counter_of n2 hello_received)
+	k1=$(counter_of n1 keepalives_received)
+	k2=$(counter_of n2 keepalives_received)
+	# three dead times: 9 in-band keep-alives each way, 2/3 s apart
+	wait_for -t 20 "[ \$(counter_of n1 keepalives_received) -ge $((k1 + 9)) ] &&
+		[ \$(counter_of n2 keepalives_received) -ge $((k2 + 9)) ]"
+	for r in n1 n2; do
+		echo "$r: $(ctl "$r" counters | grep -E '^(keepalives|hello|dead)' | tr '\t\n' '= ')"
+		[ "$(counter_of "$r" dead)" -eq 0 ]
+		[ "$(grep -c 'nothing from' "$T/$r.err")" -eq 0 ]
+	done
+	# (one may have been on its way)
+	[ "$(counter_of n2 hello_received)" -le $((h2 + 1)) ]
+	routes_are n1 "n2 n2 1"
+	routes_are n2 "n1 n1 1"
+}
+
+@test "hellos: UDP dropped both ways in one host (nftables) once they flow: the in-band keep-alives carry its link at once, no link declared dead in three dead times (-W 2)" {
+	udp_cut input output
+	# nor does n1 take any more of n2's, in three intervals
+	h1=$(counter_of n1 hello_received)
+	s1=$(counter_of n1 hello_sent)
+	wait_for "[ \$(counter_of n1 hello_sent) -ge $((s1 + 3)) ]"
+	[ "$(counter_of n1 hello_received)" -eq "$h1" ]
+}
+
+@test "hellos: UDP dropped one way (into one host) once they flow: the in-band keep-alives carry the link both ways, no link declared dead in three dead times (-W 2); the other way's hellos still come" {
+	udp_cut input
+	h1=$(counter_of n1 hello_received)
+	wait_for "[ \$(counter_of n1 hello_received) -ge $((h1 + 2)) ]"
+}
+
+@test "hellos: made-up ones are dropped and counted (a wrong source address or port, not for this relay, from no relay with a link, an old counter, no MAC, a bad MAC, not a hello), a good one taken; a relay whose router alone is stopped is declared dead while its hellos are sent again" {
+	quilt-keygen "$T/key"
+	start_relay a -l 127.0.0.1:0 -W 1.5 -k "$T/key"
+	pa=$RPID aaddr=$RADDR
+	start_relay b -l 127.0.0.1:0 -W 1.5 -k "$T/key" "$aaddr"
+	baddr=$RADDR
+	wait_routes a "b b 1"
+	wait_routes b "a a 1"
+	hellos_flow a b
+	# a's router alone stops: its hellos stop (its children go on)
+	kill -STOP "$pa"
+	wait_for proc_stopped "$pa"
+	r0=$(counter_of b hello_received)
+	d0=$(counter_of b hello_dropped)
+	# a good one, made up: a's address, the names, the key, a counter
+	# of now
+	c=$(rhello -k "$T/key" "$aaddr" "$baddr" a b)
+	wait_for "[ \$(counter_of b hello_received) -eq $((r0 + 1)) ]"
+	rhello -k "$T/key" -c "$c" "$aaddr" "$baddr" a b
+	rhello -k "$T/key" -c 1 "$aaddr" "$baddr" a b
+	rhello -k "$T/key" "127.0.0.1:$((${aaddr##*:} ^ 1))" "$baddr" a b
+	rhello -k "$T/key" "127.0.0.2:${aaddr##*:}" "$baddr" a b
+	rhello -k "$T/key" "$aaddr" "$baddr" a c
+	rhello -k "$T/key" "$aaddr" "$baddr" x b
+	rhello -k "$T/key" -u "$aaddr" "$baddr" a b
+	rhello -k "$T/key" -b "$aaddr" "$baddr" a b
+	rhello -g "$aaddr" "$baddr" a b
+	wait_for "[ \$(counter_of b hello_dropped) -eq $((d0 + 9)) ]"
+	[ "$(counter_of b hello_received)" -eq $((r0 + 1)) ]
+	# the good one sent again and again keeps nothing alive: a is
+	# declared dead within -W of it
+	start_bg replay rhello -k "$T/key" -c "$c" -n 50 "$aaddr" "$baddr" a b
+	wait_for -t 4.5 "[ \$(counter_of b dead) -eq 1 ]"
+	grep -q 'nothing from a for [0-9]* ms: its link is down' "$T/b.err"
+	[ "$(counter_of b hello_received)" -eq $((r0 + 1)) ]
+	[ "$(counter_of b hello_dropped)" -gt $((d0 + 9)) ]
+	kill -CONT "$pa"
 }

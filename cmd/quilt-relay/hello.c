@@ -52,15 +52,28 @@ static struct {
 int
 hello_init(const unsigned char key[][SEAL_KEYLEN], int n)
 {
-	struct timespec ts;
-
 	G.fd = -1;
 	if (n > 0 && (G.key = seal_hmac_new(key, n)) == NULL)
 		return (-1);
-	/* Above any counter of an earlier life of ours (a µs clock). */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	G.counter = (uint64_t)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
 	return (0);
+}
+
+/*
+ * The next counter: the time of day in µs, or one more than the last
+ * when the clock has not moved on (or stepped back): above any of an
+ * earlier life of ours, and close to the time, so that a counter forged
+ * far ahead (without -k) would be the only way to stop our hellos.
+ */
+static uint64_t
+next_counter(void)
+{
+	struct timespec ts;
+	uint64_t us;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+	G.counter = us > G.counter ? us : G.counter + 1;
+	return (G.counter);
 }
 
 static int
@@ -259,7 +272,7 @@ put(const struct peer *p, int n)
 	h.flags = (alive_hears(p->nidx) ? RHELLO_HEARS : 0) |
 	    (G.key != NULL ? RHELLO_SEALED : 0);
 	h.ms = (uint32_t)A.wait_ms;
-	h.counter = ++G.counter;
+	h.counter = next_counter();
 	h.from = conf.me;
 	h.fromlen = conf.melen;
 	h.to = p->node;
