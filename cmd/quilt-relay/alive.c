@@ -20,6 +20,7 @@ alive_init(long long wait_ms)
 	A.wait_ms = wait_ms;
 	A.every_ms = wait_ms / ALIVE_PER_WAIT;
 	A.allow = ALIVE_SLACK_MS;
+	A.next_check = 0;
 }
 
 /* Is p's link timed: up, to a relay? */
@@ -50,12 +51,18 @@ dead(struct peer *p, long long silent)
 	peer_restart(p);
 }
 
-/* Hellos of relay nidx have come within an interval and a half. */
+/*
+ * Hellos of relay nidx have come within an interval and a quarter.  Looked
+ * at on our own intervals only (the hellos are read then): the last one
+ * is an interval old or less, give or take the two routers' lateness; when
+ * they stop, we know it at most two intervals and a quarter after the
+ * last, three quarters of an interval before the dead time.
+ */
 int
 alive_hears(int nidx)
 {
 	return (nidx > 0 && A.hello_seen[nidx] &&
-	    A.clock - A.hello_at[nidx] < A.every_ms + A.every_ms / 2);
+	    A.clock - A.hello_at[nidx] < A.every_ms + A.every_ms / 4);
 }
 
 /* Relay nidx hears our hellos, and we hear its: no in-band keep-alive
@@ -108,12 +115,22 @@ send_now(int nidx)
 	}
 }
 
+/* soon: the earlier of it and t (-1: none yet). */
+static void
+sooner(long long *soon, long long t)
+{
+	if (*soon == -1 || t < *soon)
+		*soon = t;
+}
+
 int
 alive_tick(long long now, long long *next)
 {
-	long long d = now - A.last;
+	long long d = now - A.last, soon = -1;
 	uint8_t on[NODES_MAX / 8] = {0};
-	int relays = 0, due = 0;
+	/* The hellos were read just now (main.c): whether they still come
+	 * is looked at only then. */
+	int relays = 0, due = 0, looked = alive_due(now);
 
 	if (A.wait_ms <= 0)
 		return (0);
@@ -149,37 +166,40 @@ alive_tick(long long now, long long *next)
 			continue;
 		}
 		/* The soonest it can be due, were we reading all along. */
-		if (*next == -1 || now + wait - silent < *next)
-			*next = now + wait - silent;
-		if (alive_hears(p->nidx)) {
-			/* Look again when its hellos would be late: our
-			 * hellos say so then, our keep-alives may go. */
-			long long late = now + A.hello_at[p->nidx] +
-			    A.every_ms + A.every_ms / 2 - A.clock;
-
-			if (*next == -1 || late < *next)
-				*next = late;
-		}
+		sooner(&soon, now + wait - silent);
+		/* (Whether its hellos still come is looked at on our next
+		 * interval, not before: alive_hears.) */
+		if (!looked)
+			continue;
 		if (relies(p->nidx))
 			A.relied[p->nidx] = 1;
 		else if (A.relied[p->nidx])
 			send_now(p->nidx);
 	}
-	if (relays == 0)
-		return (0);
-	if (now >= A.next_send) {
-		due = 1;
-		send_all();
-		/* On multiples of the interval of the monotonic clock: the
-		 * relays of one host send together, and the wakeups of their
-		 * keep-alives' ways come back to back rather than one by one
-		 * (as the kernel rounds its own timers to batch them): an idle
-		 * ring of 64 on one host took a quarter less CPU. */
-		A.next_send = (now / A.every_ms + 1) * A.every_ms;
+	if (relays > 0) {
+		if (now >= A.next_send) {
+			due = 1;
+			send_all();
+			/* On multiples of the interval of the monotonic clock:
+			 * the relays of one host send together, and the
+			 * wakeups of their keep-alives' ways come back to back
+			 * rather than one by one (as the kernel rounds its own
+			 * timers to batch them): an idle ring of 64 on one
+			 * host took a quarter less CPU. */
+			A.next_send = (now / A.every_ms + 1) * A.every_ms;
+		}
+		sooner(&soon, A.next_send);
 	}
-	if (*next == -1 || A.next_send < *next)
-		*next = A.next_send;
+	A.next_check = soon;
+	if (soon != -1)
+		sooner(next, soon);
 	return (due);
+}
+
+int
+alive_due(long long now)
+{
+	return (A.next_check != -1 && now >= A.next_check);
 }
 
 void
@@ -200,18 +220,22 @@ alive_in(int nidx, const struct wire_msg *m)
 	if (nidx <= 0)
 		return (0);
 	A.says[nidx] = (uint32_t)ms;
+	/* It relied on our hellos and sends in-band again: it no longer
+	 * hears them (or ours of it were late).  Ours go in-band too, at
+	 * once (once: send_now ends the reliance), until its hellos say it
+	 * hears ours again. */
+	if (A.relied[nidx]) {
+		A.hello_hears[nidx] = 0;
+		send_now(nidx);
+	}
 	if (!A.dead[nidx])
 		return (0);
 	A.dead[nidx] = 0;
 	return (1);
 }
 
-/*
- * Our clock now, within a turn: what the next alive_tick will make it
- * (A.clock is that of the turn's start, which may be a whole poll ago).
- */
-static long long
-clock_now(void)
+long long
+alive_clock_now(void)
 {
 	long long d = net_now_ms() - A.last;
 
@@ -221,12 +245,13 @@ clock_now(void)
 }
 
 int
-alive_hello(int nidx, uint32_t ms, int hears)
+alive_hello(int nidx, uint32_t ms, int hears, long long at)
 {
-	alive_heard(nidx);
+	if (at > A.heard[nidx])
+		A.heard[nidx] = at;
 	A.says[nidx] = ms;
-	/* When it came, to the ms: the window of alive_hears is short. */
-	A.hello_at[nidx] = clock_now();
+	if (!A.hello_seen[nidx] || at > A.hello_at[nidx])
+		A.hello_at[nidx] = at;
 	A.hello_seen[nidx] = 1;
 	A.hello_hears[nidx] = (uint8_t)(hears != 0);
 	/* It no longer hears ours: our in-band keep-alives go again. */

@@ -67,6 +67,9 @@ struct alive {
 	long long hello_at[NODES_MAX];
 	uint8_t hello_seen[NODES_MAX], hello_hears[NODES_MAX],
 	    relied[NODES_MAX];
+	/* The time (monotonic ms) by which alive_tick has something to do
+	 * (0: at once; -1: nothing). */
+	long long next_check;
 };
 
 extern struct alive A;
@@ -109,16 +112,29 @@ alive_dead(int nidx)
 int alive_in(int nidx, const struct wire_msg *m);
 
 /*
- * Hellos (hello.c, quilt-relay(1) KEEP-ALIVES): a hello datagram from
- * relay nidx is taken like a frame of it: heard, with its dead time ms,
- * and whether it says it hears our hellos.  Once it does, and as long as
- * its hellos come within an interval and a half, its in-band keep-alives
- * are left out; the moment that stops, one goes at once.  0, or 1 when
- * that relay was dead (as alive_in).
+ * Is alive_tick due at now: keep-alives to send (our interval), or a dead
+ * time to look at?  The hellos are read just before then, not as they
+ * come (hello.c), so that they wake nobody.
  */
-int alive_hello(int nidx, uint32_t ms, int hears);
+int alive_due(long long now);
 
-/* Have hellos of relay nidx come within the last interval and a half
+/* Our clock now, within a turn: what the next alive_tick will make it
+ * (A.clock is that of the turn's start, which may be a whole poll ago). */
+long long alive_clock_now(void);
+
+/*
+ * Hellos (hello.c, quilt-relay(1) KEEP-ALIVES): a hello datagram from
+ * relay nidx that came at our clock's at is taken like a frame of it:
+ * heard then, with its dead time ms, and whether it says it hears our
+ * hellos.  Once it does, and as long as its hellos come within an
+ * interval and a quarter (looked at on each of our intervals), its in-band
+ * keep-alives are left out; the moment that stops, one goes at once, and
+ * an in-band keep-alive from it then (it stopped hearing ours) is answered
+ * with one at once.  0, or 1 when that relay was dead (as alive_in).
+ */
+int alive_hello(int nidx, uint32_t ms, int hears, long long at);
+
+/* Have hellos of relay nidx come within the last interval and a quarter
  * (what our hellos to it say)? */
 int alive_hears(int nidx);
 

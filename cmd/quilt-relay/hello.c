@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,9 +19,11 @@
 #include "reader.h"
 #include "rhello.h"
 
-/* Datagrams taken in one recvmmsg, and batches in one wakeup. */
-#define HELLO_BATCH 16
-#define HELLO_BATCHES 8
+/* Datagrams taken in one recvmmsg, and batches in one drain: what a full
+ * mesh's hellos of an interval or two take, and bounded against a flood
+ * (what is left waits for the next; the in-band way is there). */
+#define HELLO_BATCH 32
+#define HELLO_BATCHES 16
 
 /* An address reduced to what a source is compared by: IPv4 as mapped. */
 struct where {
@@ -47,6 +48,15 @@ static struct {
 	struct sockaddr_storage from[HELLO_BATCH];
 	struct iovec iiov[HELLO_BATCH];
 	struct mmsghdr imsg[HELLO_BATCH];
+	/* Each one's arrival time (SO_TIMESTAMPNS). */
+	union {
+		char b[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl[HELLO_BATCH];
+	/* Our clock (alive.c) at the last drain: nothing drained since came
+	 * before it, whatever the wall clock says (a router stopped does not
+	 * count the time it did not read). */
+	long long drained;
 } G = {.fd = -1};
 
 int
@@ -147,9 +157,11 @@ hellos_ok(const struct peer *p)
 	return (p->used && p->relay && (p->up || p->held) && p->nidx > 0);
 }
 
-/* One good hello h from s: 0, or -1 (dropped). */
+/* One good hello h from s that came at our clock's at: 0, or -1
+ * (dropped). */
 static int
-take(const struct rhello *h, const unsigned char *dg, const struct sockaddr *s)
+take(const struct rhello *h, const unsigned char *dg, const struct sockaddr *s,
+    long long at)
 {
 	struct where src, w;
 	struct sockaddr_storage ss;
@@ -179,14 +191,47 @@ take(const struct rhello *h, const unsigned char *dg, const struct sockaddr *s)
 	if (nidx == -1 || h->counter <= G.last[nidx])
 		return (-1);
 	G.last[nidx] = h->counter;
-	if (alive_hello(nidx, h->ms, h->flags & RHELLO_HEARS) == 1)
+	if (alive_hello(nidx, h->ms, h->flags & RHELLO_HEARS, at) == 1)
 		revive(nidx);
 	return (0);
 }
 
-static void
-on_hello(void *arg, int fd, int revents)
+/* When datagram i of the batch came, by our clock: now (clock c, wall
+ * clock wall in ns) less its age, and not before the last drain. */
+static long long
+came(int i, long long c, long long wall)
 {
+	struct msghdr *mh = &G.imsg[i].msg_hdr;
+	long long at = c;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		struct timespec ts;
+		long long age;
+
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SO_TIMESTAMPNS)
+			continue;
+		memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+		age = (wall - (ts.tv_sec * 1000000000LL + ts.tv_nsec)) /
+		    1000000;
+		if (age > 0)
+			at = c - age;
+	}
+	return (at > G.drained ? at : G.drained);
+}
+
+void
+hello_drain(void)
+{
+	struct timespec ts;
+	long long c, wall;
+
+	if (G.fd == -1)
+		return;
+	c = alive_clock_now();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	wall = ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	for (int b = 0; b < HELLO_BATCHES; b++) {
 		int n;
 
@@ -199,25 +244,28 @@ on_hello(void *arg, int fd, int revents)
 			G.imsg[i].msg_hdr.msg_namelen = sizeof(G.from[i]);
 			G.imsg[i].msg_hdr.msg_iov = &G.iiov[i];
 			G.imsg[i].msg_hdr.msg_iovlen = 1;
+			G.imsg[i].msg_hdr.msg_control = G.ctl[i].b;
+			G.imsg[i].msg_hdr.msg_controllen = sizeof(G.ctl[i].b);
 		}
 		n = recvmmsg(G.fd, G.imsg, HELLO_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
-			return; /* EAGAIN, or an ICMP error of a send */
+			break; /* EAGAIN, or an ICMP error of a send */
 		for (int i = 0; i < n; i++) {
 			struct rhello h;
 
 			if (G.imsg[i].msg_len > RHELLO_MAX ||
 			    rhello_decode(G.in[i], G.imsg[i].msg_len, &h) ==
 				-1 ||
-			    take(&h, G.in[i], (struct sockaddr *)&G.from[i]) ==
-				-1)
+			    take(&h, G.in[i], (struct sockaddr *)&G.from[i],
+				came(i, c, wall)) == -1)
 				ctr.hello_drop++;
 			else
 				ctr.hello_in++;
 		}
 		if (n < HELLO_BATCH)
-			return;
+			break;
 	}
+	G.drained = c;
 }
 
 void
@@ -227,7 +275,7 @@ hello_open(void)
 	const char *why, *colon = strrchr(L.bound, ':');
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	int gai;
+	int gai, on = 1;
 
 	if (G.fd != -1 || colon == NULL ||
 	    addr_parse(L.bound, 1, &a, &why) == -1 || a.kind != ADDR_TCP)
@@ -242,7 +290,14 @@ hello_open(void)
 		return;
 	}
 	G.family = ss.ss_family;
-	if (loop_add(&loop, G.fd, POLLIN, on_hello, NULL) == -1) {
+	/* Not polled: read when the dead timer looks (hello_drain), each
+	 * stamped with when it came, so that the hellos of the relays next
+	 * to us wake us no more than our own interval does. */
+	if (setsockopt(G.fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) ==
+	    -1) {
+		log_info(
+		    "hellos: SO_TIMESTAMPNS: %s: keep-alives go in-band only",
+		    strerror(errno));
 		close(G.fd);
 		G.fd = -1;
 	}
@@ -253,7 +308,6 @@ hello_close(void)
 {
 	if (G.fd == -1)
 		return;
-	loop_del(&loop, G.fd);
 	close(G.fd);
 	G.fd = -1;
 }
@@ -294,7 +348,7 @@ put(const struct peer *p, int n)
 }
 
 void
-hello_tick(int due)
+hello_tick(int due, int looked)
 {
 	int n = 0, off = 0;
 
@@ -306,7 +360,7 @@ hello_tick(int due)
 		if (!hellos_ok(p))
 			continue;
 		/* Due; or we said we hear it and no longer do. */
-		if (due || (G.said[p->nidx] && !alive_hears(p->nidx)))
+		if (due || (looked && G.said[p->nidx] && !alive_hears(p->nidx)))
 			n = put(p, n);
 	}
 	/* One call for them all; a datagram the kernel refuses (no route,

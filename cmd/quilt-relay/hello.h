@@ -28,11 +28,19 @@ int hello_init(const unsigned char key[][SEAL_KEYLEN], int n);
 void hello_open(void);
 
 /*
- * After alive_tick: the hellos due (due: alive_tick said keep-alives
- * were), and one at once to a relay whose hellos have stopped coming, so
- * that it knows ours are not heard and sends its in-band keep-alives.
+ * Before alive_tick, when it is due (alive_due): take the hellos that came
+ * since the last time, each as of when it came.  The socket is not polled:
+ * hellos wake nobody.
  */
-void hello_tick(int due);
+void hello_drain(void);
+
+/*
+ * After alive_tick: the hellos due (due: alive_tick said keep-alives
+ * were), and, when the hellos were read in this turn (looked), one at
+ * once to a relay whose hellos have stopped coming, so that it knows
+ * ours are not heard.
+ */
+void hello_tick(int due, int looked);
 
 /* The socket is closed (we stop). */
 void hello_close(void);

@@ -281,7 +281,7 @@ run(void)
 {
 	for (;;) {
 		long long now = net_now_ms(), next = -1;
-		int timeout;
+		int timeout, looked;
 
 		if (M.stopping &&
 		    ((sink_empty(&LO.out) && hops_idle()) ||
@@ -291,7 +291,10 @@ run(void)
 			children_tick(now, &next);
 			lsa_tick(now, &next);
 		}
-		hello_tick(alive_tick(now, &next));
+		looked = alive_due(now);
+		if (looked)
+			hello_drain();
+		hello_tick(alive_tick(now, &next), looked);
 		if (!M.peers_started && L.bound[0]) {
 			/* Now they can be told where we are. */
 			M.peers_started = 1;
