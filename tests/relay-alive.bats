@@ -466,6 +466,10 @@ udp_cut() {
 	# a's router alone stops: its hellos stop (its children go on)
 	kill -STOP "$pa"
 	wait_for proc_stopped "$pa"
+	# b reads its hellos on each of its intervals, just before it sends
+	# its own: once it has sent one more, it has read a's last
+	s=$(counter_of b hello_sent)
+	wait_for "[ \$(counter_of b hello_sent) -gt $s ]"
 	r0=$(counter_of b hello_received)
 	d0=$(counter_of b hello_dropped)
 	# a good one, made up: a's address, the names, the key, a counter
