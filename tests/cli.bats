@@ -172,26 +172,37 @@ in_syslog_ns() {
 		mount --make-rprivate /
 		mount -t tmpfs none /dev
 		mknod -m 666 /dev/null c 1 3
+		rm -f "$1/logready"
+		mkfifo "$1/logready"
+		exec 7<>"$1/logready"
+		# the reader says when /dev/log is bound, and ends once
+		# $1/syslog has the lines the script counted in $1/want (or
+		# after 10 s of silence)
 		python3 -c "
 import socket, sys
+want = int(open(sys.argv[1] + \"/want\").read())
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(\"/dev/log\")
-with open(sys.argv[1], \"ab\", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536) + b\"\\n\")
-" "$1/syslog" &
+s.settimeout(10)
+open(sys.argv[1] + \"/logready\", \"w\").write(\"ready\\n\")
+try:
+    n = open(sys.argv[1] + \"/syslog\", \"rb\").read().count(b\"\\n\")
+except FileNotFoundError:
+    n = 0
+with open(sys.argv[1] + \"/syslog\", \"ab\", buffering=0) as f:
+    while n < want:
+        try:
+            f.write(s.recv(65536) + b\"\\n\")
+        except socket.timeout:
+            break
+        n += 1
+" "$1" &
 		rx=$!
-		for i in $(seq 500); do [ -S /dev/log ] && break; sleep 0.01; done
+		read -r -t 10 -u 7 _
 		[ -S /dev/log ]
 		rc=0
 		bash -c "$2" || rc=$?
-		# every datagram sent is queued at the socket: wait until
-		# socat has written what the script counted in $1/want
-		for i in $(seq 500); do
-			[ "$(grep -c . "$1/syslog" 2>/dev/null)" -ge "$(cat "$1/want")" ] && break
-			sleep 0.01
-		done
-		kill $rx
+		wait $rx
 		exit $rc' _ "$T" "$1"
 }
 
