@@ -496,13 +496,26 @@ cont_relay() {
 	for s in sa sb sc; do
 		seq 10000 | awk -v s="$s" '{ printf "msg agreed 0 g%d %s %d\n", 2 - NR % 2, s, NR }' >"$T/$s.req"
 	done
-	# all three joined both groups before any sends (their ready files)
-	cats=()
+	# all three joined both groups before any sends (their ready files);
+	# the three sessions are stopped until each has its input waiting, so
+	# that a loaded machine starting one writer late does not make the
+	# run sequential
+	cats=() spids=()
+	for s in sa sb sc; do
+		v=SESS_PID_$s
+		spids+=("${!v}")
+	done
+	kill -STOP "${spids[@]}"
 	for s in sa sb sc; do
 		v=SESS_IN_$s
-		cat "$T/$s.req" >&"${!v}" &
+		# (4 KiB writes: wchar shows the first at once)
+		dd if="$T/$s.req" bs=4096 status=none >&"${!v}" &
 		cats+=($!)
 	done
+	for c in "${cats[@]}"; do
+		wait_for "! [ -e /proc/$c/io ] || [ \$(awk '\$1 == \"wchar:\" { print \$2 }' /proc/$c/io) -ge 4096 ]"
+	done
+	kill -CONT "${spids[@]}"
 	wait "${cats[@]}"
 	for s in sa sb sc; do
 		wait_for -t 120 "[ \$(wc -l <$T/$s.out) -ge 30000 ]"
